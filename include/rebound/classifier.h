@@ -1,0 +1,132 @@
+// rebound/classifier.h: the rule base and the classifier built from it.
+//
+// Rules are data (TOML files under rules/, format in rules/SCHEMA.md). A
+// ClassifierBuilder collects rule files -- the shipped ones embedded in the
+// binary and the user's local ones, which take precedence -- validates them
+// and compiles every text pattern into one vectorscan database, so a reply is
+// scanned once whatever the number of rules.
+//
+// The resulting Classifier is immutable and safe to share between threads.
+// Each thread brings its own Classifier::Scratch (vectorscan scratch space
+// and a reusable reply buffer): with it, Classify() allocates nothing in
+// steady state. A Verdict's string_views point into the Classifier.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "rebound/reply.h"
+#include "rebound/status.h"
+#include "rebound/verdict.h"
+
+namespace rebound {
+
+// A constraint on an enhanced status code: "5.1.1", "5.1.*", "*.1.1", "5.*.*".
+struct StatusPattern {
+  int klass = -1, subject = -1, detail = -1;  // -1 matches anything
+  bool Matches(const EnhancedStatus& s) const;
+};
+
+// A constraint on a basic code: "550", "55x", "5xx".
+struct CodePattern {
+  int lo = 0, hi = 0;  // inclusive range
+  bool Matches(int code) const { return code >= lo && code <= hi; }
+};
+
+// One rule as loaded, for listing and explaining.
+struct Rule {
+  std::string id;
+  std::string file;  // where it was defined
+  int line = 0;
+  bool local = false;  // from --rules: evaluated before every shipped rule
+  int priority = 0;    // higher first; equal priority keeps file order
+  Category category = Category::unknown;
+  Reason reason = Reason::undefined;
+  std::string pattern;  // vectorscan regex over the reply text; may be empty
+  std::vector<CodePattern> codes;
+  std::vector<std::string> code_texts;  // as written, for explaining
+  std::vector<StatusPattern> statuses;
+  std::vector<std::string> status_texts;
+  std::vector<SmtpCommand> commands;
+  int permanent = -1;  // -1: follow the code class; 0/1: the text is certain
+  int retry_after = -1;
+  std::string provider, reference, solution_en, solution_zh, note;
+};
+
+// What the taxonomy says of a category (rules/categories.toml).
+struct CategoryInfo {
+  Category id = Category::unknown;
+  Reason reason = Reason::undefined;  // default reason for rules of this category
+  bool permanent_without_code = true; // permanence when the reply has no code
+  int retry_after = 0;                // default hint for temporary failures
+  std::string action, solution_en, solution_zh;
+};
+
+class Classifier {
+ public:
+  class Scratch;  // per-thread working memory; see NewScratch()
+  struct ScratchDeleter {
+    void operator()(Scratch* s) const;
+  };
+  using ScratchPtr = std::unique_ptr<Scratch, ScratchDeleter>;
+
+  ~Classifier();
+  Classifier(const Classifier&) = delete;
+  Classifier& operator=(const Classifier&) = delete;
+
+  ScratchPtr NewScratch() const;
+
+  // Classifies a parsed reply. Never fails: a reply no rule knows gets
+  // category unknown with the permanence its code gives.
+  Verdict Classify(const Reply& reply, Scratch* scratch) const;
+  // Parses raw with the scratch's parser, then classifies.
+  Verdict Classify(std::string_view raw, Scratch* scratch) const;
+  // The reply as the last Classify(raw, scratch) parsed it.
+  static const Reply& LastReply(const Scratch* scratch);
+
+  // Every rule that matched, in evaluation order; the first one decided.
+  std::vector<const Rule*> Explain(const Reply& reply, Scratch* scratch) const;
+
+  const std::vector<Rule>& rules() const { return rules_; }  // evaluation order
+  const CategoryInfo& category_info(Category c) const;
+
+ private:
+  friend class ClassifierBuilder;
+  struct Compiled;
+  Classifier();
+  Verdict MakeVerdict(const Rule* rule, const Reply& reply) const;
+
+  std::vector<Rule> rules_;
+  std::vector<CategoryInfo> categories_;
+  std::unique_ptr<Compiled> compiled_;
+};
+
+class ClassifierBuilder {
+ public:
+  ClassifierBuilder();
+  ~ClassifierBuilder();
+
+  // The shipped rule base and taxonomy, embedded in the binary.
+  Status AddDefaults();
+  // A rule file (TOML) or a directory of them (*.toml, sorted by name).
+  // local = true: the user's rules, evaluated before every shipped rule.
+  Status AddPath(const std::string& path, bool local);
+  // Rules from text; name is used in error messages.
+  Status AddText(std::string_view name, std::string_view toml, bool local);
+
+  // Validates the whole rule base and compiles it. Every problem found is
+  // reported, one per line, as "file:line: message".
+  Status Build(std::unique_ptr<const Classifier>* out);
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+// Convenience: the embedded defaults plus optional local rule paths.
+Status BuildClassifier(const std::vector<std::string>& local_rule_paths,
+                       std::unique_ptr<const Classifier>* out);
+
+}  // namespace rebound

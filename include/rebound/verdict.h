@@ -1,0 +1,72 @@
+// rebound/verdict.h: the contract of a classification (see docs/taxonomy.md,
+// copied from the shared taxonomy): a category from the project's actionable
+// vocabulary, a reason from the interoperable (Sisimai-style) vocabulary,
+// and what to do about it.
+//
+// A Verdict is a small value. Its string_views point into the Classifier that
+// produced it and stay valid as long as that Classifier lives.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+namespace rebound {
+
+#define REBOUND_CATEGORIES(X)                                                   \
+  X(delivered) X(auth_failed) X(too_many_recipients) X(message_too_large)       \
+  X(invalid_address) X(dns_failure) X(connection_failed)                        \
+  X(sending_quota_exceeded) X(spam) X(sender_account_unavailable)               \
+  X(recipient_not_found) X(sender_blacklisted) X(ip_blacklisted)                \
+  X(recipient_rate_limited) X(ip_rate_limited) X(sender_rate_limited)           \
+  X(domain_rate_limited) X(mailbox_full) X(recipient_unavailable) X(greylisted) \
+  X(spf_failed) X(auth_policy) X(relay_denied) X(policy_rejected) X(virus)      \
+  X(protocol_error) X(expired) X(complaint) X(auto_reply) X(unknown)
+
+#define REBOUND_REASONS(X)                                                       \
+  X(authfailure) X(badreputation) X(blocked) X(contenterror) X(delivered)        \
+  X(exceedlimit) X(expired) X(failedstarttls) X(feedback) X(filtered)            \
+  X(hasmoved) X(hostunknown) X(mailboxfull) X(mailererror) X(mesgtoobig)         \
+  X(networkerror) X(norelaying) X(notaccept) X(notcompliantrfc) X(onhold)        \
+  X(policyviolation) X(rejected) X(requireptr) X(securityerror) X(spamdetected)  \
+  X(speeding) X(suspend) X(syntaxerror) X(systemerror) X(systemfull)             \
+  X(toomanyconn) X(undefined) X(userunknown) X(vacation) X(virusdetected)
+
+#define REBOUND_ENUM_ITEM(name) name,
+enum class Category : uint8_t { REBOUND_CATEGORIES(REBOUND_ENUM_ITEM) };
+enum class Reason : uint8_t { REBOUND_REASONS(REBOUND_ENUM_ITEM) };
+#undef REBOUND_ENUM_ITEM
+
+inline constexpr int kCategoryCount = static_cast<int>(Category::unknown) + 1;
+inline constexpr int kReasonCount = static_cast<int>(Reason::virusdetected) + 1;
+
+std::string_view CategoryName(Category c);
+std::string_view ReasonName(Reason r);
+std::optional<Category> CategoryFromName(std::string_view name);
+std::optional<Reason> ReasonFromName(std::string_view name);
+
+// Categories about the sender's reputation, authentication, policy or rate:
+// the recipient address is fine, so these never make a hard bounce.
+bool IsSenderSideCategory(Category c);
+// Rate-limit categories: the disposition throttles the destination.
+bool IsRateLimitCategory(Category c);
+
+enum class Lang : uint8_t { kEn, kZh };
+
+struct Verdict {
+  Category category = Category::unknown;
+  Reason reason = Reason::undefined;
+  bool permanent = false;    // do not retry this message
+  bool hard_bounce = false;  // the address itself is bad: suppress it
+  int retry_after = 0;       // seconds; a hint for temporary failures, else 0
+  std::string_view action;   // what the sender should do now (English)
+  std::string_view solution_en;
+  std::string_view solution_zh;
+  std::string_view rule;       // id of the rule that decided
+  std::string_view provider;   // receiving provider, when the reply names one
+  std::string_view reference;  // provider's documentation URL, when known
+
+  std::string_view solution(Lang lang) const { return lang == Lang::kZh ? solution_zh : solution_en; }
+};
+
+}  // namespace rebound

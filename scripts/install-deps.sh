@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Installs every Debian package Rebound needs to build, test and benchmark.
+# Idempotent: packages already present are skipped, and `apt-get update` runs
+# only when something is missing. Runs as root on a bare Debian 12.
+set -euo pipefail
+
+build_pkgs=(
+  ca-certificates git pkg-config cmake ninja-build g++ make
+  clang libclang-rt-14-dev            # libFuzzer and sanitizers
+  libvectorscan-dev                   # many regexes in one pass
+  libtomlplusplus-dev                 # rules and config
+  nlohmann-json3-dev                  # JSON in and out
+  libcli11-dev                        # command line
+  libgmime-3.0-dev                    # MIME walk of bounce emails
+  zlib1g-dev                          # .gz input
+  libsqlite3-dev                      # durable queue
+  libsodium-dev                       # argon2id password hashes
+  libboost-dev libssl-dev             # Asio + TLS for the relay
+  libc-ares-dev                       # asynchronous DNS
+  libgtest-dev libgmock-dev libbenchmark-dev
+)
+test_pkgs=(
+  python3 python3-aiosmtpd swaks postfix dnsmasq-base
+  libsisimai-perl pflogsumm
+)
+
+want=("${build_pkgs[@]}")
+if [[ "${1:-}" == "--with-tests" ]]; then want+=("${test_pkgs[@]}"); fi
+
+missing=()
+for p in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]} == 0)); then exit 0; fi
+
+echo "install-deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+# postfix asks questions at install time; answer them up front.
+if command -v debconf-set-selections >/dev/null; then
+  echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+fi
+apt-get update -q
+apt-get install -y -q --no-install-recommends "${missing[@]}"

@@ -1,0 +1,14 @@
+# Shared by scripts/run and scripts/test: install what is missing, build.
+# Sourced, not run.
+set -euo pipefail
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
+
+# build DIR [cmake args...]: configure once, then build incrementally.
+build() {
+  local dir=$1; shift
+  if [[ ! -f "$dir/build.ninja" ]]; then
+    cmake -S "$REPO" -B "$dir" -G Ninja "$@" >/dev/null
+  fi
+  ninja -C "$dir" -j "$JOBS"
+}

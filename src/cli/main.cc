@@ -1,0 +1,30 @@
+// The `rebound` binary: a thin shell that wires the registered subcommands
+// (src/cli/cmd_*.cc) into one CLI11 application.
+#include <algorithm>
+#include <iostream>
+
+#include "cli/command.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "Rebound makes SMTP return codes actionable: it classifies replies, reads bounces and\n"
+      "mail logs, and runs a sending relay that acts on every reply.\n\n"
+      "Examples:\n"
+      "  rebound classify \"550 5.1.1 user unknown\"\n"
+      "  rebound classify --jsonl -i replies.jsonl > verdicts.jsonl\n"
+      "  rebound categories --lang zh\n",
+      "rebound"};
+  app.set_version_flag("--version", "rebound 0.1.0");
+  app.require_subcommand(1);
+  int exit_code = rebound::cli::kExitOk;
+  auto commands = rebound::cli::Commands();
+  std::stable_sort(commands.begin(), commands.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (const auto& [order, setup] : commands) setup(app, &exit_code);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? 0 : rebound::cli::kExitUsage;
+  }
+  return exit_code;
+}

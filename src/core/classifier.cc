@@ -1,0 +1,550 @@
+// Rule loading, validation, compilation into one vectorscan database, and
+// classification. See rebound/classifier.h and rules/SCHEMA.md.
+#include "rebound/classifier.h"
+
+#include <hs/hs.h>
+
+#include <algorithm>
+#include <climits>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <toml++/toml.h>
+
+#include "core/embedded_rules.h"
+#include "core/text.h"
+
+namespace rebound {
+
+bool StatusPattern::Matches(const EnhancedStatus& s) const {
+  if (!s.present()) return false;
+  return (klass < 0 || klass == s.klass) && (subject < 0 || subject == s.subject) &&
+         (detail < 0 || detail == s.detail);
+}
+
+namespace {
+
+struct Permanence {
+  std::vector<CodePattern> codes;
+  std::vector<SmtpCommand> commands;
+  bool permanent = false;
+};
+
+bool ParseCodePattern(std::string_view s, CodePattern* out) {
+  if (s.size() != 3 || s[0] < '2' || s[0] > '5') return false;
+  int base = (s[0] - '0') * 100;
+  if (s[1] == 'x' || s[1] == 'X') {
+    if (s[2] != 'x' && s[2] != 'X') return false;
+    *out = {base, base + 99};
+    return true;
+  }
+  if (!text::IsDigit(s[1])) return false;
+  base += (s[1] - '0') * 10;
+  if (s[2] == 'x' || s[2] == 'X') { *out = {base, base + 9}; return true; }
+  if (!text::IsDigit(s[2])) return false;
+  *out = {base + (s[2] - '0'), base + (s[2] - '0')};
+  return true;
+}
+
+bool ParseStatusPattern(std::string_view s, StatusPattern* out) {
+  int parts[3];
+  for (int p = 0; p < 3; ++p) {
+    size_t dot = p < 2 ? s.find('.') : s.size();
+    if (dot == std::string_view::npos) return false;
+    std::string_view part = s.substr(0, dot);
+    if (part == "*") parts[p] = -1;
+    else {
+      if (part.empty() || part.size() > 3) return false;
+      int v = 0;
+      for (char c : part) { if (!text::IsDigit(c)) return false; v = v * 10 + (c - '0'); }
+      parts[p] = v;
+    }
+    s = p < 2 ? s.substr(dot + 1) : std::string_view();
+  }
+  if (parts[0] != -1 && parts[0] != 2 && parts[0] != 4 && parts[0] != 5) return false;
+  *out = {parts[0], parts[1], parts[2]};
+  return true;
+}
+
+bool ParseCommand(std::string_view s, SmtpCommand* out) {
+  static constexpr SmtpCommand kAll[] = {SmtpCommand::kConnect, SmtpCommand::kHelo, SmtpCommand::kEhlo,
+                                         SmtpCommand::kStartTls, SmtpCommand::kAuth, SmtpCommand::kMail,
+                                         SmtpCommand::kRcpt, SmtpCommand::kData, SmtpCommand::kDataEnd,
+                                         SmtpCommand::kQuit};
+  for (auto c : kAll)
+    if (text::IEquals(SmtpCommandName(c), s)) { *out = c; return true; }
+  return false;
+}
+
+// "try again in 5 minutes", "retry after 30 seconds": the delay a reply
+// asks for, in seconds; 0 when it names none.
+int StatedDelay(std::string_view t) {
+  static constexpr std::string_view kLeads[] = {"try again in ", "try again after ", "retry in ",
+                                                "retry after ", "try later in ", "wait "};
+  for (auto lead : kLeads) {
+    size_t p = text::IFind(t, lead);
+    if (p == std::string_view::npos) continue;
+    size_t i = p + lead.size();
+    long v = 0;
+    size_t digits = 0;
+    while (i < t.size() && text::IsDigit(t[i]) && digits < 7) v = v * 10 + (t[i++] - '0'), ++digits;
+    if (!digits) continue;
+    while (i < t.size() && t[i] == ' ') ++i;
+    std::string_view unit = t.substr(i, 3);
+    if (text::IStartsWith(unit, "sec")) return int(v);
+    if (text::IStartsWith(unit, "min")) return int(v * 60);
+    if (text::IStartsWith(unit, "hou") || text::IStartsWith(unit, "hr")) return int(v * 3600);
+  }
+  return 0;
+}
+
+std::string_view UrlIn(std::string_view t) {
+  size_t p = text::IFind(t, "http");
+  while (p != std::string_view::npos) {
+    std::string_view rest = t.substr(p);
+    if (text::IStartsWith(rest, "https://") || text::IStartsWith(rest, "http://")) {
+      size_t e = 0;
+      while (e < rest.size() && !text::IsSpace(rest[e]) && rest[e] != ')' && rest[e] != '>' && rest[e] != '"') ++e;
+      while (e > 0 && (rest[e - 1] == '.' || rest[e - 1] == ',' || rest[e - 1] == ';')) --e;
+      return rest.substr(0, e);
+    }
+    p = text::IFind(t, "http", p + 4);
+  }
+  return {};
+}
+
+}  // namespace
+
+struct Classifier::Compiled {
+  hs_database_t* db = nullptr;
+  std::vector<uint32_t> code_only;  // rule indexes without a pattern, in order
+  std::vector<Permanence> permanence;
+  ~Compiled() { hs_free_database(db); }
+};
+
+class Classifier::Scratch {
+ public:
+  ~Scratch() { hs_free_scratch(hs); }
+  hs_scratch_t* hs = nullptr;
+  ReplyParser parser;
+  Reply last;
+  std::vector<uint32_t> hits;
+};
+
+Classifier::Classifier() = default;
+Classifier::~Classifier() = default;
+
+void Classifier::ScratchDeleter::operator()(Scratch* s) const { delete s; }
+
+Classifier::ScratchPtr Classifier::NewScratch() const {
+  ScratchPtr s(new Scratch());
+  if (compiled_->db && hs_alloc_scratch(compiled_->db, &s->hs) != HS_SUCCESS) std::abort();
+  s->hits.reserve(rules_.size());
+  return s;
+}
+
+const CategoryInfo& Classifier::category_info(Category c) const { return categories_[static_cast<size_t>(c)]; }
+
+const Reply& Classifier::LastReply(const Scratch* scratch) { return scratch->last; }
+
+namespace {
+
+bool ConstraintsHold(const Rule& rule, const Reply& reply) {
+  if (!rule.codes.empty()) {
+    bool ok = false;
+    for (const auto& c : rule.codes) {
+      // A class-wide pattern ("5xx") also accepts a reply that only has an
+      // enhanced status of that class.
+      if (reply.code ? c.Matches(reply.code) : (c.hi - c.lo == 99 && c.lo / 100 == reply.status.klass)) { ok = true; break; }
+    }
+    if (!ok) return false;
+  }
+  if (!rule.statuses.empty()) {
+    bool ok = false;
+    for (const auto& s : rule.statuses)
+      if (s.Matches(reply.status)) { ok = true; break; }
+    if (!ok) return false;
+  }
+  if (!rule.commands.empty()) {
+    if (std::find(rule.commands.begin(), rule.commands.end(), reply.command) == rule.commands.end()) return false;
+  }
+  return true;
+}
+
+int OnMatch(unsigned int id, unsigned long long, unsigned long long, unsigned int, void* ctx) {
+  static_cast<std::vector<uint32_t>*>(ctx)->push_back(id);
+  return 0;
+}
+
+}  // namespace
+
+Verdict Classifier::Classify(std::string_view raw, Scratch* scratch) const {
+  scratch->last = scratch->parser.Parse(raw);
+  return Classify(scratch->last, scratch);
+}
+
+Verdict Classifier::Classify(const Reply& reply, Scratch* scratch) const {
+  uint32_t best = UINT32_MAX;
+  scratch->hits.clear();
+  if (compiled_->db && !reply.text.empty()) {
+    hs_scan(compiled_->db, reply.text.data(), static_cast<unsigned>(std::min<size_t>(reply.text.size(), UINT_MAX)), 0,
+            scratch->hs, OnMatch, &scratch->hits);
+    for (uint32_t id : scratch->hits)
+      if (id < best && ConstraintsHold(rules_[id], reply)) best = id;
+  }
+  for (uint32_t id : compiled_->code_only) {
+    if (id >= best) break;
+    if (ConstraintsHold(rules_[id], reply)) { best = id; break; }
+  }
+  return MakeVerdict(best == UINT32_MAX ? nullptr : &rules_[best], reply);
+}
+
+std::vector<const Rule*> Classifier::Explain(const Reply& reply, Scratch* scratch) const {
+  std::vector<uint32_t> ids;
+  scratch->hits.clear();
+  if (compiled_->db && !reply.text.empty())
+    hs_scan(compiled_->db, reply.text.data(), static_cast<unsigned>(std::min<size_t>(reply.text.size(), UINT_MAX)), 0,
+            scratch->hs, OnMatch, &scratch->hits);
+  for (uint32_t id : scratch->hits)
+    if (ConstraintsHold(rules_[id], reply)) ids.push_back(id);
+  for (uint32_t id : compiled_->code_only)
+    if (ConstraintsHold(rules_[id], reply)) ids.push_back(id);
+  std::sort(ids.begin(), ids.end());
+  std::vector<const Rule*> out;
+  for (uint32_t id : ids) out.push_back(&rules_[id]);
+  return out;
+}
+
+Verdict Classifier::MakeVerdict(const Rule* rule, const Reply& reply) const {
+  Verdict v;
+  v.category = rule ? rule->category : Category::unknown;
+  const CategoryInfo& info = category_info(v.category);
+  v.reason = rule ? rule->reason : info.reason;
+  const int klass = reply.klass();
+  if (rule && rule->permanent >= 0) {
+    v.permanent = rule->permanent == 1;
+  } else {
+    v.permanent = klass == 5 || (klass == 0 && info.permanent_without_code);
+    for (const auto& p : compiled_->permanence) {
+      bool code_ok = std::any_of(p.codes.begin(), p.codes.end(), [&](const CodePattern& c) { return c.Matches(reply.code); });
+      bool cmd_ok = p.commands.empty() || std::find(p.commands.begin(), p.commands.end(), reply.command) != p.commands.end();
+      if (code_ok && cmd_ok) v.permanent = p.permanent;
+    }
+  }
+  if (v.category == Category::delivered) v.permanent = false;
+  const bool hard_category = v.category == Category::recipient_not_found ||
+                             v.category == Category::invalid_address || v.category == Category::dns_failure;
+  const bool hard_reason = v.reason == Reason::userunknown || v.reason == Reason::hostunknown ||
+                           v.reason == Reason::hasmoved || v.reason == Reason::notaccept;
+  v.hard_bounce = v.permanent && !IsSenderSideCategory(v.category) && (hard_category || hard_reason);
+  if (!v.permanent && v.category != Category::delivered && v.category != Category::auto_reply) {
+    int stated = klass == 4 ? StatedDelay(reply.text) : 0;
+    v.retry_after = stated ? stated : (rule && rule->retry_after >= 0 ? rule->retry_after : info.retry_after);
+    if (v.retry_after == 0) v.retry_after = 300;
+  }
+  v.action = info.action;
+  v.solution_en = rule && !rule->solution_en.empty() ? std::string_view(rule->solution_en) : std::string_view(info.solution_en);
+  v.solution_zh = rule && !rule->solution_zh.empty() ? std::string_view(rule->solution_zh) : std::string_view(info.solution_zh);
+  if (rule) {
+    v.rule = rule->id;
+    v.provider = rule->provider;
+    v.reference = rule->reference;
+  }
+  if (std::string_view url = UrlIn(reply.text); !url.empty()) v.reference = url;
+  return v;
+}
+
+// ---------------------------------------------------------------------------
+// Building
+
+struct ClassifierBuilder::State {
+  std::vector<Rule> rules;
+  std::vector<Permanence> permanence;
+  std::vector<CategoryInfo> categories;
+  std::vector<bool> category_seen = std::vector<bool>(kCategoryCount, false);
+  std::vector<std::string> problems;
+
+  void Problem(const std::string& file, int line, const std::string& msg) {
+    problems.push_back(file + ":" + std::to_string(line) + ": " + msg);
+  }
+  void Load(std::string_view name, std::string_view toml_text, bool local);
+  void LoadCategory(const std::string& file, const toml::table& t);
+  void LoadRule(const std::string& file, const toml::table& t, const toml::table& defaults, bool local);
+  void LoadPermanence(const std::string& file, const toml::table& t);
+};
+
+ClassifierBuilder::ClassifierBuilder() : state_(std::make_unique<State>()) {
+  state_->categories.resize(kCategoryCount);
+}
+ClassifierBuilder::~ClassifierBuilder() = default;
+
+namespace {
+
+int LineOf(const toml::node& n) { return static_cast<int>(n.source().begin.line); }
+
+// Reads a string or an array of strings.
+bool StringList(const toml::node& n, std::vector<std::string>* out) {
+  if (auto s = n.value<std::string>()) { out->push_back(*s); return true; }
+  const toml::array* a = n.as_array();
+  if (!a) return false;
+  for (const auto& e : *a) {
+    auto s = e.value<std::string>();
+    if (!s) return false;
+    out->push_back(*s);
+  }
+  return true;
+}
+
+}  // namespace
+
+void ClassifierBuilder::State::Load(std::string_view name, std::string_view toml_text, bool local) {
+  const std::string file(name);
+  toml::table tbl;
+  try {
+    tbl = toml::parse(toml_text, file);
+  } catch (const toml::parse_error& e) {
+    Problem(file, static_cast<int>(e.source().begin.line), std::string("bad TOML: ") + std::string(e.description()));
+    return;
+  }
+  static const std::set<std::string> kTopKeys = {"source", "provider", "reference", "priority", "rule", "category", "permanence"};
+  for (const auto& [k, v] : tbl)
+    if (!kTopKeys.count(std::string(k.str()))) Problem(file, LineOf(v), "unknown key '" + std::string(k.str()) + "'");
+  if (const toml::array* cats = tbl["category"].as_array()) {
+    if (local) Problem(file, LineOf(*cats), "categories are defined by the shipped rule base only");
+    else
+      for (const auto& c : *cats) {
+        if (const toml::table* t = c.as_table()) LoadCategory(file, *t);
+        else Problem(file, LineOf(c), "[[category]] must be a table");
+      }
+  }
+  if (const toml::node* r = tbl.get("rule")) {
+    const toml::array* arr = r->as_array();
+    if (!arr) Problem(file, LineOf(*r), "'rule' must be an array of tables ([[rule]])");
+    else
+      for (const auto& e : *arr) {
+        if (const toml::table* t = e.as_table()) LoadRule(file, *t, tbl, local);
+        else Problem(file, LineOf(e), "[[rule]] must be a table");
+      }
+  }
+  if (const toml::array* ps = tbl["permanence"].as_array())
+    for (const auto& e : *ps)
+      if (const toml::table* t = e.as_table()) LoadPermanence(file, *t);
+}
+
+void ClassifierBuilder::State::LoadCategory(const std::string& file, const toml::table& t) {
+  const int line = LineOf(t);
+  auto id = t["id"].value<std::string>();
+  auto cat = id ? CategoryFromName(*id) : std::nullopt;
+  if (!cat) { Problem(file, line, "category with missing or unknown id"); return; }
+  CategoryInfo& info = categories[static_cast<size_t>(*cat)];
+  category_seen[static_cast<size_t>(*cat)] = true;
+  info.id = *cat;
+  auto reason = ReasonFromName(t["reason"].value_or(std::string()));
+  if (!reason) Problem(file, line, "category " + *id + ": unknown reason");
+  else info.reason = *reason;
+  info.permanent_without_code = t["permanent_without_code"].value_or(true);
+  info.retry_after = t["retry_after"].value_or(0);
+  info.action = t["action"].value_or(std::string());
+  info.solution_en = t["solution_en"].value_or(std::string());
+  info.solution_zh = t["solution_zh"].value_or(std::string());
+  if (info.action.empty() || info.solution_en.empty() || info.solution_zh.empty())
+    Problem(file, line, "category " + *id + ": action, solution_en and solution_zh are required");
+}
+
+void ClassifierBuilder::State::LoadRule(const std::string& file, const toml::table& t, const toml::table& defaults, bool local) {
+  static const std::set<std::string> kKeys = {"id", "category", "reason", "match", "code", "status", "command",
+                                              "priority", "permanent", "retry_after", "provider", "reference",
+                                              "solution_en", "solution_zh", "note"};
+  Rule r;
+  r.file = file;
+  r.line = LineOf(t);
+  r.local = local;
+  const size_t before = problems.size();
+  for (const auto& [k, v] : t)
+    if (!kKeys.count(std::string(k.str()))) Problem(file, LineOf(v), "unknown key '" + std::string(k.str()) + "' in rule");
+  r.id = t["id"].value_or(std::string());
+  if (r.id.empty()) Problem(file, r.line, "rule without an id");
+  const std::string who = "rule " + (r.id.empty() ? std::string("?") : r.id) + ": ";
+  auto cat_name = t["category"].value<std::string>();
+  auto cat = cat_name ? CategoryFromName(*cat_name) : std::nullopt;
+  if (!cat) Problem(file, r.line, who + (cat_name ? "unknown category '" + *cat_name + "'" : "missing category"));
+  else r.category = *cat;
+  if (auto reason_name = t["reason"].value<std::string>()) {
+    if (auto reason = ReasonFromName(*reason_name)) r.reason = *reason;
+    else Problem(file, r.line, who + "unknown reason '" + *reason_name + "'");
+  } else if (cat) {
+    r.reason = categories[static_cast<size_t>(*cat)].reason;  // categories.toml is always loaded first
+  }
+  r.pattern = t["match"].value_or(std::string());
+  std::vector<std::string> list;
+  if (const toml::node* n = t.get("code")) {
+    list.clear();
+    if (!StringList(*n, &list)) Problem(file, LineOf(*n), who + "'code' must be a string or an array of strings");
+    for (const auto& s : list) {
+      CodePattern c;
+      if (ParseCodePattern(s, &c)) { r.codes.push_back(c); r.code_texts.push_back(s); }
+      else Problem(file, LineOf(*n), who + "bad code '" + s + "' (want 550, 55x or 5xx)");
+    }
+  }
+  if (const toml::node* n = t.get("status")) {
+    list.clear();
+    if (!StringList(*n, &list)) Problem(file, LineOf(*n), who + "'status' must be a string or an array of strings");
+    for (const auto& s : list) {
+      StatusPattern p;
+      if (ParseStatusPattern(s, &p)) { r.statuses.push_back(p); r.status_texts.push_back(s); }
+      else Problem(file, LineOf(*n), who + "bad status '" + s + "' (want 5.1.1, 5.1.* or *.1.1)");
+    }
+  }
+  if (const toml::node* n = t.get("command")) {
+    list.clear();
+    if (!StringList(*n, &list)) Problem(file, LineOf(*n), who + "'command' must be a string or an array of strings");
+    for (const auto& s : list) {
+      SmtpCommand c;
+      if (ParseCommand(s, &c)) r.commands.push_back(c);
+      else Problem(file, LineOf(*n), who + "unknown command '" + s + "'");
+    }
+  }
+  if (r.pattern.empty() && r.codes.empty() && r.statuses.empty())
+    Problem(file, r.line, who + "needs at least one of match, code, status");
+  r.priority = static_cast<int>(t["priority"].value_or(defaults["priority"].value_or(int64_t{50})));
+  if (auto p = t["permanent"].value<bool>()) r.permanent = *p ? 1 : 0;
+  r.retry_after = static_cast<int>(t["retry_after"].value_or(int64_t{-1}));
+  r.provider = t["provider"].value_or(defaults["provider"].value_or(std::string()));
+  r.reference = t["reference"].value_or(defaults["reference"].value_or(std::string()));
+  r.solution_en = t["solution_en"].value_or(std::string());
+  r.solution_zh = t["solution_zh"].value_or(std::string());
+  r.note = t["note"].value_or(std::string());
+  if (problems.size() == before) rules.push_back(std::move(r));
+}
+
+void ClassifierBuilder::State::LoadPermanence(const std::string& file, const toml::table& t) {
+  Permanence p;
+  std::vector<std::string> list;
+  if (const toml::node* n = t.get("code"); n && StringList(*n, &list))
+    for (const auto& s : list) {
+      CodePattern c;
+      if (ParseCodePattern(s, &c)) p.codes.push_back(c);
+      else Problem(file, LineOf(t), "permanence: bad code '" + s + "'");
+    }
+  list.clear();
+  if (const toml::node* n = t.get("command"); n && StringList(*n, &list))
+    for (const auto& s : list) {
+      SmtpCommand c;
+      if (ParseCommand(s, &c)) p.commands.push_back(c);
+      else Problem(file, LineOf(t), "permanence: unknown command '" + s + "'");
+    }
+  auto perm = t["permanent"].value<bool>();
+  if (p.codes.empty() || !perm) { Problem(file, LineOf(t), "permanence needs code and permanent"); return; }
+  p.permanent = *perm;
+  permanence.push_back(std::move(p));
+}
+
+Status ClassifierBuilder::AddDefaults() {
+  for (const auto& f : embedded::RuleFiles()) state_->Load(f.name, f.text, /*local=*/false);
+  return Status::Ok();
+}
+
+Status ClassifierBuilder::AddText(std::string_view name, std::string_view toml_text, bool local) {
+  state_->Load(name, toml_text, local);
+  return Status::Ok();
+}
+
+Status ClassifierBuilder::AddPath(const std::string& path, bool local) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  std::vector<std::string> files;
+  if (fs::is_directory(path, ec)) {
+    for (const auto& e : fs::recursive_directory_iterator(path, ec))
+      if (e.is_regular_file() && e.path().extension() == ".toml") files.push_back(e.path().string());
+    std::sort(files.begin(), files.end());
+    if (files.empty()) return Status::NotFound(path + ": no .toml rule files in this directory");
+  } else {
+    files.push_back(path);
+  }
+  for (const auto& f : files) {
+    std::ifstream in(f, std::ios::binary);
+    if (!in) return Status::IoError(f + ": cannot read rule file");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    state_->Load(f, ss.str(), local);
+  }
+  return Status::Ok();
+}
+
+Status ClassifierBuilder::Build(std::unique_ptr<const Classifier>* out) {
+  State& st = *state_;
+  const bool have_categories = std::any_of(st.category_seen.begin(), st.category_seen.end(), [](bool b) { return b; });
+  if (!have_categories) st.problems.push_back("rule base: no categories defined (the shipped categories.toml is missing)");
+  else
+    for (int i = 0; i < kCategoryCount; ++i)
+      if (!st.category_seen[i])
+        st.problems.push_back("categories.toml: category '" + std::string(CategoryName(static_cast<Category>(i))) + "' is not defined");
+  std::map<std::string, const Rule*> ids;
+  for (auto& r : st.rules) {
+    if (auto [it, fresh] = ids.emplace(r.id, &r); !fresh)
+      st.Problem(r.file, r.line, "duplicate rule id '" + r.id + "' (first defined at " + it->second->file + ":" + std::to_string(it->second->line) + ")");
+  }
+  // Evaluation order: local first, then priority, then definition order.
+  std::stable_sort(st.rules.begin(), st.rules.end(), [](const Rule& a, const Rule& b) {
+    if (a.local != b.local) return a.local;
+    return a.priority > b.priority;
+  });
+
+  auto compiled = std::make_unique<Classifier::Compiled>();
+  std::vector<const char*> exprs;
+  std::vector<unsigned> flags, idents;
+  for (uint32_t i = 0; i < st.rules.size(); ++i) {
+    if (st.rules[i].pattern.empty()) { compiled->code_only.push_back(i); continue; }
+    exprs.push_back(st.rules[i].pattern.c_str());
+    flags.push_back(HS_FLAG_CASELESS | HS_FLAG_DOTALL | HS_FLAG_SINGLEMATCH);
+    idents.push_back(i);
+  }
+  if (!exprs.empty()) {
+    hs_compile_error_t* err = nullptr;
+    if (hs_compile_multi(exprs.data(), flags.data(), idents.data(), static_cast<unsigned>(exprs.size()), HS_MODE_BLOCK,
+                         nullptr, &compiled->db, &err) != HS_SUCCESS) {
+      hs_free_compile_error(err);
+      // Compile one by one to name every pattern that fails.
+      for (size_t k = 0; k < exprs.size(); ++k) {
+        hs_database_t* one = nullptr;
+        hs_compile_error_t* e1 = nullptr;
+        if (hs_compile(exprs[k], flags[k], HS_MODE_BLOCK, nullptr, &one, &e1) != HS_SUCCESS) {
+          const Rule& r = st.rules[idents[k]];
+          st.Problem(r.file, r.line, "rule " + r.id + ": pattern does not compile: " + (e1 ? e1->message : "?"));
+          hs_free_compile_error(e1);
+        }
+        hs_free_database(one);
+      }
+      if (st.problems.empty()) st.problems.push_back("rule base: the patterns do not compile together");
+    }
+  }
+  if (!st.problems.empty()) {
+    std::string msg;
+    for (const auto& p : st.problems) msg += (msg.empty() ? "" : "\n") + p;
+    return Status::InvalidArgument(msg);
+  }
+  compiled->permanence = std::move(st.permanence);
+  std::unique_ptr<Classifier> c(new Classifier());
+  c->rules_ = std::move(st.rules);
+  c->categories_ = std::move(st.categories);
+  c->compiled_ = std::move(compiled);
+  *out = std::move(c);
+  state_ = std::make_unique<State>();
+  state_->categories.resize(kCategoryCount);
+  return Status::Ok();
+}
+
+Status BuildClassifier(const std::vector<std::string>& local_rule_paths, std::unique_ptr<const Classifier>* out) {
+  ClassifierBuilder b;
+  Status s = b.AddDefaults();
+  for (const auto& p : local_rule_paths) {
+    if (!s.ok()) return s;
+    s = b.AddPath(p, /*local=*/true);
+  }
+  if (!s.ok()) return s;
+  return b.Build(out);
+}
+
+}  // namespace rebound

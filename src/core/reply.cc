@@ -1,0 +1,270 @@
+// Reply parsing: unwrap what MTAs put around a reply, find the codes, join
+// continuation lines. See rebound/reply.h for the contract.
+#include "rebound/reply.h"
+
+#include <cctype>
+
+#include "core/text.h"
+
+namespace rebound {
+
+using text::IFind;
+using text::IsDigit;
+using text::IStartsWith;
+using text::Trim;
+constexpr auto npos = std::string_view::npos;
+
+std::string_view EnhancedStatus::Format(char* buf) const {
+  if (!present()) return {};
+  int n = 0;
+  auto put = [&](unsigned v) {
+    char tmp[4];
+    int k = 0;
+    do { tmp[k++] = char('0' + v % 10); v /= 10; } while (v && k < 4);
+    while (k) buf[n++] = tmp[--k];
+  };
+  put(klass); buf[n++] = '.'; put(subject); buf[n++] = '.'; put(detail);
+  return {buf, static_cast<size_t>(n)};
+}
+
+std::string_view SmtpCommandName(SmtpCommand c) {
+  switch (c) {
+    case SmtpCommand::kConnect: return "CONNECT";
+    case SmtpCommand::kHelo: return "HELO";
+    case SmtpCommand::kEhlo: return "EHLO";
+    case SmtpCommand::kStartTls: return "STARTTLS";
+    case SmtpCommand::kAuth: return "AUTH";
+    case SmtpCommand::kMail: return "MAIL";
+    case SmtpCommand::kRcpt: return "RCPT";
+    case SmtpCommand::kData: return "DATA";
+    case SmtpCommand::kDataEnd: return "DATA-END";
+    case SmtpCommand::kQuit: return "QUIT";
+    case SmtpCommand::kUnknown: break;
+  }
+  return {};
+}
+
+size_t ParseEnhancedStatus(std::string_view s, EnhancedStatus* out) {
+  // class "." subject "." detail, with 1-3 digit subject and detail.
+  if (s.size() < 5 || (s[0] != '2' && s[0] != '4' && s[0] != '5') || s[1] != '.') return 0;
+  size_t i = 2;
+  unsigned parts[2] = {0, 0};
+  for (int p = 0; p < 2; ++p) {
+    size_t digits = 0;
+    while (i < s.size() && IsDigit(s[i]) && digits < 4) parts[p] = parts[p] * 10 + unsigned(s[i++] - '0'), ++digits;
+    if (digits == 0 || digits > 3) return 0;
+    if (p == 0) {
+      if (i >= s.size() || s[i] != '.') return 0;
+      ++i;
+    }
+  }
+  // Must not run on into more digits or dots ("5.1.1.2" is not a status).
+  if (i < s.size() && (IsDigit(s[i]) || (s[i] == '.' && i + 1 < s.size() && IsDigit(s[i + 1])))) return 0;
+  out->klass = static_cast<uint8_t>(s[0] - '0');
+  out->subject = static_cast<uint16_t>(parts[0]);
+  out->detail = static_cast<uint16_t>(parts[1]);
+  return i;
+}
+
+namespace {
+
+// The command a wrapper names, from the words that follow "in reply to " or
+// "after ".
+SmtpCommand CommandFromWords(std::string_view w) {
+  struct Name { std::string_view prefix; SmtpCommand cmd; };
+  static constexpr Name kNames[] = {
+      {"RCPT", SmtpCommand::kRcpt},        {"pipelined RCPT", SmtpCommand::kRcpt},
+      {"MAIL", SmtpCommand::kMail},        {"pipelined MAIL", SmtpCommand::kMail},
+      {"end of DATA", SmtpCommand::kDataEnd}, {"end of data", SmtpCommand::kDataEnd},
+      {"DATA", SmtpCommand::kData},        {"pipelined DATA", SmtpCommand::kData},
+      {"EHLO", SmtpCommand::kEhlo},        {"HELO", SmtpCommand::kHelo},
+      {"STARTTLS", SmtpCommand::kStartTls}, {"AUTH", SmtpCommand::kAuth},
+      {"QUIT", SmtpCommand::kQuit},        {"initial connection", SmtpCommand::kConnect},
+      {"initial greeting", SmtpCommand::kConnect}, {"connect", SmtpCommand::kConnect},
+  };
+  for (const auto& n : kNames)
+    if (IStartsWith(w, n.prefix)) return n.cmd;
+  return SmtpCommand::kUnknown;
+}
+
+// A basic reply code at s[i]: [2-5]dd followed by end, space or '-'.
+bool CodeAt(std::string_view s, size_t i) {
+  if (i + 3 > s.size()) return false;
+  if (s[i] < '2' || s[i] > '5' || !IsDigit(s[i + 1]) || !IsDigit(s[i + 2])) return false;
+  if (i > 0 && (IsDigit(s[i - 1]) || s[i - 1] == '.')) return false;
+  if (i + 3 == s.size()) return true;
+  const char c = s[i + 3];
+  return c == ' ' || c == '-' || c == '\n';
+}
+
+bool IsLeadPunct(char c) {
+  return c == ' ' || c == '.' || c == '<' || c == '>' || c == ':' || c == ';' || c == '-' || c == '*' ||
+         c == '#' || c == '"' || c == '\'' || c == '(' || c == '[';
+}
+
+size_t SkipLeadPunct(std::string_view s, size_t i) {
+  while (i < s.size() && IsLeadPunct(s[i])) ++i;
+  return i;
+}
+
+// Where the reply starts: a code at the start of s or of a line; failing
+// that, a code followed by an enhanced status of its class anywhere.
+size_t FindCode(std::string_view s) {
+  for (size_t line = 0; line < s.size();) {
+    size_t i = SkipLeadPunct(s, line);
+    if (CodeAt(s, i)) return i;
+    size_t nl = s.find('\n', line);
+    if (nl == npos) break;
+    line = nl + 1;
+  }
+  for (size_t i = 0; i + 8 <= s.size(); ++i) {
+    if (!CodeAt(s, i) || (i > 0 && !(text::IsSpace(s[i - 1]) || s[i - 1] == ':' || s[i - 1] == ';' ||
+                                     s[i - 1] == '(' || s[i - 1] == '"' || s[i - 1] == '>' || s[i - 1] == '=')))
+      continue;
+    EnhancedStatus st;
+    if (ParseEnhancedStatus(s.substr(i + 4), &st) && st.klass == s[i] - '0') return i;
+  }
+  return npos;
+}
+
+// Removes from text (in place) the code and status repeated inside a line
+// that an MTA flattened: "... try 550-5.1.1 double-checking ...".
+void StripInlineRepeats(std::string* text, size_t from, int code, const EnhancedStatus& st) {
+  if (code == 0) return;
+  const char c0 = char('0' + code / 100), c1 = char('0' + code / 10 % 10), c2 = char('0' + code % 10);
+  std::string& t = *text;
+  size_t w = from;
+  for (size_t r = from; r < t.size();) {
+    if (t[r] == c0 && r > from && t[r - 1] == ' ' && r + 4 <= t.size() && t[r + 1] == c1 && t[r + 2] == c2 &&
+        (t[r + 3] == '-' || t[r + 3] == ' ')) {
+      size_t skip = 4;
+      EnhancedStatus again;
+      size_t n = ParseEnhancedStatus(std::string_view(t).substr(r + 4), &again);
+      const bool same_status = n && again.klass == st.klass && again.subject == st.subject && again.detail == st.detail;
+      if (t[r + 3] == '-' || same_status) {
+        if (same_status) skip += n;
+        while (r + skip < t.size() && t[r + skip] == ' ') ++skip;
+        r += skip;
+        continue;
+      }
+    }
+    t[w++] = t[r++];
+  }
+  t.resize(w);
+  while (t.size() > from && t.back() == ' ') t.pop_back();
+}
+
+}  // namespace
+
+ReplyParser::ReplyParser() { buf_.reserve(1024); }
+
+Reply ReplyParser::Parse(std::string_view raw) {
+  Reply r;
+  // buf_ holds the cleaned input followed by the joined text; reserve both
+  // halves first so the views taken below stay valid.
+  buf_.clear();
+  buf_.reserve(2 * raw.size() * 3 + 16);  // U+FFFD may triple a byte
+  text::AppendCleanUtf8(raw, &buf_);
+  const size_t clean_len = buf_.size();
+  std::string_view s = Trim(std::string_view(buf_.data(), clean_len));
+
+  if (IStartsWith(s, "Diagnostic-Code:")) s = Trim(s.substr(16));
+  // Diagnostic type: "smtp; ", "X-Postfix; ", "X-Unix; ".
+  for (size_t i = 0; i < s.size() && i < 24; ++i) {
+    const char c = s[i];
+    if (c == ';') { s = Trim(s.substr(i + 1)); break; }
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-')) break;
+  }
+
+  // Postfix: "... (in reply to RCPT TO command)".
+  if (size_t p = IFind(s, "(in reply to "); p != npos) {
+    r.command = CommandFromWords(s.substr(p + 13));
+    s = Trim(s.substr(0, p));
+  }
+  // Postfix: "host mx.example.com[192.0.2.1] said: 550 ...", or
+  // "... refused to talk to me: 554 ...".
+  size_t said = IFind(s, " said:");
+  size_t verb_len = 6;
+  if (said == npos) {
+    said = IFind(s, " refused to talk to me:");
+    verb_len = 23;
+    if (said != npos && r.command == SmtpCommand::kUnknown) r.command = SmtpCommand::kConnect;
+  }
+  if (said != npos) {
+    const std::string_view head = s.substr(0, said);
+    size_t h = IFind(head, "host ");
+    if (h != npos) r.remote_host = Trim(head.substr(h + 5));
+    s = Trim(s.substr(said + verb_len));
+  }
+  // Exim: "SMTP error from remote mail server after RCPT TO:<x>: host h [ip]: 550 ...".
+  if (size_t e = IFind(s, "SMTP error from remote mail"); e != npos) {
+    size_t after = IFind(s, " after ", e);
+    if (after != npos) {
+      std::string_view rest = s.substr(after + 7);
+      if (r.command == SmtpCommand::kUnknown) r.command = CommandFromWords(rest);
+      size_t colon = rest.find(':');
+      if (size_t gt = rest.find(">:"); gt != npos && (colon == npos || gt < rest.find('\n'))) colon = gt + 1;
+      if (colon != npos) rest = Trim(rest.substr(colon + 1));
+      if (IStartsWith(rest, "host ")) {
+        if (size_t hc = rest.find(": "); hc != npos) {
+          r.remote_host = Trim(rest.substr(5, hc - 5));
+          rest = Trim(rest.substr(hc + 2));
+        }
+      }
+      s = rest;
+    }
+  }
+  // Sendmail transcript: ">>> RCPT To:<x>" then "<<< 550 5.1.1 ...".
+  if (size_t t = s.find("<<< "); t != npos) {
+    if (size_t cmd = s.rfind(">>> ", t); cmd != npos && r.command == SmtpCommand::kUnknown)
+      r.command = CommandFromWords(s.substr(cmd + 4));
+    s = s.substr(t);
+  }
+
+  size_t start = FindCode(s);
+  size_t body;  // where the reply's own text begins
+  if (start != npos) {
+    r.code = (s[start] - '0') * 100 + (s[start + 1] - '0') * 10 + (s[start + 2] - '0');
+    body = start + 3;
+    if (body < s.size()) ++body;  // the separator
+  } else {
+    start = SkipLeadPunct(s, 0);
+    body = start;
+  }
+  while (body < s.size() && s[body] == ' ') ++body;
+  if (size_t n = ParseEnhancedStatus(s.substr(body), &r.status)) {
+    if (r.code == 0 || r.status.klass == r.code / 100) body += n;
+    else r.status = EnhancedStatus();
+  }
+
+  // Join the reply's lines, dropping each line's repeated code and status.
+  const size_t text_begin = buf_.size();
+  std::string_view rest = s.substr(body);
+  bool first = true;
+  while (true) {
+    size_t nl = rest.find('\n');
+    std::string_view line = rest.substr(0, nl);
+    if (!first) {
+      line = Trim(line);
+      if (line.substr(0, 4) == "<<< ") line.remove_prefix(4);
+      if (r.code && line.size() >= 3 && CodeAt(line, 0) && (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0') == r.code) {
+        line.remove_prefix(line.size() > 3 ? 4 : 3);
+        line = Trim(line);
+        EnhancedStatus again;
+        if (size_t n = ParseEnhancedStatus(line, &again); n && again.klass == r.status.klass &&
+                                                          again.subject == r.status.subject && again.detail == r.status.detail)
+          line.remove_prefix(n);
+      }
+    }
+    if (buf_.size() > text_begin) buf_.push_back(' ');
+    text::AppendCollapsed(line, &buf_);
+    first = false;
+    if (nl == npos) break;
+    rest.remove_prefix(nl + 1);
+  }
+  StripInlineRepeats(&buf_, text_begin, r.code, r.status);
+  r.text = Trim(std::string_view(buf_).substr(text_begin));
+  return r;
+}
+
+}  // namespace rebound

@@ -1,0 +1,169 @@
+#include "rebound/reply.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace rebound {
+namespace {
+
+std::string Status(const Reply& r) {
+  char buf[12];
+  return std::string(r.status.Format(buf));
+}
+
+TEST(ReplyParser, SingleLineWithEnhancedStatus) {
+  ReplyParser p;
+  Reply r = p.Parse("550 5.1.1 <user@example.com>: Recipient address rejected: User unknown");
+  EXPECT_EQ(r.code, 550);
+  EXPECT_EQ(Status(r), "5.1.1");
+  EXPECT_EQ(r.text, "<user@example.com>: Recipient address rejected: User unknown");
+}
+
+TEST(ReplyParser, MultiLineCrlfJoinsAndDropsRepeatedCodes) {
+  ReplyParser p;
+  Reply r = p.Parse(
+      "550-5.1.1 The email account that you tried to reach does not exist.\r\n"
+      "550-5.1.1 Please try double-checking the recipient's email\r\n"
+      "550 5.1.1 https://support.google.com/mail/?p=NoSuchUser x1si123.2 - gsmtp\r\n");
+  EXPECT_EQ(r.code, 550);
+  EXPECT_EQ(Status(r), "5.1.1");
+  EXPECT_EQ(r.text,
+            "The email account that you tried to reach does not exist. Please try double-checking the "
+            "recipient's email https://support.google.com/mail/?p=NoSuchUser x1si123.2 - gsmtp");
+}
+
+TEST(ReplyParser, EnhancedStatusWithoutBasicCode) {
+  ReplyParser p;
+  Reply r = p.Parse("5.1.1 user unknown");
+  EXPECT_EQ(r.code, 0);
+  EXPECT_EQ(Status(r), "5.1.1");
+  EXPECT_EQ(r.klass(), 5);
+  EXPECT_EQ(r.text, "user unknown");
+}
+
+TEST(ReplyParser, NoCodeAtAll) {
+  ReplyParser p;
+  Reply r = p.Parse("  mailbox unavailable\t ");
+  EXPECT_EQ(r.code, 0);
+  EXPECT_FALSE(r.status.present());
+  EXPECT_EQ(r.text, "mailbox unavailable");
+}
+
+TEST(ReplyParser, DiagnosticCodeField) {
+  ReplyParser p;
+  Reply r = p.Parse("Diagnostic-Code: smtp; 552 5.2.2 Mailbox full");
+  EXPECT_EQ(r.code, 552);
+  EXPECT_EQ(Status(r), "5.2.2");
+  EXPECT_EQ(r.text, "Mailbox full");
+}
+
+TEST(ReplyParser, PostfixWrapperGivesHostAndCommand) {
+  ReplyParser p;
+  Reply r = p.Parse(
+      "host mx.example.com[192.0.2.1] said: 550 5.1.1 <x@example.com>: Recipient address rejected: "
+      "User unknown in virtual mailbox table (in reply to RCPT TO command)");
+  EXPECT_EQ(r.code, 550);
+  EXPECT_EQ(r.command, SmtpCommand::kRcpt);
+  EXPECT_EQ(r.remote_host, "mx.example.com[192.0.2.1]");
+  EXPECT_EQ(r.text, "<x@example.com>: Recipient address rejected: User unknown in virtual mailbox table");
+}
+
+TEST(ReplyParser, PostfixFlattenedMultiLine) {
+  ReplyParser p;
+  Reply r = p.Parse(
+      "host gmail-smtp-in.l.google.com[142.250.1.26] said: 550-5.1.1 The email account that you tried "
+      "to reach does not exist. Please try 550-5.1.1 double-checking the recipient's email address for "
+      "typos or 550-5.1.1 unnecessary spaces. 550 5.1.1 https://support.google.com/mail/?p=NoSuchUser "
+      "(in reply to RCPT TO command)");
+  EXPECT_EQ(r.code, 550);
+  EXPECT_EQ(r.text,
+            "The email account that you tried to reach does not exist. Please try double-checking the "
+            "recipient's email address for typos or unnecessary spaces. "
+            "https://support.google.com/mail/?p=NoSuchUser");
+}
+
+TEST(ReplyParser, PostfixEndOfData) {
+  ReplyParser p;
+  Reply r = p.Parse("host h[192.0.2.2] said: 554 5.7.1 rejected as spam (in reply to end of DATA command)");
+  EXPECT_EQ(r.command, SmtpCommand::kDataEnd);
+  EXPECT_EQ(r.code, 554);
+}
+
+TEST(ReplyParser, EximWrapper) {
+  ReplyParser p;
+  Reply r = p.Parse(
+      "SMTP error from remote mail server after RCPT TO:<bob@example.org>:\n"
+      "    host mx.example.org [192.0.2.7]: 550 5.1.1 <bob@example.org>: Recipient address rejected");
+  EXPECT_EQ(r.code, 550);
+  EXPECT_EQ(r.command, SmtpCommand::kRcpt);
+  EXPECT_EQ(r.remote_host, "mx.example.org [192.0.2.7]");
+  EXPECT_EQ(r.text, "<bob@example.org>: Recipient address rejected");
+}
+
+TEST(ReplyParser, SendmailStyle) {
+  ReplyParser p;
+  Reply r = p.Parse("... 550 5.1.1 <x@example.com>... User unknown");
+  EXPECT_EQ(r.code, 550);
+  EXPECT_EQ(Status(r), "5.1.1");
+  EXPECT_EQ(r.text, "<x@example.com>... User unknown");
+}
+
+TEST(ReplyParser, SendmailTranscript) {
+  ReplyParser p;
+  Reply r = p.Parse(">>> RCPT To:<x@example.com>\n<<< 550 5.1.1 <x@example.com>... User unknown\n");
+  EXPECT_EQ(r.code, 550);
+  EXPECT_EQ(r.command, SmtpCommand::kRcpt);
+  EXPECT_EQ(r.text, "<x@example.com>... User unknown");
+}
+
+TEST(ReplyParser, NulBytesTabsAndInvalidUtf8AreSafe) {
+  ReplyParser p;
+  std::string raw("550\t5.7.1 bad\0byte \xff\xfe end\r", 26);
+  Reply r = p.Parse(raw);
+  EXPECT_EQ(r.code, 550);
+  EXPECT_EQ(Status(r), "5.7.1");
+  EXPECT_EQ(r.text, "bad byte \xEF\xBF\xBD\xEF\xBF\xBD end");
+}
+
+TEST(ReplyParser, NumbersInsideTextAreNotCodes) {
+  ReplyParser p;
+  Reply r = p.Parse("Connection to 192.0.2.250 timed out after 300 seconds");
+  EXPECT_EQ(r.code, 0);
+  EXPECT_EQ(r.text, "Connection to 192.0.2.250 timed out after 300 seconds");
+}
+
+TEST(ReplyParser, StatusOfAnotherClassIsNotTaken) {
+  ReplyParser p;
+  Reply r = p.Parse("550 4.2.2 odd server");
+  EXPECT_EQ(r.code, 550);
+  EXPECT_FALSE(r.status.present());
+}
+
+TEST(ReplyParser, HugeLineIsLinear) {
+  ReplyParser p;
+  std::string raw = "550 5.1.1 " + std::string(10 << 20, 'a');
+  Reply r = p.Parse(raw);
+  EXPECT_EQ(r.code, 550);
+  EXPECT_EQ(r.text.size(), size_t(10 << 20));
+}
+
+TEST(ReplyParser, EmptyInput) {
+  ReplyParser p;
+  Reply r = p.Parse("");
+  EXPECT_EQ(r.code, 0);
+  EXPECT_TRUE(r.text.empty());
+}
+
+TEST(EnhancedStatus, RejectsLookalikes) {
+  EnhancedStatus s;
+  EXPECT_EQ(ParseEnhancedStatus("5.1.10 x", &s), 6u);
+  EXPECT_EQ(s.detail, 10);
+  EXPECT_EQ(ParseEnhancedStatus("5.1.1.2", &s), 0u);
+  EXPECT_EQ(ParseEnhancedStatus("3.1.1", &s), 0u);
+  EXPECT_EQ(ParseEnhancedStatus("5.1", &s), 0u);
+  EXPECT_EQ(ParseEnhancedStatus("5.1234.1", &s), 0u);
+}
+
+}  // namespace
+}  // namespace rebound

@@ -1,0 +1,50 @@
+// Names of the taxonomy's categories and reasons, and the groups the
+// contract defines over them.
+#include <array>
+
+#include "rebound/verdict.h"
+
+namespace rebound {
+namespace {
+
+#define REBOUND_NAME_ITEM(name) #name,
+constexpr std::array<std::string_view, kCategoryCount> kCategoryNames = {REBOUND_CATEGORIES(REBOUND_NAME_ITEM)};
+constexpr std::array<std::string_view, kReasonCount> kReasonNames = {REBOUND_REASONS(REBOUND_NAME_ITEM)};
+#undef REBOUND_NAME_ITEM
+
+}  // namespace
+
+std::string_view CategoryName(Category c) { return kCategoryNames[static_cast<size_t>(c)]; }
+std::string_view ReasonName(Reason r) { return kReasonNames[static_cast<size_t>(r)]; }
+
+std::optional<Category> CategoryFromName(std::string_view name) {
+  for (size_t i = 0; i < kCategoryNames.size(); ++i)
+    if (kCategoryNames[i] == name) return static_cast<Category>(i);
+  return std::nullopt;
+}
+
+std::optional<Reason> ReasonFromName(std::string_view name) {
+  for (size_t i = 0; i < kReasonNames.size(); ++i)
+    if (kReasonNames[i] == name) return static_cast<Reason>(i);
+  return std::nullopt;
+}
+
+bool IsSenderSideCategory(Category c) {
+  switch (c) {
+    case Category::auth_failed: case Category::sending_quota_exceeded: case Category::spam:
+    case Category::sender_account_unavailable: case Category::sender_blacklisted:
+    case Category::ip_blacklisted: case Category::spf_failed: case Category::auth_policy:
+    case Category::relay_denied: case Category::policy_rejected: case Category::virus:
+    case Category::too_many_recipients: case Category::message_too_large:
+      return true;
+    default:
+      return IsRateLimitCategory(c);
+  }
+}
+
+bool IsRateLimitCategory(Category c) {
+  return c == Category::recipient_rate_limited || c == Category::ip_rate_limited ||
+         c == Category::sender_rate_limited || c == Category::domain_rate_limited;
+}
+
+}  // namespace rebound
