@@ -1,0 +1,17 @@
+#include "delivery/relay_codes.h"
+
+namespace rebound::delivery {
+
+std::string_view RelayFailureReply(RelayFailure f) {
+  switch (f) {
+    case RelayFailure::kDnsTemporary: return "423 Dns resolve error";
+    case RelayFailure::kDnsNotFound: return "524 Host not found by dns resolve";
+    case RelayFailure::kDnsNoData: return "526 No data by dns resolve";
+    case RelayFailure::kNullMx: return "556 5.1.10 Recipient domain has a null MX (RFC 7505)";
+    case RelayFailure::kUnreachable: return "427 Socks Connect to UNREACHABLE host";
+    case RelayFailure::kConnectionLost: return "421 4.4.2 Connection lost during the SMTP session";
+  }
+  return "423 Dns resolve error";
+}
+
+}  // namespace rebound::delivery
