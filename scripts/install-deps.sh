@@ -16,6 +16,7 @@ build_pkgs=(
   libsqlite3-dev                      # durable queue
   libsodium-dev                       # argon2id password hashes
   libboost-dev libssl-dev             # Asio + TLS for the relay
+  tzdata                              # relay: per-account time zones for quotas
   libc-ares-dev                       # asynchronous DNS
   libgtest-dev libgmock-dev libbenchmark-dev
 )
