@@ -22,7 +22,8 @@ const std::vector<std::pair<int, CommandSetup>>& Commands() { return Registry();
 void ClassifierOptions::AddTo(CLI::App* app) {
   app->add_option("--rules", rule_paths,
                   "Local rule file or directory (TOML, see rules/SCHEMA.md); evaluated before the shipped rules. Repeatable.")
-      ->check(CLI::ExistingPath);
+      ->check(CLI::ExistingPath)
+      ->allow_extra_args(false);
   app->add_option("--lang", lang, "Language of solutions: en or zh")->check(CLI::IsMember({"en", "zh"}))->capture_default_str();
 }
 

@@ -182,22 +182,25 @@ Reply ReplyParser::Parse(std::string_view raw) {
     s = Trim(s.substr(0, p));
   }
   // Postfix: "host mx.example.com[192.0.2.1] said: 550 ...", or
-  // "... refused to talk to me: 554 ...".
-  size_t said = IFind(s, " said:");
-  size_t verb_len = 6;
-  if (said == npos) {
-    said = IFind(s, " refused to talk to me:");
-    verb_len = 23;
-    if (said != npos && r.command == SmtpCommand::kUnknown) r.command = SmtpCommand::kConnect;
-  }
-  if (said != npos) {
-    const std::string_view head = s.substr(0, said);
-    size_t h = IFind(head, "host ");
-    if (h != npos) r.remote_host = Trim(head.substr(h + 5));
-    s = Trim(s.substr(said + verb_len));
+  // "... refused to talk to me: 554 ...". Colons are few, so look at what
+  // precedes each one rather than searching for every phrase.
+  for (size_t colon = s.find(':'); colon != npos; colon = s.find(':', colon + 1)) {
+    const std::string_view before = s.substr(0, colon);
+    size_t verb = npos;
+    if (text::IEndsWith(before, " said")) {
+      verb = colon - 5;
+    } else if (text::IEndsWith(before, " refused to talk to me")) {
+      verb = colon - 22;
+      if (r.command == SmtpCommand::kUnknown) r.command = SmtpCommand::kConnect;
+    }
+    if (verb == npos) continue;
+    const std::string_view head = s.substr(0, verb);
+    if (size_t h = IFind(head, "host "); h != npos) r.remote_host = Trim(head.substr(h + 5));
+    s = Trim(s.substr(colon + 1));
+    break;
   }
   // Exim: "SMTP error from remote mail server after RCPT TO:<x>: host h [ip]: 550 ...".
-  if (size_t e = IFind(s, "SMTP error from remote mail"); e != npos) {
+  if (size_t e = s.find(':') == npos ? npos : IFind(s, "SMTP error from remote mail"); e != npos) {
     size_t after = IFind(s, " after ", e);
     if (after != npos) {
       std::string_view rest = s.substr(after + 7);

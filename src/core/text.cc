@@ -1,22 +1,36 @@
 #include "core/text.h"
 
+#include <algorithm>
+
 namespace rebound::text {
 
 size_t IFind(std::string_view hay, std::string_view needle, size_t from) {
-  if (needle.empty()) return from <= hay.size() ? from : std::string_view::npos;
-  if (hay.size() < needle.size()) return std::string_view::npos;
-  const char first = Lower(needle[0]);
-  for (size_t i = from; i + needle.size() <= hay.size(); ++i) {
-    if (Lower(hay[i]) != first) continue;
+  constexpr auto npos = std::string_view::npos;
+  if (needle.empty()) return from <= hay.size() ? from : npos;
+  if (hay.size() < needle.size()) return npos;
+  // Candidates come from memchr (vectorised) on both cases of the first
+  // letter; only they are compared in full.
+  const char lo = Lower(needle[0]);
+  const char up = (lo >= 'a' && lo <= 'z') ? char(lo - 32) : lo;
+  const size_t last = hay.size() - needle.size();
+  size_t next_lo = hay.find(lo, from), next_up = lo == up ? npos : hay.find(up, from);
+  while (true) {
+    const size_t i = std::min(next_lo, next_up);
+    if (i == npos || i > last) return npos;
     size_t j = 1;
     while (j < needle.size() && Lower(hay[i + j]) == Lower(needle[j])) ++j;
     if (j == needle.size()) return i;
+    if (i == next_lo) next_lo = hay.find(lo, i + 1);
+    else next_up = hay.find(up, i + 1);
   }
-  return std::string_view::npos;
 }
 
 bool IStartsWith(std::string_view s, std::string_view prefix) {
   return s.size() >= prefix.size() && IEquals(s.substr(0, prefix.size()), prefix);
+}
+
+bool IEndsWith(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && IEquals(s.substr(s.size() - suffix.size()), suffix);
 }
 
 bool IEquals(std::string_view a, std::string_view b) {
@@ -55,6 +69,14 @@ static size_t Utf8Len(std::string_view s, size_t i) {
 
 void AppendCleanUtf8(std::string_view s, std::string* out) {
   for (size_t i = 0; i < s.size();) {
+    // Fast path: a run of printable ASCII is copied as one block.
+    size_t run = i;
+    while (run < s.size() && static_cast<unsigned char>(s[run]) - 0x20u < 0x5Fu) ++run;
+    if (run > i) {
+      out->append(s.data() + i, run - i);
+      i = run;
+      if (i == s.size()) break;
+    }
     const unsigned char c = static_cast<unsigned char>(s[i]);
     if (c == '\r') {
       out->push_back('\n');
@@ -79,17 +101,24 @@ void AppendCleanUtf8(std::string_view s, std::string* out) {
 }
 
 void AppendCollapsed(std::string_view s, std::string* out) {
-  bool pending_space = false;
+  // Append, then squeeze spaces in place: one comparison a byte.
   const size_t start = out->size();
-  for (char c : s) {
+  out->append(s);
+  std::string& t = *out;
+  size_t w = start;
+  bool after_space = true;  // drops leading white space
+  for (size_t r = start; r < t.size(); ++r) {
+    const char c = t[r];
     if (IsSpace(c)) {
-      pending_space = out->size() > start;
+      if (!after_space) t[w++] = ' ';
+      after_space = true;
     } else {
-      if (pending_space) out->push_back(' ');
-      pending_space = false;
-      out->push_back(c);
+      t[w++] = c;
+      after_space = false;
     }
   }
+  if (w > start && t[w - 1] == ' ') --w;
+  t.resize(w);
 }
 
 }  // namespace rebound::text

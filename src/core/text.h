@@ -14,6 +14,7 @@ inline bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == 
 // Case-insensitive (ASCII) search; npos when absent.
 size_t IFind(std::string_view hay, std::string_view needle, size_t from = 0);
 bool IStartsWith(std::string_view s, std::string_view prefix);
+bool IEndsWith(std::string_view s, std::string_view suffix);
 bool IEquals(std::string_view a, std::string_view b);
 std::string_view Trim(std::string_view s);
 

@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# The classify CLI as scripts use it: arguments, stdin, JSON Lines
+# pass-through, bad input, local rules, rules check, exit statuses.
+set -uo pipefail
+REBOUND=${1:?usage: classify_test.sh path/to/rebound}
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+passed=0 failed=0
+check() {  # check NAME CONDITION...
+  local name=$1; shift
+  if "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: $name"; fi
+}
+json_field() { /usr/bin/python3 -c 'import json,sys; print(json.loads(sys.stdin.readline())[sys.argv[1]])' "$1"; }
+
+out=$("$REBOUND" classify --format json "550 5.1.1 user unknown")
+check "argument classifies" [ "$(json_field category <<<"$out")" = recipient_not_found ]
+check "hard bounce flagged" [ "$(json_field hard_bounce <<<"$out")" = True ]
+
+out=$(printf '421 RP-001\n\n550 Ip frequency limited\r\n' | "$REBOUND" classify --format json)
+check "stdin: one verdict per non-empty line" [ "$(wc -l <<<"$out")" -eq 2 ]
+check "stdin: rate limit sent as 550" [ "$(sed -n 2p <<<"$out" | json_field category)" = ip_rate_limited ]
+
+printf '%s\n' '{"id": 7, "reply": "550-5.1.1 first\n550 5.1.1 user unknown", "category": "stale"}' \
+  '{"id": 8' '[1,2]' '{"id": 9}' '{"id": 10, "reply": "452 4.2.2 Mailbox full"}' > "$tmp/in.jsonl"
+"$REBOUND" classify --jsonl -i "$tmp/in.jsonl" > "$tmp/out.jsonl" 2> "$tmp/err.txt"
+rc=$?
+check "jsonl: bad lines make exit 1" [ $rc -eq 1 ]
+check "jsonl: good lines written" [ "$(wc -l < "$tmp/out.jsonl")" -eq 2 ]
+check "jsonl: other fields pass through" [ "$(head -1 "$tmp/out.jsonl" | json_field id)" = 7 ]
+check "jsonl: verdict replaces stale field" [ "$(head -1 "$tmp/out.jsonl" | json_field category)" = recipient_not_found ]
+check "jsonl: error names the line" grep -q "in.jsonl:2: malformed JSON" "$tmp/err.txt"
+check "jsonl: error for non-object" grep -q "in.jsonl:3: not a JSON object" "$tmp/err.txt"
+check "jsonl: error for missing reply" grep -q 'in.jsonl:4: no string field "reply"' "$tmp/err.txt"
+
+printf '550 5.1.1 bad\0byte \xff here\n' > "$tmp/junk.txt"
+out=$("$REBOUND" classify --format json -i "$tmp/junk.txt")
+check "NUL and invalid UTF-8 give valid JSON" /usr/bin/python3 -c 'import json,sys; json.loads(sys.argv[1])' "$out"
+
+head -c 10485760 /dev/zero | tr '\0' 'a' > "$tmp/huge.txt"
+out=$("$REBOUND" classify --format json -i "$tmp/huge.txt" | json_field category)
+check "10 MB line classified" [ "$out" = unknown ]
+
+: > "$tmp/empty.txt"
+"$REBOUND" classify -i "$tmp/empty.txt" > "$tmp/o" ; rc=$?
+check "empty file: exit 0, no output" [ $rc -eq 0 -a ! -s "$tmp/o" ]
+
+"$REBOUND" classify -i "$tmp/does-not-exist" 2> "$tmp/err.txt"; rc=$?
+check "missing input: exit 1 with message" [ $rc -eq 1 ]
+check "missing input: message names it" grep -q "does-not-exist" "$tmp/err.txt"
+
+cat > "$tmp/local.toml" <<'TOML'
+[[rule]]
+id = "local.our-gateway"
+category = "ip_blacklisted"
+match = 'gateway says no'
+TOML
+out=$("$REBOUND" classify --format json --rules "$tmp/local.toml" "554 gateway says no")
+check "--rules adds a local rule" [ "$(json_field rule <<<"$out")" = local.our-gateway ]
+
+cat > "$tmp/bad.toml" <<'TOML'
+[[rule]]
+id = "local.bad"
+category = "not_a_category"
+match = '(oops'
+TOML
+"$REBOUND" rules check "$tmp/bad.toml" 2> "$tmp/err.txt"; rc=$?
+check "rules check: exit 3 on bad rules" [ $rc -eq 3 ]
+check "rules check: file:line in errors" grep -q "bad.toml:1: rule local.bad: unknown category" "$tmp/err.txt"
+"$REBOUND" rules check "$tmp/local.toml" > /dev/null; rc=$?
+check "rules check: good file passes" [ $rc -eq 0 ]
+"$REBOUND" classify --rules "$tmp/bad.toml" "550 x" 2>/dev/null; rc=$?
+check "classify with invalid local rules: exit 3" [ $rc -eq 3 ]
+
+out=$("$REBOUND" classify --format json --lang zh "552 mailbox is full" | json_field solution)
+check "--lang zh gives Chinese solutions" grep -q "邮箱" <<<"$out"
+
+out=$("$REBOUND" classify --format text --explain "550 5.1.1 user unknown")
+check "--explain shows the deciding rule" grep -q "matching rules, in evaluation order" <<<"$out"
+
+"$REBOUND" classify --bogus-flag 2>/dev/null; rc=$?
+check "usage error: exit 2" [ $rc -eq 2 ]
+check "categories lists the taxonomy" [ "$("$REBOUND" categories --format json | wc -l)" -eq 30 ]
+check "rules list is non-empty" [ "$("$REBOUND" rules list --format json | wc -l)" -gt 100 ]
+check "--help teaches with examples" grep -q "Examples" <<<"$("$REBOUND" classify --help)"
+
+echo "classify CLI: $passed passed, $failed failed"
+[ $failed -eq 0 ]
