@@ -1,6 +1,18 @@
 #include "cli/verdict_json.h"
 
+#include <array>
+
 namespace rebound::cli {
+
+namespace {
+// Bytes that JSON strings must escape: controls, quote, backslash.
+constexpr std::array<bool, 256> kNeedsEscape = [] {
+  std::array<bool, 256> t{};
+  for (int c = 0; c < 0x20; ++c) t[c] = true;
+  t['"'] = t['\\'] = true;
+  return t;
+}();
+}  // namespace
 
 void AppendJsonString(std::string* out, std::string_view s) {
   static constexpr char kHex[] = "0123456789abcdef";
@@ -8,7 +20,7 @@ void AppendJsonString(std::string* out, std::string_view s) {
   size_t run = 0;  // start of the current run of bytes needing no escape
   for (size_t i = 0; i < s.size(); ++i) {
     const unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    if (!kNeedsEscape[c]) continue;
     out->append(s.data() + run, i - run);
     run = i + 1;
     switch (c) {
