@@ -120,8 +120,34 @@ std::string_view UrlIn(std::string_view t) {
 struct Classifier::Compiled {
   hs_database_t* db = nullptr;
   std::vector<uint32_t> code_only;  // rule indexes without a pattern, in order
+  // The same rules indexed so a reply looks at a handful, not all of them
+  // (each list in evaluation order):
+  static constexpr int kStatusSlots = 10 * 100;  // subject 0-9, detail 0-99
+  std::vector<std::vector<uint32_t>> by_code = std::vector<std::vector<uint32_t>>(600);  // no status constraint; a reply without a code uses its class (2, 4, 5) as the slot
+  std::vector<std::vector<uint32_t>> by_status = std::vector<std::vector<uint32_t>>(kStatusSlots);  // exact subject.detail
+  std::vector<uint32_t> other;  // status constraints with wildcards or beyond the slots
   std::vector<Permanence> permanence;
   ~Compiled() { hs_free_database(db); }
+
+  void Index(uint32_t id, const Rule& r) {
+    code_only.push_back(id);
+    if (r.statuses.empty()) {
+      for (const auto& c : r.codes) {
+        for (int code = c.lo; code <= c.hi && code < 600; ++code) by_code[code].push_back(id);
+        if (c.hi - c.lo == 99) by_code[c.lo / 100].push_back(id);
+      }
+      return;
+    }
+    for (const auto& s : r.statuses)
+      if (s.subject < 0 || s.detail < 0 || s.subject > 9 || s.detail > 99) {
+        other.push_back(id);
+        return;
+      }
+    for (const auto& s : r.statuses) {
+      auto& slot = by_status[s.subject * 100 + s.detail];
+      if (slot.empty() || slot.back() != id) slot.push_back(id);
+    }
+  }
 };
 
 class Classifier::Scratch {
@@ -194,10 +220,18 @@ Verdict Classifier::Classify(const Reply& reply, Scratch* scratch) const {
     for (uint32_t id : scratch->hits)
       if (id < best && ConstraintsHold(rules_[id], reply)) best = id;
   }
-  for (uint32_t id : compiled_->code_only) {
-    if (id >= best) break;
-    if (ConstraintsHold(rules_[id], reply)) { best = id; break; }
-  }
+  const Compiled& c = *compiled_;
+  auto first_holding = [&](const std::vector<uint32_t>& ids) {
+    for (uint32_t id : ids) {
+      if (id >= best) return;
+      if (ConstraintsHold(rules_[id], reply)) { best = id; return; }
+    }
+  };
+  const int code_slot = reply.code ? reply.code : reply.status.klass;
+  if (code_slot > 0 && code_slot < 600) first_holding(c.by_code[code_slot]);
+  if (reply.status.present() && reply.status.subject <= 9 && reply.status.detail <= 99)
+    first_holding(c.by_status[reply.status.subject * 100 + reply.status.detail]);
+  first_holding(c.other);
   return MakeVerdict(best == UINT32_MAX ? nullptr : &rules_[best], reply);
 }
 
@@ -496,7 +530,7 @@ Status ClassifierBuilder::Build(std::unique_ptr<const Classifier>* out) {
   std::vector<const char*> exprs;
   std::vector<unsigned> flags, idents;
   for (uint32_t i = 0; i < st.rules.size(); ++i) {
-    if (st.rules[i].pattern.empty()) { compiled->code_only.push_back(i); continue; }
+    if (st.rules[i].pattern.empty()) { compiled->Index(i, st.rules[i]); continue; }
     exprs.push_back(st.rules[i].pattern.c_str());
     flags.push_back(HS_FLAG_CASELESS | HS_FLAG_DOTALL | HS_FLAG_SINGLEMATCH);
     idents.push_back(i);
