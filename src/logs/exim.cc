@@ -1,0 +1,171 @@
+// Exim main log. Every line starts with "YYYY-MM-DD HH:MM:SS" (with the
+// optional fraction, zone and [pid] that log_selector adds), then the message
+// id and a flag:
+//   <=  arrival: sender, S=size, id=Message-ID
+//   =>  delivered (-> for a further address of the same delivery), C="reply"
+//   ==  deferred: "... : SMTP error from remote mail server after ...: 451 ..."
+//   **  bounced (retry timeouts are expiries)
+// "Completed" ends the message.
+#include <unordered_map>
+
+#include "logs/internal.h"
+
+namespace rebound::logs {
+namespace {
+
+struct MessageInfo {
+  std::string from, message_id;
+  int64_t size = -1;
+};
+
+struct Hash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
+};
+
+bool IsEximId(std::string_view s) {
+  if (s.size() < 16 || s.size() > 23) return false;
+  int dashes = 0;
+  for (char c : s) {
+    if (c == '-') ++dashes;
+    else if (!((c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'))) return false;
+  }
+  return dashes == 2;
+}
+
+// The value of " K=" up to the next space; quoted values ("C=\"...\"") up to
+// the closing quote.
+std::string_view EximField(std::string_view s, std::string_view key) {
+  size_t pos = s.find(key);
+  while (pos != npos && pos > 0 && s[pos - 1] != ' ') pos = s.find(key, pos + 1);
+  if (pos == npos) return {};
+  std::string_view v = s.substr(pos + key.size());
+  if (!v.empty() && v[0] == '"') {
+    v.remove_prefix(1);
+    size_t q = 0;
+    while (q < v.size() && v[q] != '"') q += v[q] == '\\' ? 2 : 1;
+    return v.substr(0, std::min(q, v.size()));
+  }
+  return v.substr(0, v.find(' '));
+}
+
+class EximReader final : public LogReader {
+ public:
+  explicit EximReader(const LogReaderOptions& o) : LogReader(LogFormat::kExim), max_ids_(o.max_open_queue_ids) {}
+
+  void ReadLine(std::string_view line, std::vector<DeliveryEvent>* out) override {
+    ++stats_.lines;
+    int64_t time = 0;
+    size_t i = ParseIsoTime(line, true, &time);
+    if (i == 0 || i >= line.size() || line[i] != ' ') {
+      ++stats_.garbled;
+      return;
+    }
+    std::string_view rest = line.substr(i + 1);
+    if (!rest.empty() && rest[0] == '[') {  // [pid]
+      const size_t e = rest.find("] ");
+      if (e == npos) {
+        ++stats_.garbled;
+        return;
+      }
+      rest.remove_prefix(e + 2);
+    }
+    const size_t sp = rest.find(' ');
+    if (sp == npos || !IsEximId(rest.substr(0, sp))) {
+      ++stats_.ignored;  // connections, queue runs, rejections: not deliveries
+      return;
+    }
+    const std::string_view id = rest.substr(0, sp);
+    rest.remove_prefix(sp + 1);
+    const std::string_view flag = rest.substr(0, rest.find(' '));
+    std::string_view body = rest.size() > 3 ? rest.substr(3) : std::string_view();
+    if (flag == "<=") {
+      Arrival(id, body);
+    } else if (flag == "=>" || flag == "->") {
+      Delivery(time, id, DeliveryStatus::kSent, body, out);
+    } else if (flag == "==") {
+      Delivery(time, id, DeliveryStatus::kDeferred, body, out);
+    } else if (flag == "**") {
+      const bool expired = body.find("retry timeout exceeded") != npos || body.find("after a long failure period") != npos;
+      Delivery(time, id, expired ? DeliveryStatus::kExpired : DeliveryStatus::kBounced, body, out);
+    } else if (flag == "Completed") {
+      if (auto it = messages_.find(id); it != messages_.end()) messages_.erase(it);
+      ++stats_.ignored;
+    } else {
+      ++stats_.ignored;
+    }
+  }
+
+ private:
+  void Arrival(std::string_view id, std::string_view body) {
+    if (messages_.size() >= max_ids_) messages_.clear();  // missing "Completed" lines: bound memory
+    MessageInfo& m = messages_[std::string(id)];
+    std::string_view from = body.substr(0, body.find(' '));
+    m.from.assign(from == "<>" ? std::string_view() : from);
+    ParseInt(EximField(body, "S="), &m.size);
+    m.message_id.assign(EximField(body, "id="));
+    ++stats_.ignored;
+  }
+
+  void Delivery(int64_t time, std::string_view id, DeliveryStatus status, std::string_view body,
+                std::vector<DeliveryEvent>* out) {
+    const size_t sp = body.find(' ');
+    std::string_view addr = body.substr(0, sp);
+    if (addr.empty()) {
+      ++stats_.garbled;
+      return;
+    }
+    std::string_view after = sp == npos ? std::string_view() : body.substr(sp + 1);
+    if (addr.back() == ':') addr.remove_suffix(1);  // "** x@y: Unrouteable address"
+    // "=> bob <bob@example.com>": a local part, then the full address.
+    if (after.starts_with("<")) {
+      const size_t gt = after.find('>');
+      if (gt != npos) {
+        if (addr.find('@') == npos) addr = after.substr(1, gt - 1);
+        after.remove_prefix(gt + 1);
+      }
+    }
+    DeliveryEvent e;
+    e.time = time;
+    e.status = status;
+    e.queue_id = id;
+    e.recipient = addr;
+    std::string_view h = EximField(after, "H=");
+    if (!h.empty()) {
+      e.relay_host = h;
+      const size_t hpos = after.find(h);
+      std::string_view tail = after.substr(hpos + h.size());
+      if (tail.starts_with(" [")) {
+        const size_t close = tail.find(']');
+        if (close != npos) e.relay_ip = tail.substr(2, close - 2);
+      }
+    } else if (std::string_view t = EximField(after, "T="); !t.empty()) {
+      e.relay_host = t;  // local transports: appendfile, pipe
+    }
+    if (status == DeliveryStatus::kSent) {
+      e.diagnostic = EximField(after, "C=");
+    } else if (size_t smtp = after.find("SMTP error from remote mail server"); smtp != npos) {
+      e.diagnostic = after.substr(smtp);
+    } else if (size_t colon = body.find(": "); colon != npos) {
+      e.diagnostic = body.substr(colon + 2);
+    } else {
+      e.diagnostic = after;
+    }
+    if (auto it = messages_.find(id); it != messages_.end()) {
+      e.from = it->second.from;
+      e.message_id = it->second.message_id;
+      e.size = it->second.size;
+    }
+    out->push_back(e);
+    ++stats_.events;
+  }
+
+  size_t max_ids_;
+  std::unordered_map<std::string, MessageInfo, Hash, std::equal_to<>> messages_;
+};
+
+}  // namespace
+
+std::unique_ptr<LogReader> NewEximReader(const LogReaderOptions& o) { return std::make_unique<EximReader>(o); }
+
+}  // namespace rebound::logs

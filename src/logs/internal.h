@@ -1,0 +1,78 @@
+// Helpers shared by the log readers. Internal to rebound_logs.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <string_view>
+
+#include "rebound/log.h"
+
+namespace rebound::logs {
+
+constexpr auto npos = std::string_view::npos;
+
+inline bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+
+// Parses exactly n digits at s[i]; -1 when they are not all digits.
+inline int Digits(std::string_view s, size_t i, size_t n) {
+  if (i + n > s.size()) return -1;
+  int v = 0;
+  for (size_t k = 0; k < n; ++k) {
+    const char c = s[i + k];
+    if (!IsDigit(c)) return -1;
+    v = v * 10 + (c - '0');
+  }
+  return v;
+}
+
+// "Jan".."Dec" -> 1..12, else 0.
+int MonthFromAbbrev(std::string_view s);
+
+// Resolves syslog timestamps, which have no year, against the reference time.
+class YearResolver {
+ public:
+  explicit YearResolver(int64_t reference_time);
+  int64_t Resolve(int month, int day, int hour, int minute, int second) const;
+
+ private:
+  int64_t reference_;
+  int year_;
+};
+
+// The parts of a syslog line: "Nov 27 22:45:35 host prog[pid]: message" or
+// "2026-11-27T22:45:35.123+01:00 host prog[pid]: message".
+struct SyslogLine {
+  int64_t time = 0;
+  std::string_view host, program, message;
+};
+// Parses the timestamp at the start of s; returns the bytes used (0: none).
+size_t ParseSyslogTime(std::string_view s, const YearResolver& years, int64_t* out);
+// "YYYY-MM-DD[T ]HH:MM:SS[.frac][Z|+hh:mm|+hhmm| +hhmm]"; returns bytes used.
+// The zone is optional (UTC when absent); allow_space_zone accepts Exim's
+// " +0100" after a space.
+size_t ParseIsoTime(std::string_view s, bool allow_space_zone, int64_t* out);
+bool ParseSyslogLine(std::string_view line, const YearResolver& years, SyslogLine* out);
+
+// Splits "name[1.2.3.4]:25" (Postfix) into host and ip.
+void SplitHostIp(std::string_view relay, std::string_view* host, std::string_view* ip);
+
+// Value of "key=" inside a comma-separated field list ("a=1, key=v, b=2");
+// the value ends at ", " or the end. Empty when absent.
+std::string_view FieldValue(std::string_view fields, std::string_view key);
+
+bool ParseDouble(std::string_view s, double* out);
+bool ParseInt(std::string_view s, int64_t* out);
+
+// Strips one pair of surrounding angle brackets.
+inline std::string_view StripAngles(std::string_view s) {
+  if (s.size() >= 2 && s.front() == '<' && s.back() == '>') return s.substr(1, s.size() - 2);
+  return s;
+}
+
+std::unique_ptr<LogReader> NewPostfixReader(const LogReaderOptions& o);
+std::unique_ptr<LogReader> NewEximReader(const LogReaderOptions& o);
+std::unique_ptr<LogReader> NewSendmailReader(const LogReaderOptions& o);
+std::unique_ptr<LogReader> NewKumoReader(const LogReaderOptions& o);
+std::unique_ptr<LogReader> NewPowerMtaReader(const LogReaderOptions& o);
+
+}  // namespace rebound::logs

@@ -1,0 +1,124 @@
+// The engine of `rebound scan`: log lines in, classified delivery events and
+// an aggregated report out. Internal to Rebound (the CLI, the benchmark and
+// the fuzzer use it); the public part is rebound/log.h.
+//
+// A Scanner owns one LogReader, a classifier scratch and a ScanReport; it is
+// single-threaded. Only attempts that did not succeed are classified (a
+// "sent" event gets the verdict of a plain "250 2.0.0 Ok", classified once).
+// The report keeps bounded state: counters, per-minute buckets, capped
+// tables of distinct diagnostics, and the hard-bounced addresses.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "rebound/classifier.h"
+#include "rebound/log.h"
+
+namespace rebound::logs {
+
+struct StringHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
+};
+template <typename V>
+using StringMap = std::unordered_map<std::string, V, StringHash, std::equal_to<>>;
+
+class ScanReport {
+ public:
+  explicit ScanReport(const Classifier& classifier);
+  // reply: the parsed diagnostic when the caller has it (else parsed here).
+  void Add(const DeliveryEvent& e, const Verdict& v, const Reply* reply = nullptr);
+  // Counters of the readers, for the "input" section.
+  void AddInputStats(const std::string& name, LogFormat format, const LogReaderStats& stats, uint64_t bytes);
+
+  // The whole report as one JSON document (what --json prints); the text
+  // and HTML renderings are made from it, so all three say the same.
+  nlohmann::json ToJson() const;
+  // Hard-bounced addresses, sorted.
+  std::vector<std::string> SuppressList() const;
+  uint64_t events() const { return total_; }
+
+ private:
+  struct Counts {
+    uint64_t by_status[4] = {};
+    uint64_t total() const { return by_status[0] + by_status[1] + by_status[2] + by_status[3]; }
+  };
+  struct CategoryStats {
+    Counts counts;
+    uint64_t hard = 0;
+    int64_t first = 0, last = 0;
+    StringMap<uint64_t> diagnostics;  // normalised text -> count (capped)
+    StringMap<uint64_t> domains;      // recipient domain -> count (capped)
+  };
+  struct DomainStats {
+    Counts counts;
+    uint64_t by_category[kCategoryCount] = {};
+    std::string provider;
+  };
+  struct Listing {  // a blocklist naming one of our IPs
+    uint64_t count = 0;
+    int64_t first = 0, last = 0;
+    std::unordered_set<std::string> where;  // providers (or domains) that said so
+  };
+  struct Bucket {
+    uint32_t by_status[4] = {};
+    uint32_t by_category[kCategoryCount] = {};  // not-sent attempts only
+  };
+
+  void NoteBlocklist(const DeliveryEvent& e, const Verdict& v, const Reply& r);
+
+  const Classifier& classifier_;
+  uint64_t total_ = 0;
+  Counts counts_;
+  int64_t first_time_ = 0, last_time_ = 0;
+  CategoryStats categories_[kCategoryCount];
+  StringMap<DomainStats> domains_;
+  StringMap<Counts> providers_;
+  std::unordered_set<std::string> hard_bounced_;
+  StringMap<uint64_t> mailbox_full_;  // address -> times
+  std::map<std::pair<std::string, std::string>, Listing> listings_;  // (ip, list)
+  // (domain, category) of rate-limit replies -> per-minute counts
+  std::map<std::pair<std::string, int>, std::map<int64_t, uint32_t>> rate_limits_;
+  std::map<int64_t, Bucket> minutes_;
+  nlohmann::json inputs_ = nlohmann::json::array();
+};
+
+class Scanner {
+ public:
+  using EventSink = std::function<void(const DeliveryEvent&, const Verdict&)>;
+  Scanner(const Classifier& classifier, LogFormat format, const LogReaderOptions& options, ScanReport* report);
+  ~Scanner();
+  // One line of the log (no newline). Events go to the report and, when
+  // set, to the sink.
+  void Line(std::string_view line);
+  void set_sink(EventSink sink) { sink_ = std::move(sink); }
+  const LogReader& reader() const { return *reader_; }
+  // The verdict for one event (what Line() uses).
+  Verdict Classify(const DeliveryEvent& e);
+
+ private:
+  const Classifier& classifier_;
+  std::unique_ptr<LogReader> reader_;
+  Classifier::ScratchPtr scratch_;
+  Verdict delivered_;
+  ScanReport* report_;
+  EventSink sink_;
+  std::vector<DeliveryEvent> events_;
+  std::string input_buf_;
+};
+
+// Renderings of ScanReport::ToJson().
+std::string RenderReportText(const nlohmann::json& report, bool color);
+std::string RenderReportHtml(const nlohmann::json& report);
+
+// "2026-11-27 10:42" (UTC).
+std::string FormatTime(int64_t t, bool with_date = true);
+
+}  // namespace rebound::logs
