@@ -1,0 +1,319 @@
+// BounceParser: the order in which a message is read.
+//
+//  1. MIME structure (mime.cc); text parts decoded to UTF-8.
+//  2. ARF feedback report (RFC 5965)            -> complaint / feedback
+//  3. RFC 3464/6522 delivery-status part (dsn.cc), diagnostics filled in
+//     from the text part by the extractors when the DSN lacks them
+//  4. the per-format extractors (extractors/, order in registry.cc)
+//  5. RFC 3834 auto-replies                     -> auto_reply / vacation
+//  6. anything else is not a bounce.
+// Then every recipient's diagnostic goes through the Classifier (finalize.cc).
+#include "rebound/bounce.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "bounce/dsn.h"
+#include "bounce/extract.h"
+#include "bounce/finalize.h"
+#include "bounce/mime.h"
+
+namespace rebound {
+
+using namespace bounce;
+
+namespace {
+
+constexpr size_t kTextLimit = 128 << 10;      // decoded bounce text examined
+constexpr size_t kPartInputLimit = 512 << 10; // raw bytes of one text part decoded
+constexpr size_t kOriginalLimit = 64 << 10;
+
+// Converts CRLF and lone CR to LF; returns a view of s itself when it has no CR.
+std::string_view NormalizeNewlines(std::string_view s, std::string* buf) {
+  if (s.find('\r') == std::string_view::npos) return s;
+  buf->clear();
+  buf->reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '\r') {
+      buf->push_back('\n');
+      if (i + 1 < s.size() && s[i + 1] == '\n') ++i;
+    } else {
+      buf->push_back(s[i]);
+    }
+  }
+  return *buf;
+}
+
+std::string StripHtml(std::string_view html) {
+  std::string out;
+  bool tag = false;
+  for (size_t i = 0; i < html.size(); ++i) {
+    char c = html[i];
+    if (c == '<') {
+      tag = true;
+      // Block-level tags end a line.
+      if (IStartsWith(html.substr(i), "<br") || IStartsWith(html.substr(i), "<p") ||
+          IStartsWith(html.substr(i), "</p") || IStartsWith(html.substr(i), "<tr") ||
+          IStartsWith(html.substr(i), "</div") || IStartsWith(html.substr(i), "<li"))
+        out.push_back('\n');
+      continue;
+    }
+    if (c == '>' && tag) {
+      tag = false;
+      continue;
+    }
+    if (tag) continue;
+    if (c == '&') {
+      static const std::pair<const char*, char> kEntities[] = {
+          {"&lt;", '<'}, {"&gt;", '>'}, {"&amp;", '&'}, {"&quot;", '"'}, {"&nbsp;", ' '}, {"&#39;", '\''}};
+      bool done = false;
+      for (auto& [name, ch] : kEntities) {
+        if (IStartsWith(html.substr(i), name)) {
+          out.push_back(ch);
+          i += strlen(name) - 1;
+          done = true;
+          break;
+        }
+      }
+      if (done) continue;
+    }
+    out.push_back(c);
+  }
+  return out;
+}
+
+struct Found {
+  const Part* dsn = nullptr;        // message/delivery-status
+  const Part* feedback = nullptr;   // message/feedback-report
+  const Part* original = nullptr;   // message/rfc822, text/rfc822-headers
+  std::vector<const Part*> texts;   // text/plain outside attached messages
+  std::vector<const Part*> htmls;
+};
+
+void Walk(const Part& p, bool top, Found* f) {
+  const std::string& t = p.content_type.type;
+  if (t == "message/delivery-status" || t == "message/global-delivery-status") {
+    if (!f->dsn) f->dsn = &p;
+    return;
+  }
+  if (t == "message/feedback-report") {
+    if (!f->feedback) f->feedback = &p;
+    return;
+  }
+  if (t == "message/rfc822" || t == "message/global" || t == "text/rfc822-headers" ||
+      t == "message/rfc822-headers" || t == "message/global-headers") {
+    if (!top) {
+      if (!f->original) f->original = &p;
+      return;
+    }
+  }
+  if (t.starts_with("multipart/")) {
+    if (p.children.empty()) {  // no usable boundary: read the body as text
+      f->texts.push_back(&p);
+      return;
+    }
+    for (const auto& c : p.children) Walk(c, false, f);
+    return;
+  }
+  if (!top && p.is_attachment && t != "text/plain") return;
+  if (t == "text/plain" || t == "text" || (t.starts_with("text/") && t != "text/html" && !top)) {
+    if (!top && p.is_attachment && !f->texts.empty()) return;
+    f->texts.push_back(&p);
+  } else if (t == "text/html") {
+    f->htmls.push_back(&p);
+  } else if (top && !t.starts_with("message/")) {
+    f->texts.push_back(&p);  // odd or missing type on a simple message: still text
+  }
+}
+
+}  // namespace
+
+struct BounceParser::Impl {
+  const Classifier* classifier;
+  Classifier::ScratchPtr scratch;
+  CharsetConverter cc;
+  std::string norm_buf;
+  Finalizer finalizer;
+  explicit Impl(const Classifier* c) : classifier(c), scratch(c->NewScratch()), finalizer(c) {}
+};
+
+BounceParser::BounceParser(const Classifier* classifier) : impl_(std::make_unique<Impl>(classifier)) {}
+BounceParser::~BounceParser() = default;
+
+Status BounceParser::Parse(std::string_view message, BounceResult* out) {
+  *out = BounceResult();
+  if (Trim(message).empty()) return Status::InvalidArgument("empty input");
+  std::string_view msg = NormalizeNewlines(message, &impl_->norm_buf);
+
+  Part root;
+  ParseEntity(msg, 0, &root);
+  if (root.headers.fields.empty()) return Status::InvalidArgument("not an email: no header fields");
+  {
+    // Binary junk with a stray colon is not an email either: demand at least
+    // one of the fields every message carries.
+    static const char* kCore[] = {"From", "To", "Subject", "Date", "Message-ID", "Received", "Return-Path",
+                                  "Content-Type", "MIME-Version", "Delivered-To"};
+    bool any = false;
+    for (const char* n : kCore) any = any || root.headers.Has(n);
+    if (!any) return Status::InvalidArgument("not an email: none of From, To, Subject, Date, Received");
+  }
+
+  Context ctx;
+  ctx.headers = &root.headers;
+  ctx.subject = impl_->cc.DecodeHeader(root.headers.Raw("Subject"));
+  ctx.from = Lower(impl_->cc.DecodeHeader(root.headers.Raw("From")));
+  ctx.to = Lower(impl_->cc.DecodeHeader(root.headers.Raw("To")));
+
+  Found found;
+  Walk(root, true, &found);
+  ctx.has_rfc822_part = found.original != nullptr;
+  for (const Part* p : found.texts) {
+    if (ctx.text.size() >= kTextLimit) break;
+    if (!ctx.text.empty()) ctx.text.push_back('\n');
+    ctx.text += DecodeText(*p, &impl_->cc, kPartInputLimit);
+  }
+  if (Trim(ctx.text).empty()) {
+    for (const Part* p : found.htmls) {
+      if (ctx.text.size() >= kTextLimit) break;
+      ctx.text += StripHtml(DecodeText(*p, &impl_->cc, kPartInputLimit));
+    }
+  }
+  if (ctx.text.size() > kTextLimit) ctx.text.resize(kTextLimit);
+  if (size_t m = FindOriginalMarker(ctx.text); m != std::string::npos) {
+    size_t eol = ctx.text.find('\n', m);
+    if (eol != std::string::npos) ctx.inline_original = ctx.text.substr(eol + 1, kOriginalLimit);
+    ctx.text.resize(m);
+  }
+
+  Extraction ex;
+  bool done = false;
+  if (found.feedback) done = ReadFeedbackReport(*found.feedback, ctx, &impl_->cc, &ex);
+  if (!done && found.dsn) {
+    std::string dsn_text = DecodeText(*found.dsn, &impl_->cc, kPartInputLimit);
+    ex = Extraction();
+    done = ReadDeliveryStatus(dsn_text, ctx, &ex);
+  }
+  if (!done && !found.dsn) {
+    // Some MTAs send the delivery-status fields as plain text.
+    size_t at = IFind(ctx.text, "Final-Recipient:");
+    if (at != std::string::npos && IFind(ctx.text, "Status:") != std::string::npos) {
+      size_t rep = IFind(ctx.text, "Reporting-MTA:");
+      if (rep != std::string::npos && rep < at) at = rep;
+      ex = Extraction();
+      done = ReadDeliveryStatus(std::string_view(ctx.text).substr(at), ctx, &ex);
+    }
+  }
+  if (done) {
+    // Fill in what the DSN left out (no Diagnostic-Code) from the text part.
+    bool missing = false;
+    for (const auto& c : ex.recipients) missing = missing || c.diagnostic.empty();
+    if (missing) {
+      for (const auto& e : Extractors()) {
+        Extraction text_ex;
+        if (e.fn(ctx, &text_ex) && !text_ex.recipients.empty()) {
+          MergeTextDiagnostics(text_ex, &ex);
+          if (ex.kind.empty() || ex.kind == "rfc3464") ex.kind = text_ex.kind;
+          break;
+        }
+      }
+    }
+  }
+  if (!done) {
+    for (const auto& e : Extractors()) {
+      ex = Extraction();
+      if (e.fn(ctx, &ex) && !ex.recipients.empty()) {
+        done = true;
+        break;
+      }
+    }
+  }
+  if (!done) {
+    ex = Extraction();
+    done = ReadAutoReply(ctx, &ex);
+  }
+
+  ReadOriginal(found.original, ctx, &impl_->cc, &out->original);
+  if (!done || ex.recipients.empty()) {
+    out->is_bounce = false;
+    return Status::Ok();
+  }
+  out->is_bounce = true;
+  out->kind = ex.kind.empty() ? "rfc3464" : ex.kind;
+  std::string date = Unfold(root.headers.Raw("Date"));
+  out->records.reserve(ex.recipients.size());
+  for (const auto& c : ex.recipients)
+    out->records.push_back(impl_->finalizer.Finish(c, out->kind, date, impl_->scratch.get()));
+  return Status::Ok();
+}
+
+// --- MboxSplitter -------------------------------------------------------------
+
+MboxSplitter::MboxSplitter(Callback cb, size_t max_message) : cb_(std::move(cb)), max_(max_message) {}
+
+void MboxSplitter::Emit() {
+  if (seen_content_) {
+    cb_(msg_, truncated_);
+    ++messages_;
+  }
+  msg_.clear();
+  truncated_ = false;
+  seen_content_ = false;
+  prev_blank_ = true;
+}
+
+void MboxSplitter::Line(std::string_view line) {
+  // A "From " line separates messages only in an mbox, i.e. when the stream
+  // itself began with one, and only after a blank line (or at the top).
+  if (line.starts_with("From ")) {
+    if (messages_ == 0 && !seen_content_) {
+      is_mbox_ = true;
+      msg_.clear();
+      return;
+    }
+    if (is_mbox_ && prev_blank_) {
+      Emit();
+      return;
+    }
+  }
+  std::string_view t = line;
+  while (!t.empty() && (t.back() == '\n' || t.back() == '\r')) t.remove_suffix(1);
+  prev_blank_ = t.empty();
+  if (!t.empty()) seen_content_ = true;
+  if (msg_.size() + line.size() > max_) {
+    truncated_ = true;
+    return;
+  }
+  msg_.append(line);
+}
+
+void MboxSplitter::Feed(std::string_view chunk) {
+  while (!chunk.empty()) {
+    size_t nl = chunk.find('\n');
+    if (nl == std::string_view::npos) {
+      pending_.append(chunk);
+      if (pending_.size() > max_) {  // a "line" longer than a whole message
+        Line(pending_);
+        pending_.clear();
+      }
+      return;
+    }
+    if (pending_.empty()) {
+      Line(chunk.substr(0, nl + 1));
+    } else {
+      pending_.append(chunk.substr(0, nl + 1));
+      Line(pending_);
+      pending_.clear();
+    }
+    chunk.remove_prefix(nl + 1);
+  }
+}
+
+void MboxSplitter::Finish() {
+  if (!pending_.empty()) {
+    Line(pending_);
+    pending_.clear();
+  }
+  Emit();
+}
+
+}  // namespace rebound

@@ -1,0 +1,169 @@
+#include "rebound/bounce.h"
+
+#include <gtest/gtest.h>
+
+#include "bounce/dsn.h"
+#include "bounce/finalize.h"
+#include "bounce/mime.h"
+
+namespace rebound {
+namespace {
+
+class BounceTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { ASSERT_TRUE(BuildClassifier({}, &classifier_).ok()); }
+  static std::unique_ptr<const Classifier> classifier_;
+  BounceResult Parse(std::string_view msg) {
+    BounceParser p(classifier_.get());
+    BounceResult r;
+    Status st = p.Parse(msg, &r);
+    EXPECT_TRUE(st.ok()) << st.message();
+    return r;
+  }
+};
+std::unique_ptr<const Classifier> BounceTest::classifier_;
+
+const char kDsn[] =
+    "From: MAILER-DAEMON@mx.example.org (Mail Delivery System)\r\n"
+    "To: sender@example.com\r\n"
+    "Subject: Undelivered Mail Returned to Sender\r\n"
+    "MIME-Version: 1.0\r\n"
+    "Content-Type: multipart/report; report-type=delivery-status;\r\n"
+    "\tboundary=\"B1\"\r\n"
+    "\r\n"
+    "--B1\r\n"
+    "Content-Type: text/plain\r\n\r\n"
+    "This is the mail system at host mx.example.org.\r\n\r\n"
+    "--B1\r\n"
+    "Content-Type: message/delivery-status\r\n\r\n"
+    "Reporting-MTA: dns; mx.example.org\r\n"
+    "Arrival-Date: Thu, 29 Apr 2010 23:34:45 +0900\r\n\r\n"
+    "Final-Recipient: rfc822; nobody@example.net\r\n"
+    "Action: failed\r\n"
+    "Status: 5.1.1\r\n"
+    "Remote-MTA: dns; mx.example.net\r\n"
+    "Diagnostic-Code: smtp; 550 5.1.1 <nobody@example.net>: Recipient address\r\n"
+    "    rejected: User unknown in local recipient table\r\n\r\n"
+    "Final-Recipient: rfc822; full@example.net\r\n"
+    "Action: delayed\r\n"
+    "Status: 4.2.2\r\n"
+    "Diagnostic-Code: smtp; 452 4.2.2 Mailbox full\r\n\r\n"
+    "--B1\r\n"
+    "Content-Type: text/rfc822-headers\r\n\r\n"
+    "Message-ID: <abc@example.com>\r\n"
+    "From: Sender <sender@example.com>\r\n"
+    "To: nobody@example.net\r\n"
+    "Subject: =?UTF-8?B?SGVsbG8gd29ybGQ=?=\r\n"
+    "Return-Path: <bounces+nobody=example.net@example.com>\r\n\r\n"
+    "--B1--\r\n";
+
+TEST_F(BounceTest, Rfc3464PerRecipient) {
+  BounceResult r = Parse(kDsn);
+  ASSERT_TRUE(r.is_bounce);
+  ASSERT_EQ(r.records.size(), 2u);
+  EXPECT_EQ(r.records[0].recipient, "nobody@example.net");
+  EXPECT_EQ(r.records[0].status, "5.1.1");
+  EXPECT_EQ(r.records[0].reply_code, 550);
+  EXPECT_EQ(r.records[0].verdict.reason, Reason::userunknown);
+  EXPECT_TRUE(r.records[0].verdict.hard_bounce);
+  EXPECT_NE(r.records[0].diagnostic.find("User unknown in local recipient table"), std::string::npos);
+  EXPECT_EQ(r.records[0].remote_mta, "mx.example.net");
+  EXPECT_EQ(r.records[0].reporting_mta_kind, "postfix");
+  EXPECT_EQ(r.records[0].timestamp, "2010-04-29T14:34:45Z");
+  EXPECT_EQ(r.records[1].action, "delayed");
+  EXPECT_EQ(r.records[1].verdict.reason, Reason::mailboxfull);
+  EXPECT_FALSE(r.records[1].verdict.permanent);
+  EXPECT_EQ(r.original.message_id, "<abc@example.com>");
+  EXPECT_EQ(r.original.subject, "Hello world");
+  EXPECT_EQ(r.original.verp_recipient, "nobody@example.net");
+}
+
+TEST_F(BounceTest, QmailTextBounce) {
+  BounceResult r = Parse(
+      "From: MAILER-DAEMON@mx4.example.jp\nTo: a@example.jp\nSubject: failure notice\n\n"
+      "Hi. This is the qmail-send program at mx4.example.jp.\n"
+      "I'm afraid I wasn't able to deliver your message to the following addresses.\n\n"
+      "<kijitora@example.ne.jp>:\n192.0.2.1 does not like recipient.\n"
+      "Remote host said: 550 5.1.1 No such user\nGiving up on 192.0.2.1.\n\n"
+      "--- Below this line is a copy of the message.\n\nFrom: a@example.jp\nSubject: hi\n\nbody\n");
+  ASSERT_EQ(r.records.size(), 1u);
+  EXPECT_EQ(r.records[0].recipient, "kijitora@example.ne.jp");
+  EXPECT_EQ(r.records[0].reporting_mta_kind, "qmail");
+  EXPECT_EQ(r.records[0].verdict.reason, Reason::userunknown);
+  EXPECT_EQ(r.original.subject, "hi");
+}
+
+TEST_F(BounceTest, ArfIsComplaint) {
+  BounceResult r = Parse(
+      "From: fbl@isp.example\nTo: abuse@example.com\nSubject: FW: spam\nMIME-Version: 1.0\n"
+      "Content-Type: multipart/report; report-type=feedback-report; boundary=\"x\"\n\n"
+      "--x\nContent-Type: text/plain\n\nThis is an abuse report.\n"
+      "--x\nContent-Type: message/feedback-report\n\nFeedback-Type: abuse\nUser-Agent: X/1\nVersion: 1\n"
+      "Original-Rcpt-To: victim@isp.example\n"
+      "--x\nContent-Type: message/rfc822\n\nFrom: s@example.com\nTo: victim@isp.example\nSubject: buy\n\nx\n--x--\n");
+  ASSERT_EQ(r.records.size(), 1u);
+  EXPECT_EQ(r.records[0].verdict.category, Category::complaint);
+  EXPECT_EQ(r.records[0].verdict.reason, Reason::feedback);
+  EXPECT_EQ(r.records[0].feedback_type, "abuse");
+  EXPECT_EQ(r.records[0].recipient, "victim@isp.example");
+}
+
+TEST_F(BounceTest, AutoReplyAndOrdinaryMail) {
+  BounceResult r = Parse("From: Boss <boss@example.com>\nTo: me@example.org\nSubject: Out of Office\n"
+                         "Auto-Submitted: auto-replied\n\nI am away until Monday.\n");
+  ASSERT_EQ(r.records.size(), 1u);
+  EXPECT_EQ(r.records[0].verdict.category, Category::auto_reply);
+  r = Parse("From: friend@example.com\nTo: me@example.org\nSubject: lunch?\n\nSee you at noon.\n");
+  EXPECT_FALSE(r.is_bounce);
+  EXPECT_TRUE(r.records.empty());
+}
+
+TEST_F(BounceTest, BadInputIsAnErrorNotACrash) {
+  BounceParser p(classifier_.get());
+  BounceResult r;
+  EXPECT_FALSE(p.Parse("", &r).ok());
+  EXPECT_FALSE(p.Parse(std::string(1000, '\x01'), &r).ok());
+  std::string long_header = "Subject: " + std::string(1 << 20, 'a') + "\nFrom: x@y\n\nbody";
+  EXPECT_TRUE(p.Parse(long_header, &r).ok());
+  // Truncated multipart: no closing boundary, no DSN end.
+  std::string cut(kDsn, sizeof(kDsn) / 2);
+  EXPECT_TRUE(p.Parse(cut, &r).ok());
+}
+
+TEST(Mime, DecodersAndCharsets) {
+  EXPECT_EQ(bounce::DecodeQuotedPrintable("a=3Db=\nc"), "a=bc");
+  EXPECT_EQ(bounce::DecodeBase64("aGVsbG8="), "hello");
+  bounce::CharsetConverter cc;
+  std::string out;
+  cc.ToUtf8("iso-8859-1", "caf\xe9", &out);
+  EXPECT_EQ(out, "caf\xc3\xa9");
+  out.clear();
+  cc.ToUtf8("iso-2022-jp", "\x1b$B%a!<%k\x1b(B", &out);  // "メール"
+  EXPECT_EQ(out, "\xe3\x83\xa1\xe3\x83\xbc\xe3\x83\xab");
+  EXPECT_EQ(cc.DecodeHeader("=?ISO-8859-1?Q?caf=E9?= ok"), "caf\xc3\xa9 ok");
+}
+
+TEST(Mbox, SplitsOnlyAnMbox) {
+  std::vector<std::string> got;
+  MboxSplitter s([&](std::string_view m, bool) { got.emplace_back(m); });
+  s.Feed("From a@b Thu Jan  1 00:00:00 2024\nSubject: one\n\nbody\n\nFrom c@d Thu");
+  s.Feed(" Jan  1 00:00:00 2024\nSubject: two\n\nFrom here on, body text\n");
+  s.Finish();
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0], "Subject: one\n\nbody\n\n");
+  got.clear();
+  MboxSplitter single([&](std::string_view m, bool) { got.emplace_back(m); });
+  single.Feed("Subject: x\n\nbody\n\nFrom the start of a line\n");
+  single.Finish();
+  EXPECT_EQ(got.size(), 1u);
+}
+
+TEST(Finalize, Iso8601) {
+  EXPECT_EQ(bounce::ToIso8601("Tue, 11 Jun 2024 18:02:02 +0900"), "2024-06-11T09:02:02Z");
+  EXPECT_EQ(bounce::ToIso8601("garbage"), "");
+  EXPECT_EQ(bounce::DecodeVerp("<list-bounces-joe=example.net@lists.example.org>"), "joe@example.net");
+  EXPECT_EQ(bounce::DecodeVerp("plain@example.org"), "");
+}
+
+}  // namespace
+}  // namespace rebound

@@ -1,0 +1,275 @@
+#include "bounce/dsn.h"
+
+#include <algorithm>
+
+namespace rebound::bounce {
+namespace {
+
+// "rfc822; user@example.com" -> "user@example.com"; "dns; mx.example" -> "mx.example".
+std::string_view AfterType(std::string_view v) {
+  size_t semi = v.find(';');
+  if (semi != std::string_view::npos && semi < 24 && v.substr(0, semi).find(' ') == std::string_view::npos)
+    v.remove_prefix(semi + 1);
+  return Trim(v);
+}
+
+std::string StatusOnly(std::string_view v) {
+  v = Trim(v);
+  size_t i = 0;
+  while (i < v.size() && (std::isdigit(static_cast<unsigned char>(v[i])) || v[i] == '.')) ++i;
+  std::string s(v.substr(0, i));
+  if (std::count(s.begin(), s.end(), '.') != 2 || s.size() < 5) return "";
+  return s;
+}
+
+std::string LowerAddress(std::string_view raw) { return Lower(FirstAddress(raw)); }
+
+}  // namespace
+
+std::string GuessKind(const Context& ctx) {
+  const Headers& h = *ctx.headers;
+  auto has_text = [&](std::string_view s) { return IFind(ctx.text, s) != std::string::npos; };
+  std::string received = Lower(Unfold(h.Raw("Received")));
+  if (h.Has("X-SES-Outgoing") || ctx.from.find("amazonses.com") != std::string::npos) return "amazonses";
+  if (h.Has("X-MS-Exchange-Message-Is-Ndr") || h.Has("X-MS-Exchange-CrossTenant-Id") || has_text("outlook.com") ||
+      has_text("Microsoft Exchange Online") || has_text("office365"))
+    return h.Has("X-MS-Exchange-CrossTenant-Id") || has_text("outlook.com") ? "office365" : "exchange2007";
+  if (h.Has("X-MS-Exchange-Organization-SCL") || h.Has("X-MS-TNEF-Correlator") || h.Has("Thread-Index"))
+    return "exchange2007";
+  if (ctx.from.find("googlemail.com") != std::string::npos || ctx.from.find("google.com") != std::string::npos)
+    return "gmail";
+  if (h.Has("X-Postfix-Queue-ID") || has_text("This is the mail system at host") || has_text("X-Postfix-Sender") ||
+      received.find("(postfix)") != std::string::npos)
+    return "postfix";
+  if (ctx.subject.starts_with("Mail delivery failed") || h.Has("X-Failed-Recipients")) return "exim";
+  if (ctx.subject.starts_with("Returned mail:") || has_text("----- Transcript of session follows")) return "sendmail";
+  if (has_text("qmail-send")) return "qmail";
+  if (has_text("OpenSMTPD") || received.find("opensmtpd") != std::string::npos) return "opensmtpd";
+  if (ctx.from.find("yahoo") != std::string::npos) return "yahoo";
+  if (has_text("Courier mail server")) return "courier";
+  return "";
+}
+
+bool ReadDeliveryStatus(std::string_view s, const Context& ctx, Extraction* ex) {
+  std::string per_message_date, reporting_mta;
+  size_t pos = 0;
+  Candidate cur;
+  bool have_cur = false, cur_has_final = false, cur_has_orig = false;
+  std::string orig_rcpt;
+  auto flush = [&] {
+    if (have_cur) {
+      if (cur.recipient.empty()) cur.recipient = orig_rcpt;
+      if (!cur.recipient.empty()) {
+        if (cur.timestamp.empty()) cur.timestamp = per_message_date;
+        ex->recipients.push_back(std::move(cur));
+      }
+    }
+    cur = Candidate();
+    orig_rcpt.clear();
+    have_cur = cur_has_final = cur_has_orig = false;
+  };
+  Headers block;
+  while (pos < s.size()) {
+    // Skip blank lines between blocks.
+    while (pos < s.size()) {
+      size_t eol = s.find('\n', pos);
+      if (eol == std::string_view::npos) eol = s.size();
+      if (!Trim(s.substr(pos, eol - pos)).empty()) break;
+      pos = eol + 1;
+    }
+    if (pos >= s.size()) break;
+    size_t used = ParseHeaders(s.substr(pos), &block);
+    if (block.fields.empty()) {  // a line that is no field: skip it
+      size_t eol = s.find('\n', pos);
+      pos = eol == std::string_view::npos ? s.size() : eol + 1;
+      continue;
+    }
+    pos += std::max<size_t>(used, 1);
+    for (const auto& f : block.fields) {
+      std::string_view n = f.name;
+      if (IEquals(n, "Final-Recipient")) {
+        if (cur_has_final) flush();
+        cur_has_final = true;
+        have_cur = true;
+        cur.recipient = LowerAddress(AfterType(f.value));
+      } else if (IEquals(n, "Original-Recipient")) {
+        if (cur_has_orig || (cur_has_final && !cur.action.empty())) flush();
+        cur_has_orig = true;
+        have_cur = true;
+        orig_rcpt = LowerAddress(AfterType(f.value));
+      } else if (IEquals(n, "Action")) {
+        cur.action = Lower(Trim(Unfold(f.value)));
+        if (size_t sp = cur.action.find_first_of(" (;"); sp != std::string::npos) cur.action.resize(sp);
+      } else if (IEquals(n, "Status")) {
+        cur.status = StatusOnly(Unfold(f.value));
+      } else if (IEquals(n, "Remote-MTA")) {
+        cur.remote_mta = std::string(AfterType(Unfold(f.value)));
+      } else if (IEquals(n, "Diagnostic-Code")) {
+        cur.diagnostic = std::string(AfterType(Unfold(f.value)));
+      } else if (IEquals(n, "Last-Attempt-Date")) {
+        cur.timestamp = Unfold(f.value);
+      } else if (IEquals(n, "Arrival-Date")) {
+        per_message_date = Unfold(f.value);
+      } else if (IEquals(n, "Reporting-MTA")) {
+        reporting_mta = std::string(AfterType(Unfold(f.value)));
+      }
+    }
+    // A block without any recipient field is the per-message block.
+  }
+  flush();
+  for (auto& c : ex->recipients) {
+    SanitizeUtf8(&c.diagnostic);
+    SanitizeUtf8(&c.recipient);
+    SanitizeUtf8(&c.remote_mta);
+  }
+  if (ex->recipients.empty()) return false;
+  ex->kind = GuessKind(ctx);
+  if (ex->kind.empty()) ex->kind = "rfc3464";
+  return true;
+}
+
+void MergeTextDiagnostics(const Extraction& text, Extraction* dsn) {
+  auto fill = [](Candidate* to, const Candidate& from) {
+    if (!to->diagnostic.empty()) return;
+    to->diagnostic = from.diagnostic;
+    if (to->status.empty()) to->status = from.status;
+    if (!to->reply_code) to->reply_code = from.reply_code;
+    if (to->command.empty()) to->command = from.command;
+    if (!to->reason_hint) to->reason_hint = from.reason_hint;
+  };
+  std::vector<bool> used(text.recipients.size());
+  for (auto& c : dsn->recipients) {
+    for (size_t i = 0; i < text.recipients.size(); ++i) {
+      if (!used[i] && IEquals(text.recipients[i].recipient, c.recipient)) {
+        fill(&c, text.recipients[i]);
+        used[i] = true;
+        break;
+      }
+    }
+  }
+  if (text.recipients.size() == dsn->recipients.size()) {
+    for (size_t i = 0; i < text.recipients.size(); ++i) fill(&dsn->recipients[i], text.recipients[i]);
+  } else if (text.recipients.size() == 1) {
+    for (auto& c : dsn->recipients) fill(&c, text.recipients[0]);
+  }
+}
+
+bool ReadFeedbackReport(const Part& report, const Context& ctx, CharsetConverter* cc, Extraction* ex) {
+  std::string fields = DecodeText(report, cc, 64 << 10);
+  Headers h;
+  // The report may hold several blocks; read them all.
+  std::string_view s = fields;
+  Candidate c;
+  std::string type;
+  size_t pos = 0;
+  while (pos < s.size()) {
+    while (pos < s.size() && (s[pos] == '\n' || s[pos] == ' ' || s[pos] == '\t')) ++pos;
+    if (pos >= s.size()) break;
+    size_t used = ParseHeaders(s.substr(pos), &h);
+    if (h.fields.empty()) {
+      size_t eol = s.find('\n', pos);
+      pos = eol == std::string_view::npos ? s.size() : eol + 1;
+      continue;
+    }
+    pos += std::max<size_t>(used, 1);
+    for (const auto& f : h.fields) {
+      if (IEquals(f.name, "Feedback-Type") && type.empty()) type = Lower(Trim(Unfold(f.value)));
+      else if ((IEquals(f.name, "Original-Rcpt-To") || IEquals(f.name, "Removal-Recipient")) && c.recipient.empty())
+        c.recipient = LowerAddress(f.value);
+      else if (IEquals(f.name, "Arrival-Date") || IEquals(f.name, "Received-Date")) c.timestamp = Unfold(f.value);
+      else if (IEquals(f.name, "Source-IP") && c.remote_mta.empty()) c.remote_mta = Unfold(f.value);
+    }
+  }
+  c.feedback_type = type.empty() ? "abuse" : type;
+  c.reason_hint = Reason::feedback;
+  c.action = "failed";
+  c.diagnostic = Squash(ctx.text.substr(0, 2000));
+  ex->kind = "arf";
+  ex->recipients.push_back(std::move(c));
+  return true;
+}
+
+bool ReadAutoReply(const Context& ctx, Extraction* ex) {
+  const Headers& h = *ctx.headers;
+  std::string auto_submitted = Lower(Unfold(h.Raw("Auto-Submitted")));
+  std::string precedence = Lower(Unfold(h.Raw("Precedence")));
+  std::string subject = Lower(ctx.subject);
+  bool flagged = auto_submitted.starts_with("auto-replied") || h.Has("X-Autoreply") || h.Has("X-Autorespond") ||
+                 (h.Has("X-Auto-Response-Suppress") && subject.starts_with("automatic reply")) ||
+                 precedence == "auto_reply";
+  static const char* kSubjects[] = {"auto:", "automatic reply", "auto-reply", "autoreply", "auto reply",
+                                    "out of office", "out of the office", "vacation", "away from",
+                                    "réponse automatique", "abwesenheitsnotiz", "automatische antwort",
+                                    "自動応答", "自動返信", "自动回复"};
+  bool subject_says = false;
+  for (const char* s : kSubjects) subject_says = subject_says || subject.find(s) != std::string::npos;
+  if (!flagged && !subject_says) return false;
+  if (ctx.from.find("mailer-daemon") != std::string::npos || ctx.from.find("postmaster") != std::string::npos)
+    return false;
+  Candidate c;
+  c.recipient = LowerAddress(ctx.from);
+  if (c.recipient.empty()) return false;
+  c.action = "delivered";
+  c.diagnostic = Squash(ctx.text.substr(0, 1000));
+  c.reason_hint = Reason::vacation;
+  ex->kind = "rfc3834";
+  ex->recipients.push_back(std::move(c));
+  return true;
+}
+
+std::string DecodeVerp(std::string_view address) {
+  std::string a = FirstAddress(address);
+  size_t at = a.rfind('@');
+  if (at == std::string::npos) return "";
+  std::string_view local = std::string_view(a).substr(0, at);
+  size_t eq = local.rfind('=');
+  if (eq == std::string_view::npos || eq + 1 >= local.size()) return "";
+  size_t sep = local.substr(0, eq).find_last_of("+-");
+  if (sep == std::string_view::npos) return "";
+  std::string_view user = local.substr(sep + 1, eq - sep - 1);
+  std::string_view domain = local.substr(eq + 1);
+  if (user.empty() || domain.find('.') == std::string_view::npos) return "";
+  return std::string(user) + "@" + std::string(domain);
+}
+
+void ReadOriginal(const Part* part, const Context& ctx, CharsetConverter* cc, OriginalMessage* out) {
+  Headers parsed;
+  const Headers* h = nullptr;
+  if (part) {
+    if (!part->children.empty()) {
+      h = &part->children[0].headers;
+    } else {
+      std::string_view body = part->body;
+      while (!body.empty() && body.front() == '\n') body.remove_prefix(1);
+      ParseHeaders(body, &parsed);
+      h = &parsed;
+    }
+  } else if (!ctx.inline_original.empty()) {
+    std::string_view body = ctx.inline_original;
+    while (!body.empty() && (body.front() == '\n' || body.front() == ' ')) body.remove_prefix(1);
+    ParseHeaders(body, &parsed);
+    h = &parsed;
+  }
+  if (h) {
+    out->message_id = Unfold(h->Raw("Message-ID"));
+    out->from = cc->DecodeHeader(h->Raw("From"));
+    out->to = cc->DecodeHeader(h->Raw("To"));
+    out->subject = cc->DecodeHeader(h->Raw("Subject"));
+    out->list_id = cc->DecodeHeader(h->Raw("List-Id"));
+    for (const char* n : {"X-Campaign-Id", "X-Mailgun-Campaign-Id", "X-CampaignID", "Feedback-ID"}) {
+      if (!out->list_id.empty()) break;
+      out->list_id = Unfold(h->Raw(n));
+    }
+    out->verp_recipient = DecodeVerp(h->Raw("Return-Path"));
+  }
+  if (out->verp_recipient.empty()) {
+    for (const char* n : {"X-Original-To", "Delivered-To", "To"}) {
+      out->verp_recipient = DecodeVerp(ctx.headers->Raw(n));
+      if (!out->verp_recipient.empty()) break;
+    }
+  }
+  SanitizeUtf8(&out->message_id);
+  SanitizeUtf8(&out->list_id);
+}
+
+}  // namespace rebound::bounce

@@ -1,0 +1,99 @@
+// What the per-format extractors of src/bounce/extractors/ see and return.
+//
+// An extractor reads a bounce that is not a standard DSN (or a DSN whose
+// fields lack the diagnostic) and returns the failed recipients with their
+// diagnostic text. It decides nothing about the reason: the Classifier does,
+// from the diagnostic, unless the format itself says something the text does
+// not (e.g. "gave up after 5 days": expired), which goes in reason_hint.
+//
+// Extractors are tried in the fixed order of kExtractors (registry.cc); the
+// first that returns recipients wins. Each one must reject quickly (a header
+// or marker check) the bounces that are not its own.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "bounce/mime.h"
+#include "rebound/verdict.h"
+
+namespace rebound::bounce {
+
+struct Context {
+  const Headers* headers = nullptr;  // the bounce's own top-level headers
+  std::string subject;               // decoded
+  std::string from;                  // decoded, lower case
+  std::string to;                    // decoded, lower case
+  // The human-readable bounce text: decoded text parts outside any attached
+  // message, cut before the returned copy of the original message. Bounded.
+  std::string text;
+  // The decoded text after a "copy of the message follows" marker, when the
+  // original is inline rather than an attached part (bounded).
+  std::string inline_original;
+  bool has_rfc822_part = false;
+};
+
+struct Candidate {
+  std::string recipient;
+  std::string diagnostic;
+  std::string status;  // D.S.N. when the format states it apart from the text
+  int reply_code = 0;
+  std::string remote_mta;
+  std::string command;
+  std::string action;  // "failed" unless the format says "delayed"
+  std::string timestamp;      // raw date text (RFC 5322 or similar)
+  std::string feedback_type;  // ARF only
+  std::optional<Reason> reason_hint;
+};
+
+struct Extraction {
+  std::string kind;  // reporting_mta_kind
+  std::vector<Candidate> recipients;
+};
+
+using ExtractFn = bool (*)(const Context& ctx, Extraction* out);
+
+struct ExtractorEntry {
+  const char* name;
+  ExtractFn fn;
+};
+
+// The extractors in the order they are tried (registry.cc).
+const std::vector<ExtractorEntry>& Extractors();
+
+// Helpers shared by extractors (extract_util.cc).
+//
+// The first e-mail address in s (angle brackets, "mailto:" and quotes
+// stripped), lower-cased domain kept as written; "" when none.
+std::string FirstAddress(std::string_view s);
+// Splits text into lines (no line ends).
+std::vector<std::string_view> Lines(std::string_view text);
+// True when s looks like an address line: optional spaces, an address in
+// angle brackets or bare, optional trailing ':' and nothing else of substance.
+bool IsAddressLine(std::string_view line, std::string* address);
+// Joins lines [from, to) with single spaces, trimmed.
+std::string JoinLines(const std::vector<std::string_view>& lines, size_t from, size_t to);
+// Collapses runs of whitespace to one space and trims.
+std::string Squash(std::string_view s);
+// Offset of the first of the usual "original message follows" markers in
+// text, or npos.
+size_t FindOriginalMarker(std::string_view text);
+// Reply code ("550") and status ("5.1.1") found in a diagnostic text, when present.
+void FindCodes(std::string_view text, int* code, std::string* status);
+
+}  // namespace rebound::bounce
+
+namespace rebound::bounce {
+
+// The common shape of text bounces: an address line ("<a@b>:", "  a@b")
+// followed by its diagnostic lines, up to a blank line once some text was
+// read, or the next address line. Scans lines [from, to). Addresses listed
+// twice keep their first block.
+void AddressBlocks(const std::vector<std::string_view>& lines, size_t from, size_t to, std::vector<Candidate>* out);
+
+// Index of the first line containing needle (case-insensitive), or npos.
+size_t FindLine(const std::vector<std::string_view>& lines, std::string_view needle, size_t from = 0);
+
+}  // namespace rebound::bounce

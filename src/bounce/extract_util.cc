@@ -1,0 +1,175 @@
+#include <cctype>
+#include <cstring>
+
+#include "bounce/extract.h"
+#include "rebound/reply.h"
+
+namespace rebound::bounce {
+namespace {
+
+bool LocalChar(unsigned char c) {
+  return std::isalnum(c) || std::strchr(".!#$%&'*+-/=?^_`{|}~", c) != nullptr || c >= 0x80;
+}
+bool DomainChar(unsigned char c) { return std::isalnum(c) || c == '.' || c == '-' || c == '_' || c >= 0x80; }
+
+}  // namespace
+
+std::string FirstAddress(std::string_view s) {
+  size_t from = 0;
+  while (from < s.size()) {
+    size_t at = s.find('@', from);
+    if (at == std::string_view::npos) return "";
+    size_t b = at;
+    while (b > 0 && LocalChar(static_cast<unsigned char>(s[b - 1]))) --b;
+    size_t e = at + 1;
+    while (e < s.size() && DomainChar(static_cast<unsigned char>(s[e]))) ++e;
+    std::string_view local = s.substr(b, at - b);
+    std::string_view domain = s.substr(at + 1, e - at - 1);
+    while (!domain.empty() && (domain.back() == '.' || domain.back() == '-')) domain.remove_suffix(1);
+    while (!local.empty() && (local.front() == '.' || local.front() == '\'' || local.front() == '=')) local.remove_prefix(1);
+    if (local.size() >= 7 && IStartsWith(local, "mailto:")) local.remove_prefix(7);
+    if (!local.empty() && !domain.empty()) return std::string(local) + "@" + std::string(domain);
+    from = at + 1;
+  }
+  return "";
+}
+
+std::vector<std::string_view> Lines(std::string_view text) {
+  std::vector<std::string_view> out;
+  size_t pos = 0;
+  while (pos <= text.size()) {
+    size_t eol = text.find('\n', pos);
+    if (eol == std::string_view::npos) {
+      if (pos < text.size()) out.push_back(text.substr(pos));
+      break;
+    }
+    out.push_back(text.substr(pos, eol - pos));
+    pos = eol + 1;
+  }
+  return out;
+}
+
+bool IsAddressLine(std::string_view line, std::string* address) {
+  std::string_view t = Trim(line);
+  while (!t.empty() && (t.back() == ':' || t.back() == ',' || t.back() == '.')) t.remove_suffix(1);
+  if (t.size() >= 2 && t.front() == '<' && t.back() == '>') t = t.substr(1, t.size() - 2);
+  if (t.empty() || t.find('@') == std::string_view::npos) return false;
+  for (char c : t)
+    if (c == ' ' || c == '\t' || c == '<' || c == '>' || c == '(' || c == ')' || c == '"') return false;
+  *address = Lower(FirstAddress(t));
+  return !address->empty();
+}
+
+std::string JoinLines(const std::vector<std::string_view>& lines, size_t from, size_t to) {
+  std::string out;
+  for (size_t i = from; i < to && i < lines.size(); ++i) {
+    std::string_view t = Trim(lines[i]);
+    if (t.empty()) continue;
+    if (!out.empty()) out.push_back(' ');
+    out.append(t);
+  }
+  return out;
+}
+
+std::string Squash(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  bool space = false;
+  for (char c : s) {
+    if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+      space = true;
+      continue;
+    }
+    if (space && !out.empty()) out.push_back(' ');
+    space = false;
+    out.push_back(c);
+  }
+  return out;
+}
+
+size_t FindOriginalMarker(std::string_view text) {
+  static const char* kMarkers[] = {
+      "--- Below this line is a copy of the message",
+      "------ This is a copy of the message",
+      "------ This is a copy of your message",
+      "----- Original message -----",
+      "----- Unsent message follows -----",
+      "----- Message header follows -----",
+      "Message headers follow",
+      "----- Original message follows -----",
+      "------ Original message ------",
+      "--- Original message follows",
+      "Original message follows.",
+      "Below is a copy of the original message",
+      "--- The header of the original message is following. ---",
+      "------ This is a copy of the headers",
+      "----- The following is a copy of the message",
+      "-------- Original Message --------",
+      "------- Returned message --------",
+      "Unsent Message below:",
+      "------ Failed Message Body -----",
+      "--- Original Message ---",
+      "The original message headers are included as attachment",
+  };
+  size_t best = std::string_view::npos;
+  for (const char* m : kMarkers) {
+    size_t at = IFind(text, m);
+    if (at < best) best = at;
+  }
+  if (best == std::string_view::npos) return best;
+  size_t bol = text.rfind('\n', best);
+  return bol == std::string_view::npos ? 0 : bol + 1;
+}
+
+void FindCodes(std::string_view text, int* code, std::string* status) {
+  for (size_t i = 0; i + 3 <= text.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(text[i]);
+    if (!(c == '2' || c == '4' || c == '5')) continue;
+    if (i > 0 && (std::isalnum(static_cast<unsigned char>(text[i - 1])) || text[i - 1] == '.' || text[i - 1] == '#')) continue;
+    if (status && status->empty() && i + 5 <= text.size() && text[i + 1] == '.') {
+      EnhancedStatus es;
+      size_t n = ParseEnhancedStatus(text.substr(i), &es);
+      if (n && (i + n == text.size() || !std::isdigit(static_cast<unsigned char>(text[i + n])))) {
+        char buf[12];
+        *status = std::string(es.Format(buf));
+      }
+    }
+    if (code && !*code && std::isdigit(static_cast<unsigned char>(text[i + 1])) &&
+        std::isdigit(static_cast<unsigned char>(text[i + 2])) &&
+        (i + 3 == text.size() || text[i + 3] == ' ' || text[i + 3] == '-')) {
+      *code = (text[i] - '0') * 100 + (text[i + 1] - '0') * 10 + (text[i + 2] - '0');
+    }
+  }
+}
+
+}  // namespace rebound::bounce
+
+namespace rebound::bounce {
+
+void AddressBlocks(const std::vector<std::string_view>& lines, size_t from, size_t to, std::vector<Candidate>* out) {
+  to = std::min(to, lines.size());
+  std::string addr;
+  for (size_t i = from; i < to; ++i) {
+    if (!IsAddressLine(lines[i], &addr)) continue;
+    size_t j = i + 1;
+    std::string next;
+    while (j < to && Trim(lines[j]).empty()) ++j;  // blank lines before the text
+    size_t start = j;
+    while (j < to && !Trim(lines[j]).empty() && !IsAddressLine(lines[j], &next)) ++j;
+    Candidate c;
+    c.recipient = addr;
+    c.diagnostic = JoinLines(lines, start, j);
+    bool dup = false;
+    for (const auto& o : *out) dup = dup || o.recipient == c.recipient;
+    if (!dup) out->push_back(std::move(c));
+    i = j - 1;
+  }
+}
+
+size_t FindLine(const std::vector<std::string_view>& lines, std::string_view needle, size_t from) {
+  for (size_t i = from; i < lines.size(); ++i)
+    if (IFind(lines[i], needle) != std::string_view::npos) return i;
+  return std::string_view::npos;
+}
+
+}  // namespace rebound::bounce

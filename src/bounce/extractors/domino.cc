@@ -1,0 +1,34 @@
+// IBM/HCL Domino and Lotus Notes: "was not delivered to:" the address,
+// then "because:" and the reason.
+#include "bounce/extract.h"
+
+namespace rebound::bounce {
+
+bool ExtractDomino(const Context& ctx, Extraction* out) {
+  size_t at = IFind(ctx.text, "was not delivered to:");
+  if (at == std::string::npos) return false;
+  auto lines = Lines(std::string_view(ctx.text).substr(at));
+  size_t because = FindLine(lines, "because:");
+  std::vector<Candidate> found;
+  AddressBlocks(lines, 1, because == std::string::npos ? lines.size() : because, &found);
+  if (found.empty()) {
+    // "User Name (rcpt@example.com)" rather than a bare address.
+    for (size_t i = 1; i < (because == std::string::npos ? lines.size() : because); ++i) {
+      std::string a = Lower(FirstAddress(lines[i]));
+      if (a.empty()) continue;
+      Candidate c;
+      c.recipient = a;
+      found.push_back(std::move(c));
+    }
+  }
+  if (found.empty()) return false;
+  std::string why = because == std::string::npos ? "" : JoinLines(lines, because + 1, std::min(lines.size(), because + 8));
+  for (auto& c : found) {
+    if (c.diagnostic.empty()) c.diagnostic = why;
+    out->recipients.push_back(std::move(c));
+  }
+  out->kind = IFind(ctx.text, "Domino") != std::string::npos ? "domino" : "notes";
+  return true;
+}
+
+}  // namespace rebound::bounce

@@ -1,0 +1,30 @@
+// Microsoft Exchange 2003 style: "did not reach the following recipient(s):"
+// then "rcpt on DATE" and the indented reason, with an MSEXCH code.
+#include "bounce/extract.h"
+
+namespace rebound::bounce {
+
+bool ExtractExchange2003(const Context& ctx, Extraction* out) {
+  size_t at = IFind(ctx.text, "did not reach the following recipient");
+  if (at == std::string::npos) return false;
+  auto lines = Lines(std::string_view(ctx.text).substr(at));
+  for (size_t i = 1; i < lines.size(); ++i) {
+    std::string_view t = Trim(lines[i]);
+    size_t on = t.find(" on ");
+    if (t.empty() || t.find('@') == std::string_view::npos || lines[i].starts_with(" ")) continue;
+    Candidate c;
+    c.recipient = Lower(FirstAddress(on == std::string_view::npos ? t : t.substr(0, on)));
+    if (c.recipient.empty()) continue;
+    size_t j = i + 1;
+    while (j < lines.size() && !Trim(lines[j]).empty() && lines[j].starts_with(" ")) ++j;
+    c.diagnostic = JoinLines(lines, i + 1, j);
+    if (on != std::string_view::npos) c.timestamp = std::string(t.substr(on + 4));
+    out->recipients.push_back(std::move(c));
+    i = j - 1;
+  }
+  if (out->recipients.empty()) return false;
+  out->kind = "exchange2003";
+  return true;
+}
+
+}  // namespace rebound::bounce

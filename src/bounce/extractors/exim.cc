@@ -1,0 +1,38 @@
+// Exim (and mail.ru, GMX, and others running it): "The following
+// address(es) failed:" then each address indented with its error below.
+#include "bounce/extract.h"
+
+namespace rebound::bounce {
+
+bool ExtractExim(const Context& ctx, Extraction* out) {
+  static const char* kOpeners[] = {
+      "The following address(es) failed:",
+      "This message was created automatically by mail delivery software.",
+      "Message delivery has failed",
+      "could not be delivered to one or more of its",
+      "has not yet been delivered to the following",
+  };
+  size_t start = std::string::npos;
+  for (const char* o : kOpeners) start = std::min(start, IFind(ctx.text, o));
+  if (start == std::string::npos) return false;
+  auto lines = Lines(std::string_view(ctx.text).substr(start));
+  AddressBlocks(lines, 1, lines.size(), &out->recipients);
+  if (out->recipients.empty()) return false;
+  out->kind = "exim";
+  bool delayed = IFind(ctx.text, "has not yet been delivered") != std::string::npos ||
+                 IStartsWith(ctx.subject, "Warning: message");
+  for (auto& c : out->recipients) {
+    if (delayed) c.action = "delayed";
+    if (IFind(c.diagnostic, "retry timeout exceeded") != std::string::npos ||
+        IFind(c.diagnostic, "retry time not reached for any host after a long failure period") != std::string::npos)
+      c.reason_hint = Reason::expired;
+    if (c.diagnostic.empty()) {
+      // The error is in the paragraph after the list.
+      size_t after = IFind(ctx.text, "The error that the other server returned was:");
+      if (after != std::string::npos) c.diagnostic = Squash(ctx.text.substr(after, 1000));
+    }
+  }
+  return true;
+}
+
+}  // namespace rebound::bounce

@@ -1,0 +1,35 @@
+// qmail and the MTAs that copied its bounce layout (Yahoo, several
+// Japanese and hosted systems): "<rcpt>:" then the reply, one block each.
+#include "bounce/extract.h"
+
+namespace rebound::bounce {
+
+bool ExtractQmail(const Context& ctx, Extraction* out) {
+  static const char* kOpeners[] = {
+      "I'm afraid I wasn't able to deliver your message",
+      "Sorry, we were unable to deliver your message",
+      "Sorry, I wasn't able to establish an SMTP connection",
+      "unable to deliver your message to the following address",
+      "This is the qmail-send program",
+      "This is the machine generated message from mail service",
+      "I'm sorry to have to inform you that your message could not",
+  };
+  size_t start = std::string::npos;
+  for (const char* o : kOpeners) start = std::min(start, IFind(ctx.text, o));
+  if (start == std::string::npos) return false;
+  auto lines = Lines(std::string_view(ctx.text).substr(start));
+  AddressBlocks(lines, 0, lines.size(), &out->recipients);
+  if (out->recipients.empty()) return false;
+  if (IFind(ctx.text, "qmail") != std::string::npos) out->kind = "qmail";
+  else if (ctx.from.find("yahoo") != std::string::npos || IFind(ctx.text, "Remote host said:") != std::string::npos)
+    out->kind = "yahoo";
+  else out->kind = "qmail";
+  for (auto& c : out->recipients) {
+    // "Giving up on 192.0.2.1": qmail's wording after its retry period.
+    if (IFind(c.diagnostic, "I've given up") != std::string::npos && IFind(c.diagnostic, "timed out") != std::string::npos)
+      c.reason_hint = Reason::expired;
+  }
+  return true;
+}
+
+}  // namespace rebound::bounce

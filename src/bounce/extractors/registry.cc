@@ -1,0 +1,33 @@
+// The order in which the per-format extractors are tried (first match wins).
+// Specific formats come first, each guarded by a marker its MTA always
+// writes; the generic reader comes last. Documented in docs/bounce.md.
+#include "bounce/extract.h"
+
+namespace rebound::bounce {
+
+bool ExtractAmazonSes(const Context&, Extraction*);
+bool ExtractDragonFly(const Context&, Extraction*);
+bool ExtractGmail(const Context&, Extraction*);
+bool ExtractSendmail(const Context&, Extraction*);
+bool ExtractExchange2003(const Context&, Extraction*);
+bool ExtractDomino(const Context&, Extraction*);
+bool ExtractQmail(const Context&, Extraction*);
+bool ExtractExim(const Context&, Extraction*);
+bool ExtractGeneric(const Context&, Extraction*);
+
+const std::vector<ExtractorEntry>& Extractors() {
+  static const std::vector<ExtractorEntry> kExtractors = {
+      {"amazonses", ExtractAmazonSes},
+      {"dragonfly", ExtractDragonFly},
+      {"gmail", ExtractGmail},
+      {"sendmail", ExtractSendmail},
+      {"exchange2003", ExtractExchange2003},
+      {"domino", ExtractDomino},
+      {"qmail", ExtractQmail},
+      {"exim", ExtractExim},
+      {"generic", ExtractGeneric},
+  };
+  return kExtractors;
+}
+
+}  // namespace rebound::bounce

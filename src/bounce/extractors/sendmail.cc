@@ -1,0 +1,91 @@
+// Sendmail without a DSN part (V5 sendmail, and the transcript that every
+// sendmail bounce carries): "----- Transcript of session follows -----",
+// then either "<<< 550 ..." replies after ">>> RCPT To:<rcpt>", or
+// "550 <rcpt>... User unknown" lines.
+#include "bounce/extract.h"
+
+namespace rebound::bounce {
+
+bool ExtractSendmail(const Context& ctx, Extraction* out) {
+  size_t at = IFind(ctx.text, "----- Transcript of session follows -----");
+  if (at == std::string::npos) return false;
+  auto lines = Lines(std::string_view(ctx.text).substr(at));
+  std::string pending_rcpt, pending_cmd;
+  for (size_t i = 1; i < lines.size(); ++i) {
+    std::string_view t = Trim(lines[i]);
+    if (t.starts_with("-----")) break;
+    if (t.starts_with(">>>")) {
+      std::string_view cmd = Trim(t.substr(3));
+      pending_cmd = IStartsWith(cmd, "RCPT") ? "RCPT" : IStartsWith(cmd, "MAIL") ? "MAIL" : IStartsWith(cmd, "DATA") || cmd == "." ? "DATA" : "";
+      pending_rcpt = IStartsWith(cmd, "RCPT") ? Lower(FirstAddress(cmd)) : pending_rcpt;
+      continue;
+    }
+    if (t.starts_with("<<<")) {
+      std::string reply(Trim(t.substr(3)));
+      // Collect continuation replies ("<<< 550-...").
+      while (i + 1 < lines.size() && Trim(lines[i + 1]).starts_with("<<<")) reply += " " + std::string(Trim(Trim(lines[++i]).substr(3)));
+      std::string rcpt = pending_rcpt;
+      if (rcpt.empty()) rcpt = Lower(FirstAddress(reply));
+      if (rcpt.empty()) continue;
+      bool dup = false;
+      for (auto& c : out->recipients)
+        if (c.recipient == rcpt) {
+          dup = true;
+          if (c.diagnostic.empty()) c.diagnostic = reply;
+        }
+      if (dup) continue;
+      Candidate c;
+      c.recipient = rcpt;
+      c.diagnostic = reply;
+      c.command = pending_cmd;
+      out->recipients.push_back(std::move(c));
+      continue;
+    }
+    // "550 <rcpt>... User unknown" or "<rcpt>... Deferred: ..."
+    size_t dots = t.find("... ");
+    if (dots != std::string_view::npos) {
+      std::string rcpt = Lower(FirstAddress(t.substr(0, dots)));
+      if (rcpt.empty()) continue;
+      bool dup = false;
+      for (auto& c : out->recipients) dup = dup || c.recipient == rcpt;
+      if (dup) continue;
+      Candidate c;
+      c.recipient = rcpt;
+      c.diagnostic = std::string(t);
+      out->recipients.push_back(std::move(c));
+    } else if (!out->recipients.empty() && out->recipients.back().diagnostic.size() < 1000 &&
+               (std::isdigit(static_cast<unsigned char>(t.empty() ? 'x' : t[0])))) {
+      // a reply line after the address line
+    }
+  }
+  if (out->recipients.empty()) {
+    // "421 host (smtp)... Deferred: ..." without an address: the recipient is
+    // in the returned message's To header.
+    for (size_t i = 1; i < lines.size(); ++i) {
+      std::string_view t = Trim(lines[i]);
+      if (t.find("... ") == std::string_view::npos) continue;
+      std::string rcpt;
+      std::string_view orig = ctx.inline_original;
+      size_t to = IFind(orig, "\nTo:");
+      if (to != std::string_view::npos) rcpt = Lower(FirstAddress(orig.substr(to + 4, orig.find('\n', to + 4) - to - 4)));
+      if (rcpt.empty()) break;
+      Candidate c;
+      c.recipient = rcpt;
+      c.diagnostic = std::string(t);
+      out->recipients.push_back(std::move(c));
+      break;
+    }
+  }
+  if (out->recipients.empty()) return false;
+  out->kind = "sendmail";
+  bool gave_up = IFind(ctx.subject, "Cannot send message for") != std::string::npos ||
+                 IFind(ctx.subject, "Cannot send message within") != std::string::npos;
+  bool warning = IFind(ctx.subject, "Warning: could not send message") != std::string::npos;
+  for (auto& c : out->recipients) {
+    if (gave_up) c.reason_hint = Reason::expired;
+    if (warning) c.action = "delayed";
+  }
+  return true;
+}
+
+}  // namespace rebound::bounce

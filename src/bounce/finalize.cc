@@ -1,0 +1,251 @@
+#include "bounce/finalize.h"
+
+#include <cctype>
+#include <cstdio>
+#include <cstring>
+#include <vector>
+
+#include "bounce/mime.h"
+
+namespace rebound::bounce {
+namespace {
+
+// The interop vocabulary's codes for a reason when the bounce states no
+// status (class 5 shown; class 4 replaces the first digit). Public facts of
+// that vocabulary, kept so statuses compare across tools.
+const char* PseudoDetail(Reason r) {
+  switch (r) {
+    case Reason::blocked: return "0.971";
+    case Reason::contenterror: return "0.960";
+    case Reason::exceedlimit: return "0.923";
+    case Reason::expired: return "0.947";
+    case Reason::filtered: return "0.910";
+    case Reason::hasmoved: return "0.916";
+    case Reason::hostunknown: return "0.912";
+    case Reason::mailboxfull: return "0.922";
+    case Reason::mailererror: return "0.939";
+    case Reason::mesgtoobig: return "0.934";
+    case Reason::networkerror: return "0.944";
+    case Reason::norelaying: return "0.909";
+    case Reason::notaccept: return "0.932";
+    case Reason::onhold: return "0.901";
+    case Reason::policyviolation: return "0.972";
+    case Reason::rejected: return "0.918";
+    case Reason::securityerror: return "0.970";
+    case Reason::spamdetected: return "0.980";
+    case Reason::suspend: return "0.921";
+    case Reason::systemerror: return "0.930";
+    case Reason::systemfull: return "0.931";
+    case Reason::syntaxerror: return "0.902";
+    case Reason::toomanyconn: return "0.945";
+    case Reason::userunknown: return "0.911";
+    case Reason::virusdetected: return "0.971";
+    case Reason::undefined: return "0.900";
+    default: return nullptr;
+  }
+}
+
+bool IsHardReason(Reason r) {
+  return r == Reason::userunknown || r == Reason::hostunknown || r == Reason::hasmoved || r == Reason::notaccept;
+}
+
+int MonthIndex(std::string_view m) {
+  static const char* kMonths[] = {"jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"};
+  for (int i = 0; i < 12; ++i)
+    if (m.size() >= 3 && IEquals(m.substr(0, 3), kMonths[i])) return i + 1;
+  return 0;
+}
+
+// Days since 1970-01-01 of a civil date (proleptic Gregorian).
+long DaysFromCivil(long y, unsigned m, unsigned d) {
+  y -= m <= 2;
+  const long era = (y >= 0 ? y : y - 399) / 400;
+  const unsigned yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<long>(doe) - 719468;
+}
+
+void CivilFromDays(long z, long* y, unsigned* m, unsigned* d) {
+  z += 719468;
+  const long era = (z >= 0 ? z : z - 146096) / 146097;
+  const unsigned doe = static_cast<unsigned>(z - era * 146097);
+  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const unsigned mp = (5 * doy + 2) / 153;
+  *d = doy - (153 * mp + 2) / 5 + 1;
+  *m = mp < 10 ? mp + 3 : mp - 9;
+  *y = static_cast<long>(yoe) + era * 400 + (*m <= 2);
+}
+
+}  // namespace
+
+std::string ToIso8601(std::string_view date) {
+  // Tokens: [Day,] DD Mon YYYY HH:MM[:SS] [zone]
+  std::vector<std::string_view> tok;
+  size_t i = 0;
+  while (i < date.size() && tok.size() < 8) {
+    while (i < date.size() && (date[i] == ' ' || date[i] == ',' || date[i] == '\t')) ++i;
+    size_t j = i;
+    while (j < date.size() && date[j] != ' ' && date[j] != ',' && date[j] != '\t') ++j;
+    if (j > i) tok.push_back(date.substr(i, j - i));
+    i = j;
+  }
+  size_t k = 0;
+  if (k < tok.size() && !tok[k].empty() && std::isalpha(static_cast<unsigned char>(tok[k][0])) && !MonthIndex(tok[k])) ++k;
+  if (k < tok.size() && !tok[k].empty() && std::isalpha(static_cast<unsigned char>(tok[k][0])) && !MonthIndex(tok[k])) ++k;
+  if (k + 3 > tok.size()) return "";
+  int day = 0, month = 0, year = 0;
+  // "DD Mon YYYY" or "Mon DD YYYY" (asctime-like with the time before the year is not handled).
+  if (k + 2 < tok.size() && MonthIndex(tok[k + 1])) {
+    day = std::atoi(std::string(tok[k]).c_str());
+    month = MonthIndex(tok[k + 1]);
+    year = std::atoi(std::string(tok[k + 2]).c_str());
+  } else if (k + 2 < tok.size() && MonthIndex(tok[k])) {
+    month = MonthIndex(tok[k]);
+    day = std::atoi(std::string(tok[k + 1]).c_str());
+    year = std::atoi(std::string(tok[k + 2]).c_str());
+  } else {
+    return "";
+  }
+  if (year < 100) year += year < 50 ? 2000 : 1900;
+  if (day < 1 || day > 31 || year < 1970 || year > 9999) return "";
+  int hh = 0, mm = 0, ss = 0;
+  if (k + 3 < tok.size()) {
+    if (std::sscanf(std::string(tok[k + 3]).c_str(), "%d:%d:%d", &hh, &mm, &ss) < 2) return "";
+  }
+  if (hh > 23 || mm > 59 || ss > 60 || hh < 0 || mm < 0 || ss < 0) return "";
+  int offset_min = 0;
+  if (k + 4 < tok.size()) {
+    std::string_view z = tok[k + 4];
+    if ((z[0] == '+' || z[0] == '-') && z.size() >= 5) {
+      int v = std::atoi(std::string(z.substr(1, 4)).c_str());
+      offset_min = (v / 100) * 60 + v % 100;
+      if (z[0] == '-') offset_min = -offset_min;
+    } else {
+      static const std::pair<const char*, int> kZones[] = {{"EST", -300}, {"EDT", -240}, {"CST", -360}, {"CDT", -300},
+                                                           {"MST", -420}, {"MDT", -360}, {"PST", -480}, {"PDT", -420},
+                                                           {"JST", 540}};
+      for (auto& [n, off] : kZones)
+        if (IEquals(z, n)) offset_min = off;
+    }
+  }
+  long secs = DaysFromCivil(year, static_cast<unsigned>(month), static_cast<unsigned>(day)) * 86400L + hh * 3600L +
+              mm * 60L + ss - offset_min * 60L;
+  long days = secs >= 0 ? secs / 86400 : (secs - 86399) / 86400;
+  long rem = secs - days * 86400;
+  long y;
+  unsigned m, d;
+  CivilFromDays(days, &y, &m, &d);
+  char buf[96];
+  std::snprintf(buf, sizeof buf, "%04ld-%02u-%02uT%02d:%02d:%02dZ", y, m, d, static_cast<int>(rem / 3600),
+                static_cast<int>((rem / 60) % 60), static_cast<int>(rem % 60));
+  return buf;
+}
+
+Category CategoryForReason(Reason r) {
+  switch (r) {
+    case Reason::userunknown: case Reason::hasmoved: return Category::recipient_not_found;
+    case Reason::hostunknown: return Category::dns_failure;
+    case Reason::notaccept: return Category::invalid_address;
+    case Reason::mailboxfull: return Category::mailbox_full;
+    case Reason::expired: return Category::expired;
+    case Reason::feedback: return Category::complaint;
+    case Reason::vacation: return Category::auto_reply;
+    case Reason::delivered: return Category::delivered;
+    case Reason::blocked: case Reason::badreputation: return Category::ip_blacklisted;
+    case Reason::spamdetected: case Reason::contenterror: return Category::spam;
+    case Reason::virusdetected: return Category::virus;
+    case Reason::mesgtoobig: return Category::message_too_large;
+    case Reason::networkerror: case Reason::toomanyconn: return Category::connection_failed;
+    case Reason::norelaying: return Category::relay_denied;
+    case Reason::authfailure: case Reason::requireptr: case Reason::securityerror: case Reason::failedstarttls:
+      return Category::auth_policy;
+    case Reason::suspend: case Reason::onhold: case Reason::systemerror: case Reason::systemfull:
+    case Reason::mailererror:
+      return Category::recipient_unavailable;
+    case Reason::syntaxerror: case Reason::notcompliantrfc: return Category::protocol_error;
+    case Reason::speeding: return Category::ip_rate_limited;
+    case Reason::exceedlimit: return Category::mailbox_full;
+    case Reason::filtered: case Reason::rejected: case Reason::policyviolation: return Category::policy_rejected;
+    default: return Category::unknown;
+  }
+}
+
+Verdict Finalizer::VerdictFor(Category category, Reason reason, bool permanent) const {
+  const CategoryInfo& info = classifier_->category_info(category);
+  Verdict v;
+  v.category = category;
+  v.reason = reason;
+  v.permanent = permanent;
+  v.hard_bounce = permanent && IsHardReason(reason);
+  v.retry_after = permanent ? 0 : info.retry_after;
+  v.action = info.action;
+  v.solution_en = info.solution_en;
+  v.solution_zh = info.solution_zh;
+  v.rule = "bounce.format";
+  return v;
+}
+
+BounceRecord Finalizer::Finish(const Candidate& c, std::string_view kind, std::string_view message_date,
+                               Classifier::Scratch* scratch) const {
+  BounceRecord r;
+  r.recipient = c.recipient;
+  r.action = c.action.empty() ? "failed" : c.action;
+  r.remote_mta = c.remote_mta;
+  r.feedback_type = c.feedback_type;
+  r.reporting_mta_kind = std::string(kind);
+  r.timestamp = ToIso8601(c.timestamp.empty() ? message_date : std::string_view(c.timestamp));
+  r.diagnostic = c.diagnostic;
+  r.smtp_command = c.command;
+
+  if (c.reason_hint == Reason::feedback || c.reason_hint == Reason::vacation) {
+    Category cat = *c.reason_hint == Reason::feedback ? Category::complaint : Category::auto_reply;
+    r.verdict = VerdictFor(cat, *c.reason_hint, false);
+    return r;
+  }
+
+  // What the classifier sees: the diagnostic, with the fields' codes put in
+  // front when the text itself carries none.
+  std::string raw = c.diagnostic;
+  EnhancedStatus field_status;
+  if (!c.status.empty()) ParseEnhancedStatus(c.status, &field_status);
+  Reply probe;
+  {
+    ReplyParser p;
+    probe = p.Parse(raw);
+  }
+  std::string prefix;
+  if (!probe.code && c.reply_code) prefix = std::to_string(c.reply_code) + " ";
+  if (!probe.status.present() && field_status.present()) prefix += c.status + " ";
+  if (!prefix.empty()) raw = prefix + raw;
+  Verdict v = classifier_->Classify(raw, scratch);
+  const Reply& reply = Classifier::LastReply(scratch);
+
+  r.reply_code = reply.code ? reply.code : c.reply_code;
+  if (r.reply_code < 200 || r.reply_code > 599) r.reply_code = 0;
+  char buf[12];
+  std::string text_status = reply.status.present() ? std::string(reply.status.Format(buf)) : "";
+  bool field_generic = field_status.present() && field_status.subject == 0 && field_status.detail == 0;
+  if (field_status.present() && !(field_generic && !text_status.empty())) r.status = c.status;
+  else r.status = text_status;
+  if (r.smtp_command.empty() && reply.command != SmtpCommand::kUnknown)
+    r.smtp_command = std::string(SmtpCommandName(reply.command));
+  if (r.remote_mta.empty() && !reply.remote_host.empty()) r.remote_mta = std::string(reply.remote_host);
+
+  bool code_level_rule = v.rule.empty() || v.rule.starts_with("basic.") || v.rule.starts_with("rfc3463.");
+  if (c.reason_hint && (v.category == Category::unknown || code_level_rule)) {
+    bool permanent = v.permanent;
+    if (reply.klass() == 0) permanent = r.action != "delayed" && *c.reason_hint != Reason::expired;
+    v = VerdictFor(CategoryForReason(*c.reason_hint), *c.reason_hint, permanent);
+  }
+  if (r.status.empty()) {
+    int klass = reply.klass();
+    if (klass != 4 && klass != 5) klass = (r.action == "delayed" || !v.permanent) ? 4 : 5;
+    if (const char* d = PseudoDetail(v.reason)) r.status = std::to_string(klass) + "." + d;
+  }
+  r.verdict = v;
+  return r;
+}
+
+}  // namespace rebound::bounce

@@ -1,0 +1,443 @@
+#include "bounce/mime.h"
+
+#include <cerrno>
+#include <cstring>
+
+namespace rebound::bounce {
+namespace {
+
+constexpr int kMaxDepth = 12;
+constexpr size_t kMaxChildren = 128;
+
+char LowerChar(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return -1;
+}
+
+int Base64Value(unsigned char c) {
+  if (c >= 'A' && c <= 'Z') return c - 'A';
+  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+  if (c >= '0' && c <= '9') return c - '0' + 52;
+  if (c == '+' || c == '-') return 62;
+  if (c == '/' || c == '_') return 63;
+  return -1;
+}
+
+}  // namespace
+
+bool IEquals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (LowerChar(a[i]) != LowerChar(b[i])) return false;
+  return true;
+}
+
+bool IStartsWith(std::string_view s, std::string_view prefix) {
+  return s.size() >= prefix.size() && IEquals(s.substr(0, prefix.size()), prefix);
+}
+
+size_t IFind(std::string_view hay, std::string_view needle, size_t from) {
+  if (needle.empty()) return from <= hay.size() ? from : std::string_view::npos;
+  if (hay.size() < needle.size()) return std::string_view::npos;
+  const char first = LowerChar(needle[0]);
+  for (size_t i = from; i + needle.size() <= hay.size(); ++i) {
+    if (LowerChar(hay[i]) != first) continue;
+    size_t j = 1;
+    while (j < needle.size() && LowerChar(hay[i + j]) == LowerChar(needle[j])) ++j;
+    if (j == needle.size()) return i;
+  }
+  return std::string_view::npos;
+}
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = LowerChar(c);
+  return out;
+}
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\n' || s.front() == '\r')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\n' || s.back() == '\r')) s.remove_suffix(1);
+  return s;
+}
+
+std::string_view Headers::Raw(std::string_view name) const {
+  for (const auto& f : fields)
+    if (IEquals(f.name, name)) return f.value;
+  return {};
+}
+
+bool Headers::Has(std::string_view name) const {
+  for (const auto& f : fields)
+    if (IEquals(f.name, name)) return true;
+  return false;
+}
+
+size_t ParseHeaders(std::string_view s, Headers* out) {
+  out->fields.clear();
+  size_t pos = 0;
+  while (pos < s.size()) {
+    size_t eol = s.find('\n', pos);
+    if (eol == std::string_view::npos) eol = s.size();
+    std::string_view line = s.substr(pos, eol - pos);
+    if (Trim(line).empty()) return std::min(eol + 1, s.size());
+    if ((line[0] == ' ' || line[0] == '\t')) {
+      // Continuation of the previous field (or stray whitespace at the top).
+      if (!out->fields.empty()) {
+        auto& f = out->fields.back();
+        const char* begin = f.value.empty() ? line.data() : f.value.data();
+        f.value = std::string_view(begin, static_cast<size_t>(line.data() + line.size() - begin));
+      }
+      pos = eol + 1;
+      continue;
+    }
+    size_t colon = line.find(':');
+    if (colon == std::string_view::npos || colon == 0 || line.substr(0, colon).find(' ') != std::string_view::npos) {
+      // Not a header line: an mbox "From " line at the top is skipped; any
+      // other line ends the header block (the body starts here).
+      if (out->fields.empty() && line.starts_with("From ")) {
+        pos = eol + 1;
+        continue;
+      }
+      if (out->fields.empty() && line.starts_with(">From ")) {
+        pos = eol + 1;
+        continue;
+      }
+      return pos;
+    }
+    HeaderField f;
+    f.name = line.substr(0, colon);
+    f.value = Trim(line.substr(colon + 1));
+    if (f.value.empty()) f.value = std::string_view(line.data() + line.size(), 0);
+    out->fields.push_back(f);
+    pos = eol + 1;
+  }
+  return s.size();
+}
+
+std::string Unfold(std::string_view raw) {
+  std::string out;
+  out.reserve(raw.size());
+  bool space = false;
+  for (char c : raw) {
+    if (c == '\n' || c == '\r' || c == '\t' || c == ' ') {
+      space = true;
+      continue;
+    }
+    if (space && !out.empty()) out.push_back(' ');
+    space = false;
+    out.push_back(c);
+  }
+  return out;
+}
+
+ContentType ParseContentType(std::string_view raw) {
+  ContentType ct;
+  std::string v = Unfold(raw);
+  std::string_view s = v;
+  size_t semi = s.find(';');
+  std::string_view type = Trim(s.substr(0, semi));
+  if (!type.empty() && type.find('/') != std::string_view::npos) ct.type = Lower(type);
+  else if (!type.empty()) ct.type = Lower(type) + "/plain";  // "Text" alone: be lenient
+  while (semi != std::string_view::npos) {
+    s.remove_prefix(semi + 1);
+    size_t eq = s.find('=');
+    if (eq == std::string_view::npos) break;
+    std::string key = Lower(Trim(s.substr(0, eq)));
+    s.remove_prefix(eq + 1);
+    s = Trim(s);
+    std::string value;
+    if (!s.empty() && s[0] == '"') {
+      size_t i = 1;
+      while (i < s.size() && s[i] != '"') {
+        if (s[i] == '\\' && i + 1 < s.size()) ++i;
+        value.push_back(s[i++]);
+      }
+      s.remove_prefix(std::min(i + 1, s.size()));
+      semi = s.find(';');
+    } else {
+      semi = s.find(';');
+      value = std::string(Trim(s.substr(0, semi)));
+    }
+    if (key == "boundary") ct.boundary = value;
+    else if (key == "charset") ct.charset = Lower(value);
+    else if (key == "report-type") ct.report_type = Lower(value);
+    else if (key == "name") ct.name = value;
+  }
+  return ct;
+}
+
+namespace {
+
+// Splits a multipart body at its boundary lines. Returns false when the
+// boundary never appears.
+bool SplitMultipart(std::string_view body, std::string_view boundary, std::vector<std::string_view>* parts) {
+  std::string delim = "--";
+  delim.append(boundary);
+  size_t pos = 0;
+  size_t start = std::string_view::npos;  // start of the current part
+  bool found = false;
+  while (pos < body.size()) {
+    size_t hit = body.find(delim, pos);
+    if (hit == std::string_view::npos) break;
+    if (hit != 0 && body[hit - 1] != '\n') {
+      pos = hit + delim.size();
+      continue;
+    }
+    found = true;
+    size_t after = hit + delim.size();
+    bool close = body.substr(after, 2) == "--";
+    if (start != std::string_view::npos) {
+      size_t end = hit > start ? hit - 1 : start;  // drop the line break before the delimiter
+      parts->push_back(body.substr(start, end - start));
+      if (parts->size() >= kMaxChildren) return true;
+    }
+    size_t eol = body.find('\n', after);
+    if (close) return true;
+    if (eol == std::string_view::npos) return true;
+    start = eol + 1;
+    pos = start;
+  }
+  if (start != std::string_view::npos && start < body.size()) parts->push_back(body.substr(start));  // unterminated
+  return found;
+}
+
+}  // namespace
+
+void ParseEntity(std::string_view s, int depth, Part* out) {
+  out->depth = depth;
+  size_t body_at = ParseHeaders(s, &out->headers);
+  out->body = s.substr(std::min(body_at, s.size()));
+  std::string_view ct = out->headers.Raw("Content-Type");
+  if (!ct.empty()) out->content_type = ParseContentType(ct);
+  std::string_view cte = out->headers.Raw("Content-Transfer-Encoding");
+  if (!cte.empty()) out->encoding = Lower(Trim(cte));
+  std::string_view disp = out->headers.Raw("Content-Disposition");
+  out->is_attachment = IStartsWith(Trim(disp), "attachment");
+  if (depth >= kMaxDepth) return;
+  const std::string& type = out->content_type.type;
+  if (type.starts_with("multipart/") && !out->content_type.boundary.empty()) {
+    std::vector<std::string_view> parts;
+    if (!SplitMultipart(out->body, out->content_type.boundary, &parts)) return;
+    out->children.resize(parts.size());
+    for (size_t i = 0; i < parts.size(); ++i) ParseEntity(parts[i], depth + 1, &out->children[i]);
+  } else if ((type == "message/rfc822" || type == "message/global") && out->encoding != "base64" &&
+             out->encoding != "quoted-printable") {
+    out->children.resize(1);
+    ParseEntity(out->body, depth + 1, &out->children[0]);
+  }
+}
+
+std::string DecodeQuotedPrintable(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    char c = s[i];
+    if (c != '=') {
+      out.push_back(c);
+      continue;
+    }
+    if (i + 1 < s.size() && s[i + 1] == '\n') {  // soft line break
+      ++i;
+      continue;
+    }
+    if (i + 2 < s.size() && s[i + 1] == '\r' && s[i + 2] == '\n') {
+      i += 2;
+      continue;
+    }
+    int hi = i + 1 < s.size() ? HexValue(s[i + 1]) : -1;
+    int lo = i + 2 < s.size() ? HexValue(s[i + 2]) : -1;
+    if (hi >= 0 && lo >= 0) {
+      out.push_back(static_cast<char>(hi * 16 + lo));
+      i += 2;
+    } else {
+      // "=" followed by trailing spaces then a newline is also a soft break.
+      size_t j = i + 1;
+      while (j < s.size() && (s[j] == ' ' || s[j] == '\t')) ++j;
+      if (j < s.size() && s[j] == '\n') {
+        i = j;
+        continue;
+      }
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+std::string DecodeBase64(std::string_view s) {
+  std::string out;
+  out.reserve(s.size() * 3 / 4);
+  unsigned acc = 0;
+  int bits = 0;
+  for (unsigned char c : s) {
+    if (c == '=') break;
+    int v = Base64Value(c);
+    if (v < 0) continue;
+    acc = (acc << 6) | static_cast<unsigned>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(static_cast<char>((acc >> bits) & 0xff));
+    }
+  }
+  return out;
+}
+
+void SanitizeUtf8(std::string* s) {
+  std::string& t = *s;
+  size_t i = 0, n = t.size();
+  while (i < n) {
+    unsigned char c = static_cast<unsigned char>(t[i]);
+    if (c < 0x80) {
+      if (c == 0) t[i] = ' ';
+      ++i;
+      continue;
+    }
+    int len = (c >= 0xc2 && c <= 0xdf) ? 2 : (c >= 0xe0 && c <= 0xef) ? 3 : (c >= 0xf0 && c <= 0xf4) ? 4 : 0;
+    bool ok = len > 0 && i + len <= n;
+    for (int k = 1; ok && k < len; ++k) ok = (static_cast<unsigned char>(t[i + k]) & 0xc0) == 0x80;
+    if (ok && len == 3) {
+      unsigned char c1 = static_cast<unsigned char>(t[i + 1]);
+      if ((c == 0xe0 && c1 < 0xa0) || (c == 0xed && c1 >= 0xa0)) ok = false;
+    }
+    if (ok && len == 4) {
+      unsigned char c1 = static_cast<unsigned char>(t[i + 1]);
+      if ((c == 0xf0 && c1 < 0x90) || (c == 0xf4 && c1 >= 0x90)) ok = false;
+    }
+    if (!ok) {
+      t[i] = '?';
+      ++i;
+    } else {
+      i += len;
+    }
+  }
+}
+
+CharsetConverter::~CharsetConverter() {
+  for (auto& [name, cd] : cds_)
+    if (cd != reinterpret_cast<iconv_t>(-1)) iconv_close(cd);
+}
+
+iconv_t CharsetConverter::Get(const std::string& charset) {
+  auto it = cds_.find(charset);
+  if (it != cds_.end()) return it->second;
+  std::string from = charset;
+  // Common aliases the C library spells differently, and supersets that
+  // decode what senders label with the narrower name.
+  if (from == "gb2312" || from == "x-gbk" || from == "gbk") from = "GB18030";
+  else if (from == "ks_c_5601-1987") from = "CP949";
+  else if (from == "shift-jis" || from == "x-sjis" || from == "sjis") from = "SHIFT_JIS";
+  else if (from == "iso-2022-jp") from = "ISO-2022-JP-3";
+  iconv_t cd = iconv_open("UTF-8", from.c_str());
+  if (cd == reinterpret_cast<iconv_t>(-1) && from != charset) cd = iconv_open("UTF-8", charset.c_str());
+  if (cds_.size() < 64) cds_.emplace(charset, cd);
+  return cd;
+}
+
+void CharsetConverter::ToUtf8(std::string_view charset_in, std::string_view in, std::string* out) {
+  std::string charset = Lower(Trim(charset_in));
+  if (charset.empty() || charset == "us-ascii" || charset == "utf-8" || charset == "utf8" || charset == "ascii") {
+    out->append(in);
+    return;
+  }
+  iconv_t cd = Get(charset);
+  if (cd == reinterpret_cast<iconv_t>(-1)) {
+    out->append(in);
+    return;
+  }
+  iconv(cd, nullptr, nullptr, nullptr, nullptr);
+  char* src = const_cast<char*>(in.data());
+  size_t src_left = in.size();
+  char buf[4096];
+  while (src_left > 0) {
+    char* dst = buf;
+    size_t dst_left = sizeof(buf);
+    size_t r = iconv(cd, &src, &src_left, &dst, &dst_left);
+    out->append(buf, static_cast<size_t>(dst - buf));
+    if (r == static_cast<size_t>(-1)) {
+      if (errno == E2BIG) continue;
+      // Invalid or incomplete sequence: replace one byte and go on.
+      out->push_back('?');
+      ++src;
+      --src_left;
+      iconv(cd, nullptr, nullptr, nullptr, nullptr);
+    }
+  }
+  char* dst = buf;
+  size_t dst_left = sizeof(buf);
+  iconv(cd, nullptr, nullptr, &dst, &dst_left);
+  out->append(buf, static_cast<size_t>(dst - buf));
+}
+
+std::string CharsetConverter::DecodeHeader(std::string_view raw) {
+  std::string unfolded = Unfold(raw);
+  std::string_view s = unfolded;
+  std::string out;
+  size_t pos = 0;
+  bool last_was_word = false;
+  while (pos < s.size()) {
+    size_t start = s.find("=?", pos);
+    if (start == std::string_view::npos) {
+      out.append(s.substr(pos));
+      break;
+    }
+    // =?charset?X?text?=
+    size_t q1 = s.find('?', start + 2);
+    size_t q2 = q1 == std::string_view::npos ? q1 : s.find('?', q1 + 1);
+    size_t end = q2 == std::string_view::npos ? q2 : s.find("?=", q2 + 1);
+    if (end == std::string_view::npos || q2 != q1 + 2) {
+      out.append(s.substr(pos, start + 2 - pos));
+      pos = start + 2;
+      last_was_word = false;
+      continue;
+    }
+    std::string_view between = s.substr(pos, start - pos);
+    if (!(last_was_word && Trim(between).empty())) out.append(between);
+    std::string charset = Lower(s.substr(start + 2, q1 - start - 2));
+    if (size_t star = charset.find('*'); star != std::string::npos) charset.resize(star);  // RFC 2231 language
+    char enc = LowerChar(s[q1 + 1]);
+    std::string_view text = s.substr(q2 + 1, end - q2 - 1);
+    std::string bytes;
+    if (enc == 'b') {
+      bytes = DecodeBase64(text);
+    } else {
+      std::string t(text);
+      for (char& c : t)
+        if (c == '_') c = ' ';
+      bytes = DecodeQuotedPrintable(t);
+    }
+    ToUtf8(charset, bytes, &out);
+    pos = end + 2;
+    last_was_word = true;
+  }
+  SanitizeUtf8(&out);
+  return out;
+}
+
+std::string DecodeText(const Part& part, CharsetConverter* cc, size_t limit) {
+  std::string_view body = part.body.substr(0, std::min(limit, part.body.size()));
+  std::string decoded;
+  std::string_view bytes = body;
+  if (part.encoding == "quoted-printable") {
+    decoded = DecodeQuotedPrintable(body);
+    bytes = decoded;
+  } else if (part.encoding == "base64") {
+    decoded = DecodeBase64(body);
+    bytes = decoded;
+  }
+  std::string out;
+  std::string charset = part.content_type.charset;
+  if (charset.empty()) {
+    // Unlabelled 8-bit text: often ISO-2022-JP escapes or UTF-8 already.
+    if (bytes.find("\x1b$B") != std::string_view::npos || bytes.find("\x1b$@") != std::string_view::npos) charset = "iso-2022-jp";
+  }
+  cc->ToUtf8(charset, bytes, &out);
+  SanitizeUtf8(&out);
+  return out;
+}
+
+}  // namespace rebound::bounce

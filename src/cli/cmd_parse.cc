@@ -1,0 +1,290 @@
+// `rebound parse`: bounce emails in (files, Maildirs, mboxes, trees, stdin,
+// .gz), one verdict per failed recipient out. Streams: each file is read in
+// chunks and cut into messages as it goes, so memory stays bounded by the
+// largest message (capped; see MboxSplitter).
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <iostream>
+
+#include "cli/command.h"
+#include "cli/verdict_json.h"
+#include "rebound/bounce.h"
+
+namespace rebound::cli {
+namespace {
+
+struct ParseOptions {
+  std::vector<std::string> paths;
+  std::string format;
+  bool all = false;
+  ClassifierOptions classifier;
+};
+
+class Runner {
+ public:
+  Runner(const ParseOptions& o, const Classifier* c)
+      : o_(o), parser_(c), lang_(o.classifier.language()),
+        text_((o.format.empty() ? DefaultFormat() : o.format) == "text"), progress_(StderrIsTty()) {}
+  ~Runner() { Flush(); }
+
+  void Path(const std::string& path) {
+    if (path == "-") {
+      File(path, /*stdin=*/true);
+      return;
+    }
+    std::error_code ec;
+    auto st = std::filesystem::status(path, ec);
+    if (ec || !std::filesystem::exists(st)) {
+      Error(path, ec ? ec.message() : "no such file or directory");
+      return;
+    }
+    if (std::filesystem::is_directory(st)) {
+      Directory(path);
+      return;
+    }
+    File(path, false);
+  }
+
+  bool failed() const { return failed_; }
+
+ private:
+  void Directory(const std::string& dir) {
+    // Sorted, depth-first; hidden entries and Maildir tmp/ (messages being
+    // written) are skipped.
+    std::vector<std::filesystem::directory_entry> entries;
+    std::error_code ec;
+    for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) entries.push_back(*it);
+    if (ec) {
+      Error(dir, ec.message());
+      return;
+    }
+    std::sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) { return a.path() < b.path(); });
+    bool maildir = false;
+    for (const auto& e : entries) {
+      auto name = e.path().filename().string();
+      if ((name == "cur" || name == "new") && e.is_directory()) maildir = true;
+    }
+    for (const auto& e : entries) {
+      auto name = e.path().filename().string();
+      if (name.empty() || name[0] == '.') continue;
+      if (maildir && name == "tmp") continue;
+      std::error_code ec2;
+      if (e.is_directory(ec2)) Directory(e.path().string());
+      else if (e.is_regular_file(ec2)) File(e.path().string(), false);
+    }
+  }
+
+  void File(const std::string& path, bool is_stdin) {
+    const std::string shown = is_stdin ? "-" : path;
+    gzFile gz = is_stdin ? gzdopen(dup(0), "rb") : gzopen(path.c_str(), "rb");
+    if (!gz) {
+      Error(shown, errno ? strerror(errno) : "cannot open");
+      return;
+    }
+    gzbuffer(gz, 128 << 10);
+    bool file_failed = false;
+    size_t index = 0;
+    MboxSplitter splitter([&](std::string_view msg, bool truncated) {
+      ++index;
+      Message(shown, index, msg, truncated, &file_failed);
+    });
+    std::string buf(256 << 10, '\0');
+    size_t total = 0;
+    for (;;) {
+      int n = gzread(gz, buf.data(), static_cast<unsigned>(buf.size()));
+      if (n < 0) {
+        int err = 0;
+        const char* msg = gzerror(gz, &err);
+        Error(shown, std::string("read error: ") + (err == Z_ERRNO ? strerror(errno) : msg));
+        file_failed = true;
+        break;
+      }
+      if (n == 0) break;
+      total += static_cast<size_t>(n);
+      splitter.Feed(std::string_view(buf.data(), static_cast<size_t>(n)));
+    }
+    gzclose(gz);
+    splitter.Finish();
+    if (!file_failed && total == 0) Error(shown, "empty file");
+    else if (!file_failed && splitter.messages() == 0) Error(shown, "no message in file");
+  }
+
+  void Message(const std::string& file, size_t index, std::string_view msg, bool truncated, bool* file_failed) {
+    BounceResult result;
+    Status st = parser_.Parse(msg, &result);
+    ++messages_;
+    if (progress_ && messages_ % 1000 == 0) {
+      Flush();
+      fprintf(stderr, "\rrebound parse: %zu messages, %zu records", messages_, records_);
+      fflush(stderr);
+      progress_line_ = true;
+    }
+    if (!st.ok()) {
+      Error(index > 1 ? file + " (message " + std::to_string(index) + ")" : file, st.message());
+      *file_failed = true;
+      return;
+    }
+    (void)truncated;  // the parser reads the head of an oversized message; that is enough
+    if (!result.is_bounce) {
+      if (o_.all) NotBounce(file, result);
+      return;
+    }
+    for (const auto& r : result.records) {
+      ++records_;
+      if (text_) TextRecord(file, r);
+      else JsonRecord(file, r, result.original);
+    }
+    if (out_.size() > (64 << 10)) Flush();
+  }
+
+  static void Nullable(std::string* out, std::string_view s) {
+    if (s.empty()) out->append("null");
+    else AppendJsonString(out, s);
+  }
+
+  void JsonOriginal(const OriginalMessage& m) {
+    out_.append(",\"original\":{\"message_id\":");
+    Nullable(&out_, m.message_id);
+    out_.append(",\"from\":");
+    Nullable(&out_, m.from);
+    out_.append(",\"to\":");
+    Nullable(&out_, m.to);
+    out_.append(",\"subject\":");
+    Nullable(&out_, m.subject);
+    out_.append(",\"list_id\":");
+    Nullable(&out_, m.list_id);
+    out_.append(",\"verp_recipient\":");
+    Nullable(&out_, m.verp_recipient);
+    out_.push_back('}');
+  }
+
+  void JsonRecord(const std::string& file, const BounceRecord& r, const OriginalMessage& m) {
+    out_.append("{\"file\":");
+    AppendJsonString(&out_, file);
+    out_.append(",\"recipient\":");
+    AppendJsonString(&out_, r.recipient);
+    out_.append(",\"dsn_action\":");
+    Nullable(&out_, r.action);
+    out_.append(",\"status\":");
+    Nullable(&out_, r.status);
+    out_.append(",\"reply_code\":");
+    out_.append(r.reply_code ? std::to_string(r.reply_code) : "null");
+    out_.append(",\"diagnostic\":");
+    AppendJsonString(&out_, r.diagnostic);
+    out_.append(",\"remote_mta\":");
+    Nullable(&out_, r.remote_mta);
+    out_.append(",\"smtp_command\":");
+    Nullable(&out_, r.smtp_command);
+    out_.append(",\"timestamp\":");
+    Nullable(&out_, r.timestamp);
+    out_.append(",\"reporting_mta_kind\":");
+    AppendJsonString(&out_, r.reporting_mta_kind);
+    if (!r.feedback_type.empty()) {
+      out_.append(",\"feedback_type\":");
+      AppendJsonString(&out_, r.feedback_type);
+    }
+    JsonOriginal(m);
+    AppendVerdictFields(&out_, r.verdict, lang_);
+    out_.append("}\n");
+  }
+
+  void NotBounce(const std::string& file, const BounceResult& result) {
+    if (text_) {
+      out_.append(file).append("  (not a bounce)\n");
+      return;
+    }
+    out_.append("{\"file\":");
+    AppendJsonString(&out_, file);
+    out_.append(",\"result\":\"not_bounce\"");
+    JsonOriginal(result.original);
+    out_.append("}\n");
+  }
+
+  void TextRecord(const std::string& file, const BounceRecord& r) {
+    if (!header_done_) {
+      out_.append("FILE\tRECIPIENT\tSTATUS\tCODE\tCATEGORY (REASON)\tHARD\tDIAGNOSTIC\n");
+      header_done_ = true;
+    }
+    std::string diag = r.diagnostic.size() > 100 ? r.diagnostic.substr(0, 100) + "…" : r.diagnostic;
+    out_.append(file).append("\t").append(r.recipient).append("\t").append(r.status.empty() ? "-" : r.status);
+    out_.append("\t").append(r.reply_code ? std::to_string(r.reply_code) : "-");
+    out_.append("\t").append(CategoryName(r.verdict.category)).append(" (").append(ReasonName(r.verdict.reason)).append(")");
+    out_.append("\t").append(r.verdict.hard_bounce ? "yes" : "no").append("\t").append(diag).append("\n");
+  }
+
+  void Error(const std::string& file, const std::string& what) {
+    Flush();
+    if (progress_line_) {
+      fputc('\n', stderr);
+      progress_line_ = false;
+    }
+    fprintf(stderr, "rebound parse: %s: %s\n", file.c_str(), what.c_str());
+    failed_ = true;
+  }
+
+  void Flush() {
+    if (out_.empty()) return;
+    fwrite(out_.data(), 1, out_.size(), stdout);
+    fflush(stdout);
+    out_.clear();
+  }
+
+  const ParseOptions& o_;
+  BounceParser parser_;
+  Lang lang_;
+  bool text_;
+  bool progress_;
+  bool progress_line_ = false;
+  bool header_done_ = false;
+  bool failed_ = false;
+  size_t messages_ = 0, records_ = 0;
+  std::string out_;
+};
+
+int Run(const ParseOptions& o) {
+  auto classifier = o.classifier.Build();
+  if (!classifier) return kExitRules;
+  std::vector<std::string> paths = o.paths;
+  if (paths.empty()) paths.push_back("-");
+  if (paths.size() == 1 && paths[0] == "-" && isatty(0))
+    std::cerr << "rebound parse: reading one message or mbox from the terminal (Ctrl-D ends)\n";
+  Runner runner(o, classifier.get());
+  for (const auto& p : paths) runner.Path(p);
+  return runner.failed() ? kExitInputError : kExitOk;
+}
+
+void Setup(CLI::App& root, int* exit_code) {
+  auto o = std::make_shared<ParseOptions>();
+  CLI::App* cmd = root.add_subcommand("parse", "Read bounce emails into one verdict per failed recipient");
+  cmd->footer(
+      "Input: files (one message, or an mbox cut at \"From \" lines), Maildirs (cur/, new/),\n"
+      "directory trees, gzip-compressed files, or '-' for stdin (the default).\n"
+      "Understands RFC 3464/6522 delivery-status reports, ARF feedback reports (RFC 5965),\n"
+      "auto-replies (RFC 3834) and the non-standard bounces of common MTAs and providers.\n\n"
+      "Output (JSON Lines): file, recipient, dsn_action, status, reply_code, diagnostic,\n"
+      "remote_mta, smtp_command, timestamp, reporting_mta_kind, original{...}, and the\n"
+      "verdict fields (category, reason, permanent, hard_bounce, action, ...).\n\n"
+      "Examples:\n"
+      "  rebound parse ~/Maildir\n"
+      "  rebound parse --format text bounces.mbox.gz\n"
+      "  rebound parse --all - < message.eml\n\n"
+      "Exit status: 0 ok, 1 some file could not be read or was not an email, 2 usage, 3 rules.");
+  cmd->add_option("paths", o->paths, "Files, directories, or '-' for stdin");
+  cmd->add_option("--format", o->format, "text or json (JSON Lines); default: text on a terminal, else json")
+      ->check(CLI::IsMember({"text", "json"}));
+  cmd->add_flag("--all", o->all, "Also report messages that are not bounces (result not_bounce)");
+  o->classifier.AddTo(cmd);
+  cmd->callback([o, exit_code] { *exit_code = Run(*o); });
+}
+
+REBOUND_REGISTER_COMMAND(20, Setup);
+
+}  // namespace
+}  // namespace rebound::cli
