@@ -204,17 +204,15 @@ Status BounceParser::Parse(std::string_view message, BounceResult* out) {
     }
   }
   if (done) {
-    // Fill in what the DSN left out (no Diagnostic-Code) from the text part.
-    bool missing = false;
-    for (const auto& c : ex.recipients) missing = missing || c.diagnostic.empty();
-    if (missing) {
-      for (const auto& e : Extractors()) {
-        Extraction text_ex;
-        if (e.fn(ctx, &text_ex) && !text_ex.recipients.empty()) {
-          MergeTextDiagnostics(text_ex, &ex);
-          if (ex.kind.empty() || ex.kind == "rfc3464") ex.kind = text_ex.kind;
-          break;
-        }
+    // Fill in what the DSN leaves out (the SMTP command, sometimes the
+    // diagnostic) from the human-readable part.
+    for (const auto& e : Extractors()) {
+      if (std::string_view(e.name) == "generic") break;
+      Extraction text_ex;
+      if (e.fn(ctx, &text_ex) && !text_ex.recipients.empty()) {
+        MergeTextDiagnostics(text_ex, &ex);
+        if (ex.kind.empty() || ex.kind == "rfc3464") ex.kind = text_ex.kind;
+        break;
       }
     }
   }

@@ -130,6 +130,7 @@ bool ReadDeliveryStatus(std::string_view s, const Context& ctx, Extraction* ex) 
 
 void MergeTextDiagnostics(const Extraction& text, Extraction* dsn) {
   auto fill = [](Candidate* to, const Candidate& from) {
+    if (to->command.empty()) to->command = from.command;
     if (!to->diagnostic.empty()) return;
     to->diagnostic = from.diagnostic;
     if (to->status.empty()) to->status = from.status;

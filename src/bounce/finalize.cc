@@ -178,7 +178,7 @@ Verdict Finalizer::VerdictFor(Category category, Reason reason, bool permanent) 
   v.category = category;
   v.reason = reason;
   v.permanent = permanent;
-  v.hard_bounce = permanent && IsHardReason(reason);
+  v.hard_bounce = IsHardReason(reason);
   v.retry_after = permanent ? 0 : info.retry_after;
   v.action = info.action;
   v.solution_en = info.solution_en;
@@ -188,7 +188,7 @@ Verdict Finalizer::VerdictFor(Category category, Reason reason, bool permanent) 
 }
 
 BounceRecord Finalizer::Finish(const Candidate& c, std::string_view kind, std::string_view message_date,
-                               Classifier::Scratch* scratch) const {
+                               Classifier::Scratch* scratch) {
   BounceRecord r;
   r.recipient = c.recipient;
   r.action = c.action.empty() ? "failed" : c.action;
@@ -205,27 +205,24 @@ BounceRecord Finalizer::Finish(const Candidate& c, std::string_view kind, std::s
     return r;
   }
 
-  // What the classifier sees: the diagnostic, with the fields' codes put in
-  // front when the text itself carries none.
-  std::string raw = c.diagnostic;
+  // What the classifier sees: the diagnostic as parsed, completed with the
+  // codes the fields state when the text itself carries none.
   EnhancedStatus field_status;
   if (!c.status.empty()) ParseEnhancedStatus(c.status, &field_status);
-  Reply probe;
-  {
-    ReplyParser p;
-    probe = p.Parse(raw);
+  Reply reply = parser_.Parse(c.diagnostic);
+  char buf[12];
+  std::string text_status = reply.status.present() ? std::string(reply.status.Format(buf)) : "";
+  if (!reply.code && c.reply_code) reply.code = c.reply_code;
+  if (!reply.status.present() && field_status.present()) reply.status = field_status;
+  if (reply.command == SmtpCommand::kUnknown && !c.command.empty()) {
+    for (auto cmd : {SmtpCommand::kMail, SmtpCommand::kRcpt, SmtpCommand::kData, SmtpCommand::kConnect,
+                     SmtpCommand::kHelo, SmtpCommand::kEhlo})
+      if (SmtpCommandName(cmd) == c.command) reply.command = cmd;
   }
-  std::string prefix;
-  if (!probe.code && c.reply_code) prefix = std::to_string(c.reply_code) + " ";
-  if (!probe.status.present() && field_status.present()) prefix += c.status + " ";
-  if (!prefix.empty()) raw = prefix + raw;
-  Verdict v = classifier_->Classify(raw, scratch);
-  const Reply& reply = Classifier::LastReply(scratch);
+  Verdict v = classifier_->Classify(reply, scratch);
 
   r.reply_code = reply.code ? reply.code : c.reply_code;
   if (r.reply_code < 200 || r.reply_code > 599) r.reply_code = 0;
-  char buf[12];
-  std::string text_status = reply.status.present() ? std::string(reply.status.Format(buf)) : "";
   bool field_generic = field_status.present() && field_status.subject == 0 && field_status.detail == 0;
   if (field_status.present() && !(field_generic && !text_status.empty())) r.status = c.status;
   else r.status = text_status;
@@ -244,6 +241,11 @@ BounceRecord Finalizer::Finish(const Candidate& c, std::string_view kind, std::s
     if (klass != 4 && klass != 5) klass = (r.action == "delayed" || !v.permanent) ? 4 : 5;
     if (const char* d = PseudoDetail(v.reason)) r.status = std::to_string(klass) + "." + d;
   }
+  // A recipient refused only once the content was sent is a filter's
+  // decision, not a missing mailbox.
+  if (v.reason == Reason::userunknown && (reply.command == SmtpCommand::kData || reply.command == SmtpCommand::kDataEnd))
+    v.reason = Reason::filtered;
+  v.hard_bounce = IsHardReason(v.reason);
   r.verdict = v;
   return r;
 }

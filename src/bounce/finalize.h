@@ -18,13 +18,14 @@ class Finalizer {
   // message_date: the bounce's Date header, used when the recipient has no
   // timestamp of its own.
   BounceRecord Finish(const Candidate& c, std::string_view kind, std::string_view message_date,
-                      Classifier::Scratch* scratch) const;
+                      Classifier::Scratch* scratch);
   // A verdict for a category decided by the format (ARF, auto-reply, a
   // reason hint), with the taxonomy's texts for it.
   Verdict VerdictFor(Category category, Reason reason, bool permanent) const;
 
  private:
   const Classifier* classifier_;
+  ReplyParser parser_;
 };
 
 // RFC 5322 date text to ISO 8601 UTC ("2024-06-11T09:02:02Z"); "" when it

@@ -9,6 +9,7 @@ bool ExtractAmazonSes(const Context&, Extraction*);
 bool ExtractDragonFly(const Context&, Extraction*);
 bool ExtractGmail(const Context&, Extraction*);
 bool ExtractSendmail(const Context&, Extraction*);
+bool ExtractPostfix(const Context&, Extraction*);
 bool ExtractExchange2003(const Context&, Extraction*);
 bool ExtractDomino(const Context&, Extraction*);
 bool ExtractQmail(const Context&, Extraction*);
@@ -20,6 +21,7 @@ const std::vector<ExtractorEntry>& Extractors() {
       {"amazonses", ExtractAmazonSes},
       {"dragonfly", ExtractDragonFly},
       {"gmail", ExtractGmail},
+      {"postfix", ExtractPostfix},
       {"sendmail", ExtractSendmail},
       {"exchange2003", ExtractExchange2003},
       {"domino", ExtractDomino},

@@ -1,0 +1,55 @@
+// Postfix's human-readable part: "<rcpt>: host H[ip] said: 550 ... (in reply
+// to RCPT TO command)" with indented continuation lines, after "The mail
+// system". Its DSN part lacks the SMTP command; this text has it.
+#include "bounce/extract.h"
+
+namespace rebound::bounce {
+
+bool ExtractPostfix(const Context& ctx, Extraction* out) {
+  size_t at = IFind(ctx.text, "The mail system");
+  if (at == std::string::npos) at = IFind(ctx.text, "This is the mail system at host");
+  if (at == std::string::npos) at = IFind(ctx.text, "This is the Postfix program");
+  if (at == std::string::npos) return false;
+  auto lines = Lines(std::string_view(ctx.text).substr(at));
+  for (size_t i = 1; i < lines.size(); ++i) {
+    std::string_view t = lines[i];
+    if (t.empty() || t[0] == ' ' || t[0] == '\t') continue;
+    size_t colon = t.find(">: ");
+    size_t skip = 3;
+    if (t[0] != '<' || colon == std::string_view::npos) {
+      // "rcpt@example.com (expanded from <alias>): ..." or "rcpt@example.com: ..."
+      colon = t.find(": ");
+      skip = 2;
+      if (colon == std::string_view::npos || t.substr(0, colon).find('@') == std::string_view::npos) continue;
+    }
+    Candidate c;
+    c.recipient = Lower(FirstAddress(t.substr(0, colon)));
+    if (c.recipient.empty()) continue;
+    std::string diag(Trim(t.substr(colon + skip)));
+    size_t j = i + 1;
+    while (j < lines.size() && !lines[j].empty() && (lines[j][0] == ' ' || lines[j][0] == '\t')) {
+      diag += " ";
+      diag += Trim(lines[j]);
+      ++j;
+    }
+    c.diagnostic = diag;
+    size_t in_reply = IFind(diag, "(in reply to ");
+    if (in_reply != std::string::npos) {
+      std::string_view cmd = std::string_view(diag).substr(in_reply + 13);
+      if (IStartsWith(cmd, "end of DATA")) c.command = "DATA";
+      else if (IStartsWith(cmd, "RCPT")) c.command = "RCPT";
+      else if (IStartsWith(cmd, "MAIL")) c.command = "MAIL";
+      else if (IStartsWith(cmd, "DATA")) c.command = "DATA";
+      else if (IStartsWith(cmd, "HELO") || IStartsWith(cmd, "EHLO")) c.command = "EHLO";
+    }
+    bool dup = false;
+    for (const auto& o : out->recipients) dup = dup || o.recipient == c.recipient;
+    if (!dup) out->recipients.push_back(std::move(c));
+    i = j - 1;
+  }
+  if (out->recipients.empty()) return false;
+  out->kind = "postfix";
+  return true;
+}
+
+}  // namespace rebound::bounce
