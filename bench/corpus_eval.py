@@ -26,7 +26,7 @@ def main():
     if not args:
         print(__doc__)
         return 2
-    rebound = args[0]
+    rebound = os.path.abspath(args[0])
     corpus = args[1] if len(args) > 1 else os.path.join(
         os.environ.get("REBOUND_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..")),
         "..", "shared", "corpus", "sisimai")

@@ -84,7 +84,7 @@ TEST_F(BounceTest, QmailTextBounce) {
       "Hi. This is the qmail-send program at mx4.example.jp.\n"
       "I'm afraid I wasn't able to deliver your message to the following addresses.\n\n"
       "<kijitora@example.ne.jp>:\n192.0.2.1 does not like recipient.\n"
-      "Remote host said: 550 5.1.1 No such user\nGiving up on 192.0.2.1.\n\n"
+      "Remote host said: 550 5.1.1 No such user\n\n"
       "--- Below this line is a copy of the message.\n\nFrom: a@example.jp\nSubject: hi\n\nbody\n");
   ASSERT_EQ(r.records.size(), 1u);
   EXPECT_EQ(r.records[0].recipient, "kijitora@example.ne.jp");
