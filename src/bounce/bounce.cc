@@ -167,6 +167,17 @@ Status BounceParser::Parse(std::string_view message, BounceResult* out) {
   Found found;
   Walk(root, true, &found);
   ctx.has_rfc822_part = found.original != nullptr;
+  Headers original_parsed;
+  if (found.original) {
+    if (!found.original->children.empty()) {
+      ctx.original_headers = &found.original->children[0].headers;
+    } else {
+      std::string_view body = found.original->body;
+      while (!body.empty() && body.front() == '\n') body.remove_prefix(1);
+      ParseHeaders(body, &original_parsed);
+      ctx.original_headers = &original_parsed;
+    }
+  }
   for (const Part* p : found.texts) {
     if (ctx.text.size() >= kTextLimit) break;
     if (!ctx.text.empty()) ctx.text.push_back('\n');
@@ -219,9 +230,15 @@ Status BounceParser::Parse(std::string_view message, BounceResult* out) {
   if (!done) {
     for (const auto& e : Extractors()) {
       ex = Extraction();
-      if (e.fn(ctx, &ex) && !ex.recipients.empty()) {
-        done = true;
-        break;
+      if (e.fn(ctx, &ex)) {
+        // A recipient the text does not name is the returned message's To.
+        for (auto& c : ex.recipients)
+          if (c.recipient.empty()) c.recipient = Lower(FirstAddress(OriginalTo(ctx)));
+        std::erase_if(ex.recipients, [](const Candidate& c) { return c.recipient.empty(); });
+        if (!ex.recipients.empty()) {
+          done = true;
+          break;
+        }
       }
     }
   }

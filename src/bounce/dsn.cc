@@ -26,6 +26,22 @@ std::string LowerAddress(std::string_view raw) { return Lower(FirstAddress(raw))
 
 }  // namespace
 
+// The To header of the returned message (attached part or inline copy).
+std::string OriginalTo(const Context& ctx) {
+  if (ctx.original_headers && !ctx.original_headers->Raw("To").empty()) return Unfold(ctx.original_headers->Raw("To"));
+  std::string_view orig = ctx.inline_original;
+  size_t to = IFind(orig, "\nTo:");
+  if (IStartsWith(orig, "To:")) to = 0;
+  else if (to != std::string_view::npos) ++to;
+  if (to == std::string_view::npos) return "";
+  size_t eol = orig.find('\n', to);
+  return std::string(orig.substr(to + 3, eol == std::string_view::npos ? std::string_view::npos : eol - to - 3));
+}
+
+namespace {
+
+}  // namespace
+
 std::string GuessKind(const Context& ctx) {
   const Headers& h = *ctx.headers;
   auto has_text = [&](std::string_view s) { return IFind(ctx.text, s) != std::string::npos; };
@@ -93,7 +109,7 @@ bool ReadDeliveryStatus(std::string_view s, const Context& ctx, Extraction* ex) 
         have_cur = true;
         cur.recipient = LowerAddress(AfterType(f.value));
       } else if (IEquals(n, "Original-Recipient")) {
-        if (cur_has_orig || (cur_has_final && !cur.action.empty())) flush();
+        if (cur_has_orig || (cur_has_final && (!cur.status.empty() || !cur.diagnostic.empty()))) flush();
         cur_has_orig = true;
         have_cur = true;
         orig_rcpt = LowerAddress(AfterType(f.value));
@@ -161,6 +177,7 @@ bool ReadFeedbackReport(const Part& report, const Context& ctx, CharsetConverter
   // The report may hold several blocks; read them all.
   std::string_view s = fields;
   Candidate c;
+  std::vector<std::string> rcpts;
   std::string type;
   size_t pos = 0;
   while (pos < s.size()) {
@@ -175,19 +192,29 @@ bool ReadFeedbackReport(const Part& report, const Context& ctx, CharsetConverter
     pos += std::max<size_t>(used, 1);
     for (const auto& f : h.fields) {
       if (IEquals(f.name, "Feedback-Type") && type.empty()) type = Lower(Trim(Unfold(f.value)));
-      else if ((IEquals(f.name, "Original-Rcpt-To") || IEquals(f.name, "Removal-Recipient")) && c.recipient.empty())
-        c.recipient = LowerAddress(f.value);
-      else if (IEquals(f.name, "Arrival-Date") || IEquals(f.name, "Received-Date")) c.timestamp = Unfold(f.value);
+      else if (IEquals(f.name, "Original-Rcpt-To") || IEquals(f.name, "Removal-Recipient")) {
+        std::string a = LowerAddress(f.value);
+        if (!a.empty() && std::find(rcpts.begin(), rcpts.end(), a) == rcpts.end()) rcpts.push_back(a);
+      } else if (IEquals(f.name, "Arrival-Date") || IEquals(f.name, "Received-Date")) c.timestamp = Unfold(f.value);
       else if (IEquals(f.name, "Source-IP") && c.remote_mta.empty()) c.remote_mta = Unfold(f.value);
     }
+  }
+  if (rcpts.empty()) {
+    // No Original-Rcpt-To: the complaining recipient is the reported message's To.
+    rcpts.push_back(LowerAddress(OriginalTo(ctx)));
   }
   c.feedback_type = type.empty() ? "abuse" : type;
   c.reason_hint = Reason::feedback;
   c.action = "failed";
   c.diagnostic = Squash(ctx.text.substr(0, 2000));
   ex->kind = "arf";
-  ex->recipients.push_back(std::move(c));
-  return true;
+  for (const auto& a : rcpts) {
+    if (a.empty()) continue;
+    Candidate one = c;
+    one.recipient = a;
+    ex->recipients.push_back(std::move(one));
+  }
+  return !ex->recipients.empty();
 }
 
 bool ReadAutoReply(const Context& ctx, Extraction* ex) {

@@ -33,6 +33,8 @@ struct Context {
   // original is inline rather than an attached part (bounded).
   std::string inline_original;
   bool has_rfc822_part = false;
+  // Headers of the attached original message, when there is one.
+  const Headers* original_headers = nullptr;
 };
 
 struct Candidate {
@@ -92,6 +94,9 @@ namespace rebound::bounce {
 // read, or the next address line. Scans lines [from, to). Addresses listed
 // twice keep their first block.
 void AddressBlocks(const std::vector<std::string_view>& lines, size_t from, size_t to, std::vector<Candidate>* out);
+
+// The To header of the returned message (attached or inline), raw; "".
+std::string OriginalTo(const Context& ctx);
 
 // Index of the first line containing needle (case-insensitive), or npos.
 size_t FindLine(const std::vector<std::string_view>& lines, std::string_view needle, size_t from = 0);

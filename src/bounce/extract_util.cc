@@ -148,14 +148,22 @@ namespace rebound::bounce {
 
 void AddressBlocks(const std::vector<std::string_view>& lines, size_t from, size_t to, std::vector<Candidate>* out) {
   to = std::min(to, lines.size());
+  auto indent = [](std::string_view l) {
+    size_t n = 0;
+    while (n < l.size() && (l[n] == ' ' || l[n] == '\t')) ++n;
+    return n;
+  };
   std::string addr;
   for (size_t i = from; i < to; ++i) {
     if (!IsAddressLine(lines[i], &addr)) continue;
+    const size_t own_indent = indent(lines[i]);
     size_t j = i + 1;
     std::string next;
     while (j < to && Trim(lines[j]).empty()) ++j;  // blank lines before the text
     size_t start = j;
-    while (j < to && !Trim(lines[j]).empty() && !IsAddressLine(lines[j], &next)) ++j;
+    // The block ends at a blank line or at the next address line at the same
+    // depth; a more indented address is part of the text ("RCPT TO:\n <a@b>:").
+    while (j < to && !Trim(lines[j]).empty() && !(indent(lines[j]) <= own_indent && IsAddressLine(lines[j], &next))) ++j;
     Candidate c;
     c.recipient = addr;
     c.diagnostic = JoinLines(lines, start, j);

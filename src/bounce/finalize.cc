@@ -236,6 +236,14 @@ BounceRecord Finalizer::Finish(const Candidate& c, std::string_view kind, std::s
     if (reply.klass() == 0) permanent = r.action != "delayed" && *c.reason_hint != Reason::expired;
     v = VerdictFor(CategoryForReason(*c.reason_hint), *c.reason_hint, permanent);
   }
+  // "failed" with a temporary status: the MTA retried until its queue
+  // lifetime ran out. Unless the text names a lasting cause (a full mailbox,
+  // a block), that is an expiry.
+  if (r.action == "failed" && (r.status.starts_with("4.") || (r.status.empty() && reply.klass() == 4))) {
+    bool timed_out = IFind(c.diagnostic, "timed out") != std::string::npos || IFind(c.diagnostic, "timeout") != std::string::npos;
+    if (v.reason == Reason::undefined || v.reason == Reason::expired || (v.reason == Reason::networkerror && timed_out))
+      v = VerdictFor(Category::expired, Reason::expired, true);
+  }
   if (r.status.empty()) {
     int klass = reply.klass();
     if (klass != 4 && klass != 5) klass = (r.action == "delayed" || !v.permanent) ? 4 : 5;

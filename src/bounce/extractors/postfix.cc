@@ -6,9 +6,15 @@
 namespace rebound::bounce {
 
 bool ExtractPostfix(const Context& ctx, Extraction* out) {
+  // OpenSMTPD lists its recipients the same way.
+  std::string kind = "postfix";
   size_t at = IFind(ctx.text, "The mail system");
   if (at == std::string::npos) at = IFind(ctx.text, "This is the mail system at host");
   if (at == std::string::npos) at = IFind(ctx.text, "This is the Postfix program");
+  if (at == std::string::npos) {
+    at = IFind(ctx.text, "the following list of recipients");
+    kind = "opensmtpd";
+  }
   if (at == std::string::npos) return false;
   auto lines = Lines(std::string_view(ctx.text).substr(at));
   for (size_t i = 1; i < lines.size(); ++i) {
@@ -48,7 +54,7 @@ bool ExtractPostfix(const Context& ctx, Extraction* out) {
     i = j - 1;
   }
   if (out->recipients.empty()) return false;
-  out->kind = "postfix";
+  out->kind = kind;
   return true;
 }
 

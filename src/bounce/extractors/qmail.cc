@@ -25,9 +25,22 @@ bool ExtractQmail(const Context& ctx, Extraction* out) {
     out->kind = "yahoo";
   else out->kind = "qmail";
   for (auto& c : out->recipients) {
-    // "Giving up on 192.0.2.1": qmail's wording after its retry period.
-    if (IFind(c.diagnostic, "I've given up") != std::string::npos && IFind(c.diagnostic, "timed out") != std::string::npos)
+    // qmail wraps the remote reply in its own narrative ("Giving up on
+    // 192.0.2.1.", "I'm not going to try again; this message has been in
+    // the queue too long."): the reply alone says why.
+    std::string& d = c.diagnostic;
+    bool too_long = IFind(d, "in the queue too long") != std::string::npos;
+    size_t said = IFind(d, "Remote host said:");
+    if (said != std::string::npos) {
+      std::string reply = d.substr(said + 17);
+      for (const char* tail : {"Giving up on", "I'm not going to try again"}) {
+        size_t t = IFind(reply, tail);
+        if (t != std::string::npos) reply.resize(t);
+      }
+      d = std::string(Trim(reply));
+    } else if (too_long) {
       c.reason_hint = Reason::expired;
+    }
   }
   return true;
 }

@@ -8,6 +8,7 @@ namespace rebound::bounce {
 bool ExtractAmazonSes(const Context&, Extraction*);
 bool ExtractDragonFly(const Context&, Extraction*);
 bool ExtractGmail(const Context&, Extraction*);
+bool ExtractGoogleGroups(const Context&, Extraction*);
 bool ExtractSendmail(const Context&, Extraction*);
 bool ExtractPostfix(const Context&, Extraction*);
 bool ExtractExchange2003(const Context&, Extraction*);
@@ -20,6 +21,7 @@ const std::vector<ExtractorEntry>& Extractors() {
   static const std::vector<ExtractorEntry> kExtractors = {
       {"amazonses", ExtractAmazonSes},
       {"dragonfly", ExtractDragonFly},
+      {"googlegroups", ExtractGoogleGroups},
       {"gmail", ExtractGmail},
       {"postfix", ExtractPostfix},
       {"sendmail", ExtractSendmail},

@@ -26,10 +26,10 @@ bool ExtractSendmail(const Context& ctx, Extraction* out) {
       while (i + 1 < lines.size() && Trim(lines[i + 1]).starts_with("<<<")) reply += " " + std::string(Trim(Trim(lines[++i]).substr(3)));
       std::string rcpt = pending_rcpt;
       if (rcpt.empty()) rcpt = Lower(FirstAddress(reply));
-      if (rcpt.empty()) continue;
+      // Without an address (a reply to DATA): the caller matches it by position.
       bool dup = false;
       for (auto& c : out->recipients)
-        if (c.recipient == rcpt) {
+        if (!rcpt.empty() && c.recipient == rcpt) {
           dup = true;
           if (c.diagnostic.empty()) c.diagnostic = reply;
         }
