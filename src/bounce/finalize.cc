@@ -251,8 +251,14 @@ BounceRecord Finalizer::Finish(const Candidate& c, std::string_view kind, std::s
   }
   // A recipient refused only once the content was sent is a filter's
   // decision, not a missing mailbox.
-  if (v.reason == Reason::userunknown && (reply.command == SmtpCommand::kData || reply.command == SmtpCommand::kDataEnd))
+  // A "user unknown" given only after the content was sent is a
+  // recipient-side filter's wording, unless the status (x.1.1) names the
+  // mailbox itself.
+  if (v.reason == Reason::userunknown && !r.status.ends_with(".1.1") &&
+      (reply.command == SmtpCommand::kData || reply.command == SmtpCommand::kDataEnd)) {
     v.reason = Reason::filtered;
+    v.category = Category::policy_rejected;
+  }
   v.hard_bounce = IsHardReason(v.reason);
   r.verdict = v;
   return r;
