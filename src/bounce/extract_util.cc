@@ -125,7 +125,7 @@ void FindCodes(std::string_view text, int* code, std::string* status) {
   for (size_t i = 0; i + 3 <= text.size(); ++i) {
     unsigned char c = static_cast<unsigned char>(text[i]);
     if (!(c == '2' || c == '4' || c == '5')) continue;
-    if (i > 0 && (std::isalnum(static_cast<unsigned char>(text[i - 1])) || text[i - 1] == '.' || text[i - 1] == '#')) continue;
+    if (i > 0 && (std::isalnum(static_cast<unsigned char>(text[i - 1])) || text[i - 1] == '.')) continue;
     if (status && status->empty() && i + 5 <= text.size() && text[i + 1] == '.') {
       EnhancedStatus es;
       size_t n = ParseEnhancedStatus(text.substr(i), &es);

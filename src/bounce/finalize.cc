@@ -212,6 +212,18 @@ BounceRecord Finalizer::Finish(const Candidate& c, std::string_view kind, std::s
   Reply reply = parser_.Parse(c.diagnostic);
   char buf[12];
   std::string text_status = reply.status.present() ? std::string(reply.status.Format(buf)) : "";
+  if (text_status.empty() || !reply.code) {
+    // Codes the reply parser does not see at the start: qmail's "(#5.1.1)",
+    // "550: 5.2.2 ...", a reply quoted inside a provider's sentence.
+    int code = 0;
+    std::string found;
+    FindCodes(c.diagnostic, &code, &found);
+    if (text_status.empty() && !found.empty() && (found[0] == '4' || found[0] == '5')) {
+      text_status = found;
+      ParseEnhancedStatus(found, &reply.status);
+    }
+    if (!reply.code && code >= 400 && code <= 599) reply.code = code;
+  }
   if (!reply.code && c.reply_code) reply.code = c.reply_code;
   if (!reply.status.present() && field_status.present()) reply.status = field_status;
   if (reply.command == SmtpCommand::kUnknown && !c.command.empty()) {
@@ -223,9 +235,10 @@ BounceRecord Finalizer::Finish(const Candidate& c, std::string_view kind, std::s
 
   r.reply_code = reply.code ? reply.code : c.reply_code;
   if (r.reply_code < 200 || r.reply_code > 599) r.reply_code = 0;
-  bool field_generic = field_status.present() && field_status.subject == 0 && field_status.detail == 0;
-  if (field_status.present() && !(field_generic && !text_status.empty())) r.status = c.status;
-  else r.status = text_status;
+  // The reply's own status is the more precise one (a DSN field is often a
+  // generic x.0.0 or the MTA's summary).
+  if (!text_status.empty()) r.status = text_status;
+  else if (field_status.present()) r.status = c.status;
   if (r.smtp_command.empty() && reply.command != SmtpCommand::kUnknown)
     r.smtp_command = std::string(SmtpCommandName(reply.command));
   if (r.remote_mta.empty() && !reply.remote_host.empty()) r.remote_mta = std::string(reply.remote_host);
