@@ -199,6 +199,18 @@ Status BounceParser::Parse(std::string_view message, BounceResult* out) {
   Extraction ex;
   bool done = false;
   if (found.feedback) done = ReadFeedbackReport(*found.feedback, ctx, &impl_->cc, &ex);
+  if (!done && ctx.original_headers && ctx.original_headers->Has("X-HmXmrOriginalRecipient")) {
+    // Microsoft's junk-mail reporting program: the complaint is the attached
+    // message, its recipient in X-HmXmrOriginalRecipient.
+    Candidate c;
+    c.recipient = Lower(FirstAddress(ctx.original_headers->Raw("X-HmXmrOriginalRecipient")));
+    c.feedback_type = "abuse";
+    c.reason_hint = Reason::feedback;
+    c.diagnostic = ctx.subject;
+    ex.kind = "arf";
+    ex.recipients.push_back(std::move(c));
+    done = true;
+  }
   if (!done && found.dsn) {
     std::string dsn_text = DecodeText(*found.dsn, &impl_->cc, kPartInputLimit);
     ex = Extraction();

@@ -214,7 +214,10 @@ bool ReadFeedbackReport(const Part& report, const Context& ctx, CharsetConverter
     one.recipient = a;
     ex->recipients.push_back(std::move(one));
   }
-  return !ex->recipients.empty();
+  // A report that names no recipient (redacted, "Undisclosed Recipients")
+  // is still a complaint: one record with an empty recipient.
+  if (ex->recipients.empty()) ex->recipients.push_back(std::move(c));
+  return true;
 }
 
 bool ReadAutoReply(const Context& ctx, Extraction* ex) {

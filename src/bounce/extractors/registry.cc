@@ -15,6 +15,8 @@ bool ExtractExchange2003(const Context&, Extraction*);
 bool ExtractDomino(const Context&, Extraction*);
 bool ExtractQmail(const Context&, Extraction*);
 bool ExtractExim(const Context&, Extraction*);
+bool ExtractKddi(const Context&, Extraction*);
+bool ExtractVerizon(const Context&, Extraction*);
 bool ExtractGeneric(const Context&, Extraction*);
 
 const std::vector<ExtractorEntry>& Extractors() {
@@ -29,6 +31,8 @@ const std::vector<ExtractorEntry>& Extractors() {
       {"domino", ExtractDomino},
       {"qmail", ExtractQmail},
       {"exim", ExtractExim},
+      {"kddi", ExtractKddi},
+      {"verizon", ExtractVerizon},
       {"generic", ExtractGeneric},
   };
   return kExtractors;

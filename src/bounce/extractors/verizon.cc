@@ -1,0 +1,24 @@
+// Verizon (vtext.com) and similar gateways: "Error: ..." then "Error message
+// below:" with the reply, and the envelope in "Message details:" as
+// "RCPT TO: rcpt".
+#include "bounce/extract.h"
+
+namespace rebound::bounce {
+
+bool ExtractVerizon(const Context& ctx, Extraction* out) {
+  size_t below = IFind(ctx.text, "Error message below:");
+  size_t details = IFind(ctx.text, "Message details:");
+  if (below == std::string::npos || details == std::string::npos || details < below) return false;
+  auto lines = Lines(std::string_view(ctx.text).substr(details));
+  size_t rcpt = FindLine(lines, "RCPT TO:");
+  if (rcpt == std::string::npos) return false;
+  Candidate c;
+  c.recipient = Lower(FirstAddress(lines[rcpt]));
+  if (c.recipient.empty()) return false;
+  c.diagnostic = Squash(std::string_view(ctx.text).substr(below + 20, details - below - 20));
+  out->kind = "verizon";
+  out->recipients.push_back(std::move(c));
+  return true;
+}
+
+}  // namespace rebound::bounce
