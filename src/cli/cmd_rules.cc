@@ -9,11 +9,11 @@
 namespace rebound::cli {
 namespace {
 
-int Check(const std::vector<std::string>& paths) {
+int Check(const std::vector<std::string>& paths, bool shipped) {
   ClassifierBuilder b;
-  b.AddDefaults();
+  if (!shipped) b.AddDefaults();
   for (const auto& p : paths) {
-    Status s = b.AddPath(p, /*local=*/true);
+    Status s = b.AddPath(p, /*local=*/!shipped);
     if (!s.ok()) {
       std::cerr << s.message() << "\n";
       return kExitRules;
@@ -27,7 +27,8 @@ int Check(const std::vector<std::string>& paths) {
   }
   size_t local = 0;
   for (const auto& r : c->rules()) local += r.local;
-  std::cout << "ok: " << local << " local rule(s) valid, " << c->rules().size() - local << " shipped rule(s)\n";
+  if (shipped) std::cout << "ok: " << c->rules().size() << " rule(s) valid as a complete rule base\n";
+  else std::cout << "ok: " << local << " local rule(s) valid on top of " << c->rules().size() - local << " shipped rule(s)\n";
   return kExitOk;
 }
 
@@ -93,11 +94,15 @@ void Setup(CLI::App& root, int* exit_code) {
   CLI::App* rules = root.add_subcommand("rules", "Check and list classification rules");
   rules->require_subcommand(1);
   auto paths = std::make_shared<std::vector<std::string>>();
+  auto shipped = std::make_shared<bool>(false);
   CLI::App* check = rules->add_subcommand("check", "Validate rule files: TOML, categories, reasons, ids, patterns");
   check->add_option("path", *paths, "Rule file or directory")->required()->check(CLI::ExistingPath);
-  check->footer("Prints every problem as file:line: message and exits 3 when there is any.\n\n"
-                "Example:\n  rebound rules check /etc/rebound/rules/");
-  check->callback([paths, exit_code] { *exit_code = Check(*paths); });
+  check->add_flag("--shipped", *shipped,
+                  "Check the files as a complete rule base (categories included) instead of local rules on top of the embedded ones");
+  check->footer("Local rules are checked on top of the embedded rule base (an id may not repeat a shipped one).\n"
+                "Prints every problem as file:line: message and exits 3 when there is any.\n\n"
+                "Examples:\n  rebound rules check /etc/rebound/rules/\n  rebound rules check --shipped rules/   # the repository's own rule base");
+  check->callback([paths, shipped, exit_code] { *exit_code = Check(*paths, *shipped); });
 
   auto list_opts = std::make_shared<ClassifierOptions>();
   auto list_format = std::make_shared<std::string>();

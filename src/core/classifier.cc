@@ -492,7 +492,11 @@ Status ClassifierBuilder::AddPath(const std::string& path, bool local) {
   if (fs::is_directory(path, ec)) {
     for (const auto& e : fs::recursive_directory_iterator(path, ec))
       if (e.is_regular_file() && e.path().extension() == ".toml") files.push_back(e.path().string());
-    std::sort(files.begin(), files.end());
+    // categories.toml first: rules take their default reason from it.
+    std::sort(files.begin(), files.end(), [](const std::string& a, const std::string& b) {
+      const bool ca = fs::path(a).filename() == "categories.toml", cb = fs::path(b).filename() == "categories.toml";
+      return ca != cb ? ca : a < b;
+    });
     if (files.empty()) return Status::NotFound(path + ": no .toml rule files in this directory");
   } else {
     files.push_back(path);

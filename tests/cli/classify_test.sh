@@ -67,6 +67,8 @@ check "rules check: exit 3 on bad rules" [ $rc -eq 3 ]
 check "rules check: file:line in errors" grep -q "bad.toml:1: rule local.bad: unknown category" "$tmp/err.txt"
 "$REBOUND" rules check "$tmp/local.toml" > /dev/null; rc=$?
 check "rules check: good file passes" [ $rc -eq 0 ]
+"$REBOUND" rules check --shipped "$REBOUND_SOURCE_DIR/rules" > /dev/null; rc=$?
+check "rules check: the repository's rule base is valid on its own" [ $rc -eq 0 ]
 "$REBOUND" classify --rules "$tmp/bad.toml" "550 x" 2>/dev/null; rc=$?
 check "classify with invalid local rules: exit 3" [ $rc -eq 3 ]
 
