@@ -247,6 +247,14 @@ Status BounceParser::Parse(std::string_view message, BounceResult* out) {
         for (auto& c : ex.recipients)
           if (c.recipient.empty()) c.recipient = Lower(FirstAddress(OriginalTo(ctx)));
         std::erase_if(ex.recipients, [](const Candidate& c) { return c.recipient.empty(); });
+        // One record per recipient: the first mention carries the reason.
+        std::vector<Candidate> unique;
+        for (auto& c : ex.recipients) {
+          bool seen = false;
+          for (const auto& u : unique) seen = seen || u.recipient == c.recipient;
+          if (!seen) unique.push_back(std::move(c));
+        }
+        ex.recipients = std::move(unique);
         if (!ex.recipients.empty()) {
           done = true;
           break;

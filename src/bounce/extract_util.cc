@@ -53,6 +53,7 @@ bool IsAddressLine(std::string_view line, std::string* address) {
   std::string_view t = Trim(line);
   while (!t.empty() && (t.back() == ':' || t.back() == ',' || t.back() == '.')) t.remove_suffix(1);
   if (t.size() >= 2 && t.front() == '<' && t.back() == '>') t = t.substr(1, t.size() - 2);
+  if (t.size() >= 2 && t.front() == '"' && t.back() == '"') t = t.substr(1, t.size() - 2);
   if (t.empty() || t.find('@') == std::string_view::npos) return false;
   for (char c : t)
     if (c == ' ' || c == '\t' || c == '<' || c == '>' || c == '(' || c == ')' || c == '"') return false;

@@ -15,6 +15,10 @@ bool ExtractExim(const Context& ctx, Extraction* out) {
   size_t start = std::string::npos;
   for (const char* o : kOpeners) start = std::min(start, IFind(ctx.text, o));
   if (start == std::string::npos) return false;
+  // The list proper starts after "address(es) failed:"; before it Exim may
+  // name the sender ("A message sent by\n  <sender>").
+  size_t list = IFind(ctx.text, "failed:", start);
+  if (list != std::string::npos) start = list;
   auto lines = Lines(std::string_view(ctx.text).substr(start));
   AddressBlocks(lines, 1, lines.size(), &out->recipients);
   if (out->recipients.empty()) return false;
