@@ -4,11 +4,16 @@ set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
 
-# build DIR [cmake args...]: configure once, then build incrementally.
-build() {
+# configure DIR [cmake args...]: once; later builds are incremental.
+configure() {
   local dir=$1; shift
   if [[ ! -f "$dir/build.ninja" ]]; then
     cmake -S "$REPO" -B "$dir" -G Ninja "$@" >/dev/null
   fi
-  ninja -C "$dir" -j "$JOBS"
+}
+
+# build DIR [cmake args...]: configure, then build everything.
+build() {
+  configure "$@"
+  ninja -C "$1" -j "$JOBS"
 }
