@@ -198,6 +198,9 @@ BounceRecord Finalizer::Finish(const Candidate& c, std::string_view kind, std::s
   r.timestamp = ToIso8601(c.timestamp.empty() ? message_date : std::string_view(c.timestamp));
   r.diagnostic = c.diagnostic;
   r.smtp_command = c.command;
+  // Extractors cut text at byte limits; whatever they did, output is UTF-8.
+  for (std::string* f : {&r.recipient, &r.diagnostic, &r.remote_mta, &r.smtp_command, &r.feedback_type, &r.action})
+    SanitizeUtf8(f);
 
   if (c.reason_hint == Reason::feedback || c.reason_hint == Reason::vacation) {
     Category cat = *c.reason_hint == Reason::feedback ? Category::complaint : Category::auto_reply;

@@ -334,7 +334,12 @@ iconv_t CharsetConverter::Get(const std::string& charset) {
   else if (from == "iso-2022-jp") from = "ISO-2022-JP-3";
   iconv_t cd = iconv_open("UTF-8", from.c_str());
   if (cd == reinterpret_cast<iconv_t>(-1) && from != charset) cd = iconv_open("UTF-8", charset.c_str());
-  if (cds_.size() < 64) cds_.emplace(charset, cd);
+  if (cds_.size() >= 64) {  // bounded: start over rather than grow without end
+    for (auto& [name, old] : cds_)
+      if (old != reinterpret_cast<iconv_t>(-1)) iconv_close(old);
+    cds_.clear();
+  }
+  cds_.emplace(charset, cd);
   return cd;
 }
 
