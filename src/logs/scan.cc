@@ -34,9 +34,13 @@ std::string NormaliseDiagnostic(const Reply& r) {
     if (word.find('@') != npos) {
       // keep the punctuation around it: "<bob@x>:" -> "<address>:"
       const size_t lead = word.find_first_not_of("<\"'(");
-      size_t trail = word.find_last_not_of(">\"'):;,.");
-      out.append(word.substr(0, lead == npos ? 0 : lead)).append("<address>");
-      if (trail != npos && trail + 1 < word.size()) out.append(word.substr(trail + 1));
+      const size_t trail = word.find_last_not_of(">\"'):;,.");
+      for (char ch : word.substr(0, lead == npos ? 0 : lead))
+        if (ch != '<') out.push_back(ch);
+      out.append("<address>");
+      if (trail != npos && trail + 1 < word.size())
+        for (char ch : word.substr(trail + 1))
+          if (ch != '>') out.push_back(ch);
     } else {
       out.append(word);
     }
@@ -381,7 +385,8 @@ json ScanReport::ToJson() const {
     for (size_t i = 0; i < list.size() && i < 5; ++i) sample += (i ? ", " : "") + list[i];
     ev.push_back("e.g. " + sample + (list.size() > 5 ? ", ..." : ""));
     add_action(1, Category::recipient_not_found,
-               "suppress these " + std::to_string(list.size()) + " addresses (hard bounces)",
+               "suppress these " + std::to_string(list.size()) + (list.size() == 1 ? " address" : " addresses") +
+                   " (hard bounces)",
                "stop sending to them; write the list with --suppress-out FILE", ev, list.size());
   }
   for (const auto& [key, minutes] : rate_limits_) {
