@@ -4,8 +4,13 @@
 
 #include <hs/hs.h>
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <climits>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -294,6 +299,7 @@ Verdict Classifier::MakeVerdict(const Rule* rule, const Reply& reply) const {
 // Building
 
 struct ClassifierBuilder::State {
+  std::string cache_dir;
   std::vector<Rule> rules;
   std::vector<Permanence> permanence;
   std::vector<CategoryInfo> categories;
@@ -511,6 +517,51 @@ Status ClassifierBuilder::AddPath(const std::string& path, bool local) {
   return Status::Ok();
 }
 
+void ClassifierBuilder::set_cache_dir(std::string dir) { state_->cache_dir = std::move(dir); }
+
+namespace {
+
+uint64_t Fnv1a(std::string_view bytes, uint64_t h = 1469598103934665603ULL) {
+  for (unsigned char c : bytes) h = (h ^ c) * 1099511628211ULL;
+  return h;
+}
+
+// Cache file: 8-byte FNV-1a of the payload, then hs_serialize_database's bytes.
+hs_database_t* LoadCachedDatabase(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return nullptr;
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (bytes.size() <= 8) return nullptr;
+  uint64_t stored;
+  std::memcpy(&stored, bytes.data(), 8);
+  const std::string_view payload = std::string_view(bytes).substr(8);
+  if (stored != Fnv1a(payload)) return nullptr;
+  hs_database_t* db = nullptr;
+  if (hs_deserialize_database(payload.data(), payload.size(), &db) != HS_SUCCESS) return nullptr;
+  return db;
+}
+
+void StoreCachedDatabase(const std::string& dir, const std::string& path, const hs_database_t* db) {
+  char* bytes = nullptr;
+  size_t length = 0;
+  if (hs_serialize_database(db, &bytes, &length) != HS_SUCCESS) return;
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  const uint64_t sum = Fnv1a(std::string_view(bytes, length));
+  const std::string tmp = path + ".tmp" + std::to_string(::getpid());
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out.write(reinterpret_cast<const char*>(&sum), 8);
+    out.write(bytes, static_cast<std::streamsize>(length));
+    if (!out) ec = std::make_error_code(std::errc::io_error);
+  }
+  std::free(bytes);
+  if (ec) std::filesystem::remove(tmp, ec);
+  else std::filesystem::rename(tmp, path, ec);  // atomic: readers see all or nothing
+}
+
+}  // namespace
+
 Status ClassifierBuilder::Build(std::unique_ptr<const Classifier>* out) {
   State& st = *state_;
   const bool have_categories = std::any_of(st.category_seen.begin(), st.category_seen.end(), [](bool b) { return b; });
@@ -539,7 +590,19 @@ Status ClassifierBuilder::Build(std::unique_ptr<const Classifier>* out) {
     flags.push_back(HS_FLAG_CASELESS | HS_FLAG_DOTALL | HS_FLAG_SINGLEMATCH);
     idents.push_back(i);
   }
-  if (!exprs.empty()) {
+  std::string cache_path;
+  if (!exprs.empty() && !st.cache_dir.empty() && st.problems.empty()) {
+    uint64_t key = Fnv1a(hs_version());
+    for (size_t k = 0; k < exprs.size(); ++k) {
+      key = Fnv1a(exprs[k], key);
+      key = Fnv1a(std::to_string(flags[k]) + "/" + std::to_string(idents[k]) + "\n", key);
+    }
+    char name[40];
+    std::snprintf(name, sizeof name, "rules-%016llx.hsdb", static_cast<unsigned long long>(key));
+    cache_path = st.cache_dir + "/" + name;
+    compiled->db = LoadCachedDatabase(cache_path);
+  }
+  if (!exprs.empty() && !compiled->db) {
     hs_compile_error_t* err = nullptr;
     if (hs_compile_multi(exprs.data(), flags.data(), idents.data(), static_cast<unsigned>(exprs.size()), HS_MODE_BLOCK,
                          nullptr, &compiled->db, &err) != HS_SUCCESS) {
@@ -556,6 +619,8 @@ Status ClassifierBuilder::Build(std::unique_ptr<const Classifier>* out) {
         hs_free_database(one);
       }
       if (st.problems.empty()) st.problems.push_back("rule base: the patterns do not compile together");
+    } else if (!cache_path.empty()) {
+      StoreCachedDatabase(st.cache_dir, cache_path, compiled->db);
     }
   }
   if (!st.problems.empty()) {
@@ -576,6 +641,9 @@ Status ClassifierBuilder::Build(std::unique_ptr<const Classifier>* out) {
 
 Status BuildClassifier(const std::vector<std::string>& local_rule_paths, std::unique_ptr<const Classifier>* out) {
   ClassifierBuilder b;
+  if (const char* dir = std::getenv("REBOUND_CACHE_DIR")) b.set_cache_dir(dir);
+  else if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg) b.set_cache_dir(std::string(xdg) + "/rebound");
+  else if (const char* home = std::getenv("HOME"); home && *home) b.set_cache_dir(std::string(home) + "/.cache/rebound");
   Status s = b.AddDefaults();
   for (const auto& p : local_rule_paths) {
     if (!s.ok()) return s;

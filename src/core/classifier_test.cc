@@ -183,6 +183,36 @@ code = "abc"
   EXPECT_NE(m.find("broken.toml:1: bad TOML"), std::string::npos) << m;
 }
 
+TEST(Classifier, DatabaseCacheIsUsedAndSurvivesCorruption) {
+  const std::string dir = testing::TempDir() + "/rebound-cache-test";
+  std::filesystem::remove_all(dir);
+  auto build = [&] {
+    ClassifierBuilder b;
+    b.set_cache_dir(dir);
+    EXPECT_TRUE(b.AddDefaults().ok());
+    std::unique_ptr<const Classifier> c;
+    Status s = b.Build(&c);
+    EXPECT_TRUE(s.ok()) << s.message();
+    return c;
+  };
+  auto first = build();
+  std::vector<std::filesystem::path> files;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) files.push_back(e.path());
+  ASSERT_EQ(files.size(), 1u) << "one cached database";
+  auto second = build();  // from the cache
+  auto scratch = second->NewScratch();
+  EXPECT_EQ(second->Classify("421 RP-001", scratch.get()).category, Category::ip_rate_limited);
+  {
+    std::fstream f(files[0], std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(100);
+    f.write("garbage!", 8);
+  }
+  auto third = build();  // corrupt entry: rebuilt, not trusted
+  auto scratch3 = third->NewScratch();
+  EXPECT_EQ(third->Classify("421 RP-001", scratch3.get()).category, Category::ip_rate_limited);
+  std::filesystem::remove_all(dir);
+}
+
 TEST(Classifier, ExplainListsTheDeciderFirst) {
   auto scratch = Default().NewScratch();
   ReplyParser p;
