@@ -119,7 +119,8 @@ class LineSplitter {
 // What to give the Classifier for an event: the diagnostic, with the logged
 // enhanced status code in front when the diagnostic carries no code of its
 // own (local delivery agents and Sendmail write "5.1.1" only in dsn=). For an
-// expired event, a text saying so with the last error. Uses *buf when it must
+// expired event, an RFC 3463 "delivery time expired" (the outcome; the last
+// error stays in the event's diagnostic). Uses *buf when it must
 // build the text; the result points into *buf or into the event.
 std::string_view ClassifierInput(const DeliveryEvent& e, std::string* buf);
 

@@ -233,9 +233,8 @@ void LineSplitter::Finish(const Sink& sink) {
 
 std::string_view ClassifierInput(const DeliveryEvent& e, std::string* buf) {
   if (e.status == DeliveryStatus::kExpired) {
-    buf->assign("delivery time expired");
-    if (!e.diagnostic.empty()) buf->append("; last error: ").append(e.diagnostic);
-    return *buf;
+    // The outcome is the expiry; the last error stays in the diagnostic.
+    return "5.4.7 delivery time expired";
   }
   if (e.dsn.empty() || e.diagnostic.find(e.dsn) != npos) return e.diagnostic;
   buf->assign(e.dsn).push_back(' ');

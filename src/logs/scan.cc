@@ -200,7 +200,10 @@ void ScanReport::Add(const DeliveryEvent& e, const Verdict& v, const Reply* repl
   // The parsed reply (the classifier's own parse when the caller has it).
   static thread_local ReplyParser parser;
   static thread_local std::string buf;
-  const Reply r = reply ? *reply : parser.Parse(ClassifierInput(e, &buf));
+  const bool expired_with_error = e.status == DeliveryStatus::kExpired && !e.diagnostic.empty();
+  const Reply r = reply && !expired_with_error ? *reply
+                  : expired_with_error          ? parser.Parse(e.diagnostic)  // the last error, not the expiry
+                                                : parser.Parse(ClassifierInput(e, &buf));
   if (v.category == Category::ip_blacklisted) NoteBlocklist(e, v, r);
   // Top diagnostics: addresses blanked, so one reply to many recipients is one.
   std::string norm = NormaliseDiagnostic(r);
@@ -401,7 +404,7 @@ json ScanReport::ToJson() const {
     std::string title = key.first + " answered " +
                         (last_hour ? std::to_string(last_hour) + " rate-limit replies in the last hour of the log"
                                    : std::to_string(total) + " rate-limit replies since " + FormatTime(first));
-    add_action(1, cat, title, "slow down: " + classifier_.category_info(cat).action,
+    add_action(1, cat, title, classifier_.category_info(cat).action,
                json::array({std::to_string(total) + " " + std::string(CategoryName(cat)) + " replies in all, first at " +
                             FormatTime(first)}),
                total);
@@ -415,7 +418,8 @@ json ScanReport::ToJson() const {
         if (repeated <= 3) sample += (repeated > 1 ? ", " : "") + addr;
       }
     if (repeated)
-      add_action(2, Category::mailbox_full, std::to_string(repeated) + " addresses were full 3 times or more",
+      add_action(2, Category::mailbox_full,
+                 std::to_string(repeated) + (repeated == 1 ? " address was" : " addresses were") + " full 3 times or more",
                  "consider suppressing them: long-full mailboxes are usually abandoned", json::array({"e.g. " + sample}),
                  repeated);
   }
