@@ -30,27 +30,32 @@ for ((i = 0; i < REPEAT; i++)); do
 done > "$T/corpus.mbox"
 emails=$(grep -c '^From MAILER-DAEMON Thu Jan  1 00:00:00 2024$' "$T/corpus.mbox")
 
-now() { date +%s.%N; }
-t0=$(now)
-/usr/bin/time -v "$REBOUND" parse --format json "$T/corpus.mbox" > "$T/rebound.jsonl" 2> "$T/time.txt" || true
-t1=$(now)
-rss_kb=$(awk -F: '/Maximum resident set size/ {gsub(/ /, "", $2); print $2}' "$T/time.txt")
-
-perl -MSisimai -e '
+# Each side runs under /usr/bin/time -v: wall time, CPU time (user+sys; the
+# fairer figure on a shared machine) and peak RSS.
+/usr/bin/time -v "$REBOUND" parse --format json "$T/corpus.mbox" > "$T/rebound.jsonl" 2> "$T/rebound.time" || true
+/usr/bin/time -v perl -MSisimai -e '
   # Sisimai 5 has rise(), Debian 12 ships 4.25 with make().
   my $m = Sisimai->can("rise") ? "rise" : "make";
   my $v = Sisimai->$m($ARGV[0], "delivered" => 1, "vacation" => 1) || [];
-  print scalar(@$v), "\n";' "$T/corpus.mbox" > "$T/sisimai.txt" &
-s0=$(now); wait; s1=$(now)
+  print scalar(@$v), "\n";' "$T/corpus.mbox" > "$T/sisimai.txt" 2> "$T/sisimai.time"
 
-/usr/bin/python3 - "$emails" "$t0" "$t1" "$s0" "$s1" "$rss_kb" "$(wc -l < "$T/rebound.jsonl")" "$(cat "$T/sisimai.txt")" <<'PY'
-import sys
-emails, t0, t1, s0, s1, rss, rrec, srec = sys.argv[1:]
-emails = int(emails)
-r = emails / (float(t1) - float(t0))
-s = emails / (float(s1) - float(s0))
+/usr/bin/python3 - "$emails" "$T" "$(wc -l < "$T/rebound.jsonl")" "$(cat "$T/sisimai.txt")" <<'PY'
+import re, sys
+emails, tdir, rrec, srec = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+def read(name):
+    t = open(f"{tdir}/{name}.time").read()
+    user = float(re.search(r"User time \(seconds\): ([\d.]+)", t).group(1))
+    sys_ = float(re.search(r"System time \(seconds\): ([\d.]+)", t).group(1))
+    wall = re.search(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): ([\d:.]+)", t).group(1)
+    secs = 0.0
+    for part in wall.split(":"):
+        secs = secs * 60 + float(part)
+    rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", t).group(1))
+    return user + sys_, secs, rss
+rc, rw, rr = read("rebound")
+sc, sw, sr = read("sisimai")
 print(f"emails: {emails} (corpus repeated), records: rebound {rrec}, sisimai {srec}")
-print(f"rebound parse: {r:10.0f} emails/s  ({float(t1)-float(t0):.2f} s), peak RSS {int(rss)/1024:.1f} MB")
-print(f"sisimai:       {s:10.0f} emails/s  ({float(s1)-float(s0):.2f} s)")
-print(f"ratio: {r/s:.1f}x")
+print(f"rebound parse: {emails/rc:9.0f} emails/s CPU, {emails/rw:9.0f} emails/s wall ({rw:.2f} s), peak RSS {rr/1024:.1f} MB")
+print(f"sisimai:       {emails/sc:9.0f} emails/s CPU, {emails/sw:9.0f} emails/s wall ({sw:.2f} s), peak RSS {sr/1024:.1f} MB")
+print(f"ratio: {sc/rc:.1f}x by CPU time, {sw/rw:.1f}x by wall time")
 PY

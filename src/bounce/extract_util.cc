@@ -112,14 +112,25 @@ size_t FindOriginalMarker(std::string_view text) {
       "--- Original Message ---",
       "The original message headers are included as attachment",
   };
-  size_t best = std::string_view::npos;
-  for (const char* m : kMarkers) {
-    size_t at = IFind(text, m);
-    if (at < best) best = at;
+  // The markers begin a line (after optional spaces): test each line's start
+  // rather than searching the whole text once per marker.
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t eol = text.find('\n', pos);
+    if (eol == std::string_view::npos) eol = text.size();
+    std::string_view line = text.substr(pos, eol - pos);
+    size_t lead = 0;
+    while (lead < line.size() && (line[lead] == ' ' || line[lead] == '\t')) ++lead;
+    line.remove_prefix(lead);
+    if (!line.empty()) {
+      const char c0 = static_cast<char>(std::tolower(static_cast<unsigned char>(line[0])));
+      for (const char* m : kMarkers) {
+        if (std::tolower(static_cast<unsigned char>(m[0])) == c0 && IStartsWith(line, m)) return pos;
+      }
+    }
+    pos = eol + 1;
   }
-  if (best == std::string_view::npos) return best;
-  size_t bol = text.rfind('\n', best);
-  return bol == std::string_view::npos ? 0 : bol + 1;
+  return std::string_view::npos;
 }
 
 void FindCodes(std::string_view text, int* code, std::string* status) {

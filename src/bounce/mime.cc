@@ -42,13 +42,36 @@ bool IStartsWith(std::string_view s, std::string_view prefix) {
 
 size_t IFind(std::string_view hay, std::string_view needle, size_t from) {
   if (needle.empty()) return from <= hay.size() ? from : std::string_view::npos;
-  if (hay.size() < needle.size()) return std::string_view::npos;
-  const char first = LowerChar(needle[0]);
-  for (size_t i = from; i + needle.size() <= hay.size(); ++i) {
-    if (LowerChar(hay[i]) != first) continue;
+  if (hay.size() < needle.size() || from > hay.size() - needle.size()) return std::string_view::npos;
+  // memchr for both cases of the first byte (keeping the candidate not yet
+  // consumed), then a case-insensitive compare of the rest: bounce texts are
+  // searched for dozens of markers, so this loop is the parser's hot spot.
+  const unsigned char first = static_cast<unsigned char>(needle[0]);
+  const char lo = LowerChar(static_cast<char>(first));
+  const char up = (lo >= 'a' && lo <= 'z') ? static_cast<char>(lo - 32) : lo;
+  const char* base = hay.data();
+  const char* end = base + (hay.size() - needle.size()) + 1;  // last start + 1
+  const char* p = base + from;
+  const char* next_lo = nullptr;
+  const char* next_up = nullptr;
+  bool lo_done = false, up_done = (lo == up);
+  while (p < end) {
+    if (!lo_done && (next_lo == nullptr || next_lo < p)) {
+      next_lo = static_cast<const char*>(memchr(p, lo, static_cast<size_t>(end - p)));
+      if (!next_lo) lo_done = true;
+    }
+    if (!up_done && (next_up == nullptr || next_up < p)) {
+      next_up = static_cast<const char*>(memchr(p, up, static_cast<size_t>(end - p)));
+      if (!next_up) up_done = true;
+    }
+    const char* cand = nullptr;
+    if (!lo_done) cand = next_lo;
+    if (!up_done && (!cand || next_up < cand)) cand = next_up;
+    if (!cand) return std::string_view::npos;
     size_t j = 1;
-    while (j < needle.size() && LowerChar(hay[i + j]) == LowerChar(needle[j])) ++j;
-    if (j == needle.size()) return i;
+    while (j < needle.size() && LowerChar(cand[j]) == LowerChar(needle[j])) ++j;
+    if (j == needle.size()) return static_cast<size_t>(cand - base);
+    p = cand + 1;
   }
   return std::string_view::npos;
 }
