@@ -1,0 +1,50 @@
+// relay/smtp_server.h: the ESMTP submission server of `rebound serve`.
+//
+// What it is: a Boost.Asio server (C++20 coroutines, one strand per session)
+// whose sessions are an explicit state machine (see smtp_server.cc:
+// SessionState and kSessionStateNames). It authenticates accounts, applies
+// the limits and quotas with the return codes of the document (535, 556,
+// 557, 559, 552, 551, 550 for suppressed recipients) and answers
+// "250 send mail ok" only after Store::Enqueue() committed the message.
+//
+// Ownership: the server borrows the Store and the Config (both must outlive
+// it). Threads: Run() blocks, running the event loop on server.threads
+// threads; Stop() may be called from any thread or a signal handler context
+// via the built-in SIGINT/SIGTERM handling. The Asio types stay out of this
+// header (only a forward declaration) to keep compile times small.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "relay/config.h"
+#include "relay/store.h"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace rebound::relay {
+
+class SmtpServer {
+ public:
+  // Binds the listening socket, loads or creates the TLS certificate.
+  static Status Create(const Config& config, Store* store, std::unique_ptr<SmtpServer>* out);
+  virtual ~SmtpServer() = default;
+
+  // The address actually bound ("127.0.0.1:2525"; the real port when 0 was asked).
+  virtual std::string listen_address() const = 0;
+  // The event loop, for other services of `rebound serve` (delivery) to run
+  // on the same threads. Post work to it before Run().
+  virtual boost::asio::io_context& io_context() = 0;
+  // Serves until Stop() or SIGINT/SIGTERM.
+  virtual Status Run() = 0;
+  virtual void Stop() = 0;
+};
+
+// Writes a self-signed certificate and key (PEM, key mode 0600) for
+// `hostname` unless both files already exist.
+Status EnsureSelfSignedCertificate(const std::string& cert_path, const std::string& key_path,
+                                   const std::string& hostname);
+
+}  // namespace rebound::relay
