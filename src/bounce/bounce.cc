@@ -229,8 +229,14 @@ Status BounceParser::Parse(std::string_view message, BounceResult* out) {
   if (done) {
     // Fill in what the DSN leaves out (the SMTP command, sometimes the
     // diagnostic) from the human-readable part.
+    // With every diagnostic present only the texts that add the SMTP
+    // command (Postfix, Sendmail) are worth reading.
+    bool missing = false;
+    for (const auto& c : ex.recipients) missing = missing || c.diagnostic.empty();
     for (const auto& e : Extractors()) {
-      if (std::string_view(e.name) == "generic") break;
+      std::string_view name = e.name;
+      if (name == "generic") break;
+      if (!missing && name != "postfix" && name != "sendmail") continue;
       Extraction text_ex;
       if (e.fn(ctx, &text_ex) && !text_ex.recipients.empty()) {
         MergeTextDiagnostics(text_ex, &ex);

@@ -44,25 +44,29 @@ namespace {
 
 std::string GuessKind(const Context& ctx) {
   const Headers& h = *ctx.headers;
-  auto has_text = [&](std::string_view s) { return IFind(ctx.text, s) != std::string::npos; };
-  std::string received = Lower(Unfold(h.Raw("Received")));
+  // Headers first (cheap); then the head of the text, lower-cased once.
   if (h.Has("X-SES-Outgoing") || ctx.from.find("amazonses.com") != std::string::npos) return "amazonses";
-  if (h.Has("X-MS-Exchange-Message-Is-Ndr") || h.Has("X-MS-Exchange-CrossTenant-Id") || has_text("outlook.com") ||
-      has_text("Microsoft Exchange Online") || has_text("office365"))
-    return h.Has("X-MS-Exchange-CrossTenant-Id") || has_text("outlook.com") ? "office365" : "exchange2007";
-  if (h.Has("X-MS-Exchange-Organization-SCL") || h.Has("X-MS-TNEF-Correlator") || h.Has("Thread-Index"))
+  if (h.Has("X-MS-Exchange-CrossTenant-Id")) return "office365";
+  if (h.Has("X-MS-Exchange-Message-Is-Ndr") || h.Has("X-MS-Exchange-Organization-SCL") || h.Has("X-MS-TNEF-Correlator") ||
+      h.Has("Thread-Index"))
     return "exchange2007";
   if (ctx.from.find("googlemail.com") != std::string::npos || ctx.from.find("google.com") != std::string::npos)
     return "gmail";
-  if (h.Has("X-Postfix-Queue-ID") || has_text("This is the mail system at host") || has_text("X-Postfix-Sender") ||
-      received.find("(postfix)") != std::string::npos)
-    return "postfix";
+  std::string received = Lower(Unfold(h.Raw("Received")));
+  if (h.Has("X-Postfix-Queue-ID") || received.find("(postfix)") != std::string::npos) return "postfix";
   if (ctx.subject.starts_with("Mail delivery failed") || h.Has("X-Failed-Recipients")) return "exim";
-  if (ctx.subject.starts_with("Returned mail:") || has_text("----- Transcript of session follows")) return "sendmail";
+  if (ctx.subject.starts_with("Returned mail:")) return "sendmail";
+  if (received.find("opensmtpd") != std::string::npos) return "opensmtpd";
+  const std::string low = Lower(std::string_view(ctx.text).substr(0, 8192));
+  auto has_text = [&](const char* lower_needle) { return low.find(lower_needle) != std::string::npos; };
+  if (has_text("outlook.com")) return "office365";
+  if (has_text("microsoft exchange online") || has_text("office365")) return "exchange2007";
+  if (has_text("this is the mail system at host") || has_text("x-postfix-sender")) return "postfix";
+  if (has_text("----- transcript of session follows")) return "sendmail";
   if (has_text("qmail-send")) return "qmail";
-  if (has_text("OpenSMTPD") || received.find("opensmtpd") != std::string::npos) return "opensmtpd";
+  if (has_text("opensmtpd")) return "opensmtpd";
   if (ctx.from.find("yahoo") != std::string::npos) return "yahoo";
-  if (has_text("Courier mail server")) return "courier";
+  if (has_text("courier mail server")) return "courier";
   return "";
 }
 
