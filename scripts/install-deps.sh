@@ -23,6 +23,7 @@ build_pkgs=(
 test_pkgs=(
   python3 python3-aiosmtpd swaks postfix dnsmasq-base
   libsisimai-perl pflogsumm
+  chromium                            # renders rebound scan --html in a test
 )
 
 want=("${build_pkgs[@]}")
