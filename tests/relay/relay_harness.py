@@ -1,0 +1,130 @@
+"""Shared test harness for the relay tests: a real `rebound serve` started on a
+free loopback port with its own data directory, accounts made with the real
+`rebound account` command, and small SMTP helpers on top of smtplib."""
+import json
+import os
+import shutil
+import signal
+import smtplib
+import socket
+import ssl
+import subprocess
+import tempfile
+import time
+
+REBOUND = None  # set by each test's main from argv[1]
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def tls_context():
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE  # the server's certificate is self-signed
+    return ctx
+
+
+class Server:
+    """A `rebound serve` process with a data dir, config file and log file."""
+
+    def __init__(self, extra_config="", data_dir=None):
+        self.dir = tempfile.mkdtemp(prefix="rebound-relay-")
+        self.data = data_dir or os.path.join(self.dir, "data")
+        self.port = free_port()
+        self.log = os.path.join(self.dir, "serve.jsonl")
+        self.config = os.path.join(self.dir, "rebound.toml")
+        with open(self.config, "w") as f:
+            f.write(
+                "[server]\n"
+                f'listen = "127.0.0.1:{self.port}"\n'
+                f'data_dir = "{self.data}"\n'
+                'hostname = "relay.test"\n'
+                f'log = "{self.log}"\n'
+                "auth_failure_delay_ms = 300\n" + extra_config
+            )
+        self.proc = None
+
+    def cli(self, *args, input=None, check=True):
+        r = subprocess.run(
+            [REBOUND, *args, "--config", self.config],
+            input=input, capture_output=True, text=True, timeout=60,
+        )
+        if check and r.returncode != 0:
+            raise AssertionError(f"rebound {' '.join(args)} failed ({r.returncode}): {r.stderr}")
+        return r
+
+    def add_account(self, user, password, domain="example.com", *flags):
+        self.cli("account", "add", user, "--domain", domain, *flags, input=password + "\n")
+
+    def start(self):
+        self.stderr = open(os.path.join(self.dir, "serve.stderr"), "w")
+        self.proc = subprocess.Popen([REBOUND, "serve", "--config", self.config],
+                                     stdout=subprocess.DEVNULL, stderr=self.stderr)
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError("rebound serve exited: " + open(self.stderr.name).read())
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise AssertionError("rebound serve did not start listening")
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def kill9(self):
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+
+    def stop(self):
+        if self.alive():
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def cleanup(self):
+        self.stop()
+        if getattr(self, "stderr", None):
+            self.stderr.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def queue(self):
+        r = self.cli("queue", "list", "--format", "json")
+        return [json.loads(line) for line in r.stdout.splitlines() if line.strip()]
+
+    def log_events(self):
+        with open(self.log) as f:
+            return [json.loads(line) for line in f if line.strip()]
+
+    def smtp(self, tls=True, user=None, password=None, source="127.0.0.1", timeout=30):
+        c = smtplib.SMTP("127.0.0.1", self.port, timeout=timeout, source_address=(source, 0))
+        c.ehlo("client.test")
+        if tls:
+            c.starttls(context=tls_context())
+            c.ehlo("client.test")
+        if user:
+            c.login(user, password)
+        return c
+
+
+def classify(replies):
+    """Classifies replies with the project's classifier (rebound classify)."""
+    r = subprocess.run([REBOUND, "classify", "--format", "json", *replies],
+                       capture_output=True, text=True, timeout=60, check=True)
+    return [json.loads(line) for line in r.stdout.splitlines() if line.strip()]
+
+
+def reply_text(code, msg):
+    """smtplib's (code, bytes) pair back to the reply line the server wrote."""
+    if isinstance(msg, bytes):
+        msg = msg.decode("utf-8", "replace")
+    return f"{code} {msg}"
