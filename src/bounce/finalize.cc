@@ -78,6 +78,26 @@ void CivilFromDays(long z, long* y, unsigned* m, unsigned* d) {
   *y = static_cast<long>(yoe) + era * 400 + (*m <= 2);
 }
 
+// The SMTP command a bounce's wording names around the reply, when the reply
+// parser found none: "RCPT TO response", "[RCPT_TO]", "after end of data".
+SmtpCommand CommandInText(std::string_view d) {
+  static const std::pair<const char*, SmtpCommand> kWords[] = {
+      {"end of data", SmtpCommand::kDataEnd}, {"after data", SmtpCommand::kData}, {"data command", SmtpCommand::kData},
+      {"rcpt to", SmtpCommand::kRcpt},        {"rcpt_to", SmtpCommand::kRcpt},    {"rcpt command", SmtpCommand::kRcpt},
+      {"does not like recipient", SmtpCommand::kRcpt}, {"mail from", SmtpCommand::kMail},
+      {"mail_from", SmtpCommand::kMail},      {"initial connection", SmtpCommand::kConnect}};
+  size_t best = std::string_view::npos;
+  SmtpCommand found = SmtpCommand::kUnknown;
+  for (const auto& [word, cmd] : kWords) {
+    size_t at = IFind(d, word);
+    if (at < best) {
+      best = at;
+      found = cmd;
+    }
+  }
+  return found;
+}
+
 }  // namespace
 
 std::string ToIso8601(std::string_view date) {
@@ -234,6 +254,7 @@ BounceRecord Finalizer::Finish(const Candidate& c, std::string_view kind, std::s
                      SmtpCommand::kHelo, SmtpCommand::kEhlo})
       if (SmtpCommandName(cmd) == c.command) reply.command = cmd;
   }
+  if (reply.command == SmtpCommand::kUnknown) reply.command = CommandInText(c.diagnostic);
   Verdict v = classifier_->Classify(reply, scratch);
 
   r.reply_code = reply.code ? reply.code : c.reply_code;
@@ -267,11 +288,16 @@ BounceRecord Finalizer::Finish(const Candidate& c, std::string_view kind, std::s
   }
   // A recipient refused only once the content was sent is a filter's
   // decision, not a missing mailbox.
-  // A "user unknown" given only after the content was sent is a
-  // recipient-side filter's wording, unless the status (x.1.1) names the
-  // mailbox itself.
-  if (v.reason == Reason::userunknown && !r.status.ends_with(".1.1") &&
-      (reply.command == SmtpCommand::kData || reply.command == SmtpCommand::kDataEnd)) {
+  // A generic "user unknown" that does not answer RCPT (or an earlier
+  // command) and carries no x.1.1 status is not proof the mailbox is gone:
+  // after DATA it is a recipient-side filter's wording. Without a known
+  // command the same cautious reading applies, so the address is not
+  // suppressed on a guess.
+  const bool generic_rule = v.rule.starts_with("generic.") || v.rule.starts_with("basic.") || v.rule.starts_with("rfc3463.");
+  const bool before_data = reply.command == SmtpCommand::kRcpt || reply.command == SmtpCommand::kMail ||
+                           reply.command == SmtpCommand::kConnect || reply.command == SmtpCommand::kHelo ||
+                           reply.command == SmtpCommand::kEhlo;
+  if (v.reason == Reason::userunknown && generic_rule && !r.status.ends_with(".1.1") && !before_data) {
     v.reason = Reason::filtered;
     v.category = Category::policy_rejected;
   }
