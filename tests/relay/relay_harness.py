@@ -61,6 +61,8 @@ class Server:
         self.cli("account", "add", user, "--domain", domain, *flags, input=password + "\n")
 
     def start(self):
+        if getattr(self, "stderr", None):
+            self.stderr.close()
         self.stderr = open(os.path.join(self.dir, "serve.stderr"), "w")
         self.proc = subprocess.Popen([REBOUND, "serve", "--config", self.config],
                                      stdout=subprocess.DEVNULL, stderr=self.stderr)
