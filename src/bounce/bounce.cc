@@ -244,6 +244,10 @@ Status BounceParser::Parse(std::string_view message, BounceResult* out) {
         break;
       }
     }
+    // Still no diagnostic: the human-readable part is all there is.
+    const std::string fallback = Squash(std::string_view(ctx.text).substr(0, 1000));
+    for (auto& c : ex.recipients)
+      if (c.diagnostic.empty()) c.diagnostic = fallback;
   }
   if (!done) {
     for (const auto& e : Extractors()) {
