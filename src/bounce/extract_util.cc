@@ -51,6 +51,7 @@ std::vector<std::string_view> Lines(std::string_view text) {
 
 bool IsAddressLine(std::string_view line, std::string* address) {
   std::string_view t = Trim(line);
+  if (t.size() > 2 && (t[0] == '*' || t[0] == '-') && t[1] == ' ') t = Trim(t.substr(2));  // a bullet
   while (!t.empty() && (t.back() == ':' || t.back() == ',' || t.back() == '.')) t.remove_suffix(1);
   if (t.size() >= 2 && t.front() == '<' && t.back() == '>') t = t.substr(1, t.size() - 2);
   if (t.size() >= 2 && t.front() == '"' && t.back() == '"') t = t.substr(1, t.size() - 2);

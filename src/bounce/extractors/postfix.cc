@@ -15,6 +15,10 @@ bool ExtractPostfix(const Context& ctx, Extraction* out) {
     at = IFind(ctx.text, "the following list of recipients");
     kind = "opensmtpd";
   }
+  if (at == std::string::npos && IFind(ctx.text, "(in reply to ") != std::string::npos) {
+    at = 0;  // Postfix-style lines without the usual preamble
+    kind = "postfix";
+  }
   if (at == std::string::npos) return false;
   auto lines = Lines(std::string_view(ctx.text).substr(at));
   for (size_t i = 1; i < lines.size(); ++i) {

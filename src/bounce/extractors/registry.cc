@@ -16,6 +16,7 @@ bool ExtractDomino(const Context&, Extraction*);
 bool ExtractQmail(const Context&, Extraction*);
 bool ExtractExim(const Context&, Extraction*);
 bool ExtractKddi(const Context&, Extraction*);
+bool ExtractMailMarshal(const Context&, Extraction*);
 bool ExtractVerizon(const Context&, Extraction*);
 bool ExtractGeneric(const Context&, Extraction*);
 
@@ -32,6 +33,7 @@ const std::vector<ExtractorEntry>& Extractors() {
       {"qmail", ExtractQmail},
       {"exim", ExtractExim},
       {"kddi", ExtractKddi},
+      {"mailmarshal", ExtractMailMarshal},
       {"verizon", ExtractVerizon},
       {"generic", ExtractGeneric},
   };
