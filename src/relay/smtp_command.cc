@@ -272,6 +272,8 @@ bool DecodeBase64(std::string_view in, std::string* out) {
       out->push_back(static_cast<char>((acc >> bits) & 0xFF));
     }
   }
+  // Canonical only: the bits left over after the last byte must be zero.
+  if (bits > 0 && (acc & ((1u << bits) - 1)) != 0) return false;
   return pad <= 2;
 }
 
