@@ -31,6 +31,7 @@ const char* PseudoDetail(Reason r) {
     case Reason::onhold: return "0.901";
     case Reason::policyviolation: return "0.972";
     case Reason::rejected: return "0.918";
+    case Reason::requireptr: return "0.973";
     case Reason::securityerror: return "0.970";
     case Reason::spamdetected: return "0.980";
     case Reason::suspend: return "0.921";

@@ -21,6 +21,20 @@ bool ExtractExim(const Context& ctx, Extraction* out) {
   if (list != std::string::npos) start = list;
   auto lines = Lines(std::string_view(ctx.text).substr(start));
   AddressBlocks(lines, 1, lines.size(), &out->recipients);
+  if (out->recipients.empty()) {
+    // Zoho's variant: "rcpt@example.com Invalid Address, ERROR_CODE :550, ..."
+    // with the address and its error on one line.
+    for (size_t i = 1; i < lines.size(); ++i) {
+      std::string_view t = Trim(lines[i]);
+      size_t sp = t.find(' ');
+      if (sp == std::string_view::npos || t.substr(0, sp).find('@') == std::string_view::npos) continue;
+      Candidate c;
+      c.recipient = Lower(FirstAddress(t.substr(0, sp)));
+      if (c.recipient.empty()) continue;
+      c.diagnostic = std::string(Trim(t.substr(sp)));
+      out->recipients.push_back(std::move(c));
+    }
+  }
   if (out->recipients.empty()) return false;
   out->kind = "exim";
   bool delayed = IFind(ctx.text, "has not yet been delivered") != std::string::npos ||
