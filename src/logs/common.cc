@@ -79,11 +79,16 @@ YearResolver::YearResolver(int64_t reference_time) : reference_(reference_time),
 }
 
 int64_t YearResolver::Resolve(int month, int day, int hour, int minute, int second) const {
-  int64_t t = CivilToEpoch(year_, month, day, hour, minute, second);
-  // A log is written before its reference time: a date later than that (by
-  // more than a day, for clock and zone slack) is from the year before.
-  if (reference_ > 0 && t > reference_ + 86400) t = CivilToEpoch(year_ - 1, month, day, hour, minute, second);
-  return t;
+  if (month != last_month_ || day != last_day_) {
+    int64_t start = CivilToEpoch(year_, month, day, 0, 0, 0);
+    // A log is written before its reference time: a date later than that (by
+    // more than a day, for clock and zone slack) is from the year before.
+    if (reference_ > 0 && start > reference_ + 86400) start = CivilToEpoch(year_ - 1, month, day, 0, 0, 0);
+    last_month_ = month;
+    last_day_ = day;
+    last_day_start_ = start;
+  }
+  return last_day_start_ + hour * 3600 + minute * 60 + second;
 }
 
 static bool ValidDate(int mo, int d, int h, int mi, int s) {

@@ -37,6 +37,9 @@ class YearResolver {
  private:
   int64_t reference_;
   int year_;
+  // Logs are in time order: remember the last day's start.
+  mutable int last_month_ = 0, last_day_ = 0;
+  mutable int64_t last_day_start_ = 0;
 };
 
 // The parts of a syslog line: "Nov 27 22:45:35 host prog[pid]: message" or

@@ -153,14 +153,19 @@ void ScanReport::Add(const DeliveryEvent& e, const Verdict& v, const Reply* repl
   if (e.time > 0) {
     if (first_time_ == 0 || e.time < first_time_) first_time_ = e.time;
     if (e.time > last_time_) last_time_ = e.time;
-    Bucket& b = minutes_[e.time / 60];
+    if (e.time / 60 != last_minute_) {
+      last_minute_ = e.time / 60;
+      last_bucket_ = &minutes_[last_minute_];
+    }
+    Bucket& b = *last_bucket_;
     b.by_status[st]++;
     if (e.status != DeliveryStatus::kSent) b.by_category[static_cast<int>(v.category)]++;
   }
   std::string_view domain = e.RecipientDomain();
-  std::string dom_lower;
+  std::string& dom_lower = domain_buf_;
+  dom_lower.clear();
   if (!domain.empty()) {
-    dom_lower = Lower(domain);
+    for (char ch : domain) dom_lower.push_back(ch >= 'A' && ch <= 'Z' ? char(ch + 32) : ch);
     auto it = domains_.find(dom_lower);
     if (it == domains_.end() && domains_.size() < kMaxDistinctDomains) it = domains_.emplace(dom_lower, DomainStats()).first;
     if (it != domains_.end()) {

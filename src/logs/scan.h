@@ -87,6 +87,9 @@ class ScanReport {
   // (domain, category) of rate-limit replies -> per-minute counts
   std::map<std::pair<std::string, int>, std::map<int64_t, uint32_t>> rate_limits_;
   std::map<int64_t, Bucket> minutes_;
+  int64_t last_minute_ = -1;  // the bucket the previous event went to
+  Bucket* last_bucket_ = nullptr;
+  std::string domain_buf_;
   nlohmann::json inputs_ = nlohmann::json::array();
 };
 
