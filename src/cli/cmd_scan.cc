@@ -245,6 +245,17 @@ class ScanRun {
   // path is rotated (another inode) or truncated, the new file from its start.
   bool Follow(const std::string& path, int* fd, struct stat st, File* f) {
     while (!g_stop) {
+      // Following, lines are not held back for a 64 KB detection sample:
+      // the whole lines seen so far decide the format.
+      if (!f->decided && f->head.find('\n') != std::string::npos) {
+        Decide(f);
+        if (f->failed) return false;
+        std::string head;
+        head.swap(f->head);
+        Lines(f, head);
+        FlushOut();
+        fflush(stdout);
+      }
       std::this_thread::sleep_for(std::chrono::milliseconds(250));
       if (!Pump(*fd, f)) return false;
       FlushOut();

@@ -102,6 +102,13 @@ open(follow, "wb").write(b"".join(lines[:a]))
 p = subprocess.Popen([rebound, "scan", "--no-progress", "--follow", "--events", follow], stdout=subprocess.PIPE,
                      stderr=subprocess.PIPE)
 time.sleep(1.0)
+# Events stream out as the lines arrive, before any rotation or exit.
+os.set_blocking(p.stdout.fileno(), False)
+early = p.stdout.read() or b""
+first_part = subprocess.run([rebound, "scan", "--no-progress", "--events", "--log-format", "postfix", "-"],
+                            input=b"".join(lines[:a]), capture_output=True).stdout
+check(early == first_part, f"--follow: {len(early.splitlines())} events streamed early, expected {len(first_part.splitlines())}")
+os.set_blocking(p.stdout.fileno(), True)
 with open(follow, "ab") as f:
     f.write(b"".join(lines[a:b]))
 time.sleep(1.0)
@@ -110,6 +117,7 @@ open(follow, "wb").write(b"".join(lines[b:]))
 time.sleep(1.5)
 p.send_signal(signal.SIGINT)
 out, err = p.communicate(timeout=20)
+out = early + out
 check(p.returncode == 0, f"--follow: exit {p.returncode} {err.decode()[-300:]}")
 check(out.decode() == want_events, f"--follow: {len(out.decode().splitlines())} events, expected {len(want_events.splitlines())}")
 
