@@ -57,7 +57,7 @@ std::string GuessKind(const Context& ctx) {
   if (ctx.subject.starts_with("Mail delivery failed") || h.Has("X-Failed-Recipients")) return "exim";
   if (ctx.subject.starts_with("Returned mail:")) return "sendmail";
   if (received.find("opensmtpd") != std::string::npos) return "opensmtpd";
-  const std::string low = Lower(std::string_view(ctx.text).substr(0, 8192));
+  const std::string low = Lower(std::string_view(ctx.text).substr(0, 4096));
   auto has_text = [&](const char* lower_needle) { return low.find(lower_needle) != std::string::npos; };
   if (has_text("outlook.com")) return "office365";
   if (has_text("microsoft exchange online") || has_text("office365")) return "exchange2007";

@@ -124,9 +124,12 @@ size_t FindOriginalMarker(std::string_view text) {
     while (lead < line.size() && (line[lead] == ' ' || line[lead] == '\t')) ++lead;
     line.remove_prefix(lead);
     if (!line.empty()) {
-      const char c0 = static_cast<char>(std::tolower(static_cast<unsigned char>(line[0])));
+      char c0 = line[0];
+      if (c0 >= 'A' && c0 <= 'Z') c0 = static_cast<char>(c0 + 32);
       for (const char* m : kMarkers) {
-        if (std::tolower(static_cast<unsigned char>(m[0])) == c0 && IStartsWith(line, m)) return pos;
+        char m0 = m[0];
+        if (m0 >= 'A' && m0 <= 'Z') m0 = static_cast<char>(m0 + 32);
+        if (m0 == c0 && IStartsWith(line, m)) return pos;
       }
     }
     pos = eol + 1;

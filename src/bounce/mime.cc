@@ -1,6 +1,7 @@
 #include "bounce/mime.h"
 
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 
 namespace rebound::bounce {
@@ -250,8 +251,10 @@ void ParseEntity(std::string_view s, int depth, Part* out) {
     for (size_t i = 0; i < parts.size(); ++i) ParseEntity(parts[i], depth + 1, &out->children[i]);
   } else if ((type == "message/rfc822" || type == "message/global") && out->encoding != "base64" &&
              out->encoding != "quoted-printable") {
+    // The returned message: only its headers matter, so its own parts
+    // (attachments included) are not split (depth limit reached at once).
     out->children.resize(1);
-    ParseEntity(out->body, depth + 1, &out->children[0]);
+    ParseEntity(out->body, kMaxDepth, &out->children[0]);
   }
 }
 
@@ -314,6 +317,17 @@ void SanitizeUtf8(std::string* s) {
   std::string& t = *s;
   size_t i = 0, n = t.size();
   while (i < n) {
+    // Fast path: eight ASCII bytes, none of them NUL.
+    if (i + 8 <= n) {
+      uint64_t w;
+      memcpy(&w, t.data() + i, 8);
+      const bool ascii = (w & 0x8080808080808080ull) == 0;
+      const bool has_zero = ((w - 0x0101010101010101ull) & ~w & 0x8080808080808080ull) != 0;
+      if (ascii && !has_zero) {
+        i += 8;
+        continue;
+      }
+    }
     unsigned char c = static_cast<unsigned char>(t[i]);
     if (c < 0x80) {
       if (c == 0) t[i] = ' ';
