@@ -20,7 +20,13 @@ std::string StringAt(const json& o, const char* key) {
 bool IntAt(const json& o, const char* key, int64_t* out) {
   auto it = o.find(key);
   if (it == o.end() || !it->is_number()) return false;
-  *out = it->is_number_float() ? static_cast<int64_t>(it->get<double>()) : it->get<int64_t>();
+  if (it->is_number_float()) {
+    const double d = it->get<double>();
+    if (!(d > -9e18 && d < 9e18)) return false;  // NaN, infinities, out of range
+    *out = static_cast<int64_t>(d);
+  } else {
+    *out = it->get<int64_t>();
+  }
   return true;
 }
 

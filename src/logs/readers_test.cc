@@ -190,6 +190,14 @@ TEST(Sendmail, SeveralRecipientsAndStat) {
   EXPECT_EQ(ev[3].status, DeliveryStatus::kSent);
 }
 
+TEST(Sendmail, NoDsnDoesNotThrow) {  // found by fuzz_logs
+  auto r = NewLogReader(LogFormat::kSendmail, {kRef});
+  std::vector<DeliveryEvent> out;
+  r->ReadLine("Nov 27 10:00:01 mx sm-mta[101]: 4ARA00aa000001: to=<bob@qq.com>, delay=00\xc1\xc1!5.1.1, stat=Tser unknown", &out);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].status, DeliveryStatus::kBounced);
+}
+
 TEST(Kumo, Records) {
   auto r = NewLogReader(LogFormat::kKumo);
   std::vector<std::string> diag;

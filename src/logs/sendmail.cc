@@ -108,7 +108,7 @@ class SendmailReader final : public LogReader {
       } else {
         e.status = e.dsn.starts_with("4") ? DeliveryStatus::kDeferred : DeliveryStatus::kBounced;
       }
-      if (e.dsn.substr(1) == ".4.7") e.status = DeliveryStatus::kExpired;
+      if (e.dsn.size() == 5 && e.dsn.substr(1) == ".4.7") e.status = DeliveryStatus::kExpired;
       e.diagnostic = stat_text;
     }
     if (auto it = messages_.find(qid); it != messages_.end()) {
