@@ -65,7 +65,8 @@ class Handler:
         data = envelope.content.decode("utf-8", "replace") if isinstance(envelope.content, bytes) else envelope.content
         path = os.path.join(self.outdir, "%d-%d.json" % (os.getpid(), n))
         with open(path + ".tmp", "w") as f:
-            json.dump({"mail_from": envelope.mail_from, "rcpt_tos": envelope.rcpt_tos, "data": data}, f)
+            mail_from = envelope.mail_from if envelope.mail_from not in ("<>", None) else ""
+            json.dump({"mail_from": mail_from, "rcpt_tos": envelope.rcpt_tos, "data": data}, f)
         os.rename(path + ".tmp", path)
         return "250 2.0.0 Ok: queued as %d" % n
 

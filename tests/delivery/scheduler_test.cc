@@ -1,0 +1,348 @@
+// The delivery loop end to end: a real SQLite store (the relay's), the real
+// classifier, the SMTP client against the aiosmtpd receiver and routes/DNS,
+// with a clock the test moves. Asserts states, retry timing, suppressions,
+// throttles, alerts and bounce notices.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "delivery/service.h"
+#include "relay/store.h"
+#include "test_util.h"
+
+namespace rebound::delivery {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::FreePort;
+using testing::Subprocess;
+
+bool HaveAiosmtpd() {
+  return system("/usr/bin/python3 -c 'import aiosmtpd' >/dev/null 2>&1") == 0;
+}
+
+std::vector<nlohmann::json> Received(const fs::path& dir) {
+  std::vector<nlohmann::json> out;
+  if (!fs::exists(dir)) return out;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    if (e.path().extension() != ".json") continue;
+    std::ifstream f(e.path());
+    out.push_back(nlohmann::json::parse(f));
+  }
+  return out;
+}
+
+class SchedulerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!HaveAiosmtpd()) GTEST_SKIP() << "python3-aiosmtpd not installed (scripts/install-deps.sh --with-tests)";
+    dir_ = fs::temp_directory_path() /
+           ("rebound-scheduler-" + std::to_string(getpid()) + "-" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    port_ = FreePort();
+    server_.Start({"/usr/bin/python3", std::string(REBOUND_SOURCE_DIR) + "/tests/delivery/smtp_server.py", "--port",
+                   std::to_string(port_), "--outdir", (dir_ / "out").string(), "--grey-seconds", "0.5"},
+                  (dir_ / "server.log").string());
+    ASSERT_TRUE(testing::WaitForTcp(port_));
+    relay::StoreOptions so;
+    so.clock = [this] { return now_.load(); };
+    so.synchronous_full = false;
+    ASSERT_TRUE(relay::OpenSqliteStore((dir_ / "queue.db").string(), so, &store_).ok());
+    ASSERT_TRUE(BuildClassifier({}, &classifier_).ok());
+
+    opt_.helo_name = "relay.rebound.test";
+    opt_.clock = [this] { return now_.load(); };
+    const std::string target = "127.0.0.1:" + std::to_string(port_);
+    opt_.dns.routes = {{"rcpt.test", target}, {"example.org", target}, {"rate.test", target}, {"rbl.test", target}};
+    opt_.dns.servers = "127.0.0.1:" + std::to_string(FreePort(SOCK_DGRAM));  // nobody answers: 423
+    opt_.dns.timeout_ms = 200;
+    opt_.dns.tries = 1;
+    opt_.connect_timeout = opt_.greeting_timeout = opt_.command_timeout = 5;
+    opt_.data_init_timeout = opt_.data_block_timeout = opt_.data_end_timeout = 5;
+    opt_.events_log = (dir_ / "events.jsonl").string();
+  }
+  void TearDown() override {
+    service_.reset();
+    store_.reset();
+    server_.Stop();
+    if (!dir_.empty() && !HasFailure()) fs::remove_all(dir_);
+  }
+  void MakeService() { ASSERT_TRUE(DeliveryService::Create(opt_, store_.get(), classifier_.get(), &service_).ok()); }
+  int64_t Enqueue(std::string from, std::vector<std::string> rcpts, std::string subject = "hello") {
+    relay::NewMessage m;
+    m.account = "acct";
+    m.mail_from = std::move(from);
+    m.recipients = std::move(rcpts);
+    m.body = "From: sender@example.org\r\nSubject: " + subject + "\r\nMessage-ID: <" + subject + "@example.org>\r\n\r\nHello.\r\n";
+    int64_t id = 0;
+    EXPECT_TRUE(store_->Enqueue(m, &id).ok());
+    return id;
+  }
+  relay::RecipientRow Row(int64_t message_id, const std::string& address) {
+    relay::MessageInfo info;
+    EXPECT_TRUE(store_->GetMessageInfo(message_id, &info).ok());
+    for (const auto& r : info.recipients)
+      if (r.address == address) return r;
+    ADD_FAILURE() << "no recipient " << address;
+    return {};
+  }
+  int Pass() {
+    boost::asio::io_context io;
+    return service_->RunOnce(io);
+  }
+  std::vector<nlohmann::json> EventsLog() {
+    std::vector<nlohmann::json> out;
+    std::ifstream f(dir_ / "events.jsonl");
+    std::string line;
+    while (std::getline(f, line)) out.push_back(nlohmann::json::parse(line));
+    return out;
+  }
+
+  std::atomic<int64_t> now_{1'800'000'000};
+  fs::path dir_;
+  int port_ = 0;
+  Subprocess server_;
+  std::unique_ptr<relay::Store> store_;
+  std::unique_ptr<const Classifier> classifier_;
+  DeliveryOptions opt_;
+  std::unique_ptr<DeliveryService> service_;
+};
+
+TEST_F(SchedulerTest, EveryReplyGetsItsAction) {
+  MakeService();
+  const int64_t t0 = now_;
+  int64_t id = Enqueue("sender@example.org", {"ok@rcpt.test", "unknown@rcpt.test", "full@rcpt.test", "grey@rcpt.test"});
+  EXPECT_EQ(Pass(), 4);
+
+  EXPECT_EQ(Row(id, "ok@rcpt.test").state, relay::RecipientState::kDelivered);
+  auto unknown = Row(id, "unknown@rcpt.test");
+  EXPECT_EQ(unknown.state, relay::RecipientState::kBounced);
+  EXPECT_EQ(unknown.last_category, "recipient_not_found");
+  auto full = Row(id, "full@rcpt.test");
+  EXPECT_EQ(full.state, relay::RecipientState::kDeferred);
+  EXPECT_EQ(full.last_category, "mailbox_full");
+  // mailbox_full hints an hour; jitter keeps it within +-10 %.
+  EXPECT_GE(full.next_attempt_at - t0, 3240);
+  EXPECT_LE(full.next_attempt_at - t0, 3960);
+  auto grey = Row(id, "grey@rcpt.test");
+  EXPECT_EQ(grey.state, relay::RecipientState::kDeferred);
+  EXPECT_EQ(grey.last_category, "greylisted");
+  EXPECT_LE(grey.next_attempt_at - t0, 330);
+
+  // Hard bounce: suppressed with the reply and the rule.
+  bool suppressed = false;
+  relay::Suppression found;
+  ASSERT_TRUE(store_->IsSuppressed("acct", "unknown@rcpt.test", &suppressed, &found).ok());
+  EXPECT_TRUE(suppressed);
+  EXPECT_NE(found.reply.find("550 5.1.1"), std::string::npos);
+  EXPECT_FALSE(found.rule.empty());
+  EXPECT_EQ(found.source, "bounce");
+  ASSERT_TRUE(store_->IsSuppressed("acct", "full@rcpt.test", &suppressed).ok());
+  EXPECT_FALSE(suppressed);
+
+  auto got = Received(dir_ / "out");
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0]["rcpt_tos"], nlohmann::json::array({"ok@rcpt.test"}));
+
+  // Nothing is due before the retry times.
+  EXPECT_EQ(Pass(), 1);  // only the bounce notice (queued just now) is due
+  got = Received(dir_ / "out");
+  ASSERT_EQ(got.size(), 2u);
+  const nlohmann::json& dsn = got[0]["mail_from"] == "" ? got[0] : got[1];
+  EXPECT_EQ(dsn["mail_from"], "");
+  EXPECT_EQ(dsn["rcpt_tos"], nlohmann::json::array({"sender@example.org"}));
+  std::string body = dsn["data"];
+  EXPECT_NE(body.find("multipart/report"), std::string::npos);
+  EXPECT_NE(body.find("Final-Recipient: rfc822; unknown@rcpt.test"), std::string::npos);
+  EXPECT_NE(body.find("Status: 5.1.1"), std::string::npos);
+  EXPECT_EQ(body.find("full@rcpt.test>:"), std::string::npos);  // deferred: not in the notice
+
+  // After the greylisting delay the retry goes through, and it did not count
+  // as a failure.
+  std::this_thread::sleep_for(std::chrono::milliseconds(600));  // the receiver's real-time greylist
+  now_ = t0 + 400;
+  EXPECT_EQ(Pass(), 1);
+  EXPECT_EQ(Row(id, "grey@rcpt.test").state, relay::RecipientState::kDelivered);
+
+  // A new message to the suppressed address is not attempted.
+  int64_t id2 = Enqueue("sender@example.org", {"unknown@rcpt.test"}, "again");
+  size_t before = Received(dir_ / "out").size();
+  EXPECT_EQ(Pass(), 1);
+  EXPECT_EQ(Row(id2, "unknown@rcpt.test").state, relay::RecipientState::kSuppressed);
+  EXPECT_EQ(Received(dir_ / "out").size(), before);
+
+  // mailbox_full keeps deferring; after three days it expires with a notice.
+  now_ = full.next_attempt_at;
+  EXPECT_EQ(Pass(), 1);
+  auto full2 = Row(id, "full@rcpt.test");
+  EXPECT_EQ(full2.state, relay::RecipientState::kDeferred);
+  EXPECT_EQ(full2.attempts, 2);
+  now_ = t0 + 3 * 86400 + 10;
+  EXPECT_GE(Pass(), 1);
+  EXPECT_EQ(Row(id, "full@rcpt.test").state, relay::RecipientState::kExpired);
+  EXPECT_EQ(Pass(), 1);  // the expiry notice
+  bool expiry_notice = false;
+  for (const auto& m : Received(dir_ / "out")) {
+    std::string d = m["data"];
+    expiry_notice |= m["mail_from"] == "" && d.find("Final-Recipient: rfc822; full@rcpt.test") != std::string::npos &&
+                     d.find("Status: 4.4.7") != std::string::npos;  // RFC 3463: delivery time expired
+  }
+  EXPECT_TRUE(expiry_notice);
+
+  // The events: in the store and in the JSON Lines log, with decisions.
+  std::vector<relay::Event> events;
+  relay::EventFilter f;
+  f.message_id = id;
+  ASSERT_TRUE(store_->ListEvents(f, &events).ok());
+  int delivered = 0, bounced = 0, deferred = 0, expired = 0;
+  for (const auto& e : events) {
+    delivered += e.decision == "delivered";
+    bounced += e.decision == "bounced";
+    deferred += e.decision == "deferred";
+    expired += e.decision == "expired";
+  }
+  EXPECT_EQ(delivered, 2);
+  EXPECT_EQ(bounced, 1);
+  EXPECT_EQ(deferred, 3);
+  EXPECT_EQ(expired, 1);
+  auto log = EventsLog();
+  EXPECT_GE(log.size(), 9u);
+  EXPECT_EQ(log[0]["message_id"], id);
+  EXPECT_TRUE(log[0].contains("category"));
+  EXPECT_TRUE(log[0].contains("decision"));
+  EXPECT_EQ(log[0]["mx"], "127.0.0.1");
+}
+
+TEST_F(SchedulerTest, NoNoticeForNullSenderAndNoticesCanBeTurnedOff) {
+  MakeService();
+  Enqueue("", {"unknown@rcpt.test"});
+  Pass();
+  EXPECT_EQ(service_->counters().bounced, 1);
+  EXPECT_EQ(service_->counters().dsns, 0);
+  EXPECT_EQ(Pass(), 0);  // nothing was queued
+
+  opt_.bounce_notices = false;
+  MakeService();
+  Enqueue("sender@example.org", {"unknown2@rcpt.test", "unknown@rcpt.test"});
+  Pass();
+  EXPECT_EQ(service_->counters().dsns, 0);
+  EXPECT_EQ(Pass(), 0);
+}
+
+TEST_F(SchedulerTest, RateLimitThrottlesTheDestination) {
+  MakeService();
+  const int64_t t0 = now_;
+  int64_t a = Enqueue("sender@example.org", {"rate@rate.test"}, "m1");
+  EXPECT_EQ(Pass(), 1);
+  auto r = Row(a, "rate@rate.test");
+  EXPECT_EQ(r.state, relay::RecipientState::kDeferred);
+  EXPECT_EQ(r.last_category, "ip_rate_limited");
+  // Never suppressed.
+  bool suppressed = true;
+  ASSERT_TRUE(store_->IsSuppressed("acct", "rate@rate.test", &suppressed).ok());
+  EXPECT_FALSE(suppressed);
+
+  // While the window lasts, nothing else goes to rate.test: later messages
+  // are deferred, spread after the window, without a connection.
+  std::vector<int64_t> ids;
+  for (int i = 0; i < 10; ++i) ids.push_back(Enqueue("sender@example.org", {"user" + std::to_string(i) + "@rate.test"}, "n" + std::to_string(i)));
+  size_t received_before = Received(dir_ / "out").size();
+  EXPECT_EQ(Pass(), 10);
+  EXPECT_EQ(Received(dir_ / "out").size(), received_before);
+  std::set<int64_t> times;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    auto row = Row(ids[i], "user" + std::to_string(i) + "@rate.test");
+    EXPECT_EQ(row.state, relay::RecipientState::kDeferred);
+    EXPECT_GE(row.next_attempt_at, t0 + 60);  // after the throttle window
+    times.insert(row.next_attempt_at);
+  }
+  EXPECT_GT(times.size(), 3u) << "deferred recipients should be spread, not all at one second";
+  // Other destinations are not affected.
+  int64_t other = Enqueue("sender@example.org", {"fine@rcpt.test"}, "other");
+  EXPECT_EQ(Pass(), 1);
+  EXPECT_EQ(Row(other, "fine@rcpt.test").state, relay::RecipientState::kDelivered);
+
+  // After the window they go through.
+  now_ = t0 + 200;
+  EXPECT_EQ(Pass(), 10);
+  for (size_t i = 0; i < ids.size(); ++i)
+    EXPECT_EQ(Row(ids[i], "user" + std::to_string(i) + "@rate.test").state, relay::RecipientState::kDelivered);
+}
+
+TEST_F(SchedulerTest, BlocklistPausesAndAlerts) {
+  MakeService();
+  int64_t a = Enqueue("sender@example.org", {"rbl@rbl.test"}, "m1");
+  EXPECT_EQ(Pass(), 1);
+  auto r = Row(a, "rbl@rbl.test");
+  EXPECT_EQ(r.state, relay::RecipientState::kBounced);
+  EXPECT_EQ(r.last_category, "ip_blacklisted");
+  bool suppressed = true;
+  ASSERT_TRUE(store_->IsSuppressed("acct", "rbl@rbl.test", &suppressed).ok());
+  EXPECT_FALSE(suppressed);
+  bool alert = false;
+  for (const auto& e : EventsLog()) alert |= e.contains("alert") && e["destination"] == "rbl.test";
+  EXPECT_TRUE(alert);
+  // Paused: the next message waits for the pause, without a connection.
+  int64_t b = Enqueue("sender@example.org", {"someone@rbl.test"}, "m2");
+  Pass();
+  auto rb = Row(b, "someone@rbl.test");
+  EXPECT_EQ(rb.state, relay::RecipientState::kDeferred);
+  EXPECT_GE(rb.next_attempt_at, now_ + 3600);
+}
+
+TEST_F(SchedulerTest, SpamAndDropMidData) {
+  MakeService();
+  int64_t s = Enqueue("sender@example.org", {"spam@rcpt.test"}, "spam");
+  int64_t d = Enqueue("sender@example.org", {"drop@rcpt.test"}, "drop");
+  int64_t after = Enqueue("sender@example.org", {"after@rcpt.test"}, "after");
+  EXPECT_EQ(Pass(), 3);
+  auto rs = Row(s, "spam@rcpt.test");
+  EXPECT_EQ(rs.state, relay::RecipientState::kBounced);
+  EXPECT_EQ(rs.last_category, "spam");
+  bool suppressed = true;
+  ASSERT_TRUE(store_->IsSuppressed("acct", "spam@rcpt.test", &suppressed).ok());
+  EXPECT_FALSE(suppressed);
+  auto rd = Row(d, "drop@rcpt.test");
+  EXPECT_EQ(rd.state, relay::RecipientState::kDeferred);  // connection lost: retry
+  EXPECT_NE(rd.last_reply.find("421 4.4.2"), std::string::npos);
+  // The message after the drop goes out on a new connection.
+  EXPECT_EQ(Row(after, "after@rcpt.test").state, relay::RecipientState::kDelivered);
+}
+
+TEST_F(SchedulerTest, RelayCodesForDnsAndConnectionFailures) {
+  opt_.dns.routes["dead.test"] = "127.0.0.1:" + std::to_string(FreePort());
+  MakeService();
+  int64_t a = Enqueue("sender@example.org", {"x@unrouted.test"}, "dns");
+  int64_t b = Enqueue("sender@example.org", {"y@dead.test"}, "dead");
+  EXPECT_EQ(Pass(), 2);
+  auto ra = Row(a, "x@unrouted.test");
+  EXPECT_EQ(ra.state, relay::RecipientState::kDeferred);
+  EXPECT_EQ(ra.last_category, "dns_failure");
+  EXPECT_EQ(ra.last_reply.rfind("423 Dns resolve error", 0), 0u) << ra.last_reply;
+  auto rb = Row(b, "y@dead.test");
+  EXPECT_EQ(rb.state, relay::RecipientState::kDeferred);
+  EXPECT_EQ(rb.last_category, "connection_failed");
+  EXPECT_EQ(rb.last_reply.rfind("427 Socks Connect to UNREACHABLE host", 0), 0u) << rb.last_reply;
+  // Backoff: 300 s doubling, floored by the category's hint (600 s for
+  // connection_failed): about 600, 600, 1200, 2400, then the 3600 cap.
+  std::vector<int64_t> delays = {rb.next_attempt_at - now_};
+  for (int i = 0; i < 4; ++i) {
+    now_ = Row(b, "y@dead.test").next_attempt_at;
+    Pass();
+    delays.push_back(Row(b, "y@dead.test").next_attempt_at - now_);
+  }
+  EXPECT_EQ(Row(b, "y@dead.test").attempts, 5);
+  const int64_t expect[] = {600, 600, 1200, 2400, 3600};
+  for (size_t i = 0; i < delays.size(); ++i) {
+    EXPECT_GE(delays[i], expect[i] * 9 / 10) << i;  // jitter: +-10 %
+    EXPECT_LE(delays[i], expect[i] * 11 / 10) << i;
+  }
+}
+
+}  // namespace
+}  // namespace rebound::delivery
