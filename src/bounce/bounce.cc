@@ -195,6 +195,7 @@ Status BounceParser::Parse(std::string_view message, BounceResult* out) {
     if (eol != std::string::npos) ctx.inline_original = ctx.text.substr(eol + 1, kOriginalLimit);
     ctx.text.resize(m);
   }
+  ctx.lower = Lower(ctx.text);
 
   Extraction ex;
   bool done = false;
@@ -218,9 +219,9 @@ Status BounceParser::Parse(std::string_view message, BounceResult* out) {
   }
   if (!done && !found.dsn) {
     // Some MTAs send the delivery-status fields as plain text.
-    size_t at = IFind(ctx.text, "Final-Recipient:");
-    if (at != std::string::npos && IFind(ctx.text, "Status:") != std::string::npos) {
-      size_t rep = IFind(ctx.text, "Reporting-MTA:");
+    size_t at = ctx.Find("Final-Recipient:");
+    if (at != std::string::npos && ctx.Find("Status:") != std::string::npos) {
+      size_t rep = ctx.Find("Reporting-MTA:");
       if (rep != std::string::npos && rep < at) at = rep;
       ex = Extraction();
       done = ReadDeliveryStatus(std::string_view(ctx.text).substr(at), ctx, &ex);

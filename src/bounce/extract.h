@@ -29,6 +29,17 @@ struct Context {
   // The human-readable bounce text: decoded text parts outside any attached
   // message, cut before the returned copy of the original message. Bounded.
   std::string text;
+  std::string lower;  // text with A-Z lower-cased: same length and offsets
+  // Case-insensitive search in text (through lower): offset or npos.
+  size_t Find(std::string_view needle, size_t from = 0) const {
+    char buf[128];
+    if (needle.size() > sizeof buf) return IFind(text, needle, from);
+    for (size_t i = 0; i < needle.size(); ++i) {
+      char c = needle[i];
+      buf[i] = (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
+    }
+    return lower.find(std::string_view(buf, needle.size()), from);
+  }
   // The decoded text after a "copy of the message follows" marker, when the
   // original is inline rather than an attached part (bounded).
   std::string inline_original;

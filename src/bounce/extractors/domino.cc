@@ -5,7 +5,7 @@
 namespace rebound::bounce {
 
 bool ExtractDomino(const Context& ctx, Extraction* out) {
-  size_t at = IFind(ctx.text, "was not delivered to:");
+  size_t at = ctx.Find("was not delivered to:");
   if (at == std::string::npos) return false;
   auto lines = Lines(std::string_view(ctx.text).substr(at));
   size_t because = FindLine(lines, "because:");
@@ -27,7 +27,7 @@ bool ExtractDomino(const Context& ctx, Extraction* out) {
     if (c.diagnostic.empty()) c.diagnostic = why;
     out->recipients.push_back(std::move(c));
   }
-  out->kind = IFind(ctx.text, "Domino") != std::string::npos ? "domino" : "notes";
+  out->kind = ctx.Find("Domino") != std::string::npos ? "domino" : "notes";
   return true;
 }
 

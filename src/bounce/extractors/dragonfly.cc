@@ -5,7 +5,7 @@
 namespace rebound::bounce {
 
 bool ExtractDragonFly(const Context& ctx, Extraction* out) {
-  size_t at = IFind(ctx.text, "There was an error delivering your mail to");
+  size_t at = ctx.Find("There was an error delivering your mail to");
   if (at == std::string::npos) return false;
   size_t eol = ctx.text.find('\n', at);
   std::string_view first = std::string_view(ctx.text).substr(at, eol == std::string::npos ? std::string::npos : eol - at);

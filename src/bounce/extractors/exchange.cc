@@ -5,7 +5,7 @@
 namespace rebound::bounce {
 
 bool ExtractExchange2003(const Context& ctx, Extraction* out) {
-  size_t at = IFind(ctx.text, "did not reach the following recipient");
+  size_t at = ctx.Find("did not reach the following recipient");
   if (at == std::string::npos) return false;
   auto lines = Lines(std::string_view(ctx.text).substr(at));
   for (size_t i = 1; i < lines.size(); ++i) {

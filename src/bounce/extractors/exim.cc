@@ -13,11 +13,11 @@ bool ExtractExim(const Context& ctx, Extraction* out) {
       "has not yet been delivered to the following",
   };
   size_t start = std::string::npos;
-  for (const char* o : kOpeners) start = std::min(start, IFind(ctx.text, o));
+  for (const char* o : kOpeners) start = std::min(start, ctx.Find(o));
   if (start == std::string::npos) return false;
   // The list proper starts after "address(es) failed:"; before it Exim may
   // name the sender ("A message sent by\n  <sender>").
-  size_t list = IFind(ctx.text, "failed:", start);
+  size_t list = ctx.Find("failed:", start);
   if (list != std::string::npos) start = list;
   auto lines = Lines(std::string_view(ctx.text).substr(start));
   AddressBlocks(lines, 1, lines.size(), &out->recipients);
@@ -37,7 +37,7 @@ bool ExtractExim(const Context& ctx, Extraction* out) {
   }
   if (out->recipients.empty()) return false;
   out->kind = "exim";
-  bool delayed = IFind(ctx.text, "has not yet been delivered") != std::string::npos ||
+  bool delayed = ctx.Find("has not yet been delivered") != std::string::npos ||
                  IStartsWith(ctx.subject, "Warning: message");
   for (auto& c : out->recipients) {
     if (delayed) c.action = "delayed";
@@ -46,7 +46,7 @@ bool ExtractExim(const Context& ctx, Extraction* out) {
       c.reason_hint = Reason::expired;
     if (c.diagnostic.empty()) {
       // The error is in the paragraph after the list.
-      size_t after = IFind(ctx.text, "The error that the other server returned was:");
+      size_t after = ctx.Find("The error that the other server returned was:");
       if (after != std::string::npos) c.diagnostic = Squash(ctx.text.substr(after, 1000));
     }
   }

@@ -9,16 +9,16 @@ namespace rebound::bounce {
 // delivered to rcpt because ...", then "The response from the remote server
 // was:" and the reply.
 static bool ExtractGmailCurrent(const Context& ctx, Extraction* out) {
-  size_t at = IFind(ctx.text, "Your message wasn't delivered to");
-  if (at == std::string::npos) at = IFind(ctx.text, "There was a temporary problem delivering your message to");
+  size_t at = ctx.Find("Your message wasn't delivered to");
+  if (at == std::string::npos) at = ctx.Find("There was a temporary problem delivering your message to");
   if (at == std::string::npos) return false;
   size_t eol = ctx.text.find('\n', at);
   std::string_view sentence = std::string_view(ctx.text).substr(at, eol == std::string::npos ? std::string::npos : eol - at);
   Candidate c;
   c.recipient = Lower(FirstAddress(sentence));
   if (c.recipient.empty()) return false;
-  size_t resp = IFind(ctx.text, "The response from the remote server was:");
-  if (resp == std::string::npos) resp = IFind(ctx.text, "The response was:");
+  size_t resp = ctx.Find("The response from the remote server was:");
+  if (resp == std::string::npos) resp = ctx.Find("The response was:");
   if (resp != std::string::npos) {
     size_t start = ctx.text.find(':', resp) + 1;
     c.diagnostic = Squash(std::string_view(ctx.text).substr(start, 1000));
@@ -32,7 +32,7 @@ static bool ExtractGmailCurrent(const Context& ctx, Extraction* out) {
 }
 
 bool ExtractGmail(const Context& ctx, Extraction* out) {
-  size_t at = IFind(ctx.text, "Delivery to the following recipient");
+  size_t at = ctx.Find("Delivery to the following recipient");
   if (at == std::string::npos) return ExtractGmailCurrent(ctx, out);
   auto lines = Lines(std::string_view(ctx.text).substr(at));
   size_t tech = FindLine(lines, "Technical details of");

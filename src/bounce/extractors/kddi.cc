@@ -5,7 +5,7 @@
 namespace rebound::bounce {
 
 bool ExtractKddi(const Context& ctx, Extraction* out) {
-  size_t at = IFind(ctx.text, "Could not be delivered to:");
+  size_t at = ctx.Find("Could not be delivered to:");
   if (at == std::string::npos) return false;
   auto lines = Lines(std::string_view(ctx.text).substr(at));
   Candidate c;

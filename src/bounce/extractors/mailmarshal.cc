@@ -5,8 +5,8 @@
 namespace rebound::bounce {
 
 bool ExtractMailMarshal(const Context& ctx, Extraction* out) {
-  size_t because = IFind(ctx.text, "Could not be delivered because of");
-  size_t list = IFind(ctx.text, "The following recipients were affected:");
+  size_t because = ctx.Find("Could not be delivered because of");
+  size_t list = ctx.Find("The following recipients were affected:");
   if (because == std::string::npos || list == std::string::npos || list < because) return false;
   std::string why = Squash(std::string_view(ctx.text).substr(because + 33, list - because - 33));
   auto lines = Lines(std::string_view(ctx.text).substr(list));

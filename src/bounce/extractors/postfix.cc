@@ -8,14 +8,14 @@ namespace rebound::bounce {
 bool ExtractPostfix(const Context& ctx, Extraction* out) {
   // OpenSMTPD lists its recipients the same way.
   std::string kind = "postfix";
-  size_t at = IFind(ctx.text, "The mail system");
-  if (at == std::string::npos) at = IFind(ctx.text, "This is the mail system at host");
-  if (at == std::string::npos) at = IFind(ctx.text, "This is the Postfix program");
+  size_t at = ctx.Find("The mail system");
+  if (at == std::string::npos) at = ctx.Find("This is the mail system at host");
+  if (at == std::string::npos) at = ctx.Find("This is the Postfix program");
   if (at == std::string::npos) {
-    at = IFind(ctx.text, "the following list of recipients");
+    at = ctx.Find("the following list of recipients");
     kind = "opensmtpd";
   }
-  if (at == std::string::npos && IFind(ctx.text, "(in reply to ") != std::string::npos) {
+  if (at == std::string::npos && ctx.Find("(in reply to ") != std::string::npos) {
     at = 0;  // Postfix-style lines without the usual preamble
     kind = "postfix";
   }

@@ -15,13 +15,13 @@ bool ExtractQmail(const Context& ctx, Extraction* out) {
       "I'm sorry to have to inform you that your message could not",
   };
   size_t start = std::string::npos;
-  for (const char* o : kOpeners) start = std::min(start, IFind(ctx.text, o));
+  for (const char* o : kOpeners) start = std::min(start, ctx.Find(o));
   if (start == std::string::npos) return false;
   auto lines = Lines(std::string_view(ctx.text).substr(start));
   AddressBlocks(lines, 0, lines.size(), &out->recipients);
   if (out->recipients.empty()) return false;
-  if (IFind(ctx.text, "qmail") != std::string::npos) out->kind = "qmail";
-  else if (ctx.from.find("yahoo") != std::string::npos || IFind(ctx.text, "Remote host said:") != std::string::npos)
+  if (ctx.Find("qmail") != std::string::npos) out->kind = "qmail";
+  else if (ctx.from.find("yahoo") != std::string::npos || ctx.Find("Remote host said:") != std::string::npos)
     out->kind = "yahoo";
   else out->kind = "qmail";
   for (auto& c : out->recipients) {

@@ -7,7 +7,7 @@
 namespace rebound::bounce {
 
 bool ExtractSendmail(const Context& ctx, Extraction* out) {
-  size_t at = IFind(ctx.text, "----- Transcript of session follows -----");
+  size_t at = ctx.Find("----- Transcript of session follows -----");
   if (at == std::string::npos) return false;
   auto lines = Lines(std::string_view(ctx.text).substr(at));
   std::string pending_rcpt, pending_cmd;

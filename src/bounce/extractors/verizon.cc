@@ -6,8 +6,8 @@
 namespace rebound::bounce {
 
 bool ExtractVerizon(const Context& ctx, Extraction* out) {
-  size_t below = IFind(ctx.text, "Error message below:");
-  size_t details = IFind(ctx.text, "Message details:");
+  size_t below = ctx.Find("Error message below:");
+  size_t details = ctx.Find("Message details:");
   if (below == std::string::npos || details == std::string::npos || details < below) return false;
   auto lines = Lines(std::string_view(ctx.text).substr(details));
   size_t rcpt = FindLine(lines, "RCPT TO:");
