@@ -152,7 +152,7 @@ void FindCodes(std::string_view text, int* code, std::string* status) {
     }
     if (code && !*code && std::isdigit(static_cast<unsigned char>(text[i + 1])) &&
         std::isdigit(static_cast<unsigned char>(text[i + 2])) &&
-        (i + 3 == text.size() || text[i + 3] == ' ' || text[i + 3] == '-')) {
+        (i + 3 == text.size() || text[i + 3] == ' ' || text[i + 3] == '-' || text[i + 3] == ',')) {
       *code = (text[i] - '0') * 100 + (text[i + 1] - '0') * 10 + (text[i + 2] - '0');
     }
   }
