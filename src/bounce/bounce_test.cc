@@ -130,6 +130,86 @@ TEST_F(BounceTest, BadInputIsAnErrorNotACrash) {
   EXPECT_TRUE(p.Parse(cut, &r).ok());
 }
 
+TEST_F(BounceTest, EximTextBounceWithNestedAddress) {
+  BounceResult r = Parse(
+      "From: Mail Delivery System <Mailer-Daemon@mx.example.org>\nTo: s@example.com\n"
+      "Subject: Mail delivery failed: returning message to sender\n\n"
+      "This message was created automatically by mail delivery software.\n\n"
+      "A message that you sent could not be delivered to one or more of its\n"
+      "recipients. This is a permanent error. The following address(es) failed:\n\n"
+      "  first@example.net\n    SMTP error from remote mail server after RCPT TO:\n    <first@example.net>:\n"
+      "    host mx.example.net [192.0.2.1]: 550 5.1.1 unknown user\n\n"
+      "  second@example.net\n    retry timeout exceeded\n\n"
+      "------ This is a copy of the message, including all the headers. ------\n\n"
+      "Message-Id: <m1@example.com>\nSubject: hello\n\nbody\n");
+  ASSERT_EQ(r.records.size(), 2u);
+  EXPECT_EQ(r.records[0].recipient, "first@example.net");
+  EXPECT_EQ(r.records[0].reporting_mta_kind, "exim");
+  EXPECT_EQ(r.records[0].verdict.reason, Reason::userunknown);
+  EXPECT_EQ(r.records[0].smtp_command, "RCPT");
+  EXPECT_EQ(r.records[1].recipient, "second@example.net");
+  EXPECT_EQ(r.records[1].verdict.reason, Reason::expired);
+  EXPECT_EQ(r.original.message_id, "<m1@example.com>");
+}
+
+TEST_F(BounceTest, SendmailTranscriptCommandDecides) {
+  // "User unknown" answering DATA (no x.1.1 status) is a filter's answer.
+  BounceResult r = Parse(
+      "From: Mail Delivery Subsystem <MAILER-DAEMON@mx.example.org>\nTo: s@example.com\n"
+      "Subject: Returned mail: see transcript for details\n\n"
+      "   ----- Transcript of session follows -----\n"
+      "... while talking to mx.example.net.:\n>>> DATA\n<<< 550 <x@example.net>: User unknown\n"
+      "554 5.0.0 Service unavailable\n\n   ----- Unsent message follows -----\n"
+      "To: x@example.net\nSubject: s\n\nb\n");
+  ASSERT_EQ(r.records.size(), 1u);
+  EXPECT_EQ(r.records[0].recipient, "x@example.net");
+  EXPECT_EQ(r.records[0].smtp_command, "DATA");
+  EXPECT_EQ(r.records[0].verdict.reason, Reason::filtered);
+  EXPECT_FALSE(r.records[0].verdict.hard_bounce);
+}
+
+TEST_F(BounceTest, AmazonSesJsonNotification) {
+  BounceResult r = Parse(
+      "From: SES <no-reply@sns.amazonaws.com>\nTo: me@example.com\nSubject: AWS Notification Message\n"
+      "Content-Type: text/plain; charset=UTF-8\n\n"
+      "{\"notificationType\":\"Bounce\",\"bounce\":{\"bounceType\":\"Permanent\",\"bounceSubType\":\"General\","
+      "\"bouncedRecipients\":[{\"emailAddress\":\"gone@example.net\",\"action\":\"failed\",\"status\":\"5.1.1\","
+      "\"diagnosticCode\":\"smtp; 550 5.1.1 user unknown\"}],\"timestamp\":\"2024-01-02T03:04:05.000Z\"}}\n");
+  ASSERT_EQ(r.records.size(), 1u);
+  EXPECT_EQ(r.records[0].recipient, "gone@example.net");
+  EXPECT_EQ(r.records[0].reporting_mta_kind, "amazonses");
+  EXPECT_EQ(r.records[0].status, "5.1.1");
+  EXPECT_TRUE(r.records[0].verdict.hard_bounce);
+}
+
+TEST_F(BounceTest, QuotedPrintableIso2022JpTextPart) {
+  // The diagnostic sits in an encoded, non-UTF-8 text part.
+  BounceResult r = Parse(
+      "From: MAILER-DAEMON@mx.example.jp\nTo: s@example.jp\nSubject: failure notice\nMIME-Version: 1.0\n"
+      "Content-Type: text/plain; charset=iso-2022-jp\nContent-Transfer-Encoding: quoted-printable\n\n"
+      "Hi. This is the qmail-send program at mx.example.jp.\n"
+      "I'm afraid I wasn't able to deliver your message to the following addresses.\n\n"
+      "<full@example.jp>:\nRemote host said: 552 5.2.2 Mailbox full =1B$B%a!<%k=1B(B\n\n"
+      "--- Below this line is a copy of the message.\n\nSubject: x\n\ny\n");
+  ASSERT_EQ(r.records.size(), 1u);
+  EXPECT_EQ(r.records[0].verdict.reason, Reason::mailboxfull);
+  EXPECT_NE(r.records[0].diagnostic.find("\xe3\x83\xa1\xe3\x83\xbc\xe3\x83\xab"), std::string::npos);
+}
+
+TEST_F(BounceTest, LargeAttachmentIsNotScanned) {
+  // A DSN followed by a 40 MB attachment: parsed, and the attachment's text
+  // (which looks like a bounce) is never read as one.
+  std::string msg(kDsn);
+  msg.resize(msg.rfind("--B1--"));
+  msg += "--B1\r\nContent-Type: application/octet-stream\r\nContent-Disposition: attachment\r\n\r\n";
+  std::string filler = "<decoy@example.org>: 550 5.1.1 no such user here\r\n";
+  while (msg.size() < (40u << 20)) msg += filler;
+  msg += "--B1--\r\n";
+  BounceResult r = Parse(msg);
+  ASSERT_EQ(r.records.size(), 2u);
+  for (const auto& rec : r.records) EXPECT_NE(rec.recipient, "decoy@example.org");
+}
+
 TEST(Mime, DecodersAndCharsets) {
   EXPECT_EQ(bounce::DecodeQuotedPrintable("a=3Db=\nc"), "a=bc");
   EXPECT_EQ(bounce::DecodeBase64("aGVsbG8="), "hello");
