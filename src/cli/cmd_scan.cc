@@ -347,6 +347,7 @@ class ScanRun {
       fputs("\r\033[K", stderr);
       progress_shown_ = false;
     }
+    if (!f->scanner && !f->failed) report_.AddInputStats(f->name, LogFormat::kUnknown, {}, 0);  // empty
     if (f->scanner) {
       LogReaderStats s = f->scanner->reader().stats();
       s.lines -= f->before.lines;

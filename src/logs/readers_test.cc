@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 #include <zlib.h>
 
+#include <deque>
 #include <random>
 
 #include "logs/gzip.h"
@@ -10,15 +11,30 @@
 namespace rebound {
 namespace {
 
-std::vector<DeliveryEvent> ReadAll(LogReader* r, const std::vector<std::string>& lines,
-                                   std::vector<std::string>* keep_diag = nullptr) {
-  std::vector<DeliveryEvent> all, out;
+// An event that owns its text: a reader's views only live until its next
+// line, and the tests look at events after reading them all.
+struct OwnedEvent : DeliveryEvent {
+  std::string text[8];
+  explicit OwnedEvent(const DeliveryEvent& e) : DeliveryEvent(e) {
+    std::string_view* views[8] = {&queue_id, &from, &recipient, &relay_host, &relay_ip, &dsn, &diagnostic, &message_id};
+    for (int i = 0; i < 8; ++i) {
+      text[i].assign(*views[i]);
+      *views[i] = text[i];
+    }
+  }
+  OwnedEvent(const OwnedEvent&) = delete;
+};
+
+std::deque<OwnedEvent> ReadAll(LogReader* r, const std::vector<std::string>& lines,
+                               std::vector<std::string>* keep_diag = nullptr) {
+  std::deque<OwnedEvent> all;  // a deque never moves its elements
+  std::vector<DeliveryEvent> out;
   for (const auto& l : lines) {
     out.clear();
     r->ReadLine(l, &out);
     for (auto& e : out) {
       if (keep_diag) keep_diag->push_back(std::string(e.diagnostic) + "|" + std::string(e.from) + "|" + std::string(e.recipient));
-      all.push_back(e);
+      all.emplace_back(e);
     }
   }
   return all;

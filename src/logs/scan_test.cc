@@ -20,7 +20,7 @@ class ScanTest : public ::testing::Test {
 
   static std::string Bounce(int minute, const std::string& rcpt, const std::string& status, const std::string& dsn,
                             const std::string& reply) {
-    char t[16];
+    char t[32];
     snprintf(t, sizeof t, "%02d:%02d:00", 10 + minute / 60, minute % 60);
     const std::string domain = rcpt.substr(rcpt.find('@') + 1);
     return std::string("Nov 27 ") + t + " mx postfix/smtp[9]: 4QID" + std::to_string(10000 + minute) + ": to=<" + rcpt +
