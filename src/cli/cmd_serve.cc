@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "cli/command.h"
+#include "delivery/service.h"
 #include "relay/service.h"
 #include "relay/smtp_server.h"
 
@@ -34,6 +35,12 @@ int Run(const ServeOptions& o) {
 
   // --- delivery: start the delivery loop on server->io_context() here ---
   // (issue 6 adds its one call at this spot; it runs on the same threads.)
+  std::unique_ptr<delivery::DeliveryService> delivery;
+  s = delivery::StartDelivery(config, o.service.config_path, store.get(), server->io_context(), &delivery);
+  if (!s.ok()) {
+    std::cerr << "rebound serve: delivery: " << s.message() << "\n";
+    return kExitRules;
+  }
 
   std::cerr << "rebound serve: SMTP submission on " << server->listen_address() << ", data in "
             << config.String("server.data_dir") << " (Ctrl-C stops)\n";

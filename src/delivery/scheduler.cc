@@ -20,6 +20,7 @@
 #include "delivery/dsn.h"
 #include "delivery/service.h"
 #include "delivery/smtp_client.h"
+#include "relay/config.h"
 #include "relay/store.h"
 
 namespace rebound::delivery {
@@ -680,6 +681,25 @@ int DeliveryService::RunOnce(asio::io_context& io) {
 DeliveryCounters DeliveryService::counters() const {
   std::lock_guard<std::mutex> lock(impl_->counters_mu_);
   return impl_->counters_;
+}
+
+Status StartDelivery(const relay::Config& config, const std::string& config_path, relay::Store* store,
+                     asio::io_context& io, std::unique_ptr<DeliveryService>* out) {
+  out->reset();
+  if (!config.Bool("delivery.enabled")) return Status::Ok();
+  DeliveryOptions options;
+  Status s = DeliveryOptionsFromConfig(config, config_path, &options);
+  if (!s.ok()) return s;
+  std::unique_ptr<const Classifier> classifier;
+  s = BuildClassifier({}, &classifier);
+  if (!s.ok()) return s;
+  std::unique_ptr<DeliveryService> service;
+  s = DeliveryService::Create(options, store, classifier.get(), &service);
+  if (!s.ok()) return s;
+  service->owned_classifier_ = std::move(classifier);
+  service->Start(io);
+  *out = std::move(service);
+  return Status::Ok();
 }
 
 }  // namespace rebound::delivery

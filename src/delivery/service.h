@@ -98,8 +98,18 @@ class DeliveryService {
   class Impl;
 
  private:
+  friend Status StartDelivery(const relay::Config&, const std::string&, relay::Store*, boost::asio::io_context&,
+                              std::unique_ptr<DeliveryService>*);
   explicit DeliveryService(std::unique_ptr<Impl> impl);
+  std::unique_ptr<const Classifier> owned_classifier_;  // when StartDelivery built it; outlives impl_
   std::unique_ptr<Impl> impl_;
 };
+
+// What `rebound serve` calls once its store and io_context exist: reads the
+// delivery keys of the config, builds the classifier (embedded rule base),
+// creates the service and starts it on io. *out stays null when
+// delivery.enabled is false. Destroy *out before io.
+Status StartDelivery(const relay::Config& config, const std::string& config_path, relay::Store* store,
+                     boost::asio::io_context& io, std::unique_ptr<DeliveryService>* out);
 
 }  // namespace rebound::delivery
