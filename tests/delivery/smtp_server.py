@@ -16,6 +16,7 @@ Every accepted message is written to --outdir as one JSON file
 (mail_from, rcpt_tos, data) before the 250 goes out.
 """
 import argparse
+import asyncio
 import json
 import os
 import ssl
@@ -33,8 +34,9 @@ RCPT_REPLIES = {
 
 
 class Handler:
-    def __init__(self, outdir, grey_seconds):
+    def __init__(self, outdir, grey_seconds, data_delay=0.0):
         self.outdir = outdir
+        self.data_delay = data_delay
         self.grey_seconds = grey_seconds
         self.grey_first = {}
         self.lock = threading.Lock()
@@ -59,6 +61,8 @@ class Handler:
             return "250 2.0.0 never sent"
         if "spam" in locals_:
             return "554 5.7.1 Message rejected as spam by the content filter"
+        if self.data_delay:
+            await asyncio.sleep(self.data_delay)
         with self.lock:
             self.count += 1
             n = self.count
@@ -77,6 +81,7 @@ def main():
     p.add_argument("--outdir", required=True)
     p.add_argument("--grey-seconds", type=float, default=2.0)
     p.add_argument("--size", type=int, default=0)
+    p.add_argument("--data-delay", type=float, default=0.0, help="seconds to wait before accepting DATA")
     p.add_argument("--tls-cert")
     p.add_argument("--tls-key")
     a = p.parse_args()
@@ -86,7 +91,7 @@ def main():
         ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         ctx.load_cert_chain(a.tls_cert, a.tls_key)
         kwargs["tls_context"] = ctx
-    c = Controller(Handler(a.outdir, a.grey_seconds), hostname="127.0.0.1", port=a.port,
+    c = Controller(Handler(a.outdir, a.grey_seconds, a.data_delay), hostname="127.0.0.1", port=a.port,
                    **kwargs)
     c.start()
     print("ready", flush=True)
