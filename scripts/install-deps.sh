@@ -22,6 +22,7 @@ build_pkgs=(
 )
 test_pkgs=(
   python3 python3-aiosmtpd swaks postfix dnsmasq-base
+  openssl                             # test certificates for the delivery STARTTLS test
   libnet-ssleay-perl libio-socket-ssl-perl  # swaks STARTTLS in the relay tests
   libsisimai-perl pflogsumm
   chromium                            # renders rebound scan --html in a test
