@@ -246,9 +246,12 @@ Status BounceParser::Parse(std::string_view message, BounceResult* out) {
       }
     }
     // Still no diagnostic: the human-readable part is all there is.
-    const std::string fallback = Squash(std::string_view(ctx.text).substr(0, 1000));
-    for (auto& c : ex.recipients)
-      if (c.diagnostic.empty()) c.diagnostic = fallback;
+    std::string fallback;
+    for (auto& c : ex.recipients) {
+      if (!c.diagnostic.empty()) continue;
+      if (fallback.empty()) fallback = Squash(std::string_view(ctx.text).substr(0, 1000));
+      c.diagnostic = fallback;
+    }
   }
   if (!done) {
     for (const auto& e : Extractors()) {

@@ -1,6 +1,7 @@
 #include "bounce/finalize.h"
 
 #include <cctype>
+#include <charconv>
 #include <cstdio>
 #include <cstring>
 #include <vector>
@@ -101,46 +102,73 @@ SmtpCommand CommandInText(std::string_view d) {
 
 }  // namespace
 
+namespace {
+int ToInt(std::string_view s) {
+  int v = 0;
+  std::from_chars(s.data(), s.data() + s.size(), v);
+  return v;
+}
+// "HH:MM[:SS]"; false when malformed.
+bool ParseClock(std::string_view s, int* hh, int* mm, int* ss) {
+  int parts[3] = {0, 0, 0};
+  int n = 0;
+  const char* p = s.data();
+  const char* end = p + s.size();
+  while (p < end && n < 3) {
+    auto [next, ec] = std::from_chars(p, end, parts[n]);
+    if (ec != std::errc()) return false;
+    ++n;
+    p = next;
+    if (p < end && *p == ':') ++p;
+    else break;
+  }
+  if (n < 2) return false;
+  *hh = parts[0];
+  *mm = parts[1];
+  *ss = parts[2];
+  return true;
+}
+}  // namespace
+
 std::string ToIso8601(std::string_view date) {
   // Tokens: [Day,] DD Mon YYYY HH:MM[:SS] [zone]
-  std::vector<std::string_view> tok;
+  std::string_view tok[8];
+  size_t ntok = 0;
   size_t i = 0;
-  while (i < date.size() && tok.size() < 8) {
+  while (i < date.size() && ntok < 8) {
     while (i < date.size() && (date[i] == ' ' || date[i] == ',' || date[i] == '\t')) ++i;
     size_t j = i;
     while (j < date.size() && date[j] != ' ' && date[j] != ',' && date[j] != '\t') ++j;
-    if (j > i) tok.push_back(date.substr(i, j - i));
+    if (j > i) tok[ntok++] = date.substr(i, j - i);
     i = j;
   }
   size_t k = 0;
-  if (k < tok.size() && !tok[k].empty() && std::isalpha(static_cast<unsigned char>(tok[k][0])) && !MonthIndex(tok[k])) ++k;
-  if (k < tok.size() && !tok[k].empty() && std::isalpha(static_cast<unsigned char>(tok[k][0])) && !MonthIndex(tok[k])) ++k;
-  if (k + 3 > tok.size()) return "";
+  for (int skip = 0; skip < 2; ++skip)
+    if (k < ntok && std::isalpha(static_cast<unsigned char>(tok[k][0])) && !MonthIndex(tok[k])) ++k;
+  if (k + 3 > ntok) return "";
   int day = 0, month = 0, year = 0;
-  // "DD Mon YYYY" or "Mon DD YYYY" (asctime-like with the time before the year is not handled).
-  if (k + 2 < tok.size() && MonthIndex(tok[k + 1])) {
-    day = std::atoi(std::string(tok[k]).c_str());
+  // "DD Mon YYYY" or "Mon DD YYYY".
+  if (MonthIndex(tok[k + 1])) {
+    day = ToInt(tok[k]);
     month = MonthIndex(tok[k + 1]);
-    year = std::atoi(std::string(tok[k + 2]).c_str());
-  } else if (k + 2 < tok.size() && MonthIndex(tok[k])) {
+    year = ToInt(tok[k + 2]);
+  } else if (MonthIndex(tok[k])) {
     month = MonthIndex(tok[k]);
-    day = std::atoi(std::string(tok[k + 1]).c_str());
-    year = std::atoi(std::string(tok[k + 2]).c_str());
+    day = ToInt(tok[k + 1]);
+    year = ToInt(tok[k + 2]);
   } else {
     return "";
   }
   if (year < 100) year += year < 50 ? 2000 : 1900;
   if (day < 1 || day > 31 || year < 1970 || year > 9999) return "";
   int hh = 0, mm = 0, ss = 0;
-  if (k + 3 < tok.size()) {
-    if (std::sscanf(std::string(tok[k + 3]).c_str(), "%d:%d:%d", &hh, &mm, &ss) < 2) return "";
-  }
+  if (k + 3 < ntok && !ParseClock(tok[k + 3], &hh, &mm, &ss)) return "";
   if (hh > 23 || mm > 59 || ss > 60 || hh < 0 || mm < 0 || ss < 0) return "";
   int offset_min = 0;
-  if (k + 4 < tok.size()) {
+  if (k + 4 < ntok) {
     std::string_view z = tok[k + 4];
     if ((z[0] == '+' || z[0] == '-') && z.size() >= 5) {
-      int v = std::atoi(std::string(z.substr(1, 4)).c_str());
+      int v = ToInt(z.substr(1, 4));
       offset_min = (v / 100) * 60 + v % 100;
       if (z[0] == '-') offset_min = -offset_min;
     } else {

@@ -206,8 +206,11 @@ bool SplitMultipart(std::string_view body, std::string_view boundary, std::vecto
   size_t start = std::string_view::npos;  // start of the current part
   bool found = false;
   while (pos < body.size()) {
-    size_t hit = body.find(delim, pos);
-    if (hit == std::string_view::npos) break;
+    // memmem (two-way search) rather than find(): bodies are full of the
+    // dashes every delimiter starts with.
+    const void* found_at = memmem(body.data() + pos, body.size() - pos, delim.data(), delim.size());
+    if (!found_at) break;
+    size_t hit = static_cast<size_t>(static_cast<const char*>(found_at) - body.data());
     if (hit != 0 && body[hit - 1] != '\n') {
       pos = hit + delim.size();
       continue;
