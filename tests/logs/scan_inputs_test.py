@@ -96,30 +96,43 @@ rc, out, err = scan("--json", cut)
 check(rc == 1 and "truncated" in err, f"truncated .gz: exit {rc}, {err!r}")
 check(rc == 1 and totals(out)["attempts"] > 0, "truncated .gz: nothing scanned before the cut")
 
-# --follow survives rotation, like tail -F.
+# --follow survives rotation, like tail -F, and streams events as lines come.
 follow = os.path.join(d, "follow.log")
 open(follow, "wb").write(b"".join(lines[:a]))
 p = subprocess.Popen([rebound, "scan", "--no-progress", "--follow", "--events", follow], stdout=subprocess.PIPE,
                      stderr=subprocess.PIPE)
-time.sleep(1.0)
-# Events stream out as the lines arrive, before any rotation or exit.
 os.set_blocking(p.stdout.fileno(), False)
-early = p.stdout.read() or b""
+got = b""
+
+
+def read_until(expected, seconds=30):
+    """Collects the follower's output until it equals expected (or time runs out)."""
+    global got
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and got != expected:
+        chunk = p.stdout.read()
+        if chunk:
+            got += chunk
+        else:
+            time.sleep(0.1)
+    return got == expected
+
+
 first_part = subprocess.run([rebound, "scan", "--no-progress", "--events", "--log-format", "postfix", "-"],
                             input=b"".join(lines[:a]), capture_output=True).stdout
-check(early == first_part, f"--follow: {len(early.splitlines())} events streamed early, expected {len(first_part.splitlines())}")
-os.set_blocking(p.stdout.fileno(), True)
+check(read_until(first_part), f"--follow: {len(got.splitlines())} events streamed, expected {len(first_part.splitlines())}")
 with open(follow, "ab") as f:
     f.write(b"".join(lines[a:b]))
-time.sleep(1.0)
+time.sleep(0.5)
 os.rename(follow, follow + ".1")
 open(follow, "wb").write(b"".join(lines[b:]))
-time.sleep(1.5)
+read_until(want_events.encode())
 p.send_signal(signal.SIGINT)
-out, err = p.communicate(timeout=20)
-out = early + out
+os.set_blocking(p.stdout.fileno(), True)
+rest, err = p.communicate(timeout=30)
+got += rest
 check(p.returncode == 0, f"--follow: exit {p.returncode} {err.decode()[-300:]}")
-check(out.decode() == want_events, f"--follow: {len(out.decode().splitlines())} events, expected {len(want_events.splitlines())}")
+check(got.decode() == want_events, f"--follow: {len(got.decode().splitlines())} events, expected {len(want_events.splitlines())}")
 
 if failures:
     print(f"{len(failures)} failures; inputs kept in {d}")
