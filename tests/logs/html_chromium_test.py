@@ -34,7 +34,7 @@ if b"http://" in open(page, "rb").read().split(b"<body>")[0] or b"<script" in op
 
 base = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run", "--hide-scrollbars",
-        "--user-data-dir=" + tempfile.mkdtemp(prefix="rebound-chromium-")]
+        "--user-data-dir=" + os.path.join(d, "profile")]
 url = "file://" + page
 dom = subprocess.run(base + ["--dump-dom", url], capture_output=True, text=True, timeout=120)
 shot = os.path.join(d, "shot.png")
@@ -137,4 +137,5 @@ for f in failures:
 if failures:
     print("kept:", d)
     sys.exit(1)
+shutil.rmtree(d, ignore_errors=True)
 print("ok:", charts.bars)

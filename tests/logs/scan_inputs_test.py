@@ -8,6 +8,7 @@ import gzip
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -137,4 +138,5 @@ check(got.decode() == want_events, f"--follow: {len(got.decode().splitlines())} 
 if failures:
     print(f"{len(failures)} failures; inputs kept in {d}")
     sys.exit(1)
+shutil.rmtree(d, ignore_errors=True)
 print("ok")
