@@ -85,7 +85,7 @@ void CivilFromDays(long z, long* y, unsigned* m, unsigned* d) {
 SmtpCommand CommandInText(std::string_view d) {
   static const std::pair<const char*, SmtpCommand> kWords[] = {
       {"end of data", SmtpCommand::kDataEnd}, {"after data", SmtpCommand::kData}, {"data command", SmtpCommand::kData},
-      {"rcpt to", SmtpCommand::kRcpt},        {"rcpt_to", SmtpCommand::kRcpt},    {"rcpt command", SmtpCommand::kRcpt},
+      {"rcpt to", SmtpCommand::kRcpt},        {"rcpt_to", SmtpCommand::kRcpt},    {"smtp:rcpt", SmtpCommand::kRcpt},    {"rcpt command", SmtpCommand::kRcpt},
       {"does not like recipient", SmtpCommand::kRcpt}, {"mail from", SmtpCommand::kMail},
       {"mail_from", SmtpCommand::kMail},      {"initial connection", SmtpCommand::kConnect}};
   size_t best = std::string_view::npos;

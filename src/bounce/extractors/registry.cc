@@ -17,6 +17,7 @@ bool ExtractQmail(const Context&, Extraction*);
 bool ExtractExim(const Context&, Extraction*);
 bool ExtractKddi(const Context&, Extraction*);
 bool ExtractMailMarshal(const Context&, Extraction*);
+bool ExtractX3(const Context&, Extraction*);
 bool ExtractVerizon(const Context&, Extraction*);
 bool ExtractGeneric(const Context&, Extraction*);
 
@@ -24,6 +25,7 @@ const std::vector<ExtractorEntry>& Extractors() {
   static const std::vector<ExtractorEntry> kExtractors = {
       {"amazonses", ExtractAmazonSes},
       {"dragonfly", ExtractDragonFly},
+      {"x3", ExtractX3},
       {"googlegroups", ExtractGoogleGroups},
       {"gmail", ExtractGmail},
       {"postfix", ExtractPostfix},
