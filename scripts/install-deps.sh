@@ -25,6 +25,7 @@ test_pkgs=(
   openssl                             # test certificates for the delivery STARTTLS test
   libnet-ssleay-perl libio-socket-ssl-perl  # swaks STARTTLS in the relay tests
   libsisimai-perl pflogsumm
+  time                                # /usr/bin/time -v: peak RSS in bench/peer_parse.sh
   chromium                            # renders rebound scan --html in a test
 )
 
