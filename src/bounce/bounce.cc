@@ -25,7 +25,7 @@ using namespace bounce;
 namespace {
 
 constexpr size_t kTextLimit = 128 << 10;      // decoded bounce text examined
-constexpr size_t kPartInputLimit = 512 << 10; // raw bytes of one text part decoded
+constexpr size_t kPartInputLimit = 192 << 10; // raw bytes of one text part decoded (>= kTextLimit after decoding)
 constexpr size_t kOriginalLimit = 64 << 10;
 
 // Converts CRLF and lone CR to LF; returns a view of s itself when it has no CR.
