@@ -64,8 +64,10 @@ int MonthFromAbbrev(std::string_view s) {
   static constexpr std::string_view kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                                  "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
   if (s.size() < 3) return 0;
+  static thread_local int last = 0;  // logs stay in one month for a long time
+  if (last && s.substr(0, 3) == kMonths[last - 1]) return last;
   for (int i = 0; i < 12; ++i)
-    if (s.substr(0, 3) == kMonths[i]) return i + 1;
+    if (s.substr(0, 3) == kMonths[i]) return last = i + 1;
   return 0;
 }
 

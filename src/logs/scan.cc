@@ -210,11 +210,28 @@ void ScanReport::Add(const DeliveryEvent& e, const Verdict& v, const Reply* repl
                   : expired_with_error          ? parser.Parse(e.diagnostic)  // the last error, not the expiry
                                                 : parser.Parse(ClassifierInput(e, &buf));
   if (v.category == Category::ip_blacklisted) NoteBlocklist(e, v, r);
-  // Top diagnostics: addresses blanked, so one reply to many recipients is one.
+  // Top diagnostics: addresses blanked, so one reply to many recipients is
+  // one. Replies repeat word for word (rate limits, greylisting, blocklists),
+  // so the counter a reply's exact text went to is remembered.
+  raw_key_.assign(r.text);
+  raw_key_.push_back('\0');
+  raw_key_.append(std::to_string(r.code)).push_back(char('0' + static_cast<int>(v.category) % 64));
+  raw_key_.push_back(char(r.status.klass + '0'));
+  raw_key_.append(std::to_string(r.status.subject)).push_back('.');
+  raw_key_.append(std::to_string(r.status.detail));
+  if (auto hit = raw_counters_.find(raw_key_); hit != raw_counters_.end()) {
+    ++*hit->second;
+    return;
+  }
   std::string norm = NormaliseDiagnostic(r);
   auto it = c.diagnostics.find(norm);
-  if (it != c.diagnostics.end()) ++it->second;
-  else if (c.diagnostics.size() < kMaxDistinctDiagnostics) c.diagnostics.emplace(std::move(norm), 1);
+  if (it == c.diagnostics.end()) {
+    if (c.diagnostics.size() >= kMaxDistinctDiagnostics) return;
+    it = c.diagnostics.emplace(std::move(norm), 0).first;
+  }
+  ++it->second;
+  if (raw_counters_.size() >= 4096) raw_counters_.clear();
+  raw_counters_.emplace(raw_key_, &it->second);  // map nodes never move
 }
 
 void ScanReport::NoteBlocklist(const DeliveryEvent& e, const Verdict& v, const Reply& r) {

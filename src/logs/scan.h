@@ -90,6 +90,9 @@ class ScanReport {
   int64_t last_minute_ = -1;  // the bucket the previous event went to
   Bucket* last_bucket_ = nullptr;
   std::string domain_buf_;
+  // exact reply (text, code, status, category) -> its top-diagnostics counter
+  StringMap<uint64_t*> raw_counters_;
+  std::string raw_key_;
   nlohmann::json inputs_ = nlohmann::json::array();
 };
 
