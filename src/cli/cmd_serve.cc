@@ -41,6 +41,8 @@ int Run(const ServeOptions& o) {
     std::cerr << "rebound serve: delivery: " << s.message() << "\n";
     return kExitRules;
   }
+  // Mail just queued is due now: wake the delivery loop rather than wait for its next poll.
+  if (delivery) server->SetQueuedCallback([d = delivery.get()](int64_t) { d->Wake(); });
 
   std::cerr << "rebound serve: SMTP submission on " << server->listen_address() << ", data in "
             << config.String("server.data_dir") << " (Ctrl-C stops)\n";

@@ -82,6 +82,7 @@ void Walk(const toml::table& t, const std::string& prefix, const std::string& fi
       continue;
     }
     const ConfigKey* k = FindKey(name);
+    if (!k && !prefix.empty()) k = FindKey(prefix + ".*");  // a user-keyed table
     if (!k) {
       *errors += where + "unknown key '" + name + "' (see `rebound config defaults`)\n";
       continue;
@@ -110,7 +111,8 @@ void RegisterConfigKeys(const std::vector<ConfigKey>& keys) {
 const std::vector<ConfigKey>& ConfigKeys() { return Registry(); }
 
 Config::Config() {
-  for (const auto& k : Registry()) values_[k.name] = k.default_value;
+  for (const auto& k : Registry())
+    if (k.name.size() < 2 || k.name.compare(k.name.size() - 2, 2, ".*") != 0) values_[k.name] = k.default_value;
 }
 
 Status Config::Load(const std::string& path, Config* out) {
@@ -134,11 +136,21 @@ Status Config::Load(const std::string& path, Config* out) {
 
 Status Config::Set(std::string_view key, std::string_view value) {
   const ConfigKey* k = FindKey(key);
+  if (!k && key.rfind('.') != std::string_view::npos)
+    k = FindKey(std::string(key.substr(0, key.rfind('.'))) + ".*");
   if (!k) return Status::InvalidArgument("unknown configuration key '" + std::string(key) + "'");
   Status s = CheckValue(*k, value);
   if (!s.ok()) return s;
-  values_[k->name] = std::string(value);
+  values_[std::string(key)] = std::string(value);
   return Status::Ok();
+}
+
+std::map<std::string, std::string> Config::Section(std::string_view section) const {
+  std::map<std::string, std::string> out;
+  const std::string prefix = std::string(section) + ".";
+  for (auto it = values_.lower_bound(prefix); it != values_.end() && it->first.rfind(prefix, 0) == 0; ++it)
+    out[it->first.substr(prefix.size())] = it->second;
+  return out;
 }
 
 const std::string& Config::String(std::string_view key) const {
@@ -170,7 +182,12 @@ std::string Config::DefaultsToml() {
       out += "\n[" + sec + "]\n";
       section = sec;
     }
-    out += "# " + k.doc + "\n" + key + " = ";
+    out += "# " + k.doc + "\n";
+    if (key == "*") {  // a user-keyed table: show the shape, set nothing
+      out += "# \"<key>\" = \"" + k.default_value + "\"\n";
+      continue;
+    }
+    out += key + " = ";
     if (k.type == T::kString) {
       out += "\"";
       for (char c : k.default_value) {

@@ -22,7 +22,9 @@ namespace rebound::relay {
 
 struct ConfigKey {
   enum class Type { kString, kInt, kBool };
-  std::string name;  // "section.key"
+  // "section.key"; "section.*" defines a table whose keys the user chooses
+  // (e.g. [routes] "example.test" = "127.0.0.1:2626"), all of this type.
+  std::string name;
   Type type;
   std::string default_value;  // as TOML would print it, without quotes for strings
   std::string doc;            // one line
@@ -44,6 +46,9 @@ class Config {
   const std::string& String(std::string_view key) const;
   int64_t Int(std::string_view key) const;
   bool Bool(std::string_view key) const;
+  // The keys set under "section." (for "section.*" tables), without the
+  // prefix, with their values.
+  std::map<std::string, std::string> Section(std::string_view section) const;
 
   // The defaults as a TOML document, each key with its doc line.
   static std::string DefaultsToml();

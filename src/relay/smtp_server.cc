@@ -137,6 +137,7 @@ class Session : public std::enable_shared_from_this<Session> {
   Session(ServerImpl* server, tcp::socket sock, uint64_t id);
   ~Session();
   awaitable<void> Run();
+  awaitable<std::string> Serve();  // the command loop; returns why it ended
   awaitable<void> Watchdog();
   asio::any_io_executor executor() { return sock_.get_executor(); }
 
@@ -279,6 +280,10 @@ class ServerImpl final : public SmtpServer {
 
   std::string listen_address() const override { return listen_address_; }
   asio::io_context& io_context() override { return ioc_; }
+  void SetQueuedCallback(std::function<void(int64_t)> fn) override { on_queued_ = std::move(fn); }
+  void Queued(int64_t message_id) {
+    if (on_queued_) on_queued_(message_id);
+  }
 
   Status Run() override {
     signals_.async_wait([this](const boost::system::error_code& ec, int sig) {
@@ -378,6 +383,7 @@ class ServerImpl final : public SmtpServer {
   asio::thread_pool auth_pool_;
   std::unique_ptr<EventLog> log_;
   std::string listen_address_;
+  std::function<void(int64_t)> on_queued_;
   std::mutex sessions_mu_;
   int64_t sessions_ = 0;
   std::unordered_map<std::string, int> sessions_per_ip_;
@@ -504,8 +510,35 @@ void Session::Refuse(std::string_view reply, const char* decision) {
 
 awaitable<void> Session::Run() {
   auto self = shared_from_this();
-  const Limits& lim = server_->limits();
   Log({{"event", "connect"}, {"ip", ip_}});
+  std::string end_reason;
+  try {
+    end_reason = co_await Serve();
+  } catch (const std::exception& e) {
+    // Whatever went wrong inside, the session ends cleanly and nothing of
+    // an unfinished transaction was queued.
+    end_reason = std::string("internal error: ") + e.what();
+    out_.clear();
+    Reply("421 4.3.0 Internal error, closing connection");
+  }
+
+  timed_out_ = false;
+  deadline_ = SteadyClock::time_point::max();
+  co_await Flush();
+  closed_ = true;
+  timer_.cancel();
+  boost::system::error_code ec;
+  if (tls_) {
+    tls_->next_layer().shutdown(tcp::socket::shutdown_both, ec);
+  } else {
+    sock_.shutdown(tcp::socket::shutdown_both, ec);
+  }
+  sock_.close(ec);
+  Log({{"event", "disconnect"}, {"reason", end_reason}, {"commands", commands_}, {"errors", errors_}});
+}
+
+awaitable<std::string> Session::Serve() {
+  const Limits& lim = server_->limits();
   Reply("220 " + lim.hostname + " ESMTP Rebound");
   std::string end_reason = "quit";
   while (state_ != SessionState::kClosing) {
@@ -542,19 +575,7 @@ awaitable<void> Session::Run() {
       break;
     }
   }
-  timed_out_ = false;
-  deadline_ = SteadyClock::time_point::max();
-  co_await Flush();
-  closed_ = true;
-  timer_.cancel();
-  boost::system::error_code ec;
-  if (tls_) {
-    tls_->next_layer().shutdown(tcp::socket::shutdown_both, ec);
-  } else {
-    sock_.shutdown(tcp::socket::shutdown_both, ec);
-  }
-  sock_.close(ec);
-  Log({{"event", "disconnect"}, {"reason", end_reason}, {"commands", commands_}, {"errors", errors_}});
+  co_return end_reason;
 }
 
 awaitable<void> Session::Dispatch(std::string_view line) {
@@ -963,6 +984,7 @@ awaitable<void> Session::OnData() {
     Refuse(kReplyTempQueueFailure, "store error");
     Log({{"event", "store_error"}, {"error", s.message()}});
   } else {
+    server_->Queued(message_id);
     Reply(kReplyQueued);
     Log({{"event", "queued"},
          {"message_id", message_id},

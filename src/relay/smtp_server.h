@@ -14,6 +14,8 @@
 // header (only a forward declaration) to keep compile times small.
 #pragma once
 
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -37,6 +39,9 @@ class SmtpServer {
   // The event loop, for other services of `rebound serve` (delivery) to run
   // on the same threads. Post work to it before Run().
   virtual boost::asio::io_context& io_context() = 0;
+  // Called after each message is committed (from a session's strand, before
+  // its 250 is sent); e.g. to wake the delivery loop. Set before Run().
+  virtual void SetQueuedCallback(std::function<void(int64_t message_id)> fn) = 0;
   // Serves until Stop() or SIGINT/SIGTERM.
   virtual Status Run() = 0;
   virtual void Stop() = 0;

@@ -46,8 +46,9 @@ def good_client(test):
     """A normal submission from 127.0.0.2 (not sharing the attackers' per-IP cap)."""
     t0 = time.time()
     c = SERVER.smtp(user="good", password="good-pw", source="127.0.0.2", timeout=20)
-    c.mail("g@example.com")
-    c.rcpt("r@example.net")
+    test.assertEqual(c.mail("g@example.com")[0], 250)
+    rcpt = c.rcpt("r@example.net")
+    test.assertEqual(rcpt[0], 250, rcpt)
     code, msg = c.data(MSG)
     c.quit()
     test.assertEqual(h.reply_text(code, msg), "250 send mail ok")

@@ -44,7 +44,9 @@ class Server:
                 f'data_dir = "{self.data}"\n'
                 'hostname = "relay.test"\n'
                 f'log = "{self.log}"\n'
-                "auth_failure_delay_ms = 300\n" + extra_config
+                "auth_failure_delay_ms = 300\n" + extra_config +
+                # These tests look at the submission side alone: queued mail stays queued.
+                "\n[delivery]\nenabled = false\n"
             )
         self.proc = None
 
