@@ -382,15 +382,20 @@ class DeliveryService::Impl {
           h[i].failures += e.decision == "deferred" && e.category != "greylisted" && e.rule != "local.throttle";
       }
       if (verdicts[i].category == Category::mailbox_full) {
+        // Every message to this address counts, oldest first; a delivery in
+        // between means the mailbox works again and the count starts over.
         relay::EventFilter m;
         m.recipient = rows[i].address;
-        m.category = "mailbox_full";
         m.since = since;
         ev.clear();
         if (store_->ListEvents(m, &ev).ok()) {
           for (const auto& e : ev) {
-            if (e.decision != "deferred") continue;
-            if (h[i].mailbox_full++ == 0) h[i].first_mailbox_full = e.time;
+            if (e.decision == "delivered") {
+              h[i].mailbox_full = 0;
+              h[i].first_mailbox_full = 0;
+            } else if (e.decision == "deferred" && e.category == "mailbox_full") {
+              if (h[i].mailbox_full++ == 0) h[i].first_mailbox_full = e.time;
+            }
           }
         }
       }

@@ -344,5 +344,32 @@ TEST_F(SchedulerTest, RelayCodesForDnsAndConnectionFailures) {
   }
 }
 
+TEST_F(SchedulerTest, MailboxFullSuppressesOnlyAfterRepeatsOverDays) {
+  opt_.retry.mailbox_full_suppress_after = 3;
+  opt_.retry.mailbox_full_span = Seconds(2 * 86400);
+  opt_.retry.max_queue_age = Seconds(10 * 86400);
+  opt_.bounce_notices = false;
+  MakeService();
+  bool suppressed = true;
+  int64_t a = Enqueue("sender@example.org", {"full@rcpt.test"}, "d0");
+  Pass();
+  EXPECT_EQ(Row(a, "full@rcpt.test").state, relay::RecipientState::kDeferred);
+  now_ += 86400;
+  int64_t b = Enqueue("sender@example.org", {"full@rcpt.test"}, "d1");
+  Pass();  // a's retry and b: three mailbox_full replies, but within one day
+  EXPECT_EQ(Row(a, "full@rcpt.test").attempts, 2);
+  EXPECT_EQ(Row(b, "full@rcpt.test").state, relay::RecipientState::kDeferred);
+  ASSERT_TRUE(store_->IsSuppressed("acct", "full@rcpt.test", &suppressed).ok());
+  EXPECT_FALSE(suppressed);
+  now_ += 86400 + 60;
+  Enqueue("sender@example.org", {"full@rcpt.test"}, "d2");
+  Pass();  // more than two days of mailbox_full: bounced and suppressed
+  relay::Suppression found;
+  ASSERT_TRUE(store_->IsSuppressed("acct", "full@rcpt.test", &suppressed, &found).ok());
+  EXPECT_TRUE(suppressed);
+  EXPECT_NE(found.reply.find("452 4.2.2"), std::string::npos);
+  EXPECT_EQ(Row(a, "full@rcpt.test").state, relay::RecipientState::kBounced);
+}
+
 }  // namespace
 }  // namespace rebound::delivery
