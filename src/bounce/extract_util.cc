@@ -141,7 +141,7 @@ void FindCodes(std::string_view text, int* code, std::string* status) {
   for (size_t i = 0; i + 3 <= text.size(); ++i) {
     unsigned char c = static_cast<unsigned char>(text[i]);
     if (!(c == '2' || c == '4' || c == '5')) continue;
-    if (i > 0 && (std::isalnum(static_cast<unsigned char>(text[i - 1])) || text[i - 1] == '.')) continue;
+    if (i > 0 && (std::isalnum(static_cast<unsigned char>(text[i - 1])) || text[i - 1] == '.' || text[i - 1] == '=')) continue;
     if (status && status->empty() && i + 5 <= text.size() && text[i + 1] == '.') {
       EnhancedStatus es;
       size_t n = ParseEnhancedStatus(text.substr(i), &es);
@@ -152,7 +152,8 @@ void FindCodes(std::string_view text, int* code, std::string* status) {
     }
     if (code && !*code && std::isdigit(static_cast<unsigned char>(text[i + 1])) &&
         std::isdigit(static_cast<unsigned char>(text[i + 2])) &&
-        (i + 3 == text.size() || text[i + 3] == ' ' || text[i + 3] == '-' || text[i + 3] == ',')) {
+        (i + 3 == text.size() || text[i + 3] == ' ' || text[i + 3] == '-' || text[i + 3] == ',' ||
+         (text[i + 3] == ':' && i + 4 < text.size() && text[i + 4] == ' '))) {
       *code = (text[i] - '0') * 100 + (text[i + 1] - '0') * 10 + (text[i + 2] - '0');
     }
   }

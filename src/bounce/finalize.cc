@@ -305,16 +305,24 @@ BounceRecord Finalizer::Finish(const Candidate& c, std::string_view kind, std::s
   // "failed" with a temporary status: the MTA retried until its queue
   // lifetime ran out. Unless the text names a lasting cause (a full mailbox,
   // a block), that is an expiry.
+  const bool timed_out =
+      IFind(c.diagnostic, "timed out") != std::string::npos || IFind(c.diagnostic, "timeout") != std::string::npos;
   if (r.action == "failed" && (r.status.starts_with("4.") || (r.status.empty() && reply.klass() == 4))) {
-    bool timed_out = IFind(c.diagnostic, "timed out") != std::string::npos || IFind(c.diagnostic, "timeout") != std::string::npos;
     if (v.reason == Reason::undefined || v.reason == Reason::expired || (v.reason == Reason::networkerror && timed_out))
       v = VerdictFor(Category::expired, Reason::expired, true);
   }
-  if (r.status.empty()) {
-    int klass = reply.klass();
-    if (klass != 4 && klass != 5) klass = (r.action == "delayed" || !v.permanent) ? 4 : 5;
-    if (const char* d = PseudoDetail(v.reason)) r.status = std::to_string(klass) + "." + d;
-  }
+  // A connection that timed out, reported with no code at all: the MTA gave
+  // up after its retries ("Operation timed out ... I'm not going to try
+  // again"), which is the expiry, not a single network fault.
+  if (r.action == "failed" && r.status.empty() && reply.klass() == 0 && v.reason == Reason::networkerror && timed_out)
+    v = VerdictFor(Category::expired, Reason::expired, true);
+  // A delay notice ("Action: delayed") says the MTA is still retrying; unless
+  // the text names a lasting cause, what it reports is the message ageing in
+  // the queue, whatever transient code the last attempt got.
+  if (r.action == "delayed" &&
+      (v.reason == Reason::undefined || v.reason == Reason::networkerror ||
+       ((v.rule.starts_with("basic.") || v.rule.starts_with("rfc3463.")) && v.reason == Reason::systemerror)))
+    v = VerdictFor(Category::expired, Reason::expired, false);
   // A recipient refused only once the content was sent is a filter's
   // decision, not a missing mailbox.
   // A generic "user unknown" that does not answer RCPT (or an earlier
@@ -329,6 +337,11 @@ BounceRecord Finalizer::Finish(const Candidate& c, std::string_view kind, std::s
   if (v.reason == Reason::userunknown && generic_rule && !r.status.ends_with(".1.1") && !before_data) {
     v.reason = Reason::filtered;
     v.category = Category::policy_rejected;
+  }
+  if (r.status.empty()) {
+    int klass = reply.klass();
+    if (klass != 4 && klass != 5) klass = (r.action == "delayed" || !v.permanent) ? 4 : 5;
+    if (const char* d = PseudoDetail(v.reason)) r.status = std::to_string(klass) + "." + d;
   }
   v.hard_bounce = IsHardReason(v.reason);
   r.verdict = v;
