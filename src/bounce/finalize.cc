@@ -308,7 +308,9 @@ BounceRecord Finalizer::Finish(const Candidate& c, std::string_view kind, std::s
   const bool timed_out =
       IFind(c.diagnostic, "timed out") != std::string::npos || IFind(c.diagnostic, "timeout") != std::string::npos;
   if (r.action == "failed" && (r.status.starts_with("4.") || (r.status.empty() && reply.klass() == 4))) {
-    if (v.reason == Reason::undefined || v.reason == Reason::expired || (v.reason == Reason::networkerror && timed_out))
+    const bool code_only = v.rule.starts_with("basic.") || v.rule.starts_with("rfc3463.");
+    if (v.reason == Reason::undefined || v.reason == Reason::expired || (v.reason == Reason::networkerror && timed_out) ||
+        (code_only && v.reason == Reason::systemerror))
       v = VerdictFor(Category::expired, Reason::expired, true);
   }
   // A connection that timed out, reported with no code at all: the MTA gave
@@ -338,9 +340,14 @@ BounceRecord Finalizer::Finish(const Candidate& c, std::string_view kind, std::s
     v.reason = Reason::filtered;
     v.category = Category::policy_rejected;
   }
+  // Text that no rule recognises is still a stated failure: the interop
+  // vocabulary calls it "onhold" (reason undecided, kept for a person to
+  // read); "undefined" stays for a bounce that gives no text at all.
+  if (v.reason == Reason::undefined && !Trim(c.diagnostic).empty()) v.reason = Reason::onhold;
   if (r.status.empty()) {
     int klass = reply.klass();
-    if (klass != 4 && klass != 5) klass = (r.action == "delayed" || !v.permanent) ? 4 : 5;
+    // No code at all: the DSN's action tells whether the MTA gave up.
+    if (klass != 4 && klass != 5) klass = r.action == "failed" ? 5 : (r.action == "delayed" || !v.permanent) ? 4 : 5;
     if (const char* d = PseudoDetail(v.reason)) r.status = std::to_string(klass) + "." + d;
   }
   v.hard_bounce = IsHardReason(v.reason);
