@@ -11,17 +11,29 @@ namespace rebound::bounce {
 static bool ExtractGmailCurrent(const Context& ctx, Extraction* out) {
   size_t at = ctx.Find("Your message wasn't delivered to");
   if (at == std::string::npos) at = ctx.Find("There was a temporary problem delivering your message to");
-  if (at == std::string::npos) return false;
+  // "** Message not delivered **": a fault on the sending side (the "Send
+  // mail as" account's server refused Gmail) names the recipient only in
+  // X-Failed-Recipients; the explanation is the paragraph after the marker.
+  std::string failed_header;
+  if (at == std::string::npos) {
+    size_t marker = ctx.Find("** Message not delivered **");
+    if (marker == std::string::npos || !ctx.headers) return false;
+    failed_header = Unfold(ctx.headers->Raw("X-Failed-Recipients"));
+    at = ctx.text.find('\n', marker);
+    if (failed_header.empty() || at == std::string::npos) return false;
+    while (at < ctx.text.size() && (ctx.text[at] == '\n' || ctx.text[at] == '\r')) ++at;
+  }
   size_t eol = ctx.text.find('\n', at);
   std::string_view sentence = std::string_view(ctx.text).substr(at, eol == std::string::npos ? std::string::npos : eol - at);
   Candidate c;
-  c.recipient = Lower(FirstAddress(sentence));
+  c.recipient = Lower(FirstAddress(failed_header.empty() ? sentence : std::string_view(failed_header)));
   if (c.recipient.empty()) return false;
   size_t resp = ctx.Find("The response from the remote server was:");
   if (resp == std::string::npos) resp = ctx.Find("The response was:");
   if (resp != std::string::npos) {
     size_t start = ctx.text.find(':', resp) + 1;
     c.diagnostic = Squash(std::string_view(ctx.text).substr(start, 1000));
+    if (!failed_header.empty()) c.diagnostic = Squash(sentence) + " " + c.diagnostic;
   } else {
     c.diagnostic = Squash(sentence);
   }
