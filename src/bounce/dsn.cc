@@ -125,7 +125,17 @@ bool ReadDeliveryStatus(std::string_view s, const Context& ctx, Extraction* ex) 
       } else if (IEquals(n, "Remote-MTA")) {
         cur.remote_mta = std::string(AfterType(Unfold(f.value)));
       } else if (IEquals(n, "Diagnostic-Code")) {
-        cur.diagnostic = std::string(AfterType(Unfold(f.value)));
+        const std::string value = Unfold(f.value);
+        std::string_view text = Trim(AfterType(value));
+        // "X-Unix; 255": only the exit status of a local delivery program,
+        // not an SMTP reply (255 is no reply code); the human-readable part
+        // says what failed.
+        if (IStartsWith(Trim(value), "x-unix") && !text.empty() &&
+            text.find_first_not_of("0123456789") == std::string_view::npos) {
+          cur.diagnostic.clear();
+        } else {
+          cur.diagnostic = std::string(AfterType(value));
+        }
       } else if (IEquals(n, "Last-Attempt-Date")) {
         cur.timestamp = Unfold(f.value);
       } else if (IEquals(n, "Arrival-Date")) {

@@ -100,6 +100,32 @@ SmtpCommand CommandInText(std::string_view d) {
   return found;
 }
 
+// See the call site. Reads "...> NNN " / ">... NNN " and "<NNN X.Y.Z ".
+void InnerReply(std::string_view d, int* code, std::string* status) {
+  auto code_at = [&](size_t i) {
+    if (i + 4 > d.size() || (d[i] != '4' && d[i] != '5') || !std::isdigit(static_cast<unsigned char>(d[i + 1])) ||
+        !std::isdigit(static_cast<unsigned char>(d[i + 2])) || d[i + 3] != ' ')
+      return 0;
+    return (d[i] - '0') * 100 + (d[i + 1] - '0') * 10 + (d[i + 2] - '0');
+  };
+  size_t dots = d.find(">... ");
+  if (dots != std::string_view::npos && *code) {
+    if (int inner = code_at(dots + 5)) *code = inner;
+    return;
+  }
+  for (size_t lt = d.find('<'); lt != std::string_view::npos; lt = d.find('<', lt + 1)) {
+    int inner = code_at(lt + 1);
+    if (!inner || !*code) continue;
+    EnhancedStatus es;
+    size_t n = ParseEnhancedStatus(d.substr(lt + 5), &es);
+    if (!n || static_cast<int>(es.klass) != inner / 100) continue;
+    char buf[12];
+    *code = inner;
+    *status = std::string(es.Format(buf));
+    return;
+  }
+}
+
 }  // namespace
 
 namespace {
@@ -277,7 +303,18 @@ BounceRecord Finalizer::Finish(const Candidate& c, std::string_view kind, std::s
     if (!reply.code && code >= 400 && code <= 599) reply.code = code;
   }
   if (!reply.code && c.reply_code) reply.code = c.reply_code;
+  // The remote server's own reply quoted inside the reporting MTA's: Sendmail
+  // "554 <a@b>... 550 Host unknown", Amazon SES "554 4.4.7 Message expired:
+  // ... <421 4.4.2 Connection timed out>". The inner one is what the
+  // recipient's server said; the outer one is only the local verdict.
+  InnerReply(c.diagnostic, &reply.code, &text_status);
   if (!reply.status.present() && field_status.present()) reply.status = field_status;
+  // A generic x.0.0 in the text says less than a specific DSN Status field.
+  if (reply.status.present() && reply.status.subject == 0 && reply.status.detail == 0 && field_status.present() &&
+      field_status.klass == reply.status.klass && (field_status.subject != 0 || field_status.detail != 0)) {
+    reply.status = field_status;
+    text_status.clear();
+  }
   if (reply.command == SmtpCommand::kUnknown && !c.command.empty()) {
     for (auto cmd : {SmtpCommand::kMail, SmtpCommand::kRcpt, SmtpCommand::kData, SmtpCommand::kConnect,
                      SmtpCommand::kHelo, SmtpCommand::kEhlo})
