@@ -21,23 +21,38 @@ bool ExtractPostfix(const Context& ctx, Extraction* out) {
   }
   if (at == std::string::npos) return false;
   auto lines = Lines(std::string_view(ctx.text).substr(at));
-  for (size_t i = 1; i < lines.size(); ++i) {
-    std::string_view t = lines[i];
-    if (t.empty() || t[0] == ' ' || t[0] == '\t') continue;
+  // Where a recipient's line puts the colon before its text; npos when the
+  // line names no recipient.
+  auto recipient_colon = [](std::string_view t, size_t* skip) {
+    if (t.empty() || t[0] == ' ' || t[0] == '\t') return std::string_view::npos;
     size_t colon = t.find(">: ");
-    size_t skip = 3;
+    *skip = 3;
     if (t[0] != '<' || colon == std::string_view::npos) {
       // "rcpt@example.com (expanded from <alias>): ..." or "rcpt@example.com: ..."
       colon = t.find(": ");
-      skip = 2;
-      if (colon == std::string_view::npos || t.substr(0, colon).find('@') == std::string_view::npos) continue;
+      *skip = 2;
+      if (colon == std::string_view::npos || t.substr(0, colon).find('@') == std::string_view::npos)
+        return std::string_view::npos;
     }
+    return colon;
+  };
+  for (size_t i = 1; i < lines.size(); ++i) {
+    std::string_view t = lines[i];
+    size_t skip = 0;
+    size_t colon = recipient_colon(t, &skip);
+    if (colon == std::string_view::npos) continue;
     Candidate c;
     c.recipient = Lower(FirstAddress(t.substr(0, colon)));
     if (c.recipient.empty()) continue;
     std::string diag(Trim(t.substr(colon + skip)));
     size_t j = i + 1;
-    while (j < lines.size() && !lines[j].empty() && (lines[j][0] == ' ' || lines[j][0] == '\t')) {
+    // Continuation lines are indented, but re-wrapped copies also break at
+    // column 0 ("... said: 550 5.2.1\n<rcpt>... User Unknown (in reply to
+    // RCPT TO command)"): any line up to the blank line or the next
+    // recipient belongs to this one.
+    size_t next_skip = 0;
+    while (j < lines.size() && !Trim(lines[j]).empty() &&
+           (lines[j][0] == ' ' || lines[j][0] == '\t' || recipient_colon(lines[j], &next_skip) == std::string_view::npos)) {
       diag += " ";
       diag += Trim(lines[j]);
       ++j;
