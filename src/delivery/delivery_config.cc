@@ -2,8 +2,6 @@
 // table (relay/config.h): each key once, with its default and a line of doc.
 #include <unistd.h>
 
-#include <toml++/toml.h>
-
 #include "delivery/service.h"
 #include "relay/config.h"
 
@@ -49,31 +47,11 @@ void RegisterDeliveryConfigKeys() {
       {"dns.timeout_ms", T::kInt, "3000", "Milliseconds per DNS try"},
       {"dns.tries", T::kInt, "2", "DNS tries per query"},
       {"dns.cache_seconds", T::kInt, "300", "Seconds a resolved route is reused"},
+      {"routes.*", T::kString, "127.0.0.1:2626", "Static route: \"domain\" (or \"*\" for a smart host) = \"host[:port]\""},
+      {"tls_policy.*", T::kString, "require", "STARTTLS per domain: \"domain\" = \"off\" | \"opportunistic\" | \"require\""},
   });
 }
 
-namespace {
-
-Status ReadMapSection(const std::string& path, const char* section, std::map<std::string, std::string>* out) {
-  if (path.empty()) return Status::Ok();
-  toml::table tbl;
-  try {
-    tbl = toml::parse_file(path);
-  } catch (const toml::parse_error& e) {
-    return Status::InvalidArgument(path + ":" + std::to_string(e.source().begin.line) + ": " + std::string(e.description()));
-  }
-  const toml::table* t = tbl[section].as_table();
-  if (!t) return Status::Ok();
-  for (const auto& [key, node] : *t) {
-    if (!node.is_string())
-      return Status::InvalidArgument(path + ":" + std::to_string(node.source().begin.line) + ": " + section + "." +
-                                     std::string(key.str()) + ": expected a string");
-    (*out)[std::string(key.str())] = *node.value<std::string>();
-  }
-  return Status::Ok();
-}
-
-}  // namespace
 
 Status DeliveryOptionsFromConfig(const relay::Config& c, const std::string& config_path, DeliveryOptions* out) {
   DeliveryOptions o;
@@ -135,10 +113,8 @@ Status DeliveryOptionsFromConfig(const relay::Config& c, const std::string& conf
       return Status::InvalidArgument("delivery.routes: expected domain=host[:port], got \"" + item + "\"");
     o.dns.routes[trim(item.substr(0, eq))] = trim(item.substr(eq + 1));
   }
-  Status s = ReadMapSection(config_path, "routes", &o.dns.routes);
-  if (!s.ok()) return s;
-  s = ReadMapSection(config_path, "tls_policy", &o.tls_per_domain);
-  if (!s.ok()) return s;
+  for (const auto& [domain, target] : c.Section("routes")) o.dns.routes[domain] = target;
+  o.tls_per_domain = c.Section("tls_policy");
   *out = std::move(o);
   return Status::Ok();
 }
