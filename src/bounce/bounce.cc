@@ -2,6 +2,7 @@
 //
 //  1. MIME structure (mime.cc); text parts decoded to UTF-8.
 //  2. ARF feedback report (RFC 5965)            -> complaint / feedback
+//     (also Microsoft JMRP and Apple Mail's X-Apple-Unsubscribe opt-outs)
 //  3. RFC 3464/6522 delivery-status part (dsn.cc), diagnostics filled in
 //     from the text part by the extractors when the DSN lacks them
 //  4. the per-format extractors (extractors/, order in registry.cc)
@@ -211,6 +212,22 @@ Status BounceParser::Parse(std::string_view message, BounceResult* out) {
     ex.kind = "arf";
     ex.recipients.push_back(std::move(c));
     done = true;
+  }
+  if (!done && ctx.headers && IEquals(Trim(Unfold(ctx.headers->Raw("X-Apple-Unsubscribe"))), "true")) {
+    // Apple Mail's "Unsubscribe" button mails the list's address a message
+    // marked X-Apple-Unsubscribe: true: an opt-out from the sender of this
+    // message, a feedback report in all but format (and Auto-Submitted, so
+    // it must be read before the auto-replies).
+    Candidate c;
+    c.recipient = Lower(FirstAddress(ctx.from));
+    c.feedback_type = "opt-out";
+    c.reason_hint = Reason::feedback;
+    c.diagnostic = Squash(std::string_view(ctx.text).substr(0, 300));
+    ex.kind = "unsubscribe";
+    if (!c.recipient.empty()) {
+      ex.recipients.push_back(std::move(c));
+      done = true;
+    }
   }
   if (!done && found.dsn) {
     std::string dsn_text = DecodeText(*found.dsn, &impl_->cc, kPartInputLimit);
