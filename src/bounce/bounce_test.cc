@@ -245,5 +245,88 @@ TEST(Finalize, Iso8601) {
   EXPECT_EQ(bounce::DecodeVerp("plain@example.org"), "");
 }
 
+// A DSN in one message/delivery-status part; fields are the per-recipient block.
+std::string DsnWith(std::string_view text, std::string_view fields) {
+  std::string m =
+      "From: MAILER-DAEMON@mx.example.org\r\nTo: sender@example.com\r\nSubject: Returned mail\r\nMIME-Version: 1.0\r\n"
+      "Content-Type: multipart/report; report-type=delivery-status; boundary=\"B2\"\r\n\r\n"
+      "--B2\r\nContent-Type: text/plain\r\n\r\n";
+  m += text;
+  m += "\r\n--B2\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.org\r\n\r\n";
+  m += fields;
+  m += "\r\n--B2--\r\n";
+  return m;
+}
+
+TEST_F(BounceTest, DelayNoticeIsAnExpiryUnlessTheTextNamesACause) {
+  BounceResult r = Parse(DsnWith("Delivery is delayed.",
+                                 "Final-Recipient: rfc822; slow@example.net\r\nAction: delayed\r\nStatus: 4.4.0\r\n"
+                                 "Diagnostic-Code: smtp; 441 4.4.0 no answer yet\r\n"));
+  ASSERT_EQ(r.records.size(), 1u);
+  EXPECT_EQ(r.records[0].verdict.reason, Reason::expired);
+  EXPECT_FALSE(r.records[0].verdict.hard_bounce);
+}
+
+TEST_F(BounceTest, XUnixExitStatusIsNoReplyCode) {
+  // "X-Unix; 255" is a local program's exit status; 255 must not become a
+  // reply code (it would read as a 2xx success).
+  BounceResult r = Parse(DsnWith("----- Transcript of session follows -----\r\n554 5.3.0 unknown mailer error 255\r\n",
+                                 "Final-Recipient: rfc822; prog@example.net\r\nAction: failed\r\nStatus: 5.0.0\r\n"
+                                 "Diagnostic-Code: X-Unix; 255\r\n"));
+  ASSERT_EQ(r.records.size(), 1u);
+  EXPECT_NE(r.records[0].verdict.reason, Reason::delivered);
+  EXPECT_NE(r.records[0].reply_code, 255);
+  EXPECT_EQ(r.records[0].verdict.reason, Reason::mailererror);
+}
+
+TEST_F(BounceTest, QuotedRemoteReplyWins) {
+  BounceResult r = Parse(DsnWith("Delivery failed.",
+                                 "Final-Recipient: rfc822; gone@example.net\r\nAction: failed\r\nStatus: 4.4.7\r\n"
+                                 "Diagnostic-Code: smtp; 554 4.4.7 Message expired: unable to deliver in 840 minutes."
+                                 "<421 4.4.2 Connection timed out>\r\n"));
+  ASSERT_EQ(r.records.size(), 1u);
+  EXPECT_EQ(r.records[0].reply_code, 421);
+  EXPECT_EQ(r.records[0].status, "4.4.2");
+  EXPECT_EQ(r.records[0].verdict.reason, Reason::expired);
+}
+
+TEST_F(BounceTest, PostfixTextWrappedAtColumnZeroKeepsTheCommand) {
+  BounceResult r = Parse(DsnWith(
+      "This is the mail system at host mx.example.org.\r\n\r\nThe mail system\r\n\r\n"
+      "<who@example.net>: host mx.example.net[192.0.2.1] said: 550 5.2.1\r\n"
+      "<who@example.net>... User Unknown (in reply to RCPT TO command)\r\n",
+      "Final-Recipient: rfc822; who@example.net\r\nAction: failed\r\nStatus: 5.2.1\r\n"));
+  ASSERT_EQ(r.records.size(), 1u);
+  EXPECT_EQ(r.records[0].smtp_command, "RCPT");
+  EXPECT_EQ(r.records[0].verdict.reason, Reason::userunknown);
+}
+
+TEST_F(BounceTest, AppleUnsubscribeIsOptOutFeedback) {
+  BounceResult r = Parse(
+      "From: someone@icloud.example\r\nTo: list@example.com\r\nSubject: unsubscribe\r\n"
+      "Auto-Submitted: auto-replied\r\nX-Apple-Unsubscribe: true\r\nContent-Type: text/plain\r\n\r\n"
+      "Apple Mail sent this email to unsubscribe from the message.\r\n");
+  ASSERT_TRUE(r.is_bounce);
+  ASSERT_EQ(r.records.size(), 1u);
+  EXPECT_EQ(r.records[0].verdict.reason, Reason::feedback);
+  EXPECT_EQ(r.records[0].feedback_type, "opt-out");
+  EXPECT_EQ(r.records[0].recipient, "someone@icloud.example");
+}
+
+TEST_F(BounceTest, GmailMessageNotDeliveredNamesRecipientInHeader) {
+  BounceResult r = Parse(
+      "From: Mail Delivery Subsystem <mailer-daemon@googlemail.com>\r\nTo: me@example.com\r\n"
+      "Subject: Delivery Status Notification (Failure)\r\nX-Failed-Recipients: team@example.net\r\n"
+      "Content-Type: text/plain\r\n\r\n"
+      "** Message not delivered **\r\n\r\n"
+      "You're sending this from a different address or alias using the 'Send mail as' feature. The settings for "
+      "your 'Send mail as' account are misconfigured or out of date.\r\n\r\n"
+      "The response was:\r\nSmtp server does not advertise AUTH capability\r\n");
+  ASSERT_EQ(r.records.size(), 1u);
+  EXPECT_EQ(r.records[0].recipient, "team@example.net");
+  EXPECT_EQ(r.records[0].verdict.reason, Reason::rejected);
+  EXPECT_FALSE(r.records[0].verdict.hard_bounce);
+}
+
 }  // namespace
 }  // namespace rebound
