@@ -12,7 +12,12 @@ int main(int argc, char** argv) {
       "Examples:\n"
       "  rebound classify \"550 5.1.1 user unknown\"\n"
       "  rebound classify --jsonl -i replies.jsonl > verdicts.jsonl\n"
-      "  rebound categories --lang zh\n",
+      "  rebound parse ~/Maildir/.Bounces/            # bounce emails to per-recipient verdicts\n"
+      "  rebound scan /var/log/mail.log --html report.html\n"
+      "  rebound serve                                 # the relay on 127.0.0.1:2525, data in ./rebound-data\n"
+      "  rebound categories --lang zh\n\n"
+      "Each subcommand has --help with examples. Exit status: 0 ok, 1 some input skipped,\n"
+      "2 usage, 3 invalid rules or configuration, 4 service failure.\n",
       "rebound"};
   app.set_version_flag("--version", "rebound 0.1.0");
   app.require_subcommand(1);
