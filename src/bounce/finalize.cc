@@ -100,7 +100,7 @@ SmtpCommand CommandInText(std::string_view d) {
   return found;
 }
 
-// See the call site. Reads "...> NNN " / ">... NNN " and "<NNN X.Y.Z ".
+// See the call site. Reads ">... NNN ", "NNN-'X.Y.Z" and "<NNN X.Y.Z ".
 void InnerReply(std::string_view d, int* code, std::string* status) {
   auto code_at = [&](size_t i) {
     if (i + 4 > d.size() || (d[i] != '4' && d[i] != '5') || !std::isdigit(static_cast<unsigned char>(d[i + 1])) ||
@@ -110,7 +110,22 @@ void InnerReply(std::string_view d, int* code, std::string* status) {
   };
   size_t dots = d.find(">... ");
   if (dots != std::string_view::npos && *code) {
-    if (int inner = code_at(dots + 5)) *code = inner;
+    if (int inner = code_at(dots + 5)) {
+      *code = inner;
+      return;
+    }
+  }
+  // Amazon SES quotes the remote reply as "550-'5.2.2 ...'" after its own.
+  for (size_t q = d.find("-'"); q != std::string_view::npos && q >= 3; q = d.find("-'", q + 2)) {
+    if (!*code || !(d[q - 3] == '4' || d[q - 3] == '5') || !std::isdigit(static_cast<unsigned char>(d[q - 2])) ||
+        !std::isdigit(static_cast<unsigned char>(d[q - 1])))
+      continue;
+    EnhancedStatus es;
+    size_t n = ParseEnhancedStatus(d.substr(q + 2), &es);
+    if (!n || es.klass != d[q - 3] - '0') continue;
+    char buf[12];
+    *code = (d[q - 3] - '0') * 100 + (d[q - 2] - '0') * 10 + (d[q - 1] - '0');
+    *status = std::string(es.Format(buf));
     return;
   }
   for (size_t lt = d.find('<'); lt != std::string_view::npos; lt = d.find('<', lt + 1)) {
