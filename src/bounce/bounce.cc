@@ -314,6 +314,26 @@ Status BounceParser::Parse(std::string_view message, BounceResult* out) {
 
 // --- MboxSplitter -------------------------------------------------------------
 
+namespace {
+// "From <sender> <Www> <Mmm> <d> <hh:mm:ss> <yyyy>" (asctime after the sender).
+bool IsPostmark(std::string_view line) {
+  while (!line.empty() && (line.back() == '\n' || line.back() == '\r' || line.back() == ' ')) line.remove_suffix(1);
+  if (line.size() < 5 + 1 + 24 || line.find('\n') != std::string_view::npos) return false;
+  std::string_view tail = line.substr(line.size() - 4);
+  for (char c : tail)
+    if (c < '0' || c > '9') return false;
+  // hh:mm:ss just before " yyyy"
+  std::string_view clock = line.substr(line.size() - 13, 8);
+  if (clock[2] != ':' || clock[5] != ':' || line[line.size() - 5] != ' ') return false;
+  for (int i : {0, 1, 3, 4, 6, 7})
+    if (clock[i] < '0' || clock[i] > '9') return false;
+  static const char* kDays[] = {" Mon ", " Tue ", " Wed ", " Thu ", " Fri ", " Sat ", " Sun "};
+  for (const char* d : kDays)
+    if (line.find(d) != std::string_view::npos) return true;
+  return false;
+}
+}  // namespace
+
 MboxSplitter::MboxSplitter(Callback cb, size_t max_message) : cb_(std::move(cb)), max_(max_message) {}
 
 void MboxSplitter::Emit() {
@@ -336,7 +356,11 @@ void MboxSplitter::Line(std::string_view line) {
       msg_.clear();
       return;
     }
-    if (is_mbox_ && prev_blank_) {
+    // Some writers omit the blank line before the next postmark; a line that
+    // is a whole postmark ("From sender Thu Jul  2 12:05:05 2020") separates
+    // messages anyway. Body lines that begin with "From " rarely end in an
+    // asctime date.
+    if (is_mbox_ && (prev_blank_ || IsPostmark(line))) {
       Emit();
       return;
     }

@@ -236,6 +236,17 @@ TEST(Mbox, SplitsOnlyAnMbox) {
   single.Feed("Subject: x\n\nbody\n\nFrom the start of a line\n");
   single.Finish();
   EXPECT_EQ(got.size(), 1u);
+  // A whole postmark separates even without the blank line before it; a body
+  // line that merely starts with "From " does not.
+  got.clear();
+  MboxSplitter tight([&](std::string_view m, bool) { got.emplace_back(m); });
+  tight.Feed("From a@b  Thu Jul  2 12:05:05 2020\nSubject: one\n\n--B--\n");
+  tight.Feed("From double-bounce@x.example  Thu Jul  2 12:05:05 2020\nSubject: two\n\nbody\n");
+  tight.Feed("From me to you, with thanks\n");
+  tight.Finish();
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0], "Subject: one\n\n--B--\n");
+  EXPECT_NE(got[1].find("From me to you"), std::string::npos);
 }
 
 TEST(Finalize, Iso8601) {
