@@ -10,7 +10,7 @@ bool ExtractSendmail(const Context& ctx, Extraction* out) {
   size_t at = ctx.Find("----- Transcript of session follows -----");
   if (at == std::string::npos) return false;
   auto lines = Lines(std::string_view(ctx.text).substr(at));
-  std::string pending_rcpt, pending_cmd;
+  std::string pending_rcpt, pending_cmd, mail_reply;
   for (size_t i = 1; i < lines.size(); ++i) {
     std::string_view t = Trim(lines[i]);
     if (t.starts_with("-----")) break;
@@ -24,6 +24,14 @@ bool ExtractSendmail(const Context& ctx, Extraction* out) {
       std::string reply(Trim(t.substr(3)));
       // Collect continuation replies ("<<< 550-...").
       while (i + 1 < lines.size() && Trim(lines[i + 1]).starts_with("<<<")) reply += " " + std::string(Trim(Trim(lines[++i]).substr(3)));
+      // A reply to MAIL FROM is about the sender, whose address it may echo:
+      // not a failed recipient. Sendmail then lists the recipient it could
+      // not send with a summary of its own ("554 <rcpt>... Remote protocol
+      // error"); the remote's reply is the real diagnostic for that line.
+      if (pending_cmd == "MAIL") {
+        mail_reply = reply;
+        continue;
+      }
       std::string rcpt = pending_rcpt;
       if (rcpt.empty()) rcpt = Lower(FirstAddress(reply));
       // Without an address (a reply to DATA): the caller matches it by position.
@@ -52,6 +60,11 @@ bool ExtractSendmail(const Context& ctx, Extraction* out) {
       Candidate c;
       c.recipient = rcpt;
       c.diagnostic = std::string(t);
+      if (!mail_reply.empty()) {
+        c.diagnostic = std::move(mail_reply);
+        c.command = "MAIL";
+        mail_reply.clear();
+      }
       out->recipients.push_back(std::move(c));
     } else if (!out->recipients.empty() && out->recipients.back().diagnostic.size() < 1000 &&
                (std::isdigit(static_cast<unsigned char>(t.empty() ? 'x' : t[0])))) {
