@@ -96,10 +96,19 @@ class Server:
                 self.proc.wait()
 
     def cleanup(self):
+        """Stops the server; fails if it reported a sanitizer error or exited badly."""
         self.stop()
+        problems = ""
         if getattr(self, "stderr", None):
             self.stderr.close()
+            with open(self.stderr.name, errors="replace") as f:
+                text = f.read()
+            if "Sanitizer" in text or "runtime error:" in text:
+                problems = text[-4000:]
+        code = self.proc.returncode if self.proc else 0
         shutil.rmtree(self.dir, ignore_errors=True)
+        assert not problems, "the server reported:\n" + problems
+        assert code in (0, -signal.SIGKILL), f"rebound serve exited with {code}"
 
     def queue(self):
         r = self.cli("queue", "list", "--format", "json")
