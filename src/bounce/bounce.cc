@@ -293,6 +293,20 @@ Status BounceParser::Parse(std::string_view message, BounceResult* out) {
       }
     }
   }
+  if (!done && found.dsn) {
+    // A delivery-status part without any recipient block (a truncated DSN)
+    // still reports a failure, for the returned message's recipient; its
+    // cause is unknown (no diagnostic: reason undefined).
+    std::string rcpt = Lower(FirstAddress(OriginalTo(ctx)));
+    if (!rcpt.empty()) {
+      ex = Extraction();
+      Candidate c;
+      c.recipient = std::move(rcpt);
+      ex.recipients.push_back(std::move(c));
+      ex.kind = GuessKind(ctx);
+      done = true;
+    }
+  }
   if (!done) {
     ex = Extraction();
     done = ReadAutoReply(ctx, &ex);

@@ -339,5 +339,35 @@ TEST_F(BounceTest, GmailMessageNotDeliveredNamesRecipientInHeader) {
   EXPECT_FALSE(r.records[0].verdict.hard_bounce);
 }
 
+TEST_F(BounceTest, SendmailMailFromReplyExplainsTheNextRecipient) {
+  BounceResult r = Parse(
+      "From: Mail Delivery Subsystem <MAILER-DAEMON@example.com>\r\nTo: me@example.co.jp\r\n"
+      "Subject: Returned mail: User unknown\r\n\r\n"
+      "   ----- Transcript of session follows -----\r\n"
+      "While talking to mx.example.edu:\r\n"
+      ">>> MAIL From:<me@example.co.jp>\r\n"
+      "<<< 550 Insecure Mail Relay\r\n"
+      "554 <kijitora@example.edu>... Remote protocol error\r\n"
+      "554 <mikeneko@example.edu>... 550 Host unknown (Authoritative answer from name server)\r\n\r\n"
+      "   ----- Unsent message follows -----\r\n");
+  ASSERT_EQ(r.records.size(), 2u) << "the sender is no recipient";
+  EXPECT_EQ(r.records[0].recipient, "kijitora@example.edu");
+  EXPECT_EQ(r.records[0].verdict.reason, Reason::norelaying);
+  EXPECT_EQ(r.records[0].smtp_command, "MAIL");
+  EXPECT_EQ(r.records[1].verdict.reason, Reason::hostunknown);
+  EXPECT_EQ(r.records[1].reply_code, 550) << "the remote's code quoted after the address";
+}
+
+TEST_F(BounceTest, DsnWithoutRecipientBlocksNamesTheReturnedRecipient) {
+  std::string m = DsnWith("This is the mail system at host mx.example.org.", "");
+  m.replace(m.rfind("--B2--"), 6, "--B2\r\nContent-Type: text/rfc822-headers\r\n\r\nFrom: me@example.com\r\n"
+                                   "To: lost@example.net\r\nSubject: hi\r\n\r\n--B2--");
+  BounceResult r = Parse(m);
+  ASSERT_TRUE(r.is_bounce);
+  ASSERT_EQ(r.records.size(), 1u);
+  EXPECT_EQ(r.records[0].recipient, "lost@example.net");
+  EXPECT_EQ(r.records[0].verdict.reason, Reason::undefined);
+}
+
 }  // namespace
 }  // namespace rebound
