@@ -50,6 +50,7 @@ def main():
     hits = collections.Counter()
     mismatches = []
     by_group = collections.Counter()
+    by_engine = collections.Counter()  # reason mismatches per Sisimai module
     count_ok = 0
     for e in expected:
         recs = got.get(e["file"], [])
@@ -73,6 +74,8 @@ def main():
                     hits[k] += 1
                 else:
                     by_group[(k, str(want_v), str(got_v))] += 1
+                    if k == "reason":
+                        by_engine[e["engine"]] += 1
                     diag = (g["diagnostic"][:160] if g else "")
                     mismatches.append(f"{e['file']} #{i} [{e['engine']}] {k}: expected {want_v!r}, got {got_v!r}"
                                       + (f" ({g['reporting_mta_kind']}, rule {g['rule']}) | {diag}" if g else ""))
@@ -89,6 +92,9 @@ def main():
             print("MISMATCH", m)
         print("\nBiggest mismatch groups (field, expected, got): count")
         for k, v in by_group.most_common(25):
+            print(f"  {k}: {v}")
+        print("\nReason mismatches by engine (Sisimai module): count")
+        for k, v in by_engine.most_common(15):
             print(f"  {k}: {v}")
     if errors:
         print("\nrebound parse stderr:\n" + errors)
