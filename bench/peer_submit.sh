@@ -65,6 +65,9 @@ data_dir = "$WORK/rebound-data"
 hostname = "bench.test"
 log = "$WORK/rebound.jsonl"
 loopback_account = "bench"   # smtp-source cannot AUTH
+
+[delivery]
+enabled = false   # like Postfix's hold queue here: acceptance only
 EOF
 echo bench-pw | "$REBOUND" account add bench --domain example.com --config "$WORK/rebound.toml" >/dev/null
 "$REBOUND" serve --config "$WORK/rebound.toml" 2>"$WORK/rebound.stderr" &
