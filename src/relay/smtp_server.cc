@@ -17,6 +17,7 @@
 #include <unordered_map>
 
 #include "relay/password.h"
+#include "relay/replies.h"
 #include "relay/smtp_command.h"
 
 namespace rebound::relay {
@@ -29,28 +30,6 @@ using SteadyClock = std::chrono::steady_clock;
 
 namespace {
 
-// --- the replies of the document, word for word ---------------------------
-constexpr std::string_view kReplyAuthFailure = "535 Authentication failure";
-constexpr std::string_view kReplyTooManyRcpts = "556 The number of RCPTs is over the size limit";
-constexpr std::string_view kReplyTooLarge = "557 The length of DATA content has reached the maximum threshold";
-constexpr std::string_view kReplyInvalidRcpt = "559 Invalid rcptto";
-constexpr std::string_view kReplyDailyQuota = "552 Daily sending quota exceeded";
-constexpr std::string_view kReplyMonthlyQuota = "552 Monthly sending quota exceeded";
-constexpr std::string_view kReplyNotEnoughQuota = "552 Not enough sending quota";
-constexpr std::string_view kReplyAccountUnavailable = "551 Main account unavailable";
-constexpr std::string_view kReplyQueued = "250 send mail ok";
-// --- the server's own replies (RFC 5321 / 3463 / 4954) --------------------
-constexpr std::string_view kReplySuppressed = "550 5.1.1 Recipient address is on the suppression list of this account";
-constexpr std::string_view kReplySenderDomain = "553 5.7.1 Sender address domain not allowed for this account";
-constexpr std::string_view kReplyBadSender = "501 5.1.7 Invalid sender address";
-constexpr std::string_view kReplyAuthRequired = "530 5.7.0 Authentication required";
-constexpr std::string_view kReplyEncryptionRequired = "538 5.7.11 Encryption required for requested authentication mechanism";
-constexpr std::string_view kReplyBadSequence = "503 5.5.1 Bad sequence of commands";
-constexpr std::string_view kReplyUnknownCommand = "500 5.5.1 Command unrecognized";
-constexpr std::string_view kReplySyntax = "501 5.5.4 Syntax error in parameters or arguments";
-constexpr std::string_view kReplyBadCharacter = "500 5.5.2 Invalid character in command";
-constexpr std::string_view kReplyLineTooLong = "500 5.5.2 Line too long";
-constexpr std::string_view kReplyTempQueueFailure = "451 4.3.0 Temporary failure while queueing the message, try again";
 
 // The session state machine. Entry of each state is in Session::Enter().
 enum class SessionState : uint8_t {
