@@ -29,6 +29,13 @@ bool ExtractQmail(const Context& ctx, Extraction* out) {
     // 192.0.2.1.", "I'm not going to try again; this message has been in
     // the queue too long."): the reply alone says why.
     std::string& d = c.diagnostic;
+    // qmail-remote names the step that failed in its narrative.
+    static const std::pair<const char*, const char*> kSteps[] = {
+        {"but greeting failed", "CONNECT"},   {"but my name was rejected", "HELO"},
+        {"but sender was rejected", "MAIL"},  {"does not like recipient", "RCPT"},
+        {"failed on DATA command", "DATA"},   {"failed after I sent the message", "DATA"}};
+    for (const auto& [words, cmd] : kSteps)
+      if (c.command.empty() && IFind(d, words) != std::string::npos) c.command = cmd;
     bool too_long = IFind(d, "in the queue too long") != std::string::npos;
     size_t said = IFind(d, "Remote host said:");
     if (said != std::string::npos) {
