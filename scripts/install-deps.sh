@@ -11,7 +11,6 @@ build_pkgs=(
   libtomlplusplus-dev                 # rules and config
   nlohmann-json3-dev                  # JSON in and out
   libcli11-dev                        # command line
-  libgmime-3.0-dev                    # MIME walk of bounce emails
   zlib1g-dev                          # .gz input
   libsqlite3-dev                      # durable queue
   libsodium-dev                       # argon2id password hashes
