@@ -2,6 +2,7 @@
 #include <cstring>
 
 #include "bounce/extract.h"
+#include "core/text.h"
 #include "rebound/reply.h"
 
 namespace rebound::bounce {
@@ -75,17 +76,7 @@ std::string JoinLines(const std::vector<std::string_view>& lines, size_t from, s
 
 std::string Squash(std::string_view s) {
   std::string out;
-  out.reserve(s.size());
-  bool space = false;
-  for (char c : s) {
-    if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
-      space = true;
-      continue;
-    }
-    if (space && !out.empty()) out.push_back(' ');
-    space = false;
-    out.push_back(c);
-  }
+  text::AppendCollapsed(s, &out);
   return out;
 }
 

@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <cstring>
 
+#include "core/text.h"
+
 namespace rebound::bounce {
 namespace {
 
@@ -145,17 +147,7 @@ size_t ParseHeaders(std::string_view s, Headers* out) {
 
 std::string Unfold(std::string_view raw) {
   std::string out;
-  out.reserve(raw.size());
-  bool space = false;
-  for (char c : raw) {
-    if (c == '\n' || c == '\r' || c == '\t' || c == ' ') {
-      space = true;
-      continue;
-    }
-    if (space && !out.empty()) out.push_back(' ');
-    space = false;
-    out.push_back(c);
-  }
+  text::AppendCollapsed(raw, &out);
   return out;
 }
 
