@@ -50,15 +50,6 @@ bool ParseSince(const std::string& s, int64_t now, int64_t* out) {
   return true;
 }
 
-std::string IsoUtc(int64_t t) {
-  char buf[32];
-  time_t tt = static_cast<time_t>(t);
-  struct tm tm {};
-  gmtime_r(&tt, &tm);
-  strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 int OpenStoreForCommand(const char* name, const relay::ServiceOptions& so, std::unique_ptr<relay::Store>* store) {
   relay::Config config;
   Status s = relay::LoadServiceConfig(so, &config);

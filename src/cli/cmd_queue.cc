@@ -17,15 +17,6 @@ struct QueueOptions {
   bool body = false;
 };
 
-std::string IsoTime(int64_t t) {
-  char buf[32];
-  time_t tt = static_cast<time_t>(t);
-  struct tm tm {};
-  gmtime_r(&tt, &tm);
-  strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 nlohmann::json RecipientJson(const relay::RecipientRow& r) {
   return {{"id", r.id},
           {"address", r.address},
@@ -40,7 +31,7 @@ nlohmann::json MessageJson(const relay::MessageInfo& m) {
   nlohmann::json rc = nlohmann::json::array();
   for (const auto& r : m.recipients) rc.push_back(RecipientJson(r));
   return {{"id", m.id},         {"account", m.account},   {"mail_from", m.mail_from}, {"size", m.size},
-          {"client_ip", m.client_ip}, {"queued_at", IsoTime(m.queued_at)}, {"recipients", rc}};
+          {"client_ip", m.client_ip}, {"queued_at", IsoUtc(m.queued_at)}, {"recipients", rc}};
 }
 
 int Open(const QueueOptions& o, std::unique_ptr<relay::Store>* store) {
@@ -95,7 +86,7 @@ void Setup(CLI::App& root, int* exit_code) {
         std::cout << MessageJson(m).dump() << "\n";
         continue;
       }
-      std::cout << m.id << "  " << IsoTime(m.queued_at) << "  " << m.account << "  <" << m.mail_from << ">  "
+      std::cout << m.id << "  " << IsoUtc(m.queued_at) << "  " << m.account << "  <" << m.mail_from << ">  "
                 << m.size << " bytes\n";
       for (const auto& r : m.recipients)
         std::cout << "    " << relay::RecipientStateName(r.state) << "  " << r.address
@@ -131,7 +122,7 @@ void Setup(CLI::App& root, int* exit_code) {
       store->ListEvents(f, &events);
       j["events"] = nlohmann::json::array();
       for (const auto& e : events)
-        j["events"].push_back({{"time", IsoTime(e.time)}, {"recipient", e.recipient}, {"decision", e.decision},
+        j["events"].push_back({{"time", IsoUtc(e.time)}, {"recipient", e.recipient}, {"decision", e.decision},
                                {"state", e.state}, {"reply", e.reply}, {"category", e.category}, {"mx", e.mx}});
       std::cout << j.dump(2) << "\n";
     }

@@ -50,16 +50,6 @@ double Now() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
-std::string IsoTime(int64_t t) {
-  if (t <= 0) return {};
-  const time_t tt = static_cast<time_t>(t);
-  struct tm tm;
-  gmtime_r(&tt, &tm);
-  char buf[32];
-  strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 void AppendNullable(std::string* out, std::string_view s) {
   if (s.empty()) out->append("null");
   else AppendJsonString(out, s);
@@ -67,7 +57,7 @@ void AppendNullable(std::string* out, std::string_view s) {
 
 void AppendEventJson(std::string* out, const DeliveryEvent& e, const Verdict& v, Lang lang) {
   out->append("{\"time\":");
-  AppendNullable(out, IsoTime(e.time));
+  AppendNullable(out, IsoUtc(e.time));
   out->append(",\"queue_id\":");
   AppendNullable(out, e.queue_id);
   out->append(",\"from\":");

@@ -1,5 +1,7 @@
 #include <unistd.h>
 
+#include <ctime>
+
 #include <iostream>
 
 #include "cli/command.h"
@@ -35,6 +37,16 @@ std::unique_ptr<const Classifier> ClassifierOptions::Build() const {
     return nullptr;
   }
   return c;
+}
+
+std::string IsoUtc(int64_t unix_seconds) {
+  if (unix_seconds <= 0) return {};
+  const time_t tt = static_cast<time_t>(unix_seconds);
+  struct tm tm {};
+  gmtime_r(&tt, &tm);
+  char buf[32];
+  strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
 }
 
 bool StdoutIsTty() { return isatty(STDOUT_FILENO) == 1; }

@@ -12,7 +12,6 @@ namespace rebound::cli {
 
 // --since: "" (everything), Unix seconds, YYYY-MM-DD[THH:MM:SSZ], or 90s/15m/2h/3d ago.
 bool ParseSince(const std::string& s, int64_t now, int64_t* out);
-std::string IsoUtc(int64_t unix_seconds);
 // Loads the config (--config/--data) and opens the store; prints the error
 // and returns the exit code when it fails, else kExitOk.
 int OpenStoreForCommand(const char* name, const relay::ServiceOptions& so, std::unique_ptr<relay::Store>* store);
