@@ -13,16 +13,6 @@
 namespace rebound::logs {
 namespace {
 
-struct MessageInfo {
-  std::string from, message_id;
-  int64_t size = -1;
-};
-
-struct Hash {
-  using is_transparent = void;
-  size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
-};
-
 bool IsEximId(std::string_view s) {
   if (s.size() < 16 || s.size() > 23) return false;
   int dashes = 0;
@@ -161,7 +151,7 @@ class EximReader final : public LogReader {
   }
 
   size_t max_ids_;
-  std::unordered_map<std::string, MessageInfo, Hash, std::equal_to<>> messages_;
+  StringMap<MessageInfo> messages_;
 };
 
 }  // namespace

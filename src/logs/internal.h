@@ -3,13 +3,30 @@
 
 #include <cstdint>
 #include <cstring>
+#include <functional>
+#include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include "rebound/log.h"
 
 namespace rebound::logs {
 
 constexpr auto npos = std::string_view::npos;
+
+// Maps keyed by std::string that look up by string_view without a copy.
+struct StringHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
+};
+template <typename V>
+using StringMap = std::unordered_map<std::string, V, StringHash, std::equal_to<>>;
+
+// What a reader remembers of a message between its lines (Exim, Sendmail).
+struct MessageInfo {
+  std::string from, message_id;
+  int64_t size = -1;
+};
 
 inline bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 

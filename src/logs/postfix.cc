@@ -26,11 +26,7 @@ struct QueueInfo {
   std::vector<Pending> deferred;
 };
 
-struct Hash {
-  using is_transparent = void;
-  size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
-};
-using QueueMap = std::unordered_map<std::string, QueueInfo, Hash, std::equal_to<>>;
+using QueueMap = StringMap<QueueInfo>;
 
 bool IsQueueId(std::string_view s) {
   if (s.size() < 5 || s.size() > 24) return false;

@@ -18,17 +18,11 @@
 #include <unordered_set>
 #include <vector>
 
+#include "logs/internal.h"
 #include "rebound/classifier.h"
 #include "rebound/log.h"
 
 namespace rebound::logs {
-
-struct StringHash {
-  using is_transparent = void;
-  size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
-};
-template <typename V>
-using StringMap = std::unordered_map<std::string, V, StringHash, std::equal_to<>>;
 
 class ScanReport {
  public:

@@ -12,16 +12,6 @@
 namespace rebound::logs {
 namespace {
 
-struct MessageInfo {
-  std::string from, message_id;
-  int64_t size = -1;
-};
-
-struct Hash {
-  using is_transparent = void;
-  size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
-};
-
 bool IsQueueId(std::string_view s) {
   if (s.size() < 5 || s.size() > 24) return false;
   for (char c : s)
@@ -132,7 +122,7 @@ class SendmailReader final : public LogReader {
  private:
   YearResolver years_;
   size_t max_ids_;
-  std::unordered_map<std::string, MessageInfo, Hash, std::equal_to<>> messages_;
+  StringMap<MessageInfo> messages_;
 };
 
 }  // namespace
