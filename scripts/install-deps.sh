@@ -26,6 +26,7 @@ test_pkgs=(
   libsisimai-perl pflogsumm
   time                                # /usr/bin/time -v: peak RSS in bench/peer_parse.sh
   chromium                            # renders rebound scan --html in a test
+  libluajit2-5.1-2                    # rspamd's Lua (rspamd itself: see below)
 )
 
 want=("${build_pkgs[@]}")
@@ -35,13 +36,33 @@ missing=()
 for p in "${want[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-if ((${#missing[@]} == 0)); then exit 0; fi
 
-echo "install-deps: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
-# postfix asks questions at install time; answer them up front.
-if command -v debconf-set-selections >/dev/null; then
-  echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+updated=0
+if ((${#missing[@]} > 0)); then
+  echo "install-deps: installing ${missing[*]}" >&2
+  # postfix asks questions at install time; answer them up front.
+  if command -v debconf-set-selections >/dev/null; then
+    echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+  fi
+  apt-get update -q
+  updated=1
+  apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
-apt-get update -q
-apt-get install -y -q --no-install-recommends "${missing[@]}"
+
+# rspamd for tests/relay/content_check_test.py. Debian 12's rspamd package
+# depends on libhyperscan5 (>= 5.4.0), which conflicts with libvectorscan5
+# (our libvectorscan-dev), so apt cannot install it next to the build deps.
+# Its files are unpacked into a private tree instead (no maintainer scripts,
+# so no system daemon is started); rspamd runs from there against
+# vectorscan's ABI-compatible libhs.so.5. The test finds it at this path.
+rspamd_root=/opt/rebound-test/rspamd
+if [[ "${1:-}" == "--with-tests" && ! -x "$rspamd_root/usr/bin/rspamd" ]] && ! command -v rspamd >/dev/null; then
+  echo "install-deps: unpacking rspamd into $rspamd_root" >&2
+  ((updated)) || apt-get update -q
+  tmp=$(mktemp -d)
+  (cd "$tmp" && chmod 777 . && apt-get download -q rspamd)
+  mkdir -p "$rspamd_root"
+  dpkg-deb -x "$tmp"/rspamd_*.deb "$rspamd_root"
+  rm -rf "$tmp"
+fi

@@ -38,6 +38,9 @@ std::vector<ConfigKey>& Registry() {
       {"server.tls_cert", T::kString, "", "PEM certificate for STARTTLS; empty: a self-signed one in the data dir"},
       {"server.tls_key", T::kString, "", "PEM private key for STARTTLS; empty: generated with the certificate"},
       {"server.log", T::kString, "-", "JSON Lines log of sessions and decisions: a file path, or - for stderr"},
+      {"content_check.rspamd_url", T::kString, "", "rspamd to check each message with after DATA (http://HOST[:PORT]); empty: no content check"},
+      {"content_check.timeout_ms", T::kInt, "5000", "Time allowed for rspamd's reply to one message before on_error applies"},
+      {"content_check.on_error", T::kString, "accept", "When rspamd is unreachable or answers badly: accept (queue the message) or tempfail (451)"},
   };
   return keys;
 }

@@ -17,6 +17,7 @@ inline constexpr std::string_view kReplyDailyQuota = "552 Daily sending quota ex
 inline constexpr std::string_view kReplyMonthlyQuota = "552 Monthly sending quota exceeded";
 inline constexpr std::string_view kReplyNotEnoughQuota = "552 Not enough sending quota";
 inline constexpr std::string_view kReplyAccountUnavailable = "551 Main account unavailable";
+inline constexpr std::string_view kReplyContentSpam = "554 Reject by content spam";
 inline constexpr std::string_view kReplyQueued = "250 send mail ok";
 // --- the server's own replies (RFC 5321 / 3463 / 4954) --------------------
 inline constexpr std::string_view kReplySuppressed = "550 5.1.1 Recipient address is on the suppression list of this account";
@@ -29,6 +30,8 @@ inline constexpr std::string_view kReplyUnknownCommand = "500 5.5.1 Command unre
 inline constexpr std::string_view kReplySyntax = "501 5.5.4 Syntax error in parameters or arguments";
 inline constexpr std::string_view kReplyBadCharacter = "500 5.5.2 Invalid character in command";
 inline constexpr std::string_view kReplyLineTooLong = "500 5.5.2 Line too long";
+inline constexpr std::string_view kReplyContentDeferred = "451 4.7.1 Greylisted by the content check, try again later";
+inline constexpr std::string_view kReplyContentCheckUnavailable = "451 4.7.0 Content check temporarily unavailable, try again later";
 inline constexpr std::string_view kReplyTempQueueFailure = "451 4.3.0 Temporary failure while queueing the message, try again";
 
 }  // namespace rebound::relay

@@ -28,7 +28,9 @@ TEST(Replies, ClassifyToTheirOwnCategory) {
       {kReplyNotEnoughQuota, Category::sending_quota_exceeded, true},
       {kReplyAccountUnavailable, Category::sender_account_unavailable, true},
       {kReplySuppressed, Category::recipient_not_found, true},
-      {"554 Reject by content spam", Category::spam, true},  // content check: not implemented yet
+      {kReplyContentSpam, Category::spam, true},
+      {kReplyContentDeferred, Category::greylisted, false},
+      {kReplyContentCheckUnavailable, Category::recipient_unavailable, false},  // a temporary failure: retry
   };
   for (const auto& c : cases) {
     Verdict v = classifier->Classify(c.reply, scratch.get());

@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 #include <unordered_map>
 
+#include "relay/content_check.h"
 #include "relay/password.h"
 #include "relay/replies.h"
 #include "relay/smtp_command.h"
@@ -139,6 +140,7 @@ class Session : public std::enable_shared_from_this<Session> {
   awaitable<void> OnMail(const Command& c);
   awaitable<void> OnRcpt(const Command& c);
   awaitable<void> OnData();
+  awaitable<bool> ContentAllows(const std::string& body);
   void ResetTransaction();
   void Refuse(std::string_view reply, const char* decision);
   void Log(nlohmann::json j);
@@ -210,6 +212,8 @@ class ServerImpl final : public SmtpServer {
     limits_.auth_plaintext_on_loopback = config_.Bool("server.auth_plaintext_on_loopback");
     limits_.check_sender_domain = config_.Bool("server.check_sender_domain");
     limits_.loopback_account = config_.String("server.loopback_account");
+    Status cs = ParseContentCheckSettings(config_, &content_check_);
+    if (!cs.ok()) return cs;
 
     const std::string& data = config_.String("server.data_dir");
     const std::string& log = config_.String("server.log");
@@ -344,6 +348,7 @@ class ServerImpl final : public SmtpServer {
   }
 
   const Limits& limits() const { return limits_; }
+  const ContentCheckSettings& content_check() const { return content_check_; }
   Store* store() { return store_; }
   EventLog* log() { return log_.get(); }
   asio::ssl::context& tls_ctx() { return tls_ctx_; }
@@ -354,6 +359,7 @@ class ServerImpl final : public SmtpServer {
   const Config& config_;
   Store* store_;
   Limits limits_;
+  ContentCheckSettings content_check_;
   asio::io_context ioc_;
   tcp::acceptor acceptor_;
   asio::signal_set signals_;
@@ -941,6 +947,11 @@ awaitable<void> Session::OnData() {
     Enter(SessionState::kReady);
     co_return;
   }
+  const bool allowed = co_await ContentAllows(body);
+  if (!allowed) {
+    Enter(SessionState::kReady);
+    co_return;
+  }
   NewMessage m;
   m.account = account_.name;
   m.mail_from = mail_from_;
@@ -973,6 +984,63 @@ awaitable<void> Session::OnData() {
          {"size", size}});
   }
   Enter(SessionState::kReady);
+}
+
+// The content check between the end of DATA and the commit: true when the
+// message may be queued; otherwise the refusal has been replied and logged
+// and nothing is queued.
+awaitable<bool> Session::ContentAllows(const std::string& body) {
+  const ContentCheckSettings& settings = server_->content_check();
+  if (!settings.enabled) co_return true;
+  ContentCheckRequest request;
+  request.client_ip = ip_;
+  request.helo = helo_;
+  request.mail_from = mail_from_;
+  request.user = account_.name;
+  request.recipients = rcpts_;
+  request.message = &body;
+  const ContentDecision d = co_await CheckContent(settings, request);
+  nlohmann::json event = {{"event", "content_check"}, {"ms", d.elapsed_ms}, {"account", account_.name}};
+  if (d.kind == ContentDecision::Kind::kError) {
+    event["error"] = d.error;
+    event["on_error"] = settings.tempfail_on_error ? "tempfail" : "accept";
+  } else {
+    event["action"] = d.action;
+    event["score"] = d.score;
+    event["required_score"] = d.required_score;
+  }
+  Log(std::move(event));
+  std::string_view reply;
+  const char* decision = nullptr;
+  switch (d.kind) {
+    case ContentDecision::Kind::kAccept:
+      co_return true;
+    case ContentDecision::Kind::kError:
+      if (!settings.tempfail_on_error) co_return true;
+      reply = kReplyContentCheckUnavailable;
+      decision = "content check unavailable";
+      break;
+    case ContentDecision::Kind::kReject:
+      reply = kReplyContentSpam;
+      decision = "content spam";
+      break;
+    case ContentDecision::Kind::kTempfail:
+      reply = kReplyContentDeferred;
+      decision = "content deferred";
+      break;
+  }
+  Reply(reply);
+  nlohmann::json refusal = {{"event", "refuse"},     {"state", StateName(state_)}, {"decision", decision},
+                            {"reply", reply},        {"account", account_name_},   {"mail_from", mail_from_},
+                            {"recipients", rcpts_.size()}};
+  if (d.kind == ContentDecision::Kind::kError) {
+    refusal["error"] = d.error;
+  } else {
+    refusal["action"] = d.action;
+    refusal["score"] = d.score;
+  }
+  Log(std::move(refusal));
+  co_return false;
 }
 
 }  // namespace
