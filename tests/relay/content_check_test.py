@@ -7,6 +7,8 @@ Over real SMTP (smtplib):
   * a message with the GTUBE string gets exactly `554 Reject by content spam`,
     is not queued, and the log has a refuse event with rspamd's score;
   * a normal message gets `250 send mail ok` and is queued;
+  * rspamd's "greylist" action (a private Lua rule scoring a marker string)
+    gets a 451 4.7.1 and nothing is queued;
   * with rspamd stopped, on_error = "accept" queues the message and
     on_error = "tempfail" answers 451 4.7.0 and queues nothing.
 Exit 77 (skip) when no rspamd is installed (scripts/install-deps.sh
@@ -23,6 +25,7 @@ import time
 
 import relay_harness as h
 
+GREYLIST_MARK = "REBOUND-TEST-GREYLIST"  # our private Lua rule scores this 5: rspamd's "greylist"
 GTUBE = "XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X"
 RSPAMD_ROOTS = [os.environ.get("REBOUND_RSPAMD_ROOT", ""), "/opt/rebound-test/rspamd", "/"]
 
@@ -46,6 +49,17 @@ class Rspamd:
             os.makedirs(os.path.join(self.dir, d))
         share = os.path.join(root, "usr/share/rspamd")
         self.conf = os.path.join(self.dir, "rspamd.conf")
+        rules = os.path.join(self.dir, "rules.lua")
+        with open(rules, "w") as f:
+            f.write(f"""
+rspamd_config:register_symbol({{
+  name = 'REBOUND_TEST_GREYLIST',
+  score = 5.0,
+  callback = function(task)
+    return tostring(task:get_content()):find('{GREYLIST_MARK}', 1, true) ~= nil
+  end,
+}})
+""")
         with open(self.conf, "w") as f:
             f.write(f"""
 options {{
@@ -60,6 +74,7 @@ options {{
 logging {{ type = "console"; level = "notice"; }}
 actions {{ reject = 15; add_header = 6; greylist = 4; }}
 worker "normal" {{ bind_socket = "127.0.0.1:{self.port}"; count = 1; }}
+lua = "{rules}";
 """)
         self.proc = None
 
@@ -189,6 +204,14 @@ def main():
         check(h.reply_text(code, msg) == "250 send mail ok", "next message in the same session accepted")
         c.quit()
         check(len(server.queue()) == 2, "two normal messages queued, no GTUBE one")
+
+        # rspamd's "greylist" action: a temporary refusal, nothing queued.
+        code, reply = send(server, "grey one", "Please " + GREYLIST_MARK + " this one.")
+        check(reply.startswith("451 4.7.1"), f"greylist action -> 451 4.7.1 (got {reply!r})")
+        check(len(server.queue()) == 2, "the greylisted message is not queued")
+        grey = [e for e in server.log_events() if e.get("event") == "refuse" and e.get("decision") == "content deferred"]
+        check(len(grey) == 1 and grey[0].get("action") == "greylist" and grey[0].get("score") == 5,
+              f"refuse event for the greylist action: {grey}")
 
         # rspamd gone: on_error = tempfail.
         rspamd.stop()
