@@ -4,8 +4,10 @@
 // whose sessions are an explicit state machine (see smtp_server.cc:
 // SessionState and kSessionStateNames). It authenticates accounts, applies
 // the limits and quotas with the return codes of the document (535, 556,
-// 557, 559, 552, 551, 550 for suppressed recipients) and answers
-// "250 send mail ok" only after Store::Enqueue() committed the message.
+// 557, 559, 552, 551, 550 for suppressed recipients), runs the optional
+// content check (rspamd, relay/content_check.h: 554 Reject by content spam)
+// after DATA, and answers "250 send mail ok" only after Store::Enqueue()
+// committed the message.
 //
 // Ownership: the server borrows the Store and the Config (both must outlive
 // it). Threads: Run() blocks, running the event loop on server.threads
