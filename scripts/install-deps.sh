@@ -26,7 +26,7 @@ test_pkgs=(
   libsisimai-perl pflogsumm
   time                                # /usr/bin/time -v: peak RSS in bench/peer_parse.sh
   chromium                            # renders rebound scan --html in a test
-  libluajit2-5.1-2                    # rspamd's Lua (rspamd itself: see below)
+  libluajit2-5.1-2 libglib2.0-0 libicu72 libunwind8 libpcre2-8-0  # rspamd's run-time libraries (rspamd itself: see below)
 )
 
 want=("${build_pkgs[@]}")
