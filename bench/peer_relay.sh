@@ -17,6 +17,7 @@
 # usage: bench/peer_relay.sh [path/to/rebound]   (root, for Postfix)
 # env:   MESSAGES=5000 SIZE=5120 SESSIONS=10 CONCURRENCY=20
 set -euo pipefail
+source "$(dirname "$0")/lib_postfix.sh"
 
 REBOUND=${1:-$(dirname "$0")/../build/src/cli/rebound}
 REBOUND=$(readlink -f "$REBOUND")
@@ -34,24 +35,13 @@ SMTP_SINK=/usr/sbin/smtp-sink
 WORK=$(mktemp -d /tmp/rebound-peer-relay-XXXXXX)
 chmod 755 "$WORK"
 PIDS=()
-PF_CONF="$WORK/postfix/conf"
 cleanup() {
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  local pid_file="$WORK/postfix/queue/pid/master.pid"
-  [[ -f "$pid_file" ]] && kill "$(tr -d ' ' <"$pid_file")" 2>/dev/null && sleep 1
+  stop_private_postfix "$WORK/postfix"
   rm -rf "$WORK"
 }
 trap cleanup EXIT
 
-free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() {
-  for _ in $(seq 200); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-    sleep 0.05
-  done
-  echo "peer_relay: nothing listens on port $1" >&2
-  return 1
-}
 now() { date +%s.%N; }
 submit() { "$SMTP_SOURCE" -d -s "$SESSIONS" -m "$MESSAGES" -l "$SIZE" -f bench@example.com -t rcpt@example.net -M bench.test "127.0.0.1:$1"; }
 
@@ -85,38 +75,9 @@ wait_port "$RB_PORT"
 
 # --- Postfix --------------------------------------------------------------------
 PF_PORT=$(free_port)
-mkdir -p "$PF_CONF" "$WORK/postfix/queue" "$WORK/postfix/data"
-sed -e "s/^smtp      inet .*/127.0.0.1:$PF_PORT inet n - n - - smtpd/" \
-    -e 's/^\([a-z]*  *unix  *[-ny]  *[-ny]  *\)y/\1n/' /etc/postfix/master.cf >"$PF_CONF/master.cf"
-cat >"$PF_CONF/main.cf" <<EOF
-compatibility_level = 3.6
-queue_directory = $WORK/postfix/queue
-data_directory = $WORK/postfix/data
-mail_owner = postfix
-setgid_group = postdrop
-myhostname = bench.test
-mydestination =
-inet_interfaces = 127.0.0.1
-inet_protocols = ipv4
-mynetworks = 127.0.0.0/8
-smtpd_relay_restrictions = permit_mynetworks, reject
-relayhost = [127.0.0.1]:$SINK_PORT
+start_private_postfix "$WORK/postfix" "$PF_PORT" "relayhost = [127.0.0.1]:$SINK_PORT
 smtp_tls_security_level = none
-default_process_limit = 100
-default_destination_concurrency_limit = $CONCURRENCY
-smtpd_client_connection_count_limit = 0
-smtpd_client_message_rate_limit = 0
-EOF
-Q="$WORK/postfix/queue"
-for d in incoming active deferred bounce defer flush hold private saved trace corrupt; do
-  install -d -o postfix -m 700 "$Q/$d"
-done
-install -d -o postfix -g postdrop -m 730 "$Q/maildrop"
-install -d -o postfix -g postdrop -m 710 "$Q/public"
-install -d -o root -m 755 "$Q/pid"
-chown postfix "$WORK/postfix/data"
-/usr/lib/postfix/sbin/master -c "$PF_CONF" -w || { echo "peer_relay: postfix did not start" >&2; exit 1; }
-wait_port "$PF_PORT"
+default_destination_concurrency_limit = $CONCURRENCY" || exit 1
 
 DB="$WORK/rebound-data/queue.db"
 rb_left() {
@@ -127,6 +88,7 @@ n = c.execute("select count(*) from recipients where state = 'delivered'").fetch
 print(int(sys.argv[2]) - n)
 EOF
 }
+Q="$WORK/postfix/queue"
 pf_left() { find "$Q/incoming" "$Q/active" "$Q/deferred" "$Q/maildrop" "$Q/hold" -type f 2>/dev/null | wc -l; }
 
 echo "peer_relay: $MESSAGES messages of $SIZE bytes, $SESSIONS submitting connections, $CONCURRENCY delivery connections"

@@ -11,6 +11,7 @@
 # usage: bench/peer_submit.sh [path/to/rebound]   (root, for Postfix)
 # env:   MESSAGES=20000 SIZE=5120 SESSIONS=20
 set -euo pipefail
+source "$(dirname "$0")/lib_postfix.sh"
 
 REBOUND=${1:-$(dirname "$0")/../build/src/cli/rebound}
 REBOUND=$(readlink -f "$REBOUND")
@@ -27,24 +28,13 @@ POSTFIX=/usr/sbin/postfix
 WORK=$(mktemp -d /tmp/rebound-peer-submit-XXXXXX)
 chmod 755 "$WORK"  # Postfix daemons run as user postfix
 REBOUND_PID=""
-PF_CONF="$WORK/postfix/conf"
 cleanup() {
   [[ -n "$REBOUND_PID" ]] && kill "$REBOUND_PID" 2>/dev/null && wait "$REBOUND_PID" 2>/dev/null
-  local pid_file="$WORK/postfix/queue/pid/master.pid"
-  [[ -f "$pid_file" ]] && kill "$(tr -d ' ' <"$pid_file")" 2>/dev/null && sleep 1
+  stop_private_postfix "$WORK/postfix"
   rm -rf "$WORK"
 }
 trap cleanup EXIT
 
-free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() {
-  for _ in $(seq 200); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-    sleep 0.05
-  done
-  echo "peer_submit: nothing listens on port $1" >&2
-  return 1
-}
 now() { date +%s.%N; }
 # smtp-source exits 0 even when messages are refused; count what was accepted.
 drive() {  # port -> elapsed seconds
@@ -76,40 +66,8 @@ wait_port "$RB_PORT"
 
 # --- Postfix ---------------------------------------------------------------
 PF_PORT=$(free_port)
-mkdir -p "$PF_CONF" "$WORK/postfix/queue" "$WORK/postfix/data"
-sed -e "s/^smtp      inet .*/127.0.0.1:$PF_PORT inet n - n - - smtpd/" \
-    -e 's/^\([a-z]*  *unix  *[-ny]  *[-ny]  *\)y/\1n/' /etc/postfix/master.cf >"$PF_CONF/master.cf"
-cat >"$PF_CONF/main.cf" <<EOF
-compatibility_level = 3.6
-queue_directory = $WORK/postfix/queue
-data_directory = $WORK/postfix/data
-mail_owner = postfix
-setgid_group = postdrop
-myhostname = bench.test
-mydestination =
-inet_interfaces = 127.0.0.1
-inet_protocols = ipv4
-mynetworks = 127.0.0.0/8
-smtpd_relay_restrictions = permit_mynetworks, reject
-# Keep every accepted message on hold: no delivery attempts during the run.
-smtpd_client_restrictions = check_client_access static:HOLD
-default_process_limit = 100
-smtpd_client_connection_count_limit = 0
-smtpd_client_message_rate_limit = 0
-EOF
-# `postfix -c DIR start` refuses a directory not listed in the system's
-# main.cf (alternate_config_directories), so the queue is laid out here and
-# master(8) is started directly.
-Q="$WORK/postfix/queue"
-for d in incoming active deferred bounce defer flush hold private saved trace corrupt; do
-  install -d -o postfix -m 700 "$Q/$d"
-done
-install -d -o postfix -g postdrop -m 730 "$Q/maildrop"
-install -d -o postfix -g postdrop -m 710 "$Q/public"
-install -d -o root -m 755 "$Q/pid"
-chown postfix "$WORK/postfix/data"
-/usr/lib/postfix/sbin/master -c "$PF_CONF" -w || { echo "peer_submit: postfix did not start" >&2; exit 1; }
-wait_port "$PF_PORT"
+start_private_postfix "$WORK/postfix" "$PF_PORT" "# Keep every accepted message on hold: no delivery attempts during the run.
+smtpd_client_restrictions = check_client_access static:HOLD" || exit 1
 
 echo "peer_submit: $MESSAGES messages of $SIZE bytes over $SESSIONS connections each"
 RB_SECS=$(drive "$RB_PORT")
