@@ -19,22 +19,9 @@ namespace {
 
 namespace fs = std::filesystem;
 using testing::FreePort;
+using testing::HaveAiosmtpd;
+using testing::Received;
 using testing::Subprocess;
-
-bool HaveAiosmtpd() {
-  return system("/usr/bin/python3 -c 'import aiosmtpd' >/dev/null 2>&1") == 0;
-}
-
-std::vector<nlohmann::json> Received(const fs::path& dir) {
-  std::vector<nlohmann::json> out;
-  if (!fs::exists(dir)) return out;
-  for (const auto& e : fs::directory_iterator(dir)) {
-    if (e.path().extension() != ".json") continue;
-    std::ifstream f(e.path());
-    out.push_back(nlohmann::json::parse(f));
-  }
-  return out;
-}
 
 class SchedulerTest : public ::testing::Test {
  protected:

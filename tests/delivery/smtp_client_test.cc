@@ -21,17 +21,14 @@ namespace {
 namespace asio = boost::asio;
 namespace fs = std::filesystem;
 using testing::FreePort;
+using testing::HaveAiosmtpd;
+using testing::Received;
 using testing::Subprocess;
 using Ms = std::chrono::milliseconds;
 
 const char* kPython = "/usr/bin/python3";
 
 std::string ScriptPath() { return std::string(REBOUND_SOURCE_DIR) + "/tests/delivery/smtp_server.py"; }
-
-bool HaveAiosmtpd() {
-  return testing::HaveProgram(kPython) &&
-         system("/usr/bin/python3 -c 'import aiosmtpd' >/dev/null 2>&1") == 0;
-}
 
 template <typename T>
 T RunCo(asio::io_context& io, asio::awaitable<T> aw) {
@@ -53,17 +50,6 @@ Route RouteTo(std::vector<int> ports, std::string address = "127.0.0.1") {
   int pref = 10;
   for (int p : ports) r.hosts.push_back(MxHost{"mx" + std::to_string(pref) + ".test", pref, static_cast<uint16_t>(p), {address}}), pref += 10;
   return r;
-}
-
-std::vector<nlohmann::json> Received(const std::string& dir) {
-  std::vector<nlohmann::json> out;
-  if (!fs::exists(dir)) return out;
-  for (const auto& e : fs::directory_iterator(dir)) {
-    if (e.path().extension() != ".json") continue;
-    std::ifstream f(e.path());
-    out.push_back(nlohmann::json::parse(f));
-  }
-  return out;
 }
 
 class SmtpClientTest : public ::testing::Test {

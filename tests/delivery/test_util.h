@@ -10,6 +10,9 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
 #include <cstdlib>
 #include <string>
 #include <thread>
@@ -108,5 +111,22 @@ class Subprocess {
 };
 
 inline bool HaveProgram(const std::string& path) { return access(path.c_str(), X_OK) == 0; }
+
+// Debian's Python with python3-aiosmtpd, for the test receiver (smtp_server.py).
+inline bool HaveAiosmtpd() {
+  return HaveProgram("/usr/bin/python3") && system("/usr/bin/python3 -c 'import aiosmtpd' >/dev/null 2>&1") == 0;
+}
+
+// The messages smtp_server.py stored in dir, one JSON file each.
+inline std::vector<nlohmann::json> Received(const std::filesystem::path& dir) {
+  std::vector<nlohmann::json> out;
+  if (!std::filesystem::exists(dir)) return out;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    if (e.path().extension() != ".json") continue;
+    std::ifstream f(e.path());
+    out.push_back(nlohmann::json::parse(f));
+  }
+  return out;
+}
 
 }  // namespace rebound::delivery::testing
