@@ -9,7 +9,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 CORPUS=${1:-$ROOT/../shared/corpus/sisimai}
 REPEAT=${2:-50}
-REBOUND=${REBOUND:-$ROOT/build/src/cli/rebound}
+REBOUND=${REBOUND:-$ROOT/build/release/src/cli/rebound}
 [[ -d $CORPUS/maildir/bsd ]] || { echo "SKIP: no corpus at $CORPUS"; exit 77; }
 [[ -x $REBOUND ]] || { echo "no rebound binary at $REBOUND (set REBOUND=)"; exit 2; }
 if ! perl -MSisimai -e1 2>/dev/null; then

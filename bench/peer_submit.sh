@@ -13,7 +13,7 @@
 set -euo pipefail
 source "$(dirname "$0")/lib_postfix.sh"
 
-REBOUND=${1:-$(dirname "$0")/../build/src/cli/rebound}
+REBOUND=${1:-$(dirname "$0")/../build/release/src/cli/rebound}
 REBOUND=$(readlink -f "$REBOUND")
 MESSAGES=${MESSAGES:-20000}
 SIZE=${SIZE:-5120}
