@@ -318,6 +318,7 @@ Status BounceParser::Parse(std::string_view message, BounceResult* out) {
     return Status::Ok();
   }
   out->is_bounce = true;
+  ApplyFormatHints(ctx, found.dsn ? found.dsn->body : std::string_view(), &ex);
   out->kind = ex.kind.empty() ? "rfc3464" : ex.kind;
   std::string date = Unfold(root.headers.Raw("Date"));
   out->records.reserve(ex.recipients.size());

@@ -168,6 +168,30 @@ TEST_F(BounceTest, SendmailTranscriptCommandDecides) {
   EXPECT_FALSE(r.records[0].verdict.hard_bounce);
 }
 
+// A gateway's report of refused addresses (McAfee's layout) with a DSN
+// that states no SMTP command: "No such user" keeps its meaning there, and
+// only there.
+TEST_F(BounceTest, GatewayListOfRefusedAddressesKeepsUserUnknown) {
+  auto bounce = [](std::string_view intro) {
+    return "From: postmaster@gw.example.org\nTo: s@example.com\nSubject: Delivery Status Notification\n"
+           "MIME-Version: 1.0\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\n\n"
+           "--B\nContent-Type: text/plain\n\n" +
+           std::string(intro) +
+           "\n<x@example.net>   (x@example.net... No such user)\n\n"
+           "--B\nContent-Type: message/delivery-status\n\n"
+           "Original-Recipient: <x@example.net>\nAction: failed\n"
+           "Diagnostic-Code: smtp; 550 x@example.net... No such user\n\n--B--\n";
+  };
+  BounceResult gateway = Parse(bounce("    --- The following addresses had delivery problems ---"));
+  ASSERT_EQ(gateway.records.size(), 1u);
+  EXPECT_EQ(gateway.records[0].verdict.reason, Reason::userunknown);
+  EXPECT_TRUE(gateway.records[0].verdict.hard_bounce);
+  BounceResult plain = Parse(bounce("Your message could not be delivered."));
+  ASSERT_EQ(plain.records.size(), 1u);
+  EXPECT_EQ(plain.records[0].verdict.reason, Reason::filtered);
+  EXPECT_FALSE(plain.records[0].verdict.hard_bounce);
+}
+
 TEST_F(BounceTest, AmazonSesJsonNotification) {
   BounceResult r = Parse(
       "From: SES <no-reply@sns.amazonaws.com>\nTo: me@example.com\nSubject: AWS Notification Message\n"

@@ -59,6 +59,10 @@ struct Candidate {
   std::string timestamp;      // raw date text (RFC 5322 or similar)
   std::string feedback_type;  // ARF only
   std::optional<Reason> reason_hint;
+  // The format says the receiving server refused this address itself (its
+  // recipient check), not the message: a "user unknown" then means what it
+  // says even when the SMTP command is not stated (format_hints.cc).
+  bool recipient_refused = false;
 };
 
 struct Extraction {
@@ -75,6 +79,11 @@ struct ExtractorEntry {
 
 // The extractors in the order they are tried (registry.cc).
 const std::vector<ExtractorEntry>& Extractors();
+
+// Facts a report's format states about its recipients beyond their fields
+// (format_hints.cc), applied to whatever read the report. dsn_fields is the
+// raw message/delivery-status part, "" when there is none.
+void ApplyFormatHints(const Context& ctx, std::string_view dsn_fields, Extraction* ex);
 
 // Helpers shared by extractors (extract_util.cc).
 //

@@ -383,12 +383,15 @@ BounceRecord Finalizer::Finish(const Candidate& c, std::string_view kind, std::s
   // command) and carries no x.1.1 status is not proof the mailbox is gone:
   // after DATA it is a recipient-side filter's wording. Without a known
   // command the same cautious reading applies, so the address is not
-  // suppressed on a guess.
+  // suppressed on a guess, unless the report's format says the address was
+  // refused (Candidate::recipient_refused).
   const bool generic_rule = v.rule.starts_with("generic.") || v.rule.starts_with("basic.") || v.rule.starts_with("rfc3463.");
   const bool before_data = reply.command == SmtpCommand::kRcpt || reply.command == SmtpCommand::kMail ||
                            reply.command == SmtpCommand::kConnect || reply.command == SmtpCommand::kHelo ||
                            reply.command == SmtpCommand::kEhlo;
-  if (v.reason == Reason::userunknown && generic_rule && !r.status.ends_with(".1.1") && !before_data) {
+  const bool after_data = reply.command == SmtpCommand::kData || reply.command == SmtpCommand::kDataEnd;
+  if (v.reason == Reason::userunknown && generic_rule && !r.status.ends_with(".1.1") && !before_data &&
+      (after_data || !c.recipient_refused)) {
     v.reason = Reason::filtered;
     v.category = Category::policy_rejected;
   }

@@ -1,0 +1,39 @@
+// Facts some report formats state for all of their recipients at once, which
+// the per-recipient fields leave out. Each hint is keyed on a marker the
+// vendor always writes, never on a single message.
+#include "bounce/extract.h"
+
+namespace rebound::bounce {
+namespace {
+
+// Vendors whose failure reports list only the addresses the next server
+// refused during its recipient check: McAfee Email Gateway ("The following
+// addresses had delivery problems"), Symantec MessageLabs ("I was unable to
+// deliver your message to the following addresses"), Yahoo Mail ("Sorry, we
+// were unable to deliver your message to the following address").
+bool ListsRefusedAddresses(const Context& ctx) {
+  return ctx.Find("--- The following addresses had delivery problems ---") != std::string::npos ||
+         (ctx.Find("I was unable to deliver your message to the following addresses") != std::string::npos &&
+          ctx.Find("messagelabs") != std::string::npos) ||
+         ctx.Find("Sorry, we were unable to deliver your message to the following address") != std::string::npos;
+}
+
+// PowerMTA's own classification of the failure, the per-message field
+// X-PowerMTA-BounceCategory: "bad-mailbox" is its verdict that the mailbox
+// does not exist.
+bool PowerMtaSaysBadMailbox(std::string_view dsn_fields) {
+  size_t at = IFind(dsn_fields, "X-PowerMTA-BounceCategory:");
+  if (at == std::string_view::npos) return false;
+  std::string_view value = dsn_fields.substr(at + 26);
+  value = value.substr(0, value.find('\n'));
+  return IEquals(Trim(value), "bad-mailbox");
+}
+
+}  // namespace
+
+void ApplyFormatHints(const Context& ctx, std::string_view dsn_fields, Extraction* ex) {
+  if (ListsRefusedAddresses(ctx) || PowerMtaSaysBadMailbox(dsn_fields))
+    for (auto& c : ex->recipients) c.recipient_refused = true;
+}
+
+}  // namespace rebound::bounce
