@@ -192,6 +192,38 @@ TEST_F(BounceTest, GatewayListOfRefusedAddressesKeepsUserUnknown) {
   EXPECT_FALSE(plain.records[0].verdict.hard_bounce);
 }
 
+TEST_F(BounceTest, EximLayoutWithTheReplyOnTheAddressLine) {
+  BounceResult r = Parse(
+      "From: Mail Delivery System <MAILER-DAEMON@mx.example.org>\nTo: s@example.com\n"
+      "Subject: Mail delivery failed\n\n"
+      "This message was created automatically by mail delivery software.\n"
+      "A message that you have sent could not be delivered to one or more\n"
+      "recipients.  This is a permanent error.  The following address failed:\n"
+      "  <x@example.net>: 550 unknown user\n<x@example.net>\n"
+      "Included is a copy of the message header:\n------\nTo: x@example.net\nSubject: s\n");
+  ASSERT_EQ(r.records.size(), 1u);
+  EXPECT_EQ(r.records[0].recipient, "x@example.net");
+  EXPECT_EQ(r.records[0].reply_code, 550);
+  EXPECT_EQ(r.records[0].diagnostic, "550 unknown user");
+}
+
+TEST_F(BounceTest, FmlListServerRefusal) {
+  BounceResult r = Parse(
+      "From: list-admin@example.jp\nTo: poster@example.com\n"
+      "Subject: Loop Alert: Duplicated Message-ID (list ML)\nX-MLServer: fml [fml 4.0.3 release]\n\n"
+      "Duplicated Message-ID in <list@example.jp>.\n\n\nOriginal mail as follows:\n\n"
+      "   From: poster@example.com\n   Subject: hi\n");
+  ASSERT_EQ(r.records.size(), 1u);
+  EXPECT_EQ(r.kind, "fml");
+  EXPECT_EQ(r.records[0].recipient, "list@example.jp");
+  EXPECT_EQ(r.records[0].verdict.reason, Reason::systemerror);
+  // Without the list server's header the same text is no bounce.
+  BounceResult plain = Parse(
+      "From: someone@example.jp\nTo: poster@example.com\nSubject: hello\n\n"
+      "Duplicated Message-ID in <list@example.jp>.\n");
+  EXPECT_FALSE(plain.is_bounce);
+}
+
 TEST_F(BounceTest, AmazonSesJsonNotification) {
   BounceResult r = Parse(
       "From: SES <no-reply@sns.amazonaws.com>\nTo: me@example.com\nSubject: AWS Notification Message\n"

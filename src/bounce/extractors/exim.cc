@@ -1,5 +1,7 @@
 // Exim (and mail.ru, GMX, and others running it): "The following
 // address(es) failed:" then each address indented with its error below.
+#include <cctype>
+
 #include "bounce/extract.h"
 
 namespace rebound::bounce {
@@ -20,6 +22,20 @@ bool ExtractExim(const Context& ctx, Extraction* out) {
   size_t list = ctx.Find("failed:", start);
   if (list != std::string::npos) start = list;
   auto lines = Lines(std::string_view(ctx.text).substr(start));
+  // MXLogic's variant puts the reply on the address line:
+  // "  <rcpt@example.com>: 550 unknown user".
+  for (size_t i = 1; i < lines.size(); ++i) {
+    std::string_view t = Trim(lines[i]);
+    size_t close = t.find(">: ");
+    if (t.empty() || t[0] != '<' || close == std::string_view::npos) continue;
+    std::string_view reply = Trim(t.substr(close + 3));
+    if (reply.size() < 4 || (reply[0] != '4' && reply[0] != '5') || !std::isdigit(static_cast<unsigned char>(reply[1])))
+      continue;
+    Candidate c;
+    c.recipient = Lower(FirstAddress(t.substr(0, close + 1)));
+    c.diagnostic = std::string(reply);
+    if (!c.recipient.empty()) out->recipients.push_back(std::move(c));
+  }
   AddressBlocks(lines, 1, lines.size(), &out->recipients);
   if (out->recipients.empty()) {
     // Zoho's variant: "rcpt@example.com Invalid Address, ERROR_CODE :550, ..."

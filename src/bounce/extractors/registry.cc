@@ -19,6 +19,7 @@ bool ExtractKddi(const Context&, Extraction*);
 bool ExtractMailMarshal(const Context&, Extraction*);
 bool ExtractX3(const Context&, Extraction*);
 bool ExtractVerizon(const Context&, Extraction*);
+bool ExtractFml(const Context&, Extraction*);
 bool ExtractGeneric(const Context&, Extraction*);
 
 const std::vector<ExtractorEntry>& Extractors() {
@@ -37,6 +38,7 @@ const std::vector<ExtractorEntry>& Extractors() {
       {"kddi", ExtractKddi},
       {"mailmarshal", ExtractMailMarshal},
       {"verizon", ExtractVerizon},
+      {"fml", ExtractFml},
       {"generic", ExtractGeneric},
   };
   return kExtractors;
