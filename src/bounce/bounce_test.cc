@@ -224,6 +224,23 @@ TEST_F(BounceTest, FmlListServerRefusal) {
   EXPECT_FALSE(plain.is_bounce);
 }
 
+TEST_F(BounceTest, LocalDeliveryProgramFailure) {
+  auto dsn = [](std::string_view diagnostic) {
+    return "From: MAILER-DAEMON@mx.example.org\nTo: s@example.com\nSubject: Undelivered Mail\n"
+           "MIME-Version: 1.0\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\n\n"
+           "--B\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mx.example.org\n\n"
+           "Final-Recipient: rfc822; x@example.org\nAction: failed\nStatus: 4.3.0\nDiagnostic-Code: " +
+           std::string(diagnostic) + "\n\n--B--\n";
+  };
+  BounceResult program = Parse(dsn("x-unix; temporary failure"));
+  ASSERT_EQ(program.records.size(), 1u);
+  EXPECT_EQ(program.records[0].verdict.reason, Reason::mailererror);
+  // The program naming a cause keeps it.
+  BounceResult quota = Parse(dsn("x-unix; Quota exceeded message delivery failed"));
+  ASSERT_EQ(quota.records.size(), 1u);
+  EXPECT_EQ(quota.records[0].verdict.reason, Reason::mailboxfull);
+}
+
 TEST_F(BounceTest, AmazonSesJsonNotification) {
   BounceResult r = Parse(
       "From: SES <no-reply@sns.amazonaws.com>\nTo: me@example.com\nSubject: AWS Notification Message\n"

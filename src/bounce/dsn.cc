@@ -135,6 +135,9 @@ bool ReadDeliveryStatus(std::string_view s, const Context& ctx, Extraction* ex) 
           cur.diagnostic.clear();
         } else {
           cur.diagnostic = std::string(AfterType(value));
+          // Text from a local delivery program (procmail, a pipe): unless
+          // it names a cause, the program itself failed.
+          if (IStartsWith(Trim(value), "x-unix") && !text.empty()) cur.reason_hint = Reason::mailererror;
         }
       } else if (IEquals(n, "Last-Attempt-Date")) {
         cur.timestamp = Unfold(f.value);

@@ -349,7 +349,11 @@ BounceRecord Finalizer::Finish(const Candidate& c, std::string_view kind, std::s
   if (r.remote_mta.empty() && !reply.remote_host.empty()) r.remote_mta = std::string(reply.remote_host);
 
   bool code_level_rule = v.rule.empty() || v.rule.starts_with("basic.") || v.rule.starts_with("rfc3463.");
-  if (c.reason_hint && (v.category == Category::unknown || code_level_rule)) {
+  // A local delivery program's own words ("temporary failure") name no
+  // cause beyond the program failing.
+  const bool program_failed = c.reason_hint == Reason::mailererror &&
+                              (v.reason == Reason::systemerror || v.reason == Reason::onhold);
+  if (c.reason_hint && (v.category == Category::unknown || code_level_rule || program_failed)) {
     bool permanent = v.permanent;
     if (reply.klass() == 0) permanent = r.action != "delayed" && *c.reason_hint != Reason::expired;
     v = VerdictFor(CategoryForReason(*c.reason_hint), *c.reason_hint, permanent);
