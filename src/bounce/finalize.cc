@@ -344,6 +344,13 @@ BounceRecord Finalizer::Finish(const Candidate& c, std::string_view kind, std::s
   // generic x.0.0 or the MTA's summary).
   if (!text_status.empty()) r.status = text_status;
   else if (field_status.present()) r.status = c.status;
+  // "550 4.4.7": a reply code and status of different classes (RFC 3463
+  // requires the same) is one server's muddle; neither half can be trusted
+  // over the other, so the code is dropped and a DSN field, if any, wins.
+  if (r.reply_code && !text_status.empty() && r.reply_code / 100 != text_status[0] - '0') {
+    r.reply_code = 0;
+    if (field_status.present()) r.status = c.status;
+  }
   if (r.smtp_command.empty() && reply.command != SmtpCommand::kUnknown)
     r.smtp_command = std::string(SmtpCommandName(reply.command));
   if (r.remote_mta.empty() && !reply.remote_host.empty()) r.remote_mta = std::string(reply.remote_host);
