@@ -45,7 +45,9 @@ namespace {
 std::string GuessKind(const Context& ctx) {
   const Headers& h = *ctx.headers;
   // Headers first (cheap); then the head of the text, lower-cased once.
+  if (IFind(h.Raw("X-Mailer"), "Amazon WorkMail") != std::string_view::npos) return "amazonworkmail";
   if (h.Has("X-SES-Outgoing") || ctx.from.find("amazonses.com") != std::string::npos) return "amazonses";
+  if (IFind(h.Raw("Return-Path"), "@sendgrid.net") != std::string_view::npos) return "sendgrid";
   if (h.Has("X-MS-Exchange-CrossTenant-Id")) return "office365";
   if (h.Has("X-MS-Exchange-Message-Is-Ndr") || h.Has("X-MS-Exchange-Organization-SCL") || h.Has("X-MS-TNEF-Correlator") ||
       h.Has("Thread-Index"))
@@ -57,6 +59,9 @@ std::string GuessKind(const Context& ctx) {
   if (ctx.subject.starts_with("Mail delivery failed") || h.Has("X-Failed-Recipients")) return "exim";
   if (ctx.subject.starts_with("Returned mail:")) return "sendmail";
   if (received.find("opensmtpd") != std::string::npos) return "opensmtpd";
+  // Oracle Communications (formerly Sun Java System) Messaging Server, PMDF.
+  if (received.find("messaging server") != std::string::npos || received.find("(pmdf") != std::string::npos)
+    return "messagingserver";
   const std::string low = Lower(std::string_view(ctx.text).substr(0, 4096));
   auto has_text = [&](const char* lower_needle) { return low.find(lower_needle) != std::string::npos; };
   if (has_text("outlook.com")) return "office365";
@@ -67,6 +72,7 @@ std::string GuessKind(const Context& ctx) {
   if (has_text("opensmtpd")) return "opensmtpd";
   if (ctx.from.find("yahoo") != std::string::npos) return "yahoo";
   if (has_text("courier mail server")) return "courier";
+  if (has_text("this report relates to a message you sent with the following header fields")) return "messagingserver";
   return "";
 }
 
