@@ -27,6 +27,7 @@ test_pkgs=(
   time                                # /usr/bin/time -v: peak RSS in bench/peer_parse.sh
   chromium                            # renders rebound scan --html in a test
   libluajit2-5.1-2 libglib2.0-0 libicu72 libunwind8 libpcre2-8-0  # rspamd's run-time libraries (rspamd itself: see below)
+  libdb5.3 libgnutls30 libgnutls-dane0 libidn12 libidn2-0 libnsl2 libcrypt1  # exim4's run-time libraries (exim4 itself: see below)
 )
 
 want=("${build_pkgs[@]}")
@@ -65,4 +66,25 @@ if [[ "${1:-}" == "--with-tests" && ! -x "$rspamd_root/usr/bin/rspamd" ]] && ! c
   mkdir -p "$rspamd_root"
   dpkg-deb -x "$tmp"/rspamd_*.deb "$rspamd_root"
   rm -rf "$tmp"
+fi
+
+# Exim for tests/logs/make_exim_fixtures.sh (real Exim logs as scan fixtures).
+# exim4-daemon-light conflicts with postfix (both provide
+# mail-transport-agent), which other tests need, so its files are unpacked
+# into a private tree like rspamd's; the binary is run with its own -C config.
+# It was built to run as the Debian-exim user, which its package's maintainer
+# scripts would create; create it here the same way (system user, no login).
+exim_root=/opt/rebound-test/exim4
+if [[ "${1:-}" == "--with-tests" && ! -x "$exim_root/usr/sbin/exim4" ]]; then
+  echo "install-deps: unpacking exim4-daemon-light into $exim_root" >&2
+  ((updated)) || apt-get update -q
+  updated=1
+  tmp=$(mktemp -d)
+  (cd "$tmp" && chmod 777 . && apt-get download -q exim4-daemon-light)
+  mkdir -p "$exim_root"
+  dpkg-deb -x "$tmp"/exim4-daemon-light_*.deb "$exim_root"
+  rm -rf "$tmp"
+fi
+if [[ "${1:-}" == "--with-tests" ]] && ! id Debian-exim >/dev/null 2>&1; then
+  useradd --system --user-group --no-create-home --home-dir /var/spool/exim4 --shell /usr/sbin/nologin Debian-exim
 fi
