@@ -5,6 +5,11 @@
 # The log is built from tests/logs/fixtures/postfix.log (made by a real
 # Postfix, see tests/logs/make_fixtures.sh): the fixture is replicated with
 # fresh queue ids and advancing timestamps until the file reaches SIZE_MB.
+# Each copy also gets its own recipients (nouser1@example.com becomes
+# nouser1.2f@example.com, in the to=<...> field and in the receiver's reply,
+# which quotes it as "<nouser1.2f@example.com>: ...") and its own per-message
+# token in the 163.com reply, as a real log's replies differ from message to
+# message; only the replies that carry no address repeat word for word.
 # Both tools read the same file after one warm-up read (page cache), on one
 # core each (taskset when available); MB/s is file size / wall time.
 #
@@ -25,6 +30,12 @@ import re, sys, time, calendar
 fixture, out_path, size_mb = sys.argv[1], sys.argv[2], int(sys.argv[3])
 lines = open(fixture).read().splitlines()
 qid_re = re.compile(r"(?<=: )([0-9A-F]{8,12})(?=: )")
+# Recipients (not the sender, which gets the returned bounces) and where
+# they appear: "to=<local@" and "said: 550 5.1.1 <local@".
+sender = "news@sender.rebound.test"
+locals_ = sorted({a.split("@")[0] for a in re.findall(r"to=<([^>]+@[^>]+)>", "\n".join(lines)) if a != sender})
+addr_re = re.compile("<(" + "|".join(map(re.escape, locals_)) + ")@")
+token_re = re.compile(r"(?<=,)QMCow[A-Za-z0-9]+(?=,)")  # 163.com's per-message id
 ids = []
 for l in lines:
     m = qid_re.search(l)
@@ -62,6 +73,9 @@ with open(out_path, "w", buffering=1 << 20) as out:
                 rest = rest.replace(qid, "%X" % (0x10000000000 + copy * 4096 + ids.index(qid)), 1)
             chunk.append(stamp + rest)
         text = "\n".join(chunk) + "\n"
+        tag = "%x" % copy
+        text = addr_re.sub(lambda m: "<" + m.group(1) + "." + tag + "@", text)
+        text = token_re.sub("QMCow" + tag.upper(), text)
         out.write(text)
         written += len(text)
         copy += 1

@@ -120,9 +120,20 @@ Scanner::Scanner(const Classifier& classifier, LogFormat format, const LogReader
 
 Scanner::~Scanner() = default;
 
+const VerdictMemo::Entry& Scanner::Answer(const DeliveryEvent& e) {
+  const std::string_view input = ClassifierInput(e, &input_buf_);
+  if (const VerdictMemo::Entry* hit = memo_.Find(input)) return *hit;
+  const Verdict v = classifier_.Classify(input, scratch_.get());
+  const Reply& r = Classifier::LastReply(scratch_.get());
+  if (const VerdictMemo::Entry* kept = memo_.Insert(input, v, r)) return *kept;
+  fresh_.verdict = v;  // views into the scratch, valid until the next Classify
+  fresh_.reply = r;
+  return fresh_;
+}
+
 Verdict Scanner::Classify(const DeliveryEvent& e) {
   if (e.status == DeliveryStatus::kSent) return delivered_;
-  return classifier_.Classify(ClassifierInput(e, &input_buf_), scratch_.get());
+  return Answer(e).verdict;
 }
 
 void Scanner::Line(std::string_view line) {
@@ -130,10 +141,14 @@ void Scanner::Line(std::string_view line) {
   events_.clear();
   reader_->ReadLine(line, &events_);
   for (const DeliveryEvent& e : events_) {
-    const Verdict v = Classify(e);
-    if (report_)
-      report_->Add(e, v, e.status == DeliveryStatus::kSent ? nullptr : &Classifier::LastReply(scratch_.get()));
-    if (sink_) sink_(e, v);
+    if (e.status == DeliveryStatus::kSent) {
+      if (report_) report_->Add(e, delivered_, nullptr);
+      if (sink_) sink_(e, delivered_);
+      continue;
+    }
+    const VerdictMemo::Entry& a = Answer(e);
+    if (report_) report_->Add(e, a.verdict, &a.reply);
+    if (sink_) sink_(e, a.verdict);
   }
 }
 

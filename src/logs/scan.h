@@ -4,7 +4,8 @@
 //
 // A Scanner owns one LogReader, a classifier scratch and a ScanReport; it is
 // single-threaded. Only attempts that did not succeed are classified (a
-// "sent" event gets the verdict of a plain "250 2.0.0 Ok", classified once).
+// "sent" event gets the verdict of a plain "250 2.0.0 Ok", classified once),
+// and a reply text seen before gets its remembered verdict (VerdictMemo).
 // The report keeps bounded state: counters, per-minute buckets, capped
 // tables of distinct diagnostics, and the hard-bounced addresses.
 #pragma once
@@ -19,6 +20,7 @@
 #include <vector>
 
 #include "logs/internal.h"
+#include "logs/verdict_memo.h"
 #include "rebound/classifier.h"
 #include "rebound/log.h"
 
@@ -102,8 +104,13 @@ class Scanner {
   const LogReader& reader() const { return *reader_; }
   // The verdict for one event (what Line() uses).
   Verdict Classify(const DeliveryEvent& e);
+  const VerdictMemo& memo() const { return memo_; }
 
  private:
+  // The verdict and parsed reply for a not-sent event: from the memo, else
+  // classified (and remembered). Valid until the next call.
+  const VerdictMemo::Entry& Answer(const DeliveryEvent& e);
+
   const Classifier& classifier_;
   std::unique_ptr<LogReader> reader_;
   Classifier::ScratchPtr scratch_;
@@ -112,6 +119,8 @@ class Scanner {
   EventSink sink_;
   std::vector<DeliveryEvent> events_;
   std::string input_buf_;
+  VerdictMemo memo_;
+  VerdictMemo::Entry fresh_;  // an answer too long to remember
 };
 
 // Renderings of ScanReport::ToJson().
