@@ -6,6 +6,15 @@
 //   ==  deferred: "... : SMTP error from remote mail server after ...: 451 ..."
 //   **  bounced (retry timeouts are expiries)
 // "Completed" ends the message.
+//
+// Read against logs of a real Exim 4.96 (tests/logs/fixtures/exim.log):
+// - "== r routing defer (-52): retry time not reached" (and "defer (-53):
+//   retry time not reached for any host") says Exim did NOT try: no event.
+// - "** r: retry timeout exceeded" carries no reply; the expiry takes the
+//   relay and the last error of the recipient's last deferral, as Postfix's
+//   expiries do.
+// - Exim logs no delay by default: it is the time since the "<=" line.
+#include <algorithm>
 #include <unordered_map>
 
 #include "logs/internal.h"
@@ -39,6 +48,24 @@ std::string_view EximField(std::string_view s, std::string_view key) {
   return v.substr(0, v.find(' '));
 }
 
+// "defer (-52): retry time not reached": a skipped attempt, not an attempt.
+bool IsRetryWait(std::string_view after) {
+  const size_t d = after.find("defer (-");
+  if (d == npos) return false;
+  const size_t close = after.find(')', d);
+  return close != npos && after.substr(close + 1).starts_with(": retry time not reached");
+}
+
+struct PendingRecipient {  // the last deferral of a recipient still queued
+  std::string recipient, relay_host, relay_ip, diagnostic;
+};
+
+struct EximMessage {
+  MessageInfo info;
+  int64_t arrival = 0;  // time of the "<=" line
+  std::vector<PendingRecipient> deferred;
+};
+
 class EximReader final : public LogReader {
  public:
   explicit EximReader(const LogReaderOptions& o) : LogReader(LogFormat::kExim), max_ids_(o.max_open_queue_ids) {}
@@ -70,10 +97,14 @@ class EximReader final : public LogReader {
     const std::string_view flag = rest.substr(0, rest.find(' '));
     std::string_view body = rest.size() > 3 ? rest.substr(3) : std::string_view();
     if (flag == "<=") {
-      Arrival(id, body);
+      Arrival(time, id, body);
     } else if (flag == "=>" || flag == "->") {
       Delivery(time, id, DeliveryStatus::kSent, body, out);
     } else if (flag == "==") {
+      if (IsRetryWait(body)) {
+        ++stats_.ignored;
+        return;
+      }
       Delivery(time, id, DeliveryStatus::kDeferred, body, out);
     } else if (flag == "**") {
       const bool expired = body.find("retry timeout exceeded") != npos || body.find("after a long failure period") != npos;
@@ -87,9 +118,11 @@ class EximReader final : public LogReader {
   }
 
  private:
-  void Arrival(std::string_view id, std::string_view body) {
+  void Arrival(int64_t time, std::string_view id, std::string_view body) {
     if (messages_.size() >= max_ids_) messages_.clear();  // missing "Completed" lines: bound memory
-    MessageInfo& m = messages_[std::string(id)];
+    EximMessage& em = messages_[std::string(id)];
+    em.arrival = time;
+    MessageInfo& m = em.info;
     std::string_view from = body.substr(0, body.find(' '));
     m.from.assign(from == "<>" ? std::string_view() : from);
     ParseInt(EximField(body, "S="), &m.size);
@@ -142,16 +175,36 @@ class EximReader final : public LogReader {
       e.diagnostic = after;
     }
     if (auto it = messages_.find(id); it != messages_.end()) {
-      e.from = it->second.from;
-      e.message_id = it->second.message_id;
-      e.size = it->second.size;
+      EximMessage& m = it->second;
+      e.from = m.info.from;
+      e.message_id = m.info.message_id;
+      e.size = m.info.size;
+      if (m.arrival > 0 && time >= m.arrival) e.delay = double(time - m.arrival);
+      auto pending = std::find_if(m.deferred.begin(), m.deferred.end(),
+                                  [&](const PendingRecipient& p) { return p.recipient == e.recipient; });
+      if (status == DeliveryStatus::kDeferred) {
+        if (pending == m.deferred.end()) pending = m.deferred.insert(m.deferred.end(), {std::string(e.recipient), {}, {}, {}});
+        pending->relay_host.assign(e.relay_host);
+        pending->relay_ip.assign(e.relay_ip);
+        pending->diagnostic.assign(e.diagnostic);
+      } else if (pending != m.deferred.end()) {
+        // Kept until the next line: the event may point into it.
+        last_pending_ = std::move(*pending);
+        m.deferred.erase(pending);
+        if (status == DeliveryStatus::kExpired && !last_pending_.diagnostic.empty()) {
+          e.relay_host = last_pending_.relay_host;
+          e.relay_ip = last_pending_.relay_ip;
+          e.diagnostic = last_pending_.diagnostic;
+        }
+      }
     }
     out->push_back(e);
     ++stats_.events;
   }
 
   size_t max_ids_;
-  StringMap<MessageInfo> messages_;
+  StringMap<EximMessage> messages_;
+  PendingRecipient last_pending_;
 };
 
 }  // namespace
