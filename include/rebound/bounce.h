@@ -89,6 +89,7 @@ class MboxSplitter {
 
  private:
   void Line(std::string_view line);
+  void Bulk(std::string_view lines);  // whole lines, none starting "From "
   void Emit();
   Callback cb_;
   size_t max_;

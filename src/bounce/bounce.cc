@@ -45,42 +45,57 @@ std::string_view NormalizeNewlines(std::string_view s, std::string* buf) {
   return *buf;
 }
 
-std::string StripHtml(std::string_view html) {
-  std::string out;
+// Appends the text of html to *out, tags dropped (block-level ones end a
+// line) and the common entities decoded, until out holds limit bytes (the
+// bounce text is cut there anyway).
+void AppendStrippedHtml(std::string_view html, std::string* out, size_t limit) {
   bool tag = false;
-  for (size_t i = 0; i < html.size(); ++i) {
-    char c = html[i];
+  const size_t n = html.size();
+  size_t i = 0;
+  while (i < n && out->size() < limit) {
+    // Runs without markup are copied (or skipped, inside a tag) at once.
+    size_t j = i;
+    if (!tag) {
+      while (j < n && html[j] != '<' && html[j] != '&') ++j;
+      out->append(html.data() + i, j - i);
+    } else {
+      while (j < n && html[j] != '<' && html[j] != '>') ++j;
+    }
+    i = j;
+    if (i >= n) break;
+    const char c = html[i];
     if (c == '<') {
       tag = true;
       // Block-level tags end a line.
-      if (IStartsWith(html.substr(i), "<br") || IStartsWith(html.substr(i), "<p") ||
-          IStartsWith(html.substr(i), "</p") || IStartsWith(html.substr(i), "<tr") ||
-          IStartsWith(html.substr(i), "</div") || IStartsWith(html.substr(i), "<li"))
-        out.push_back('\n');
+      std::string_view rest = html.substr(i);
+      if (IStartsWith(rest, "<br") || IStartsWith(rest, "<p") || IStartsWith(rest, "</p") || IStartsWith(rest, "<tr") ||
+          IStartsWith(rest, "</div") || IStartsWith(rest, "<li"))
+        out->push_back('\n');
+      ++i;
       continue;
     }
-    if (c == '>' && tag) {
+    if (c == '>') {  // only reached inside a tag
       tag = false;
+      ++i;
       continue;
     }
-    if (tag) continue;
-    if (c == '&') {
-      static const std::pair<const char*, char> kEntities[] = {
-          {"&lt;", '<'}, {"&gt;", '>'}, {"&amp;", '&'}, {"&quot;", '"'}, {"&nbsp;", ' '}, {"&#39;", '\''}};
-      bool done = false;
-      for (auto& [name, ch] : kEntities) {
-        if (IStartsWith(html.substr(i), name)) {
-          out.push_back(ch);
-          i += strlen(name) - 1;
-          done = true;
-          break;
-        }
+    // '&' outside a tag.
+    static const std::pair<std::string_view, char> kEntities[] = {
+        {"&lt;", '<'}, {"&gt;", '>'}, {"&amp;", '&'}, {"&quot;", '"'}, {"&nbsp;", ' '}, {"&#39;", '\''}};
+    bool done = false;
+    for (auto& [name, ch] : kEntities) {
+      if (IStartsWith(html.substr(i), name)) {
+        out->push_back(ch);
+        i += name.size();
+        done = true;
+        break;
       }
-      if (done) continue;
     }
-    out.push_back(c);
+    if (!done) {
+      out->push_back('&');
+      ++i;
+    }
   }
-  return out;
 }
 
 struct Found {
@@ -134,6 +149,9 @@ struct BounceParser::Impl {
   Classifier::ScratchPtr scratch;
   CharsetConverter cc;
   std::string norm_buf;
+  // Capacity kept from one message to the next: the bounce text and its
+  // lower-case copy are lent to each message's Context.
+  std::string text_buf, lower_buf;
   Finalizer finalizer;
   explicit Impl(const Classifier* c) : classifier(c), scratch(c->NewScratch()), finalizer(c) {}
 };
@@ -160,6 +178,17 @@ Status BounceParser::Parse(std::string_view message, BounceResult* out) {
   }
 
   Context ctx;
+  ctx.text.swap(impl_->text_buf);
+  ctx.text.clear();
+  ctx.lower.swap(impl_->lower_buf);
+  struct GiveBack {
+    Context& ctx;
+    Impl& impl;
+    ~GiveBack() {
+      ctx.text.swap(impl.text_buf);
+      ctx.lower.swap(impl.lower_buf);
+    }
+  } give_back{ctx, *impl_};
   ctx.headers = &root.headers;
   ctx.subject = impl_->cc.DecodeHeader(root.headers.Raw("Subject"));
   ctx.from = Lower(impl_->cc.DecodeHeader(root.headers.Raw("From")));
@@ -182,12 +211,12 @@ Status BounceParser::Parse(std::string_view message, BounceResult* out) {
   for (const Part* p : found.texts) {
     if (ctx.text.size() >= kTextLimit) break;
     if (!ctx.text.empty()) ctx.text.push_back('\n');
-    ctx.text += DecodeText(*p, &impl_->cc, kPartInputLimit);
+    AppendDecodedText(*p, &impl_->cc, kPartInputLimit, &ctx.text);
   }
   if (Trim(ctx.text).empty()) {
     for (const Part* p : found.htmls) {
       if (ctx.text.size() >= kTextLimit) break;
-      ctx.text += StripHtml(DecodeText(*p, &impl_->cc, kPartInputLimit));
+      AppendStrippedHtml(DecodeText(*p, &impl_->cc, kPartInputLimit), &ctx.text, kTextLimit);
     }
   }
   if (ctx.text.size() > kTextLimit) ctx.text.resize(kTextLimit);
@@ -196,7 +225,7 @@ Status BounceParser::Parse(std::string_view message, BounceResult* out) {
     if (eol != std::string::npos) ctx.inline_original = ctx.text.substr(eol + 1, kOriginalLimit);
     ctx.text.resize(m);
   }
-  ctx.lower = Lower(ctx.text);
+  LowerTo(ctx.text, &ctx.lower);
 
   Extraction ex;
   bool done = false;
@@ -392,7 +421,8 @@ void MboxSplitter::Line(std::string_view line) {
 }
 
 void MboxSplitter::Feed(std::string_view chunk) {
-  while (!chunk.empty()) {
+  // Finish a line left over from the last chunk.
+  if (!pending_.empty()) {
     size_t nl = chunk.find('\n');
     if (nl == std::string_view::npos) {
       pending_.append(chunk);
@@ -402,15 +432,63 @@ void MboxSplitter::Feed(std::string_view chunk) {
       }
       return;
     }
-    if (pending_.empty()) {
-      Line(chunk.substr(0, nl + 1));
-    } else {
-      pending_.append(chunk.substr(0, nl + 1));
+    pending_.append(chunk.substr(0, nl + 1));
+    Line(pending_);
+    pending_.clear();
+    chunk.remove_prefix(nl + 1);
+  }
+  // The whole lines of the chunk: runs of lines that do not start with
+  // "From " go to the message in one append (Bulk); only "From " lines
+  // need Line()'s decisions.
+  while (!chunk.empty()) {
+    size_t last_nl = chunk.rfind('\n');
+    if (last_nl == std::string_view::npos) break;
+    std::string_view lines = chunk.substr(0, last_nl + 1);
+    size_t from_at = std::string_view::npos;
+    if (lines.starts_with("From ")) {
+      from_at = 0;
+    } else if (const void* hit = memmem(lines.data(), lines.size(), "\nFrom ", 6)) {
+      from_at = static_cast<size_t>(static_cast<const char*>(hit) - lines.data()) + 1;
+    }
+    Bulk(lines.substr(0, std::min(from_at, lines.size())));
+    if (from_at == std::string_view::npos) {
+      chunk.remove_prefix(lines.size());
+      break;
+    }
+    size_t eol = lines.find('\n', from_at);
+    Line(lines.substr(from_at, eol + 1 - from_at));
+    chunk.remove_prefix(eol + 1);
+  }
+  // A partial last line waits for the next chunk.
+  if (!chunk.empty()) {
+    pending_.append(chunk);
+    if (pending_.size() > max_) {
       Line(pending_);
       pending_.clear();
     }
-    chunk.remove_prefix(nl + 1);
   }
+}
+
+void MboxSplitter::Bulk(std::string_view lines) {
+  if (lines.empty()) return;
+  if (msg_.size() + lines.size() > max_) {
+    // Near the cap each line is kept or dropped on its own.
+    size_t pos = 0;
+    while (pos < lines.size()) {
+      size_t eol = lines.find('\n', pos);
+      Line(lines.substr(pos, eol + 1 - pos));
+      pos = eol + 1;
+    }
+    return;
+  }
+  // What Line() would have noted: whether any line has content (a byte
+  // other than CR and LF), and whether the last line is blank.
+  auto not_line_end = [](char c) { return c != '\n' && c != '\r'; };
+  if (!seen_content_) seen_content_ = std::any_of(lines.begin(), lines.end(), not_line_end);
+  size_t last_start = lines.size() >= 2 ? lines.rfind('\n', lines.size() - 2) : std::string_view::npos;
+  last_start = last_start == std::string_view::npos ? 0 : last_start + 1;
+  prev_blank_ = std::none_of(lines.begin() + static_cast<std::ptrdiff_t>(last_start), lines.end(), not_line_end);
+  msg_.append(lines);
 }
 
 void MboxSplitter::Finish() {

@@ -54,16 +54,20 @@ std::string GuessKind(const Context& ctx) {
     return "exchange2007";
   if (ctx.from.find("googlemail.com") != std::string::npos || ctx.from.find("google.com") != std::string::npos)
     return "gmail";
-  std::string received = Lower(Unfold(h.Raw("Received")));
-  if (h.Has("X-Postfix-Queue-ID") || received.find("(postfix)") != std::string::npos) return "postfix";
+  const std::string received = Unfold(h.Raw("Received"));
+  auto received_has = [&](std::string_view needle) { return IFind(received, needle) != std::string_view::npos; };
+  if (h.Has("X-Postfix-Queue-ID") || received_has("(postfix)")) return "postfix";
   if (ctx.subject.starts_with("Mail delivery failed") || h.Has("X-Failed-Recipients")) return "exim";
   if (ctx.subject.starts_with("Returned mail:")) return "sendmail";
-  if (received.find("opensmtpd") != std::string::npos) return "opensmtpd";
+  if (received_has("opensmtpd")) return "opensmtpd";
   // Oracle Communications (formerly Sun Java System) Messaging Server, PMDF.
-  if (received.find("messaging server") != std::string::npos || received.find("(pmdf") != std::string::npos)
+  if (received_has("messaging server") || received_has("(pmdf"))
     return "messagingserver";
-  const std::string low = Lower(std::string_view(ctx.text).substr(0, 4096));
-  auto has_text = [&](const char* lower_needle) { return low.find(lower_needle) != std::string::npos; };
+  // ctx.lower is the text lower-cased, offsets kept.
+  const std::string_view low = std::string_view(ctx.lower).substr(0, 4096);
+  auto has_text = [&](std::string_view lower_needle) {
+    return FindBytes(low, lower_needle) != std::string_view::npos;
+  };
   if (has_text("outlook.com")) return "office365";
   if (has_text("microsoft exchange online") || has_text("office365")) return "exchange2007";
   if (has_text("this is the mail system at host") || has_text("x-postfix-sender")) return "postfix";

@@ -38,7 +38,7 @@ struct Context {
       char c = needle[i];
       buf[i] = (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
     }
-    return lower.find(std::string_view(buf, needle.size()), from);
+    return FindBytes(lower, std::string_view(buf, needle.size()), from);
   }
   // The decoded text after a "copy of the message follows" marker, when the
   // original is inline rather than an attached part (bounded).

@@ -1,3 +1,4 @@
+#include <array>
 #include <cctype>
 #include <cstring>
 
@@ -105,7 +106,13 @@ size_t FindOriginalMarker(std::string_view text) {
       "The original message headers are included as attachment",
   };
   // The markers begin a line (after optional spaces): test each line's start
-  // rather than searching the whole text once per marker.
+  // rather than searching the whole text once per marker, and only lines
+  // whose first letter begins some marker.
+  static const auto kFirst = [] {
+    std::array<bool, 256> first{};
+    for (const char* m : kMarkers) first[static_cast<unsigned char>(LowerAscii(m[0]))] = true;
+    return first;
+  }();
   size_t pos = 0;
   while (pos < text.size()) {
     size_t eol = text.find('\n', pos);
@@ -114,7 +121,7 @@ size_t FindOriginalMarker(std::string_view text) {
     size_t lead = 0;
     while (lead < line.size() && (line[lead] == ' ' || line[lead] == '\t')) ++lead;
     line.remove_prefix(lead);
-    if (!line.empty()) {
+    if (!line.empty() && kFirst[static_cast<unsigned char>(LowerAscii(line[0]))]) {
       char c0 = line[0];
       if (c0 >= 'A' && c0 <= 'Z') c0 = static_cast<char>(c0 + 32);
       for (const char* m : kMarkers) {

@@ -2,6 +2,7 @@
 // .gz), one verdict per failed recipient out. Streams: each file is read in
 // chunks and cut into messages as it goes, so memory stays bounded by the
 // largest message (capped; see MboxSplitter).
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -83,22 +84,55 @@ class Runner {
 
   void File(const std::string& path, bool is_stdin) {
     const std::string shown = is_stdin ? "-" : path;
-    gzFile gz = is_stdin ? gzdopen(dup(0), "rb") : gzopen(path.c_str(), "rb");
-    if (!gz) {
-      Error(shown, errno ? strerror(errno) : "cannot open");
-      return;
-    }
-    gzbuffer(gz, 128 << 10);
     bool file_failed = false;
     size_t index = 0;
     MboxSplitter splitter([&](std::string_view msg, bool truncated) {
       ++index;
       Message(shown, index, msg, truncated, &file_failed);
     });
-    std::string buf(256 << 10, '\0');
+    buf_.resize(256 << 10);
     size_t total = 0;
+    // A plain file is read with read(2) straight into the buffer; zlib's
+    // transparent mode would copy every byte once more. gzip input (by its
+    // magic bytes) and stdin go through zlib.
+    int fd = -1;
+    if (!is_stdin) {
+      fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+      if (fd < 0) {
+        Error(shown, strerror(errno));
+        return;
+      }
+      ssize_t n = ReadFull(fd, buf_.data(), buf_.size());
+      const bool gzip = n >= 2 && static_cast<unsigned char>(buf_[0]) == 0x1f && static_cast<unsigned char>(buf_[1]) == 0x8b;
+      if (n >= 0 && !gzip) {
+        while (n > 0) {
+          total += static_cast<size_t>(n);
+          splitter.Feed(std::string_view(buf_.data(), static_cast<size_t>(n)));
+          n = ReadFull(fd, buf_.data(), buf_.size());
+        }
+        close(fd);
+        if (n < 0) {
+          Error(shown, std::string("read error: ") + strerror(errno));
+          file_failed = true;
+        }
+        Finished(shown, splitter, total, &file_failed);
+        return;
+      }
+      if (n < 0 || lseek(fd, 0, SEEK_SET) != 0) {
+        Error(shown, std::string("read error: ") + strerror(errno));
+        close(fd);
+        return;
+      }
+    }
+    gzFile gz = is_stdin ? gzdopen(dup(0), "rb") : gzdopen(fd, "rb");
+    if (!gz) {
+      if (fd >= 0) close(fd);
+      Error(shown, errno ? strerror(errno) : "cannot open");
+      return;
+    }
+    gzbuffer(gz, 128 << 10);
     for (;;) {
-      int n = gzread(gz, buf.data(), static_cast<unsigned>(buf.size()));
+      int n = gzread(gz, buf_.data(), static_cast<unsigned>(buf_.size()));
       if (n < 0) {
         int err = 0;
         const char* msg = gzerror(gz, &err);
@@ -108,12 +142,30 @@ class Runner {
       }
       if (n == 0) break;
       total += static_cast<size_t>(n);
-      splitter.Feed(std::string_view(buf.data(), static_cast<size_t>(n)));
+      splitter.Feed(std::string_view(buf_.data(), static_cast<size_t>(n)));
     }
     gzclose(gz);
+    Finished(shown, splitter, total, &file_failed);
+  }
+
+  // Reads up to size bytes (fewer only at the end of the file); -1 on error.
+  static ssize_t ReadFull(int fd, char* buf, size_t size) {
+    size_t got = 0;
+    while (got < size) {
+      ssize_t n = read(fd, buf + got, size - got);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return -1;
+      if (n == 0) break;
+      got += static_cast<size_t>(n);
+    }
+    return static_cast<ssize_t>(got);
+  }
+
+  // file_failed may still be set by the last message, which Finish() emits.
+  void Finished(const std::string& shown, MboxSplitter& splitter, size_t total, const bool* file_failed) {
     splitter.Finish();
-    if (!file_failed && total == 0) Error(shown, "empty file");
-    else if (!file_failed && splitter.messages() == 0) Error(shown, "no message in file");
+    if (!*file_failed && total == 0) Error(shown, "empty file");
+    else if (!*file_failed && splitter.messages() == 0) Error(shown, "no message in file");
   }
 
   void Message(const std::string& file, size_t index, std::string_view msg, bool truncated, bool* file_failed) {
@@ -246,6 +298,7 @@ class Runner {
   bool failed_ = false;
   size_t messages_ = 0, records_ = 0;
   std::string out_;
+  std::string buf_;  // input chunk, reused across files
 };
 
 int Run(const ParseOptions& o) {
