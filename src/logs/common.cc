@@ -150,17 +150,25 @@ size_t ParseSyslogTime(std::string_view s, const YearResolver& years, int64_t* o
 bool ParseSyslogLine(std::string_view line, const YearResolver& years, SyslogLine* out) {
   size_t i = ParseSyslogTime(line, years, &out->time);
   if (i == 0 || i >= line.size() || line[i] != ' ') return false;
-  std::string_view rest = line.substr(i + 1);
-  const size_t sp = rest.find(' ');
-  if (sp == npos || sp == 0) return false;
-  out->host = rest.substr(0, sp);
-  rest.remove_prefix(sp + 1);
-  const size_t colon = rest.find(": ");
-  if (colon == npos || colon == 0 || colon > 128) return false;
-  std::string_view prog = rest.substr(0, colon);
-  if (size_t b = prog.find('['); b != npos) prog = prog.substr(0, b);
-  out->program = prog;
-  out->message = rest.substr(colon + 2);
+  // Host and program are short: plain loops beat library searches here
+  // (this runs for every line of a log).
+  const char* const end = line.data() + line.size();
+  const char* const host = line.data() + i + 1;
+  const char* p = host;
+  while (p < end && *p != ' ') ++p;
+  if (p == end || p == host) return false;
+  out->host = std::string_view(host, static_cast<size_t>(p - host));
+  const char* const prog = p + 1;
+  // The tag ends at the first ": ", within 128 bytes; its "[pid]" is cut.
+  const char* bracket = nullptr;
+  const char* limit = end - prog > 130 ? prog + 130 : end;
+  for (p = prog; p + 1 < limit; ++p) {
+    if (*p == ':' && p[1] == ' ') break;
+    if (*p == '[' && !bracket) bracket = p;
+  }
+  if (p + 1 >= limit || p == prog || p - prog > 128) return false;
+  out->program = std::string_view(prog, static_cast<size_t>((bracket ? bracket : p) - prog));
+  out->message = std::string_view(p + 2, static_cast<size_t>(end - p - 2));
   return true;
 }
 

@@ -7,8 +7,10 @@
 // sender" when a message times out. The reader remembers, per queue id, the
 // sender data and the recipients still deferred, so each event carries them.
 //
-// Hot path: one memchr-based split per line, no regex, no allocation except
-// when a queue id is first seen.
+// Hot path: one forward pass over each line, no regex, and no allocation in
+// steady state: the per-queue-id records of removed messages are recycled
+// with their string capacity, so a busy log allocates only while the number
+// of open queue ids grows.
 #include <unordered_map>
 
 #include "logs/internal.h"
@@ -26,14 +28,49 @@ struct QueueInfo {
   std::vector<Pending> deferred;
 };
 
-using QueueMap = StringMap<QueueInfo>;
+// Queue ids are short and well mixed already: a cheap hash of their bytes
+// is enough (the map is never iterated, so its order does not matter).
+struct QueueIdHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const {
+    uint64_t h = 0x9E3779B97F4A7C15ull ^ s.size();
+    size_t i = 0;
+    for (; i + 8 <= s.size(); i += 8) {
+      uint64_t w;
+      memcpy(&w, s.data() + i, 8);
+      h = (h ^ w) * 0xFF51AFD7ED558CCDull;
+      h ^= h >> 29;
+    }
+    if (i < s.size()) {
+      uint64_t w = 0;
+      memcpy(&w, s.data() + i, s.size() - i);
+      h = (h ^ w) * 0xC4CEB9FE1A85EC53ull;
+      h ^= h >> 32;
+    }
+    return static_cast<size_t>(h);
+  }
+};
+using QueueMap = std::unordered_map<std::string, QueueInfo, QueueIdHash, std::equal_to<>>;
 
-bool IsQueueId(std::string_view s) {
-  if (s.size() < 5 || s.size() > 24) return false;
-  for (char c : s)
-    if (!((c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'))) return false;
-  return true;
+inline bool IsAlnum(char c) {
+  return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
 }
+
+// The queue id at the start of a Postfix message ("3F1A2B4C5D: ..."): 5 to
+// 24 letters and digits followed by ": ". Returns its length, 0 if none.
+size_t QueueIdLength(std::string_view msg) {
+  size_t k = 0;
+  while (k < msg.size() && k <= 24 && IsAlnum(msg[k])) ++k;
+  if (k < 5 || k > 24 || k + 1 >= msg.size() || msg[k] != ':' || msg[k + 1] != ' ') return 0;
+  return k;
+}
+
+// The value of "key" (which ends in '=') in a Postfix field list, up to the
+// next ", " or the end: the first occurrence preceded by a space counts.
+struct FieldSpan {
+  size_t begin = 0, end = 0;
+  bool found = false;
+};
 
 std::optional<DeliveryStatus> StatusFromWord(std::string_view w) {
   if (w == "sent") return DeliveryStatus::kSent;
@@ -57,8 +94,8 @@ class PostfixReader final : public LogReader {
       return;
     }
     std::string_view msg = sl.message;
-    const size_t colon = msg.find(": ");
-    if (colon == npos || !IsQueueId(msg.substr(0, colon))) {
+    const size_t colon = QueueIdLength(msg);
+    if (colon == 0) {
       ++stats_.ignored;
       return;
     }
@@ -74,8 +111,8 @@ class PostfixReader final : public LogReader {
       Lookup(qid, true)->message_id.assign(StripAngles(id));
       ++stats_.ignored;
     } else if (rest == "removed") {
-      if (auto it = current_.find(qid); it != current_.end()) current_.erase(it);
-      else if (auto old = previous_.find(qid); old != previous_.end()) previous_.erase(old);
+      if (auto it = current_.find(qid); it != current_.end()) Recycle(current_.extract(it));
+      else if (auto old = previous_.find(qid); old != previous_.end()) Recycle(previous_.extract(old));
       ++stats_.ignored;
     } else {
       ++stats_.ignored;
@@ -97,16 +134,65 @@ class PostfixReader final : public LogReader {
       previous_ = std::move(current_);
       current_ = QueueMap();
     }
-    return &current_.emplace(std::string(qid), QueueInfo()).first->second;
+    if (spare_.empty()) return &current_.emplace(std::string(qid), QueueInfo()).first->second;
+    // A removed message's record, emptied but keeping its capacity.
+    QueueMap::node_type node = std::move(spare_.back());
+    spare_.pop_back();
+    node.key().assign(qid);
+    QueueInfo& info = node.mapped();
+    info.from.clear();
+    info.message_id.clear();
+    info.size = -1;
+    info.deferred.clear();
+    return &current_.insert(std::move(node)).position->second;
+  }
+
+  void Recycle(QueueMap::node_type node) {
+    if (spare_.size() < kMaxSpare) spare_.push_back(std::move(node));
   }
 
   void Delivery(int64_t time, std::string_view qid, std::string_view rest, std::vector<DeliveryEvent>* out) {
     const size_t rcpt_end = rest.find('>', 4);
-    const size_t stat = rest.find("status=", rcpt_end == npos ? 4 : rcpt_end);
-    if (rcpt_end == npos || stat == npos) {
+    if (rcpt_end == npos) {
       ++stats_.garbled;
       return;
     }
+    // One pass from the recipient's end to "status=": the first "relay=",
+    // "delay=" and "dsn=" preceded by a space on the way, then the status.
+    // (Keys cannot straddle "status=", none ends in a prefix of it.)
+    size_t stat = npos;
+    FieldSpan relay, delay, dsn;
+    const char* const d = rest.data();
+    const size_t n = rest.size();
+    for (size_t i = rcpt_end; i < n; ++i) {
+      const char c = d[i];
+      if (c == 's') {
+        if (n - i >= 7 && memcmp(d + i, "status=", 7) == 0) {
+          stat = i;
+          break;
+        }
+      } else if (c == ' ' && i + 1 < n) {
+        const size_t k = i + 1;
+        if (!relay.found && d[k] == 'r' && n - k >= 6 && memcmp(d + k, "relay=", 6) == 0) {
+          relay = {k + 6, 0, true};
+        } else if (d[k] == 'd') {
+          if (!delay.found && n - k >= 6 && memcmp(d + k, "delay=", 6) == 0) delay = {k + 6, 0, true};
+          else if (!dsn.found && n - k >= 4 && memcmp(d + k, "dsn=", 4) == 0) dsn = {k + 4, 0, true};
+        }
+      }
+    }
+    if (stat == npos) {
+      ++stats_.garbled;
+      return;
+    }
+    // Each value ends at the next ", " before the status, else at it.
+    auto value = [&](const FieldSpan& f) {
+      if (!f.found || f.begin > stat) return std::string_view();
+      size_t e = f.begin;
+      while (e + 1 < stat && !(d[e] == ',' && d[e + 1] == ' ')) ++e;
+      if (e + 1 >= stat) e = stat;
+      return std::string_view(d + f.begin, e - f.begin);
+    };
     std::string_view after = rest.substr(stat + 7);
     size_t wend = 0;
     while (wend < after.size() && after[wend] != ' ' && after[wend] != ',') ++wend;
@@ -120,10 +206,9 @@ class PostfixReader final : public LogReader {
     e.status = *status;
     e.queue_id = qid;
     e.recipient = rest.substr(4, rcpt_end - 4);
-    const std::string_view fields = rest.substr(rcpt_end, stat - rcpt_end);
-    SplitHostIp(FieldValue(fields, "relay="), &e.relay_host, &e.relay_ip);
-    ParseDouble(FieldValue(fields, "delay="), &e.delay);
-    e.dsn = FieldValue(fields, "dsn=");
+    SplitHostIp(value(relay), &e.relay_host, &e.relay_ip);
+    ParseDouble(value(delay), &e.delay);
+    e.dsn = value(dsn);
     after.remove_prefix(wend);
     if (size_t open = after.find('('); open != npos) {
       std::string_view diag = after.substr(open + 1);
@@ -206,9 +291,12 @@ class PostfixReader final : public LogReader {
     }
   }
 
+  static constexpr size_t kMaxSpare = 4096;
+
   YearResolver years_;
   size_t max_ids_;
   QueueMap current_, previous_;
+  std::vector<QueueMap::node_type> spare_;  // records of removed messages, for reuse
   std::vector<Pending> expired_;  // what the last "expired" line's events point into
   QueueInfo expired_info_;
 };

@@ -122,10 +122,11 @@ Scanner::~Scanner() = default;
 
 const VerdictMemo::Entry& Scanner::Answer(const DeliveryEvent& e) {
   const std::string_view input = ClassifierInput(e, &input_buf_);
-  if (const VerdictMemo::Entry* hit = memo_.Find(input)) return *hit;
+  const uint64_t hash = HashBytes(input);
+  if (const VerdictMemo::Entry* hit = memo_.Find(input, hash)) return *hit;
   const Verdict v = classifier_.Classify(input, scratch_.get());
   const Reply& r = Classifier::LastReply(scratch_.get());
-  if (const VerdictMemo::Entry* kept = memo_.Insert(input, v, r)) return *kept;
+  if (const VerdictMemo::Entry* kept = memo_.Insert(input, hash, v, r)) return *kept;
   fresh_.verdict = v;  // views into the scratch, valid until the next Classify
   fresh_.reply = r;
   return fresh_;

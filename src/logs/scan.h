@@ -120,7 +120,7 @@ class Scanner {
   std::vector<DeliveryEvent> events_;
   std::string input_buf_;
   VerdictMemo memo_;
-  VerdictMemo::Entry fresh_;  // an answer too long to remember
+  VerdictMemo::Entry fresh_;  // an answer the memo did not keep (id 0)
 };
 
 // Renderings of ScanReport::ToJson().

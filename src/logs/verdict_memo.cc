@@ -1,9 +1,26 @@
 // VerdictMemo: see logs/verdict_memo.h.
 #include "logs/verdict_memo.h"
 
+#include <algorithm>
+#include <cstring>
+
 namespace rebound::logs {
 
 namespace {
+
+inline uint64_t Load64(const char* p) {
+  uint64_t v;
+  memcpy(&v, p, 8);
+  return v;
+}
+
+// 64x64 -> 128-bit multiply folded to 64 bits: a strong, cheap mixer.
+inline uint64_t Mix(uint64_t a, uint64_t b) {
+  const unsigned __int128 m = static_cast<unsigned __int128>(a) * b;
+  return static_cast<uint64_t>(m) ^ static_cast<uint64_t>(m >> 64);
+}
+
+constexpr uint64_t kK0 = 0xa0761d6478bd642full, kK1 = 0xe7037ed1a0b428dbull, kK2 = 0x8ebc6af09c88c6e3ull;
 
 // Whether view lies inside within (so it must move with a copy of within).
 bool Inside(std::string_view view, std::string_view within) {
@@ -11,32 +28,99 @@ bool Inside(std::string_view view, std::string_view within) {
          view.data() + view.size() <= within.data() + within.size();
 }
 
+size_t SlotCount(size_t max_entries) {
+  size_t n = 16;
+  while (n < max_entries * 2) n <<= 1;
+  return n;
+}
+
+constexpr size_t kSeenSlots = 1 << 16;
+
 }  // namespace
 
-const VerdictMemo::Entry* VerdictMemo::Insert(std::string_view input, const Verdict& verdict, const Reply& reply) {
-  if (input.size() > kMaxKeyBytes) return nullptr;
-  // Node, key and the two copies, roughly.
-  const size_t cost = 96 + input.size() + reply.text.size() + reply.remote_host.size();
-  if (map_.size() >= max_entries_ || bytes_ + cost > max_bytes_) {
-    map_.clear();
-    bytes_ = 0;
-    ++clears_;
+uint64_t HashBytes(std::string_view s) {
+  const char* p = s.data();
+  size_t n = s.size();
+  uint64_t h = kK0 ^ Mix(n ^ kK1, kK2);
+  while (n >= 16) {
+    h = Mix(Load64(p) ^ kK1, Load64(p + 8) ^ h);
+    p += 16;
+    n -= 16;
   }
-  auto [it, inserted] = map_.try_emplace(std::string(input));
-  Entry& e = it->second;
-  if (!inserted) return &e;  // cannot happen after a failed Find(); harmless
-  bytes_ += cost;
-  e.text.assign(reply.text);
-  e.remote_host.assign(reply.remote_host);
+  uint64_t a = 0, b = 0;
+  if (n >= 8) {
+    a = Load64(p);
+    b = Load64(p + n - 8);
+  } else if (n > 0) {
+    memcpy(&a, p, n);
+  }
+  return Mix(a ^ kK1 ^ s.size(), b ^ h ^ kK2);
+}
+
+VerdictMemo::VerdictMemo(size_t max_entries, size_t max_bytes)
+    : max_entries_(std::max<size_t>(max_entries, 1)), max_bytes_(std::max<size_t>(max_bytes, 1)) {}
+
+const VerdictMemo::Entry* VerdictMemo::Find(std::string_view input, uint64_t hash) const {
+  if (entries_.empty()) return nullptr;
+  const size_t mask = slots_.size() - 1;
+  for (size_t i = hash & mask;; i = (i + 1) & mask) {
+    const uint32_t s = slots_[i];
+    if (s == 0) return nullptr;
+    const Entry& e = entries_[s - 1];
+    if (e.hash == hash && e.key == input) return &e;
+  }
+}
+
+void VerdictMemo::Clear() {
+  entries_.clear();
+  std::fill(slots_.begin(), slots_.end(), 0);
+  arena_used_ = 0;
+  ++clears_;
+}
+
+std::string_view VerdictMemo::Copy(std::string_view s) {
+  if (s.empty()) return {};
+  char* p = arena_.get() + arena_used_;
+  memcpy(p, s.data(), s.size());
+  arena_used_ += s.size();
+  return std::string_view(p, s.size());
+}
+
+const VerdictMemo::Entry* VerdictMemo::Insert(std::string_view input, uint64_t hash, const Verdict& verdict,
+                                              const Reply& reply) {
+  const size_t cost = input.size() + reply.text.size() + reply.remote_host.size();
+  if (input.size() > kMaxKeyBytes || cost > max_bytes_) return nullptr;
+  if (seen_.empty()) seen_.assign(kSeenSlots, 0);
+  // Admit on second sight; the fingerprint is the hash's high half.
+  uint32_t& seen = seen_[hash & (kSeenSlots - 1)];
+  const uint32_t fingerprint = static_cast<uint32_t>(hash >> 32) | 1;
+  if (seen != fingerprint) {
+    seen = fingerprint;
+    return nullptr;
+  }
+  if (!arena_) {
+    arena_.reset(new char[max_bytes_]);  // untouched pages cost nothing
+    entries_.reserve(max_entries_);
+    slots_.assign(SlotCount(max_entries_), 0);
+  }
+  if (entries_.size() >= max_entries_ || arena_used_ + cost > max_bytes_) Clear();
+  Entry& e = entries_.emplace_back();
+  e.key = Copy(input);
+  e.hash = hash;
+  e.id = next_id_++;
+  const std::string_view text = Copy(reply.text);
   e.reply = reply;
-  e.reply.text = e.text;
-  e.reply.remote_host = e.remote_host;
+  e.reply.text = text;
+  e.reply.remote_host = Copy(reply.remote_host);
   e.verdict = verdict;
   // The classifier points a verdict's reference at a URL in the reply text
   // when the reply carries one; that text is the scratch's, so re-point it.
   if (Inside(verdict.reference, reply.text))
-    e.verdict.reference = std::string_view(e.text).substr(verdict.reference.data() - reply.text.data(),
-                                                          verdict.reference.size());
+    e.verdict.reference = text.substr(verdict.reference.data() - reply.text.data(), verdict.reference.size());
+  const size_t mask = slots_.size() - 1;
+  size_t i = hash & mask;
+  while (slots_[i] != 0) i = (i + 1) & mask;
+  slots_[i] = static_cast<uint32_t>(entries_.size());
   return &e;
 }
 

@@ -13,60 +13,74 @@
 // parsed Reply. Replies that quote the recipient ("<bob@x>: Mailbox full")
 // are keyed apart per address; they still hit on the retries of one
 // message, and never share an answer with another address's reply, because
-// a rule could tell the addresses apart (a provider's domain, say).
+// a rule may tell addresses apart (a provider's domain in one, say).
 //
-// Ownership: an entry owns copies of the reply's text and remote host; the
-// returned Reply views and any Verdict view into the reply text point into
-// the entry. Other Verdict views point into the Classifier, as usual.
-// Entries live until the next Insert() (which may clear the memo) or until
-// the memo dies: use a result before classifying the next text.
+// Admission: a text is kept the second time it is classified (a small
+// table of hash fingerprints remembers the first time), so texts that occur
+// once -- per-message tokens, one-off addresses -- do not push the
+// recurring ones out.
 //
-// Memory: bounded by max_entries and max_bytes (keys and copies); when an
-// insert would pass either, the memo is cleared first and refills with what
-// is current. Texts longer than kMaxKeyBytes are not kept.
+// Ownership: entries own copies of the key, the reply's text and remote
+// host (in one arena); a returned Reply's views and a Verdict view into the
+// reply text point there. Other Verdict views point into the Classifier, as
+// usual. An entry lives until the next Insert() (which may clear the memo)
+// or the memo's end: use a result before classifying the next text.
+//
+// Memory: bounded by max_entries and max_bytes, fixed at construction; when
+// an insert would pass either the memo is cleared and refills with what is
+// current. Texts longer than kMaxKeyBytes are not kept.
 // Threads: one memo per thread (as the classifier's scratch).
 #pragma once
 
 #include <cstddef>
-#include <string>
+#include <cstdint>
+#include <memory>
 #include <string_view>
+#include <vector>
 
-#include "logs/internal.h"
 #include "rebound/classifier.h"
 
 namespace rebound::logs {
 
+// A fast 64-bit hash of bytes (not for adversarial keys' sake: the tables
+// that use it are bounded and cleared, so collisions cost time, not memory).
+uint64_t HashBytes(std::string_view s);
+
 class VerdictMemo {
  public:
   struct Entry {
+    std::string_view key;
     Verdict verdict;
-    Reply reply;  // views into text and remote_host
-    std::string text, remote_host;
+    Reply reply;      // views into the memo's arena
+    uint64_t id = 0;  // unique for this memo's life, never 0: lets callers cache per text
+    uint64_t hash = 0;
   };
   static constexpr size_t kMaxKeyBytes = 2048;
 
-  explicit VerdictMemo(size_t max_entries = 16384, size_t max_bytes = 8 << 20)
-      : max_entries_(max_entries), max_bytes_(max_bytes) {}
+  explicit VerdictMemo(size_t max_entries = 16384, size_t max_bytes = 8 << 20);
 
-  // The entry for exactly this classifier input, or null.
-  const Entry* Find(std::string_view input) const {
-    auto it = map_.find(input);
-    return it == map_.end() ? nullptr : &it->second;
-  }
-  // Remembers what Classify(input) gave: the verdict and the reply it parsed
-  // (views into the classifier's scratch, copied here). Null when the input
-  // is too long to keep.
-  const Entry* Insert(std::string_view input, const Verdict& verdict, const Reply& reply);
+  // The entry for exactly this classifier input, or null. hash: HashBytes(input).
+  const Entry* Find(std::string_view input, uint64_t hash) const;
+  // Offers what Classify(input) gave: the verdict and the reply it parsed
+  // (views into the classifier's scratch, copied here). Returns the entry,
+  // or null when the text is not kept (first sight, or too long).
+  const Entry* Insert(std::string_view input, uint64_t hash, const Verdict& verdict, const Reply& reply);
 
-  size_t size() const { return map_.size(); }
-  size_t bytes() const { return bytes_; }
+  size_t size() const { return entries_.size(); }
+  size_t bytes() const { return arena_used_; }
   uint64_t clears() const { return clears_; }
 
  private:
+  void Clear();
+  std::string_view Copy(std::string_view s);
+
   size_t max_entries_, max_bytes_;
-  size_t bytes_ = 0;
-  uint64_t clears_ = 0;
-  StringMap<Entry> map_;
+  std::vector<Entry> entries_;     // reserved once: entries never move
+  std::vector<uint32_t> slots_;    // open addressing: entry index + 1, 0 empty
+  std::vector<uint32_t> seen_;     // first-sight fingerprints, direct-mapped
+  std::unique_ptr<char[]> arena_;  // keys and reply copies
+  size_t arena_used_ = 0;
+  uint64_t next_id_ = 1, clears_ = 0;
 };
 
 }  // namespace rebound::logs
