@@ -447,8 +447,8 @@ void MboxSplitter::Feed(std::string_view chunk) {
     size_t from_at = std::string_view::npos;
     if (lines.starts_with("From ")) {
       from_at = 0;
-    } else if (const void* hit = memmem(lines.data(), lines.size(), "\nFrom ", 6)) {
-      from_at = static_cast<size_t>(static_cast<const char*>(hit) - lines.data()) + 1;
+    } else if (size_t hit = FindBytes(lines, "\nFrom "); hit != std::string_view::npos) {
+      from_at = hit + 1;
     }
     Bulk(lines.substr(0, std::min(from_at, lines.size())));
     if (from_at == std::string_view::npos) {

@@ -54,14 +54,17 @@ std::string GuessKind(const Context& ctx) {
     return "exchange2007";
   if (ctx.from.find("googlemail.com") != std::string::npos || ctx.from.find("google.com") != std::string::npos)
     return "gmail";
-  const std::string received = Unfold(h.Raw("Received"));
-  auto received_has = [&](std::string_view needle) { return IFind(received, needle) != std::string_view::npos; };
+  // Unfolding changes only white space: a needle without any is found in
+  // the raw value as well, and the value is unfolded only for one with.
+  const std::string_view received_raw = h.Raw("Received");
+  auto received_has = [&](std::string_view needle) { return IFind(received_raw, needle) != std::string_view::npos; };
   if (h.Has("X-Postfix-Queue-ID") || received_has("(postfix)")) return "postfix";
   if (ctx.subject.starts_with("Mail delivery failed") || h.Has("X-Failed-Recipients")) return "exim";
   if (ctx.subject.starts_with("Returned mail:")) return "sendmail";
   if (received_has("opensmtpd")) return "opensmtpd";
   // Oracle Communications (formerly Sun Java System) Messaging Server, PMDF.
-  if (received_has("messaging server") || received_has("(pmdf"))
+  if ((received_has("messaging") && IFind(Unfold(received_raw), "messaging server") != std::string_view::npos) ||
+      received_has("(pmdf"))
     return "messagingserver";
   // ctx.lower is the text lower-cased, offsets kept.
   const std::string_view low = std::string_view(ctx.lower).substr(0, 4096);
@@ -294,14 +297,8 @@ void ReadOriginal(const Part* part, const Context& ctx, CharsetConverter* cc, Or
   Headers parsed;
   const Headers* h = nullptr;
   if (part) {
-    if (!part->children.empty()) {
-      h = &part->children[0].headers;
-    } else {
-      std::string_view body = part->body;
-      while (!body.empty() && body.front() == '\n') body.remove_prefix(1);
-      ParseHeaders(body, &parsed);
-      h = &parsed;
-    }
+    // The parser read this part's headers into ctx.original_headers already.
+    h = ctx.original_headers;
   } else if (!ctx.inline_original.empty()) {
     std::string_view body = ctx.inline_original;
     while (!body.empty() && (body.front() == '\n' || body.front() == ' ')) body.remove_prefix(1);

@@ -29,7 +29,8 @@ bool ReadFeedbackReport(const Part& report, const Context& ctx, CharsetConverter
 bool ReadAutoReply(const Context& ctx, Extraction* ex);
 
 // Headers of the returned message: from the attached part when there is
-// one, else from the inline copy after the marker.
+// one (read through ctx.original_headers, which the parser set from it),
+// else from the inline copy after the marker.
 void ReadOriginal(const Part* part, const Context& ctx, CharsetConverter* cc, OriginalMessage* out);
 
 // "user@example.com" from a VERP local part "prefix+user=example.com@..."

@@ -77,7 +77,7 @@ std::string JoinLines(const std::vector<std::string_view>& lines, size_t from, s
 
 std::string Squash(std::string_view s) {
   std::string out;
-  text::AppendCollapsed(s, &out);
+  AppendUnfolded(s, &out);
   return out;
 }
 

@@ -185,9 +185,53 @@ size_t ParseHeaders(std::string_view s, Headers* out) {
   return s.size();
 }
 
+void AppendUnfolded(std::string_view s, std::string* out) {
+  // What text::AppendCollapsed does (the words of s joined by single
+  // spaces), sixteen bytes at a time between white space: header values
+  // and diagnostics are unfolded by the thousand, and a byte loop mispredicts
+  // at every space.
+  const size_t start = out->size();
+  out->resize(start + s.size());  // the most it can take
+  char* const begin = out->data() + start;
+  char* w = begin;
+  const size_t n = s.size();
+  bool after_space = true;  // drops leading white space
+  size_t i = 0;
+  while (i < n) {
+#if defined(__SSE2__)
+    if (i + 16 <= n) {
+      // w never runs ahead of i, so a 16-byte store at w stays inside out.
+      const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s.data() + i));
+      const __m128i ws = _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8(' ')),
+                                      _mm_and_si128(_mm_cmpgt_epi8(x, _mm_set1_epi8('\t' - 1)),
+                                                    _mm_cmplt_epi8(x, _mm_set1_epi8('\r' + 1))));
+      const unsigned mask = static_cast<unsigned>(_mm_movemask_epi8(ws));
+      const size_t run = mask ? static_cast<size_t>(__builtin_ctz(mask)) : 16;
+      if (run > 0) {
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(w), x);
+        w += run;
+        i += run;
+        after_space = false;
+        continue;
+      }
+    }
+#endif
+    const char c = s[i++];
+    if (text::IsSpace(c)) {
+      if (!after_space) *w++ = ' ';
+      after_space = true;
+    } else {
+      *w++ = c;
+      after_space = false;
+    }
+  }
+  if (w > begin && w[-1] == ' ') --w;
+  out->resize(start + static_cast<size_t>(w - begin));
+}
+
 std::string Unfold(std::string_view raw) {
   std::string out;
-  text::AppendCollapsed(raw, &out);
+  AppendUnfolded(raw, &out);
   return out;
 }
 

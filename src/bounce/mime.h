@@ -37,6 +37,9 @@ size_t ParseHeaders(std::string_view s, Headers* out);
 // Unfolds a raw value: line breaks and the whitespace after them become one
 // space; the result is trimmed.
 std::string Unfold(std::string_view raw);
+// Appends the words of s (runs of bytes other than ASCII white space)
+// joined by single spaces: text::AppendCollapsed, faster.
+void AppendUnfolded(std::string_view s, std::string* out);
 
 struct ContentType {
   std::string type = "text/plain";  // lower case "type/subtype"
