@@ -162,6 +162,7 @@ mkdir -p "$OUT"
 cp "$D/log/mainlog" "$OUT/exim.log"
 cp "$D/scenarios.jsonl" "$OUT/exim-scenarios.jsonl"
 cp "$D/answers.jsonl" "$OUT/exim-receiver-answers.jsonl"
+chmod 644 "$OUT/exim.log"  # Exim writes its log 0640
 if [[ -n "$REBOUND" ]]; then
   "$REBOUND" scan --no-progress --log-format exim --events "$OUT/exim.log" >"$OUT/exim-expected.jsonl"
 fi
