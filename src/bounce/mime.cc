@@ -39,8 +39,8 @@ int Base64Value(unsigned char c) {
 namespace {
 
 // The search behind IFind and FindBytes: needle (lower-cased when fold) in
-// hay from offset from. Candidates are the positions whose first and last
-// byte match the needle's (SSE2: 16 positions a compare); each is then
+// hay from offset from. Candidates are the positions whose first, second and
+// last bytes match the needle's (SSE2: 16 positions at once); each is then
 // checked in full. fold matches A-Z in hay to the needle's a-z.
 size_t Search(std::string_view hay, std::string_view needle, size_t from, bool fold) {
   const size_t n = hay.size(), m = needle.size();
@@ -55,18 +55,23 @@ size_t Search(std::string_view hay, std::string_view needle, size_t from, bool f
       if (LowerAscii(at[j]) != nd[j]) return false;
     return true;
   };
-  const char first = nd[0], last = nd[m - 1];
+  const size_t second_at = m > 1 ? 1 : 0;
+  const char first = nd[0], second = nd[second_at], last = nd[m - 1];
   // (byte | mask) == c: the letter in either case when folding, else exact.
   const char first_mask = fold && letter(first) ? 0x20 : 0;
   const char last_mask = fold && letter(last) ? 0x20 : 0;
   size_t i = from;
 #if defined(__SSE2__)
-  const __m128i vf = _mm_set1_epi8(first), vl = _mm_set1_epi8(last);
-  const __m128i mf = _mm_set1_epi8(first_mask), ml = _mm_set1_epi8(last_mask);
+  const char second_mask = fold && letter(second) ? 0x20 : 0;
+  const __m128i vf = _mm_set1_epi8(first), vs = _mm_set1_epi8(second), vl = _mm_set1_epi8(last);
+  const __m128i mf = _mm_set1_epi8(first_mask), ms = _mm_set1_epi8(second_mask), ml = _mm_set1_epi8(last_mask);
   for (; i + (m - 1) + 16 <= n; i += 16) {
     const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(h + i));
-    const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(h + i + m - 1));
-    const __m128i eq = _mm_and_si128(_mm_cmpeq_epi8(_mm_or_si128(a, mf), vf), _mm_cmpeq_epi8(_mm_or_si128(b, ml), vl));
+    const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(h + i + second_at));
+    const __m128i c = _mm_loadu_si128(reinterpret_cast<const __m128i*>(h + i + m - 1));
+    const __m128i eq = _mm_and_si128(
+        _mm_and_si128(_mm_cmpeq_epi8(_mm_or_si128(a, mf), vf), _mm_cmpeq_epi8(_mm_or_si128(b, ms), vs)),
+        _mm_cmpeq_epi8(_mm_or_si128(c, ml), vl));
     unsigned bits = static_cast<unsigned>(_mm_movemask_epi8(eq));
     while (bits) {
       const size_t at = i + static_cast<size_t>(__builtin_ctz(bits));

@@ -1,0 +1,143 @@
+// The bounce reader's fast paths (SSE2 search, lower-casing and unfolding,
+// the ASCII shortcut past iconv, bulk mbox splitting) checked against plain
+// reference versions on random input: same answers, byte for byte.
+#include <iconv.h>
+
+#include <gtest/gtest.h>
+
+#include <random>
+#include <string>
+#include <vector>
+
+#include "bounce/mime.h"
+#include "core/text.h"
+#include "rebound/bounce.h"
+
+namespace rebound::bounce {
+namespace {
+
+// Text from a small alphabet so that needles occur, with the letters in both
+// cases, white space of every kind, line ends, NUL and high bytes.
+std::string RandomText(std::mt19937& rng, size_t max_len) {
+  static const char kAlphabet[] = "aAbBzZ@[`{ -\t\n\r\f\v\x01\x7f\x80\xff";
+  std::uniform_int_distribution<size_t> len(0, max_len);
+  std::uniform_int_distribution<size_t> pick(0, sizeof kAlphabet - 1);  // includes the NUL terminator
+  std::string s(len(rng), ' ');
+  for (char& c : s) c = kAlphabet[pick(rng)];
+  return s;
+}
+
+std::string NaiveLower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
+  return out;
+}
+
+TEST(MimeFast, SearchesAgreeWithFind) {
+  std::mt19937 rng(7);
+  for (int round = 0; round < 20000; ++round) {
+    const std::string hay = RandomText(rng, 80);
+    std::string needle = RandomText(rng, 4);
+    if (round % 3 == 0 && hay.size() >= 2) {  // a needle that is surely there, in some case
+      size_t at = rng() % (hay.size() - 1);
+      needle = hay.substr(at, 1 + rng() % std::min<size_t>(hay.size() - at, 20));
+      if (round % 2) needle = NaiveLower(needle);
+    }
+    const size_t from = rng() % (hay.size() + 2);
+    EXPECT_EQ(FindBytes(hay, needle, from), std::string_view(hay).find(needle, from))
+        << "hay=" << testing::PrintToString(hay) << " needle=" << testing::PrintToString(needle) << " from=" << from;
+    EXPECT_EQ(IFind(hay, needle, from), NaiveLower(hay).find(NaiveLower(needle), from))
+        << "hay=" << testing::PrintToString(hay) << " needle=" << testing::PrintToString(needle) << " from=" << from;
+  }
+  // Needles longer than IFind's stack buffer.
+  const std::string long_needle(100, 'q');
+  EXPECT_EQ(IFind("xx" + std::string(100, 'Q'), long_needle), 2u);
+}
+
+TEST(MimeFast, LowerUnfoldAndSanitizeAgreeWithReferences) {
+  std::mt19937 rng(11);
+  for (int round = 0; round < 5000; ++round) {
+    const std::string s = RandomText(rng, 100);
+    EXPECT_EQ(Lower(s), NaiveLower(s));
+    std::string expected = "pre", got = "pre";
+    text::AppendCollapsed(s, &expected);
+    AppendUnfolded(s, &got);
+    EXPECT_EQ(got, expected) << testing::PrintToString(s);
+    // Sanitizing a tail in place equals sanitizing it alone.
+    const size_t from = rng() % (s.size() + 1);
+    std::string whole = s, tail = s.substr(from);
+    SanitizeUtf8(&whole, from);
+    SanitizeUtf8(&tail);
+    EXPECT_EQ(whole.substr(0, from), s.substr(0, from));
+    EXPECT_EQ(whole.substr(from), tail);
+  }
+}
+
+// iconv itself, with CharsetConverter's handling of invalid bytes left out.
+std::string IconvToUtf8(const char* charset, std::string_view in) {
+  iconv_t cd = iconv_open("UTF-8", charset);
+  if (cd == reinterpret_cast<iconv_t>(-1)) return "(no converter)";
+  std::string out(in.size() * 4 + 16, '\0');
+  char* src = const_cast<char*>(in.data());
+  size_t src_left = in.size();
+  char* dst = out.data();
+  size_t dst_left = out.size();
+  size_t r = iconv(cd, &src, &src_left, &dst, &dst_left);
+  if (r != static_cast<size_t>(-1)) r = iconv(cd, nullptr, nullptr, &dst, &dst_left);
+  iconv_close(cd);
+  if (r == static_cast<size_t>(-1)) return "(invalid)";
+  out.resize(out.size() - dst_left);
+  return out;
+}
+
+TEST(MimeFast, AsciiShortcutOnlyWhereIconvWouldCopy) {
+  // For plain-ASCII text the shortcut must give what iconv gives, in
+  // charsets that keep ASCII (Latin, CJK) and in those that do not.
+  const std::string ascii = "Delivery to the following recipient failed: <user@example.com> ~ \\ + 550 5.1.1";
+  for (const char* charset : {"iso-8859-1", "windows-1252", "gb2312", "SHIFT_JIS", "EUC-JP", "iso-2022-jp",
+                              "utf-7", "UTF-16LE", "IBM037"}) {
+    CharsetConverter cc;
+    std::string got;
+    cc.ToUtf8(charset, ascii, &got);
+    const std::string want = IconvToUtf8(charset, ascii);
+    if (want == "(no converter)" || want == "(invalid)") continue;
+    EXPECT_EQ(got, want) << charset;
+  }
+}
+
+// Messages and truncation flags from an mbox fed in chunks of the given sizes.
+std::vector<std::string> Split(std::string_view mbox, std::mt19937* rng, size_t max_chunk, size_t max_message) {
+  std::vector<std::string> out;
+  MboxSplitter splitter([&](std::string_view msg, bool truncated) { out.push_back((truncated ? "T|" : "F|") + std::string(msg)); },
+                        max_message);
+  while (!mbox.empty()) {
+    size_t n = std::min(mbox.size(), 1 + (*rng)() % max_chunk);
+    splitter.Feed(mbox.substr(0, n));
+    mbox.remove_prefix(n);
+  }
+  splitter.Finish();
+  return out;
+}
+
+TEST(MimeFast, MboxSplitterChunkingDoesNotMatter) {
+  // Fed one byte at a time every line goes through the splitter's line-by-line
+  // path; bigger chunks take the bulk path. Both must cut the same messages.
+  std::mt19937 rng(3);
+  static const char* kLines[] = {"From a@b Thu Jan  1 00:00:00 2024\n", "From x\n", "\n", "\r\n", "Subject: s\n",
+                                 "body line\n", ">From quoted\n", "From: header\n", "x\r\n"};
+  for (int round = 0; round < 300; ++round) {
+    std::string mbox;
+    const int lines = static_cast<int>(rng() % 40);
+    for (int i = 0; i < lines; ++i) mbox += kLines[rng() % (sizeof kLines / sizeof kLines[0])];
+    if (rng() % 2) mbox += "tail without newline";
+    const size_t max_message = round % 4 == 0 ? 40 : 1 << 20;
+    std::mt19937 one(1);
+    const auto reference = Split(mbox, &one, 1, max_message);
+    EXPECT_EQ(Split(mbox, &rng, 64, max_message), reference) << testing::PrintToString(mbox);
+    EXPECT_EQ(Split(mbox, &rng, 100000, max_message), reference) << testing::PrintToString(mbox);
+  }
+}
+
+}  // namespace
+}  // namespace rebound::bounce
