@@ -163,6 +163,7 @@ class EximReader final : public LogReader {
         if (close != npos) e.relay_ip = tail.substr(2, close - 2);
       }
     } else if (std::string_view t = EximField(after, "T="); !t.empty()) {
+      if (t.back() == ':') t.remove_suffix(1);  // "T=remote_smtp: retry time not reached ..."
       e.relay_host = t;  // local transports: appendfile, pipe
     }
     if (status == DeliveryStatus::kSent) {
