@@ -279,6 +279,8 @@ bool ReadAutoReply(const Context& ctx, Extraction* ex) {
 }
 
 std::string DecodeVerp(std::string_view address) {
+  // No '=' anywhere: no VERP local part (most headers; checked first).
+  if (address.find('=') == std::string_view::npos) return "";
   std::string a = FirstAddress(address);
   size_t at = a.rfind('@');
   if (at == std::string::npos) return "";

@@ -40,8 +40,8 @@ std::vector<std::string_view> Lines(std::string_view text) {
   std::vector<std::string_view> out;
   size_t pos = 0;
   while (pos <= text.size()) {
-    size_t eol = text.find('\n', pos);
-    if (eol == std::string_view::npos) {
+    size_t eol = LineEnd(text, pos);
+    if (eol == text.size()) {
       if (pos < text.size()) out.push_back(text.substr(pos));
       break;
     }
@@ -115,8 +115,7 @@ size_t FindOriginalMarker(std::string_view text) {
   }();
   size_t pos = 0;
   while (pos < text.size()) {
-    size_t eol = text.find('\n', pos);
-    if (eol == std::string_view::npos) eol = text.size();
+    const size_t eol = LineEnd(text, pos);
     std::string_view line = text.substr(pos, eol - pos);
     size_t lead = 0;
     while (lead < line.size() && (line[lead] == ' ' || line[lead] == '\t')) ++lead;

@@ -79,6 +79,24 @@ size_t Search(std::string_view hay, std::string_view needle, size_t from, bool f
       bits &= bits - 1;
     }
   }
+  if (i + m <= n && n >= (m - 1) + 16) {
+    // The last positions: one more block, ending at the last start, with
+    // the positions already tested masked off.
+    const size_t last_block = n - (m - 1) - 16;
+    const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(h + last_block));
+    const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(h + last_block + second_at));
+    const __m128i c = _mm_loadu_si128(reinterpret_cast<const __m128i*>(h + last_block + m - 1));
+    const __m128i eq = _mm_and_si128(
+        _mm_and_si128(_mm_cmpeq_epi8(_mm_or_si128(a, mf), vf), _mm_cmpeq_epi8(_mm_or_si128(b, ms), vs)),
+        _mm_cmpeq_epi8(_mm_or_si128(c, ml), vl));
+    unsigned bits = static_cast<unsigned>(_mm_movemask_epi8(eq)) & (0xffffu << (i - last_block));
+    while (bits) {
+      const size_t at = last_block + static_cast<size_t>(__builtin_ctz(bits));
+      if (rest_matches(h + at)) return at;
+      bits &= bits - 1;
+    }
+    return std::string_view::npos;
+  }
 #endif
   for (; i + m <= n; ++i) {
     if (static_cast<char>(h[i] | first_mask) == first && static_cast<char>(h[i + m - 1] | last_mask) == last &&
@@ -89,6 +107,21 @@ size_t Search(std::string_view hay, std::string_view needle, size_t from, bool f
 }
 
 }  // namespace
+
+size_t LineEnd(std::string_view s, size_t from) {
+  size_t i = from;
+#if defined(__SSE2__)
+  const __m128i nl = _mm_set1_epi8('\n');
+  for (; i + 16 <= s.size(); i += 16) {
+    const unsigned bits = static_cast<unsigned>(
+        _mm_movemask_epi8(_mm_cmpeq_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s.data() + i)), nl)));
+    if (bits) return i + static_cast<size_t>(__builtin_ctz(bits));
+  }
+#endif
+  for (; i < s.size(); ++i)
+    if (s[i] == '\n') return i;
+  return s.size();
+}
 
 size_t IFind(std::string_view hay, std::string_view needle, size_t from) {
   char buf[64];
@@ -131,12 +164,14 @@ std::string Lower(std::string_view s) {
 }
 
 std::string_view Headers::Raw(std::string_view name) const {
+  if (!MayHave(name)) return {};
   for (const auto& f : fields)
     if (IEquals(f.name, name)) return f.value;
   return {};
 }
 
 bool Headers::Has(std::string_view name) const {
+  if (!MayHave(name)) return false;
   for (const auto& f : fields)
     if (IEquals(f.name, name)) return true;
   return false;
@@ -144,10 +179,20 @@ bool Headers::Has(std::string_view name) const {
 
 size_t ParseHeaders(std::string_view s, Headers* out) {
   out->fields.clear();
+  if (out->fields.capacity() < 16) out->fields.reserve(16);  // one allocation for most parts
+  out->name_bits = 0;
+  out->names_counted = 0;
+  // Every return below is after the fields are complete.
+  struct CountNames {
+    Headers* h;
+    ~CountNames() {
+      for (const auto& f : h->fields) h->name_bits |= Headers::NameBit(f.name);
+      h->names_counted = h->fields.size();
+    }
+  } count_names{out};
   size_t pos = 0;
   while (pos < s.size()) {
-    const void* nl = memchr(s.data() + pos, '\n', s.size() - pos);
-    size_t eol = nl ? static_cast<size_t>(static_cast<const char*>(nl) - s.data()) : s.size();
+    const size_t eol = LineEnd(s, pos);
     std::string_view line = s.substr(pos, eol - pos);
     // Only a line that starts with white space can be blank.
     const char c0 = line.empty() ? ' ' : line[0];

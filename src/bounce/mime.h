@@ -10,6 +10,7 @@
 
 #include <iconv.h>
 
+#include <cstdint>
 #include <map>
 #include <string>
 #include <string_view>
@@ -28,6 +29,22 @@ struct Headers {
   // First field named name (case-insensitive), raw; "" when absent.
   std::string_view Raw(std::string_view name) const;
   bool Has(std::string_view name) const;
+
+  // A one-word Bloom filter of the field names ParseHeaders read: most
+  // lookups are for fields a message lacks, and it answers those without
+  // walking the list. Ignored once fields is changed by other code (its
+  // size then differs from names_counted).
+  uint64_t name_bits = 0;
+  size_t names_counted = 0;
+  static uint64_t NameBit(std::string_view name) {
+    if (name.empty()) return 0;
+    const unsigned h = static_cast<unsigned>(name.size()) * 7u + static_cast<unsigned char>(name[0] | 0x20) * 3u +
+                       static_cast<unsigned char>(name.back() | 0x20);
+    return uint64_t{1} << (h & 63);
+  }
+  bool MayHave(std::string_view name) const {
+    return names_counted != fields.size() || name.empty() || (name_bits & NameBit(name)) != 0;
+  }
 };
 
 // Parses the header block at the start of s; returns the offset of the body
@@ -76,6 +93,9 @@ inline bool IStartsWith(std::string_view s, std::string_view prefix) {
 }
 // Case-insensitive search: offset of needle in hay at or after from, or npos.
 size_t IFind(std::string_view hay, std::string_view needle, size_t from = 0);
+// Offset of the first '\n' in s at or after from (<= s.size()), or s.size():
+// an inline vector loop, cheaper than memchr on short lines.
+size_t LineEnd(std::string_view s, size_t from);
 // Exact search, the same contract (hay.find(needle, from), faster on long
 // texts: 16 candidate positions tested at once by their first and last byte).
 size_t FindBytes(std::string_view hay, std::string_view needle, size_t from = 0);

@@ -74,6 +74,44 @@ TEST(MimeFast, LowerUnfoldAndSanitizeAgreeWithReferences) {
   }
 }
 
+TEST(MimeFast, LineEndAgreesWithFind) {
+  std::mt19937 rng(5);
+  for (int round = 0; round < 5000; ++round) {
+    const std::string s = RandomText(rng, 70);
+    const size_t from = rng() % (s.size() + 1);
+    const size_t want = s.find('\n', from);
+    EXPECT_EQ(LineEnd(s, from), want == std::string::npos ? s.size() : want);
+  }
+}
+
+TEST(MimeFast, HeaderLookupsFindEveryFieldInAnyCase) {
+  // The name filter must never hide a field: every name, in any case, is
+  // found; names that are absent are not; fields added by hand are seen.
+  std::mt19937 rng(9);
+  for (int round = 0; round < 500; ++round) {
+    std::string block;
+    std::vector<std::string> names;
+    const int n = static_cast<int>(rng() % 30);
+    for (int i = 0; i < n; ++i) {
+      std::string name = "X-" + std::to_string(rng() % 1000) + (rng() % 2 ? "-Id" : "-tag");
+      names.push_back(name);
+      block += name + ": v" + std::to_string(i) + "\n";
+    }
+    block += "\nbody";  // the fields point into block
+    Headers h;
+    ParseHeaders(block, &h);
+    ASSERT_EQ(h.fields.size(), names.size());
+    for (const auto& name : names) {
+      EXPECT_TRUE(h.Has(NaiveLower(name))) << name;
+      EXPECT_FALSE(h.Raw(name).empty()) << name;
+    }
+    const std::string absent = "Y-" + std::to_string(rng() % 1000);
+    EXPECT_FALSE(h.Has(absent));
+    h.fields.push_back({absent, "added"});
+    EXPECT_EQ(h.Raw(absent), "added");
+  }
+}
+
 // iconv itself, with CharsetConverter's handling of invalid bytes left out.
 std::string IconvToUtf8(const char* charset, std::string_view in) {
   iconv_t cd = iconv_open("UTF-8", charset);
