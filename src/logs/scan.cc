@@ -148,7 +148,7 @@ void Scanner::Line(std::string_view line) {
       continue;
     }
     const VerdictMemo::Entry& a = Answer(e);
-    if (report_) report_->Add(e, a.verdict, &a.reply);
+    if (report_) report_->Add(e, a.verdict, &a.reply, a.id);
     if (sink_) sink_(e, a.verdict);
   }
 }
@@ -162,7 +162,16 @@ void ScanReport::AddInputStats(const std::string& name, LogFormat format, const 
                      {"lines", s.lines}, {"events", s.events}, {"ignored", s.ignored}, {"garbled", s.garbled}});
 }
 
-void ScanReport::Add(const DeliveryEvent& e, const Verdict& v, const Reply* reply) {
+const std::string& ScanReport::LowerInBuf(std::string_view s) {
+  lower_buf_.resize(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    const char ch = s[i];
+    lower_buf_[i] = ch >= 'A' && ch <= 'Z' ? char(ch + 32) : ch;
+  }
+  return lower_buf_;
+}
+
+void ScanReport::Add(const DeliveryEvent& e, const Verdict& v, const Reply* reply, uint64_t reply_id) {
   ++total_;
   const int st = static_cast<int>(e.status);
   counts_.by_status[st]++;
@@ -212,12 +221,29 @@ void ScanReport::Add(const DeliveryEvent& e, const Verdict& v, const Reply* repl
   }
   if (v.hard_bounce && e.status == DeliveryStatus::kBounced && !e.recipient.empty()) {
     ++c.hard;
-    if (hard_bounced_.size() < kMaxTrackedAddresses) hard_bounced_.insert(Lower(e.recipient));
+    if (hard_bounced_.size() < kMaxTrackedAddresses) {
+      const std::string& addr = LowerInBuf(e.recipient);
+      if (hard_bounced_.find(addr) == hard_bounced_.end()) hard_bounced_.emplace(addr);
+    }
   }
-  if (v.category == Category::mailbox_full && !e.recipient.empty() && mailbox_full_.size() < kMaxTrackedAddresses)
-    ++mailbox_full_[Lower(e.recipient)];
-  if (IsRateLimitCategory(v.category) && e.time > 0 && !dom_lower.empty())
-    rate_limits_[{dom_lower, static_cast<int>(v.category)}][e.time / 60]++;
+  if (v.category == Category::mailbox_full && !e.recipient.empty() && mailbox_full_.size() < kMaxTrackedAddresses) {
+    const std::string& addr = LowerInBuf(e.recipient);
+    if (auto it = mailbox_full_.find(addr); it != mailbox_full_.end()) ++it->second;
+    else mailbox_full_.emplace(addr, 1);
+  }
+  if (IsRateLimitCategory(v.category) && e.time > 0 && !dom_lower.empty()) {
+    if (!rate_minutes_ || rate_key_.second != static_cast<int>(v.category) || rate_key_.first != dom_lower) {
+      rate_key_.first.assign(dom_lower);
+      rate_key_.second = static_cast<int>(v.category);
+      rate_minutes_ = &rate_limits_[rate_key_];
+      rate_count_ = nullptr;
+    }
+    if (!rate_count_ || rate_minute_ != e.time / 60) {
+      rate_minute_ = e.time / 60;
+      rate_count_ = &(*rate_minutes_)[rate_minute_];
+    }
+    ++*rate_count_;
+  }
   // The parsed reply (the classifier's own parse when the caller has it).
   static thread_local ReplyParser parser;
   static thread_local std::string buf;
@@ -225,7 +251,18 @@ void ScanReport::Add(const DeliveryEvent& e, const Verdict& v, const Reply* repl
   const Reply r = reply && !expired_with_error ? *reply
                   : expired_with_error          ? parser.Parse(e.diagnostic)  // the last error, not the expiry
                                                 : parser.Parse(ClassifierInput(e, &buf));
-  if (v.category == Category::ip_blacklisted) NoteBlocklist(e, v, r);
+  // What the report derives from a reply's text depends on that text (and
+  // its verdict) alone: per reply id, it is derived once.
+  IdSlot* slot = nullptr;
+  if (reply_id != 0 && reply && !expired_with_error) {
+    slot = &id_slots_[reply_id & (kIdSlots - 1)];
+    if (slot->id != reply_id) *slot = IdSlot{reply_id, nullptr, nullptr};
+  }
+  if (v.category == Category::ip_blacklisted) NoteBlocklist(e, v, r, slot ? reply_id : 0);
+  if (slot && slot->diagnostic) {
+    ++*slot->diagnostic;
+    return;
+  }
   // Top diagnostics: addresses blanked, so one reply to many recipients is
   // one. Replies repeat word for word (rate limits, greylisting, blocklists),
   // so the counter a reply's exact text went to is remembered.
@@ -237,6 +274,7 @@ void ScanReport::Add(const DeliveryEvent& e, const Verdict& v, const Reply* repl
   raw_key_.append(std::to_string(r.status.detail));
   if (auto hit = raw_counters_.find(raw_key_); hit != raw_counters_.end()) {
     ++*hit->second;
+    if (slot) slot->diagnostic = hit->second;
     return;
   }
   std::string norm = NormaliseDiagnostic(r);
@@ -248,24 +286,34 @@ void ScanReport::Add(const DeliveryEvent& e, const Verdict& v, const Reply* repl
   ++it->second;
   if (raw_counters_.size() >= 4096) raw_counters_.clear();
   raw_counters_.emplace(raw_key_, &it->second);  // map nodes never move
+  if (slot) slot->diagnostic = &it->second;
 }
 
-void ScanReport::NoteBlocklist(const DeliveryEvent& e, const Verdict& v, const Reply& r) {
-  std::string_view t = r.text;
-  std::string ip;
-  for (size_t i = 0; i < t.size(); ++i) {
-    size_t len;
-    if (IsDigit(t[i]) && (i == 0 || (!IsDigit(t[i - 1]) && t[i - 1] != '.')) && ParseIpv4(t, i, &len)) {
-      ip.assign(t.substr(i, len));
-      break;
+void ScanReport::NoteBlocklist(const DeliveryEvent& e, const Verdict& v, const Reply& r, uint64_t reply_id) {
+  IdSlot* slot = reply_id ? &id_slots_[reply_id & (kIdSlots - 1)] : nullptr;
+  Listing* listing = slot ? slot->listing : nullptr;
+  if (!listing) {
+    std::string_view t = r.text;
+    std::string ip;
+    for (size_t i = 0; i < t.size(); ++i) {
+      size_t len;
+      if (IsDigit(t[i]) && (i == 0 || (!IsDigit(t[i - 1]) && t[i - 1] != '.')) && ParseIpv4(t, i, &len)) {
+        ip.assign(t.substr(i, len));
+        break;
+      }
     }
+    if (ip.empty()) ip = "(our IP, not named)";
+    listing = &listings_[{ip, BlocklistName(t)}];  // map nodes never move
+    if (slot) slot->listing = listing;
   }
-  if (ip.empty()) ip = "(our IP, not named)";
-  Listing& l = listings_[{ip, BlocklistName(t)}];
+  Listing& l = *listing;
   ++l.count;
   if (e.time > 0 && (l.first == 0 || e.time < l.first)) l.first = e.time;
   if (e.time > l.last) l.last = e.time;
-  if (l.where.size() < 1000) l.where.insert(v.provider.empty() ? Lower(e.RecipientDomain()) : std::string(v.provider));
+  if (l.where.size() < 1000) {
+    const std::string_view who = v.provider.empty() ? std::string_view(LowerInBuf(e.RecipientDomain())) : v.provider;
+    if (l.where.find(who) == l.where.end()) l.where.emplace(who);
+  }
 }
 
 std::vector<std::string> ScanReport::SuppressList() const {

@@ -30,7 +30,10 @@ class ScanReport {
  public:
   explicit ScanReport(const Classifier& classifier);
   // reply: the parsed diagnostic when the caller has it (else parsed here).
-  void Add(const DeliveryEvent& e, const Verdict& v, const Reply* reply = nullptr);
+  // reply_id: when not 0, names reply's exact text and verdict for the
+  // whole process (VerdictMemo::Entry::id): what the report derives from
+  // them is then looked up, not derived again.
+  void Add(const DeliveryEvent& e, const Verdict& v, const Reply* reply = nullptr, uint64_t reply_id = 0);
   // Counters of the readers, for the "input" section.
   void AddInputStats(const std::string& name, LogFormat format, const LogReaderStats& stats, uint64_t bytes);
 
@@ -58,17 +61,20 @@ class ScanReport {
     uint64_t by_category[kCategoryCount] = {};
     std::string provider;
   };
+  using StringSet = std::unordered_set<std::string, StringHash, std::equal_to<>>;
   struct Listing {  // a blocklist naming one of our IPs
     uint64_t count = 0;
     int64_t first = 0, last = 0;
-    std::unordered_set<std::string> where;  // providers (or domains) that said so
+    StringSet where;  // providers (or domains) that said so
   };
   struct Bucket {
     uint32_t by_status[4] = {};
     uint32_t by_category[kCategoryCount] = {};  // not-sent attempts only
   };
 
-  void NoteBlocklist(const DeliveryEvent& e, const Verdict& v, const Reply& r);
+  void NoteBlocklist(const DeliveryEvent& e, const Verdict& v, const Reply& r, uint64_t reply_id);
+  // Lower-cased copy of s in lower_buf_.
+  const std::string& LowerInBuf(std::string_view s);
 
   const Classifier& classifier_;
   uint64_t total_ = 0;
@@ -77,11 +83,25 @@ class ScanReport {
   CategoryStats categories_[kCategoryCount];
   StringMap<DomainStats> domains_;
   StringMap<Counts> providers_;
-  std::unordered_set<std::string> hard_bounced_;
+  StringSet hard_bounced_;
   StringMap<uint64_t> mailbox_full_;  // address -> times
   std::map<std::pair<std::string, std::string>, Listing> listings_;  // (ip, list)
   // (domain, category) of rate-limit replies -> per-minute counts
   std::map<std::pair<std::string, int>, std::map<int64_t, uint32_t>> rate_limits_;
+  // The rate-limit counter the previous such event went to (nodes never move).
+  std::pair<std::string, int> rate_key_;
+  std::map<int64_t, uint32_t>* rate_minutes_ = nullptr;
+  int64_t rate_minute_ = -1;
+  uint32_t* rate_count_ = nullptr;
+  std::string lower_buf_;
+  // reply_id -> what the report derived from that reply: direct-mapped.
+  struct IdSlot {
+    uint64_t id = 0;
+    uint64_t* diagnostic = nullptr;  // its top-diagnostics counter
+    Listing* listing = nullptr;      // its blocklist listing, when one
+  };
+  static constexpr size_t kIdSlots = 4096;
+  std::vector<IdSlot> id_slots_ = std::vector<IdSlot>(kIdSlots);
   std::map<int64_t, Bucket> minutes_;
   int64_t last_minute_ = -1;  // the bucket the previous event went to
   Bucket* last_bucket_ = nullptr;

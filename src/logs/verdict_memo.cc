@@ -2,6 +2,7 @@
 #include "logs/verdict_memo.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 
 namespace rebound::logs {
@@ -35,6 +36,10 @@ size_t SlotCount(size_t max_entries) {
 }
 
 constexpr size_t kSeenSlots = 1 << 16;
+
+// Entry ids are unique across memos (a report may hear from several
+// scanners, one per log format).
+std::atomic<uint64_t> g_next_id{1};
 
 }  // namespace
 
@@ -107,7 +112,7 @@ const VerdictMemo::Entry* VerdictMemo::Insert(std::string_view input, uint64_t h
   Entry& e = entries_.emplace_back();
   e.key = Copy(input);
   e.hash = hash;
-  e.id = next_id_++;
+  e.id = g_next_id.fetch_add(1, std::memory_order_relaxed);
   const std::string_view text = Copy(reply.text);
   e.reply = reply;
   e.reply.text = text;

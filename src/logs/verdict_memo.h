@@ -52,7 +52,7 @@ class VerdictMemo {
     std::string_view key;
     Verdict verdict;
     Reply reply;      // views into the memo's arena
-    uint64_t id = 0;  // unique for this memo's life, never 0: lets callers cache per text
+    uint64_t id = 0;  // unique in the process, never 0: lets callers cache per text
     uint64_t hash = 0;
   };
   static constexpr size_t kMaxKeyBytes = 2048;
@@ -80,7 +80,7 @@ class VerdictMemo {
   std::vector<uint32_t> seen_;     // first-sight fingerprints, direct-mapped
   std::unique_ptr<char[]> arena_;  // keys and reply copies
   size_t arena_used_ = 0;
-  uint64_t next_id_ = 1, clears_ = 0;
+  uint64_t clears_ = 0;
 };
 
 }  // namespace rebound::logs
