@@ -228,9 +228,23 @@ std::string ToIso8601(std::string_view date) {
   unsigned m, d;
   CivilFromDays(days, &y, &m, &d);
   char buf[96];
-  std::snprintf(buf, sizeof buf, "%04ld-%02u-%02uT%02d:%02d:%02dZ", y, m, d, static_cast<int>(rem / 3600),
-                static_cast<int>((rem / 60) % 60), static_cast<int>(rem % 60));
-  return buf;
+  if (y < 0 || y > 9999) {
+    std::snprintf(buf, sizeof buf, "%04ld-%02u-%02uT%02d:%02d:%02dZ", y, m, d, static_cast<int>(rem / 3600),
+                  static_cast<int>((rem / 60) % 60), static_cast<int>(rem % 60));
+    return buf;
+  }
+  // Digits by hand: snprintf was a tenth of the time of a whole record.
+  auto digits = [](char* at, long v, int n) {
+    for (int i = n - 1; i >= 0; --i, v /= 10) at[i] = static_cast<char>('0' + v % 10);
+  };
+  std::memcpy(buf, "0000-00-00T00:00:00Z", 20);
+  digits(buf, y, 4);
+  digits(buf + 5, m, 2);
+  digits(buf + 8, d, 2);
+  digits(buf + 11, rem / 3600, 2);
+  digits(buf + 14, (rem / 60) % 60, 2);
+  digits(buf + 17, rem % 60, 2);
+  return std::string(buf, 20);
 }
 
 Category CategoryForReason(Reason r) {
