@@ -11,9 +11,10 @@
 // steady state: the per-queue-id records of removed messages are recycled
 // with their string capacity, so a busy log allocates only while the number
 // of open queue ids grows.
-#include <unordered_map>
+#include <deque>
 
 #include "logs/internal.h"
+#include "logs/verdict_memo.h"  // HashBytes
 
 namespace rebound::logs {
 namespace {
@@ -28,29 +29,81 @@ struct QueueInfo {
   std::vector<Pending> deferred;
 };
 
-// Queue ids are short and well mixed already: a cheap hash of their bytes
-// is enough (the map is never iterated, so its order does not matter).
-struct QueueIdHash {
-  using is_transparent = void;
-  size_t operator()(std::string_view s) const {
-    uint64_t h = 0x9E3779B97F4A7C15ull ^ s.size();
-    size_t i = 0;
-    for (; i + 8 <= s.size(); i += 8) {
-      uint64_t w;
-      memcpy(&w, s.data() + i, 8);
-      h = (h ^ w) * 0xFF51AFD7ED558CCDull;
-      h ^= h >> 29;
-    }
-    if (i < s.size()) {
-      uint64_t w = 0;
-      memcpy(&w, s.data() + i, s.size() - i);
-      h = (h ^ w) * 0xC4CEB9FE1A85EC53ull;
-      h ^= h >> 32;
-    }
-    return static_cast<size_t>(h);
-  }
+// The records of open queue ids. Records live in a slab and are reused
+// (strings keep their capacity); a generation is an open-addressing index
+// of slab positions, with power-of-two sizes (no division per lookup) and
+// backward-shift deletion (no tombstones).
+struct QueueRecord {
+  std::string qid;
+  uint64_t hash = 0;
+  QueueInfo info;
 };
-using QueueMap = std::unordered_map<std::string, QueueInfo, QueueIdHash, std::equal_to<>>;
+
+class Generation {
+ public:
+  size_t size() const { return size_; }
+
+  // The slot holding qid, or npos.
+  size_t Find(std::string_view qid, uint64_t hash, const std::deque<QueueRecord>& slab) const {
+    if (size_ == 0) return npos;
+    const size_t mask = slots_.size() - 1;
+    for (size_t i = hash & mask;; i = (i + 1) & mask) {
+      const uint32_t s = slots_[i];
+      if (s == 0) return npos;
+      const QueueRecord& r = slab[s - 1];
+      if (r.hash == hash && r.qid == qid) return i;
+    }
+  }
+  uint32_t record(size_t slot) const { return slots_[slot] - 1; }
+
+  void Insert(uint32_t record, uint64_t hash, const std::deque<QueueRecord>& slab) {
+    if ((size_ + 1) * 2 > slots_.size()) Grow(slab);
+    const size_t mask = slots_.size() - 1;
+    size_t i = hash & mask;
+    while (slots_[i] != 0) i = (i + 1) & mask;
+    slots_[i] = record + 1;
+    ++size_;
+  }
+
+  // Empties the slot; later entries of the probe run move back into it.
+  void EraseAt(size_t slot, const std::deque<QueueRecord>& slab) {
+    const size_t mask = slots_.size() - 1;
+    size_t hole = slot;
+    for (size_t i = (hole + 1) & mask; slots_[i] != 0; i = (i + 1) & mask) {
+      const size_t home = slab[slots_[i] - 1].hash & mask;
+      // Movable when its home is not inside (hole, i], cyclically.
+      if (((i - home) & mask) >= ((i - hole) & mask)) {
+        slots_[hole] = slots_[i];
+        hole = i;
+      }
+    }
+    slots_[hole] = 0;
+    --size_;
+  }
+
+  template <typename F>
+  void ForEach(F f) const {
+    for (uint32_t s : slots_)
+      if (s) f(s - 1);
+  }
+
+ private:
+  void Grow(const std::deque<QueueRecord>& slab) {
+    std::vector<uint32_t> old;
+    old.swap(slots_);
+    slots_.assign(old.empty() ? 64 : old.size() * 2, 0);
+    const size_t mask = slots_.size() - 1;
+    for (uint32_t s : old) {
+      if (!s) continue;
+      size_t i = slab[s - 1].hash & mask;
+      while (slots_[i] != 0) i = (i + 1) & mask;
+      slots_[i] = s;
+    }
+  }
+
+  std::vector<uint32_t> slots_;  // slab position + 1; 0 empty
+  size_t size_ = 0;
+};
 
 inline bool IsAlnum(char c) {
   return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
@@ -111,8 +164,14 @@ class PostfixReader final : public LogReader {
       Lookup(qid, true)->message_id.assign(StripAngles(id));
       ++stats_.ignored;
     } else if (rest == "removed") {
-      if (auto it = current_.find(qid); it != current_.end()) Recycle(current_.extract(it));
-      else if (auto old = previous_.find(qid); old != previous_.end()) Recycle(previous_.extract(old));
+      const uint64_t h = HashBytes(qid);
+      for (Generation* g : {&current_, &previous_}) {
+        if (size_t slot = g->Find(qid, h, slab_); slot != npos) {
+          free_.push_back(g->record(slot));
+          g->EraseAt(slot, slab_);
+          break;
+        }
+      }
       ++stats_.ignored;
     } else {
       ++stats_.ignored;
@@ -121,34 +180,41 @@ class PostfixReader final : public LogReader {
 
  private:
   QueueInfo* Lookup(std::string_view qid, bool create) {
-    if (auto it = current_.find(qid); it != current_.end()) return &it->second;
-    if (auto it = previous_.find(qid); it != previous_.end()) {
+    const uint64_t h = HashBytes(qid);
+    if (size_t slot = current_.Find(qid, h, slab_); slot != npos) return &slab_[current_.record(slot)].info;
+    if (size_t slot = previous_.Find(qid, h, slab_); slot != npos) {
       // Keep recently used ids in the young generation.
-      auto node = previous_.extract(it);
-      return &current_.insert(std::move(node)).position->second;
+      const uint32_t r = previous_.record(slot);
+      previous_.EraseAt(slot, slab_);
+      current_.Insert(r, h, slab_);
+      return &slab_[r].info;
     }
     if (!create) return nullptr;
     if (current_.size() >= (max_ids_ + 1) / 2) {
       // Two generations: forgetting the older one bounds memory for logs
       // whose "removed" lines are missing, and forgets the oldest ids first.
+      previous_.ForEach([&](uint32_t r) { free_.push_back(r); });
       previous_ = std::move(current_);
-      current_ = QueueMap();
+      current_ = Generation();
     }
-    if (spare_.empty()) return &current_.emplace(std::string(qid), QueueInfo()).first->second;
-    // A removed message's record, emptied but keeping its capacity.
-    QueueMap::node_type node = std::move(spare_.back());
-    spare_.pop_back();
-    node.key().assign(qid);
-    QueueInfo& info = node.mapped();
-    info.from.clear();
-    info.message_id.clear();
-    info.size = -1;
-    info.deferred.clear();
-    return &current_.insert(std::move(node)).position->second;
-  }
-
-  void Recycle(QueueMap::node_type node) {
-    if (spare_.size() < kMaxSpare) spare_.push_back(std::move(node));
+    uint32_t r;
+    if (free_.empty()) {
+      r = static_cast<uint32_t>(slab_.size());
+      slab_.emplace_back();
+    } else {
+      // A removed message's record: emptied, keeping its capacity.
+      r = free_.back();
+      free_.pop_back();
+    }
+    QueueRecord& rec = slab_[r];
+    rec.qid.assign(qid);
+    rec.hash = h;
+    rec.info.from.clear();
+    rec.info.message_id.clear();
+    rec.info.size = -1;
+    rec.info.deferred.clear();
+    current_.Insert(r, h, slab_);
+    return &rec.info;
   }
 
   void Delivery(int64_t time, std::string_view qid, std::string_view rest, std::vector<DeliveryEvent>* out) {
@@ -291,12 +357,11 @@ class PostfixReader final : public LogReader {
     }
   }
 
-  static constexpr size_t kMaxSpare = 4096;
-
   YearResolver years_;
   size_t max_ids_;
-  QueueMap current_, previous_;
-  std::vector<QueueMap::node_type> spare_;  // records of removed messages, for reuse
+  std::deque<QueueRecord> slab_;  // every record; positions never move
+  std::vector<uint32_t> free_;    // slab positions not in use
+  Generation current_, previous_;
   std::vector<Pending> expired_;  // what the last "expired" line's events point into
   QueueInfo expired_info_;
 };
