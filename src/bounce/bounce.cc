@@ -54,12 +54,12 @@ void AppendStrippedHtml(std::string_view html, std::string* out, size_t limit) {
   size_t i = 0;
   while (i < n && out->size() < limit) {
     // Runs without markup are copied (or skipped, inside a tag) at once.
-    size_t j = i;
+    size_t j;
     if (!tag) {
-      while (j < n && html[j] != '<' && html[j] != '&') ++j;
+      j = FindEither(html, i, '<', '&');
       out->append(html.data() + i, j - i);
     } else {
-      while (j < n && html[j] != '<' && html[j] != '>') ++j;
+      j = FindEither(html, i, '<', '>');
     }
     i = j;
     if (i >= n) break;

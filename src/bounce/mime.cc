@@ -180,21 +180,6 @@ size_t Search(std::string_view hay, std::string_view needle, size_t from) {
 
 }  // namespace
 
-size_t LineEnd(std::string_view s, size_t from) {
-  size_t i = from;
-#if defined(__SSE2__)
-  const __m128i nl = _mm_set1_epi8('\n');
-  for (; i + 16 <= s.size(); i += 16) {
-    const unsigned bits = static_cast<unsigned>(
-        _mm_movemask_epi8(_mm_cmpeq_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s.data() + i)), nl)));
-    if (bits) return i + static_cast<size_t>(__builtin_ctz(bits));
-  }
-#endif
-  for (; i < s.size(); ++i)
-    if (s[i] == '\n') return i;
-  return s.size();
-}
-
 size_t IFind(std::string_view hay, std::string_view needle, size_t from) {
   char buf[64];
   if (needle.size() > sizeof buf) {
