@@ -154,19 +154,21 @@ bool ParseSyslogLine(std::string_view line, const YearResolver& years, SyslogLin
   // (this runs for every line of a log).
   const char* const end = line.data() + line.size();
   const char* const host = line.data() + i + 1;
-  const char* p = host;
-  while (p < end && *p != ' ') ++p;
+  const char* p = FindByte(host, end, ' ');
   if (p == end || p == host) return false;
   out->host = std::string_view(host, static_cast<size_t>(p - host));
   const char* const prog = p + 1;
   // The tag ends at the first ": ", within 128 bytes; its "[pid]" is cut.
-  const char* bracket = nullptr;
-  const char* limit = end - prog > 130 ? prog + 130 : end;
-  for (p = prog; p + 1 < limit; ++p) {
-    if (*p == ':' && p[1] == ' ') break;
-    if (*p == '[' && !bracket) bracket = p;
+  const char* const limit = end - prog > 130 ? prog + 130 : end;
+  p = prog;
+  for (;;) {
+    p = FindByte(p, limit, ':');
+    if (p + 1 >= limit || p[1] == ' ') break;
+    ++p;
   }
-  if (p + 1 >= limit || p == prog || p - prog > 128) return false;
+  if (p + 1 >= limit || p == prog) return false;
+  const char* bracket = FindByte(prog, p, '[');
+  if (bracket == p) bracket = nullptr;
   out->program = std::string_view(prog, static_cast<size_t>((bracket ? bracket : p) - prog));
   out->message = std::string_view(p + 2, static_cast<size_t>(end - p - 2));
   return true;

@@ -113,7 +113,22 @@ inline bool IsAlnum(char c) {
 // 24 letters and digits followed by ": ". Returns its length, 0 if none.
 size_t QueueIdLength(std::string_view msg) {
   size_t k = 0;
-  while (k < msg.size() && k <= 24 && IsAlnum(msg[k])) ++k;
+#if defined(__SSE2__)
+  if (msg.size() >= 16) {  // the common case: 10 to 15 characters, then ':'
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(msg.data()));
+    const __m128i digit = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('0' - 1)), _mm_cmplt_epi8(v, _mm_set1_epi8('9' + 1)));
+    const __m128i folded = _mm_or_si128(v, _mm_set1_epi8(0x20));  // 'A'..'Z' -> 'a'..'z'
+    const __m128i letter =
+        _mm_and_si128(_mm_cmpgt_epi8(folded, _mm_set1_epi8('a' - 1)), _mm_cmplt_epi8(folded, _mm_set1_epi8('z' + 1)));
+    const uint32_t other = ~static_cast<uint32_t>(_mm_movemask_epi8(_mm_or_si128(digit, letter))) & 0xFFFF;
+    k = other ? static_cast<size_t>(__builtin_ctz(other)) : 16;
+    if (k == 16)
+      while (k < msg.size() && k <= 24 && IsAlnum(msg[k])) ++k;
+  } else
+#endif
+  {
+    while (k < msg.size() && k <= 24 && IsAlnum(msg[k])) ++k;
+  }
   if (k < 5 || k > 24 || k + 1 >= msg.size() || msg[k] != ':' || msg[k + 1] != ' ') return 0;
   return k;
 }
@@ -230,14 +245,14 @@ class PostfixReader final : public LogReader {
     FieldSpan relay, delay, dsn;
     const char* const d = rest.data();
     const size_t n = rest.size();
-    for (size_t i = rcpt_end; i < n; ++i) {
-      const char c = d[i];
-      if (c == 's') {
+    // Looks at one 's' or ' ' at i; true at "status=".
+    auto at = [&](size_t i) {
+      if (d[i] == 's') {
         if (n - i >= 7 && memcmp(d + i, "status=", 7) == 0) {
           stat = i;
-          break;
+          return true;
         }
-      } else if (c == ' ' && i + 1 < n) {
+      } else if (i + 1 < n) {
         const size_t k = i + 1;
         if (!relay.found && d[k] == 'r' && n - k >= 6 && memcmp(d + k, "relay=", 6) == 0) {
           relay = {k + 6, 0, true};
@@ -246,7 +261,19 @@ class PostfixReader final : public LogReader {
           else if (!dsn.found && n - k >= 4 && memcmp(d + k, "dsn=", 4) == 0) dsn = {k + 4, 0, true};
         }
       }
+      return false;
+    };
+    size_t i = rcpt_end;
+    bool done = false;
+    for (; !done && n - i >= 16; i += 16) {  // 16 bytes at a time, then the tail
+      for (uint32_t m = Match16(d + i, 's') | Match16(d + i, ' '); m; m &= m - 1)
+        if (at(i + __builtin_ctz(m))) {
+          done = true;
+          break;
+        }
     }
+    for (; !done && i < n; ++i)
+      if ((d[i] == 's' || d[i] == ' ') && at(i)) done = true;
     if (stat == npos) {
       ++stats_.garbled;
       return;
