@@ -266,8 +266,7 @@ size_t ParseHeaders(std::string_view s, Headers* out) {
       continue;
     }
     // The name runs up to the colon and holds no space.
-    size_t colon = 0;
-    while (colon < line.size() && line[colon] != ':' && line[colon] != ' ') ++colon;
+    size_t colon = FindEither(line, 0, ':', ' ');
     if (colon == line.size() || line[colon] != ':') colon = std::string_view::npos;
     if (colon == std::string_view::npos || colon == 0) {
       // Not a header line: an mbox "From " line at the top is skipped; any
