@@ -83,7 +83,7 @@ void CivilFromDays(long z, long* y, unsigned* m, unsigned* d) {
 // The SMTP command a bounce's wording names around the reply, when the reply
 // parser found none: "RCPT TO response", "[RCPT_TO]", "after end of data".
 SmtpCommand CommandInText(std::string_view d) {
-  static const std::pair<const char*, SmtpCommand> kWords[] = {
+  static const std::pair<std::string_view, SmtpCommand> kWords[] = {
       {"end of data", SmtpCommand::kDataEnd}, {"after data", SmtpCommand::kData}, {"data command", SmtpCommand::kData},
       {"rcpt to", SmtpCommand::kRcpt},        {"rcpt_to", SmtpCommand::kRcpt},    {"smtp:rcpt", SmtpCommand::kRcpt},    {"rcpt command", SmtpCommand::kRcpt},
       {"does not like recipient", SmtpCommand::kRcpt}, {"mail from", SmtpCommand::kMail},
@@ -91,7 +91,9 @@ SmtpCommand CommandInText(std::string_view d) {
   size_t best = std::string_view::npos;
   SmtpCommand found = SmtpCommand::kUnknown;
   for (const auto& [word, cmd] : kWords) {
-    size_t at = IFind(d, word);
+    // Only a match that starts before the best so far matters.
+    const size_t limit = best == std::string_view::npos ? d.size() : std::min(d.size(), best + word.size() - 1);
+    size_t at = IFind(d.substr(0, limit), word);
     if (at < best) {
       best = at;
       found = cmd;
