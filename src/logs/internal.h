@@ -4,9 +4,11 @@
 #include <cstdint>
 #include <cstring>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -25,6 +27,36 @@ struct StringHash {
 };
 template <typename V>
 using StringMap = std::unordered_map<std::string, V, StringHash, std::equal_to<>>;
+
+// Copies of short strings in 64 KiB blocks: one allocation per block, not
+// per string. Views stay valid until the arena dies.
+class StringArena {
+ public:
+  std::string_view Copy(std::string_view s) {
+    if (s.empty()) return {};
+    char* p;
+    if (s.size() > kBlock / 4) {  // big: a block of its own
+      blocks_.emplace_back(new char[s.size()]);
+      p = blocks_.back().get();
+    } else {
+      if (!current_ || used_ + s.size() > kBlock) {
+        blocks_.emplace_back(new char[kBlock]);
+        current_ = blocks_.back().get();
+        used_ = 0;
+      }
+      p = current_ + used_;
+      used_ += s.size();
+    }
+    memcpy(p, s.data(), s.size());
+    return std::string_view(p, s.size());
+  }
+
+ private:
+  static constexpr size_t kBlock = 64 << 10;
+  std::vector<std::unique_ptr<char[]>> blocks_;
+  char* current_ = nullptr;  // the block being filled
+  size_t used_ = 0;
+};
 
 // What a reader remembers of a message between its lines (Exim, Sendmail).
 struct MessageInfo {

@@ -223,13 +223,13 @@ void ScanReport::Add(const DeliveryEvent& e, const Verdict& v, const Reply* repl
     ++c.hard;
     if (hard_bounced_.size() < kMaxTrackedAddresses) {
       const std::string& addr = LowerInBuf(e.recipient);
-      if (hard_bounced_.find(addr) == hard_bounced_.end()) hard_bounced_.emplace(addr);
+      if (hard_bounced_.find(addr) == hard_bounced_.end()) hard_bounced_.insert(addresses_.Copy(addr));
     }
   }
   if (v.category == Category::mailbox_full && !e.recipient.empty() && mailbox_full_.size() < kMaxTrackedAddresses) {
     const std::string& addr = LowerInBuf(e.recipient);
     if (auto it = mailbox_full_.find(addr); it != mailbox_full_.end()) ++it->second;
-    else mailbox_full_.emplace(addr, 1);
+    else mailbox_full_.emplace(addresses_.Copy(addr), 1);
   }
   if (IsRateLimitCategory(v.category) && e.time > 0 && !dom_lower.empty()) {
     if (!rate_minutes_ || rate_key_.second != static_cast<int>(v.category) || rate_key_.first != dom_lower) {
@@ -317,9 +317,9 @@ void ScanReport::NoteBlocklist(const DeliveryEvent& e, const Verdict& v, const R
 }
 
 std::vector<std::string> ScanReport::SuppressList() const {
-  std::vector<std::string> out(hard_bounced_.begin(), hard_bounced_.end());
-  std::sort(out.begin(), out.end());
-  return out;
+  std::vector<std::string_view> sorted(hard_bounced_.begin(), hard_bounced_.end());
+  std::sort(sorted.begin(), sorted.end());
+  return std::vector<std::string>(sorted.begin(), sorted.end());
 }
 
 namespace {
@@ -501,7 +501,7 @@ json ScanReport::ToJson() const {
     for (const auto& [addr, n] : mailbox_full_)
       if (n >= 3) {
         ++repeated;
-        if (repeated <= 3) sample += (repeated > 1 ? ", " : "") + addr;
+        if (repeated <= 3) sample.append(repeated > 1 ? ", " : "").append(addr);
       }
     if (repeated)
       add_action(2, Category::mailbox_full,

@@ -83,8 +83,10 @@ class ScanReport {
   CategoryStats categories_[kCategoryCount];
   StringMap<DomainStats> domains_;
   StringMap<Counts> providers_;
-  StringSet hard_bounced_;
-  StringMap<uint64_t> mailbox_full_;  // address -> times
+  // Addresses, tracked by the hundred thousand: views into addresses_.
+  StringArena addresses_;
+  std::unordered_set<std::string_view, StringHash, std::equal_to<>> hard_bounced_;
+  std::unordered_map<std::string_view, uint64_t, StringHash, std::equal_to<>> mailbox_full_;  // address -> times
   std::map<std::pair<std::string, std::string>, Listing> listings_;  // (ip, list)
   // (domain, category) of rate-limit replies -> per-minute counts
   std::map<std::pair<std::string, int>, std::map<int64_t, uint32_t>> rate_limits_;
