@@ -82,7 +82,7 @@ std::string Squash(std::string_view s) {
 }
 
 size_t FindOriginalMarker(std::string_view text) {
-  static const char* kMarkers[] = {
+  static constexpr std::string_view kMarkers[] = {
       "--- Below this line is a copy of the message",
       "------ This is a copy of the message",
       "------ This is a copy of your message",
@@ -106,12 +106,14 @@ size_t FindOriginalMarker(std::string_view text) {
       "The original message headers are included as attachment",
   };
   // The markers begin a line (after optional spaces): test each line's start
-  // rather than searching the whole text once per marker, and only lines
-  // whose first letter begins some marker.
-  static const auto kFirst = [] {
-    std::array<bool, 256> first{};
-    for (const char* m : kMarkers) first[static_cast<unsigned char>(LowerAscii(m[0]))] = true;
-    return first;
+  // rather than searching the whole text once per marker, and against only
+  // the markers that begin with the line's first letter.
+  static const auto kByFirst = [] {
+    std::array<uint32_t, 256> by_first{};  // bit i: kMarkers[i]
+    static_assert(sizeof kMarkers / sizeof kMarkers[0] <= 32);
+    for (size_t i = 0; i < sizeof kMarkers / sizeof kMarkers[0]; ++i)
+      by_first[static_cast<unsigned char>(LowerAscii(kMarkers[i][0]))] |= uint32_t{1} << i;
+    return by_first;
   }();
   size_t pos = 0;
   while (pos < text.size()) {
@@ -120,14 +122,9 @@ size_t FindOriginalMarker(std::string_view text) {
     size_t lead = 0;
     while (lead < line.size() && (line[lead] == ' ' || line[lead] == '\t')) ++lead;
     line.remove_prefix(lead);
-    if (!line.empty() && kFirst[static_cast<unsigned char>(LowerAscii(line[0]))]) {
-      char c0 = line[0];
-      if (c0 >= 'A' && c0 <= 'Z') c0 = static_cast<char>(c0 + 32);
-      for (const char* m : kMarkers) {
-        char m0 = m[0];
-        if (m0 >= 'A' && m0 <= 'Z') m0 = static_cast<char>(m0 + 32);
-        if (m0 == c0 && IStartsWith(line, m)) return pos;
-      }
+    if (!line.empty()) {
+      for (uint32_t bits = kByFirst[static_cast<unsigned char>(LowerAscii(line[0]))]; bits; bits &= bits - 1)
+        if (IStartsWith(line, kMarkers[__builtin_ctz(bits)])) return pos;
     }
     pos = eol + 1;
   }

@@ -449,8 +449,7 @@ std::string DecodeQuotedPrintable(std::string_view s) {
     char c = s[i];
     if (c != '=') {
       // Copy the run up to the next '=' at once.
-      const void* eq = memchr(s.data() + i, '=', s.size() - i);
-      const size_t end = eq ? static_cast<size_t>(static_cast<const char*>(eq) - s.data()) : s.size();
+      const size_t end = FindEither(s, i, '=', '=');
       out.append(s.data() + i, end - i);
       i = end - 1;
       continue;
@@ -661,6 +660,10 @@ void CharsetConverter::ToUtf8(std::string_view charset_in, std::string_view in, 
 
 std::string CharsetConverter::DecodeHeader(std::string_view raw) {
   std::string unfolded = Unfold(raw);
+  if (unfolded.find("=?") == std::string::npos) {  // no encoded word: the usual case
+    SanitizeUtf8(&unfolded);
+    return unfolded;
+  }
   std::string_view s = unfolded;
   std::string out;
   size_t pos = 0;
