@@ -34,13 +34,14 @@ std::string_view NormalizeNewlines(std::string_view s, std::string* buf) {
   if (s.find('\r') == std::string_view::npos) return s;
   buf->clear();
   buf->reserve(s.size());
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '\r') {
-      buf->push_back('\n');
-      if (i + 1 < s.size() && s[i + 1] == '\n') ++i;
-    } else {
-      buf->push_back(s[i]);
-    }
+  size_t i = 0;
+  while (i < s.size()) {
+    const size_t cr = FindEither(s, i, '\r', '\r');
+    buf->append(s.data() + i, cr - i);  // the run before the CR, at once
+    if (cr == s.size()) break;
+    buf->push_back('\n');
+    i = cr + 1;
+    if (i < s.size() && s[i] == '\n') ++i;
   }
   return *buf;
 }
