@@ -309,16 +309,21 @@ void AppendUnfolded(std::string_view s, std::string* out) {
     if (i + 16 <= n) {
       // w never runs ahead of i, so a 16-byte store at w stays inside out.
       const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s.data() + i));
-      const __m128i ws = _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8(' ')),
-                                      _mm_and_si128(_mm_cmpgt_epi8(x, _mm_set1_epi8('\t' - 1)),
-                                                    _mm_cmplt_epi8(x, _mm_set1_epi8('\r' + 1))));
-      const unsigned mask = static_cast<unsigned>(_mm_movemask_epi8(ws));
-      const size_t run = mask ? static_cast<size_t>(__builtin_ctz(mask)) : 16;
+      const __m128i is_space = _mm_cmpeq_epi8(x, _mm_set1_epi8(' '));
+      const __m128i ws_bytes = _mm_or_si128(is_space, _mm_and_si128(_mm_cmpgt_epi8(x, _mm_set1_epi8('\t' - 1)),
+                                                                   _mm_cmplt_epi8(x, _mm_set1_epi8('\r' + 1))));
+      const unsigned ws = static_cast<unsigned>(_mm_movemask_epi8(ws_bytes));
+      const unsigned sp = static_cast<unsigned>(_mm_movemask_epi8(is_space));
+      // Bytes that change: white space other than ' ', and a ' ' that
+      // follows white space (or starts the value). Single spaces between
+      // words, the usual case, are copied as they are.
+      const unsigned changes = ((ws & ~sp) | (sp & ((ws << 1) | (after_space ? 1u : 0u)))) & 0xffffu;
+      const size_t run = changes ? static_cast<size_t>(__builtin_ctz(changes)) : 16;
       if (run > 0) {
         _mm_storeu_si128(reinterpret_cast<__m128i*>(w), x);
         w += run;
         i += run;
-        after_space = false;
+        after_space = (ws >> (run - 1)) & 1u;
         continue;
       }
     }

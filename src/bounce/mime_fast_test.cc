@@ -64,6 +64,18 @@ TEST(MimeFast, LowerUnfoldAndSanitizeAgreeWithReferences) {
     text::AppendCollapsed(s, &expected);
     AppendUnfolded(s, &got);
     EXPECT_EQ(got, expected) << testing::PrintToString(s);
+    // Prose: words and single spaces, now and then a fold or a double space
+    // (the vector path's long runs).
+    std::string prose;
+    for (int w = static_cast<int>(rng() % 30); w > 0; --w) {
+      prose.append(1 + rng() % 12, static_cast<char>('a' + rng() % 26));
+      const unsigned r = rng() % 20;
+      prose += r == 0 ? "\n\t" : r == 1 ? "  " : r == 2 ? "\r\n " : " ";
+    }
+    expected = got = "";
+    text::AppendCollapsed(prose, &expected);
+    AppendUnfolded(prose, &got);
+    EXPECT_EQ(got, expected) << testing::PrintToString(prose);
     // Sanitizing a tail in place equals sanitizing it alone.
     const size_t from = rng() % (s.size() + 1);
     std::string whole = s, tail = s.substr(from);
