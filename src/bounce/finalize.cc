@@ -1,5 +1,6 @@
 #include "bounce/finalize.h"
 
+#include <array>
 #include <cctype>
 #include <charconv>
 #include <cstdio>
@@ -88,18 +89,23 @@ SmtpCommand CommandInText(std::string_view d) {
       {"rcpt to", SmtpCommand::kRcpt},        {"rcpt_to", SmtpCommand::kRcpt},    {"smtp:rcpt", SmtpCommand::kRcpt},    {"rcpt command", SmtpCommand::kRcpt},
       {"does not like recipient", SmtpCommand::kRcpt}, {"mail from", SmtpCommand::kMail},
       {"mail_from", SmtpCommand::kMail},      {"initial connection", SmtpCommand::kConnect}};
-  size_t best = std::string_view::npos;
-  SmtpCommand found = SmtpCommand::kUnknown;
-  for (const auto& [word, cmd] : kWords) {
-    // Only a match that starts before the best so far matters.
-    const size_t limit = best == std::string_view::npos ? d.size() : std::min(d.size(), best + word.size() - 1);
-    size_t at = IFind(d.substr(0, limit), word);
-    if (at < best) {
-      best = at;
-      found = cmd;
+  // One pass over d: the first offset where some word starts wins, and on a
+  // tie the word listed first. Only the words whose first letter is the
+  // byte's are compared there.
+  static const auto kByFirst = [] {
+    std::array<uint16_t, 256> by_first{};  // bit i: kWords[i]
+    static_assert(sizeof kWords / sizeof kWords[0] <= 16);
+    for (size_t i = 0; i < sizeof kWords / sizeof kWords[0]; ++i)
+      by_first[static_cast<unsigned char>(kWords[i].first[0])] |= static_cast<uint16_t>(1u << i);
+    return by_first;
+  }();
+  for (size_t i = 0; i < d.size(); ++i) {
+    for (unsigned bits = kByFirst[static_cast<unsigned char>(LowerAscii(d[i]))]; bits; bits &= bits - 1) {
+      const auto& [word, cmd] = kWords[__builtin_ctz(bits)];
+      if (IStartsWith(d.substr(i), word)) return cmd;
     }
   }
-  return found;
+  return SmtpCommand::kUnknown;
 }
 
 // See the call site. Reads ">... NNN ", "NNN-'X.Y.Z" and "<NNN X.Y.Z ".
