@@ -53,7 +53,8 @@ bool IsHardReason(Reason r) {
 }
 
 int MonthIndex(std::string_view m) {
-  static const char* kMonths[] = {"jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"};
+  static constexpr std::string_view kMonths[] = {"jan", "feb", "mar", "apr", "may", "jun",
+                                                 "jul", "aug", "sep", "oct", "nov", "dec"};
   for (int i = 0; i < 12; ++i)
     if (m.size() >= 3 && IEquals(m.substr(0, 3), kMonths[i])) return i + 1;
   return 0;
