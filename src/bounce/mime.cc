@@ -365,6 +365,11 @@ ContentType ParseContentType(std::string_view raw) {
     std::string value;
     if (!s.empty() && s[0] == '"') {
       size_t i = 1;
+      const size_t close = std::min(s.find('"', 1), s.size());
+      if (s.substr(1, close - 1).find('\\') == std::string_view::npos) {
+        value.assign(s.substr(1, close - 1));  // nothing escaped: the usual quoted boundary
+        i = close;
+      }
       while (i < s.size() && s[i] != '"') {
         if (s[i] == '\\' && i + 1 < s.size()) ++i;
         value.push_back(s[i++]);

@@ -142,6 +142,13 @@ TEST(MimeFast, Base64RoundTripsThroughLineBreaksAndJunk) {
   }
 }
 
+TEST(MimeFast, QuotedParametersWithAndWithoutEscapes) {
+  EXPECT_EQ(ParseContentType("multipart/report; boundary=\"b1 = x\"; charset=UTF-8").boundary, "b1 = x");
+  EXPECT_EQ(ParseContentType("multipart/mixed; boundary=\"a\\\"b\\\\c\"").boundary, "a\"b\\c");
+  EXPECT_EQ(ParseContentType("multipart/mixed; boundary=\"unterminated").boundary, "unterminated");
+  EXPECT_EQ(ParseContentType("text/plain; charset=\"ISO-2022-JP\"").charset, "iso-2022-jp");
+}
+
 // iconv itself, with CharsetConverter's handling of invalid bytes left out.
 std::string IconvToUtf8(const char* charset, std::string_view in) {
   iconv_t cd = iconv_open("UTF-8", charset);
