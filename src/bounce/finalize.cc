@@ -91,20 +91,21 @@ SmtpCommand CommandInText(std::string_view d) {
       {"does not like recipient", SmtpCommand::kRcpt}, {"mail from", SmtpCommand::kMail},
       {"mail_from", SmtpCommand::kMail},      {"initial connection", SmtpCommand::kConnect}};
   // One pass over d: the first offset where some word starts wins, and on a
-  // tie the word listed first. Only the words whose first letter is the
-  // byte's are compared there.
-  static const auto kByFirst = [] {
-    std::array<uint16_t, 256> by_first{};  // bit i: kWords[i]
-    static_assert(sizeof kWords / sizeof kWords[0] <= 16);
-    for (size_t i = 0; i < sizeof kWords / sizeof kWords[0]; ++i)
-      by_first[static_cast<unsigned char>(kWords[i].first[0])] |= static_cast<uint16_t>(1u << i);
-    return by_first;
-  }();
-  for (size_t i = 0; i < d.size(); ++i) {
-    for (unsigned bits = kByFirst[static_cast<unsigned char>(LowerAscii(d[i]))]; bits; bits &= bits - 1) {
-      const auto& [word, cmd] = kWords[__builtin_ctz(bits)];
-      if (IStartsWith(d.substr(i), word)) return cmd;
+  // tie the word listed first. A table of the words' first two letters
+  // (either case: byte | 0x20) picks the few offsets worth comparing.
+  static const auto kPairs = [] {
+    std::array<uint64_t, 65536 / 64> pairs{};
+    for (const auto& [word, cmd] : kWords) {
+      const unsigned key = static_cast<unsigned char>(word[0]) | static_cast<unsigned char>(word[1]) << 8;
+      pairs[key / 64] |= uint64_t{1} << (key % 64);
     }
+    return pairs;
+  }();
+  for (size_t i = 0; i + 1 < d.size(); ++i) {
+    const unsigned key = (static_cast<unsigned char>(d[i]) | static_cast<unsigned char>(d[i + 1]) << 8) | 0x2020u;
+    if (!(kPairs[key / 64] >> (key % 64) & 1)) continue;
+    for (const auto& [word, cmd] : kWords)
+      if (IStartsWith(d.substr(i), word)) return cmd;
   }
   return SmtpCommand::kUnknown;
 }
