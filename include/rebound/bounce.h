@@ -88,13 +88,21 @@ class MboxSplitter {
   size_t messages() const { return messages_; }
 
  private:
-  void Line(std::string_view line);
-  void Bulk(std::string_view lines);  // whole lines, none starting "From "
+  // in_chunk: line points into the chunk Feed is reading (else a copy).
+  void Line(std::string_view line, bool in_chunk);
+  void Bulk(std::string_view lines);  // whole lines of the chunk, none starting "From "
+  void Append(std::string_view piece, bool in_chunk);
+  void FlushSpan();
+  size_t Size() const { return msg_.size() + span_.size(); }
   void Emit();
   Callback cb_;
   size_t max_;
   std::string pending_;  // partial line
+  // The current message is msg_ followed by span_: span_ is its latest
+  // bytes while they are still in the caller's chunk, so a message that
+  // lies within one chunk reaches the callback without being copied.
   std::string msg_;
+  std::string_view span_;
   bool truncated_ = false;
   bool seen_content_ = false;
   bool prev_blank_ = true;

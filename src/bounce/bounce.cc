@@ -381,24 +381,50 @@ bool IsPostmark(std::string_view line) {
 
 MboxSplitter::MboxSplitter(Callback cb, size_t max_message) : cb_(std::move(cb)), max_(max_message) {}
 
+void MboxSplitter::FlushSpan() {
+  msg_.append(span_);
+  span_ = {};
+}
+
+void MboxSplitter::Append(std::string_view piece, bool in_chunk) {
+  if (!in_chunk) {
+    FlushSpan();
+    msg_.append(piece);
+  } else if (span_.empty()) {
+    span_ = piece;
+  } else if (span_.data() + span_.size() == piece.data()) {
+    span_ = std::string_view(span_.data(), span_.size() + piece.size());
+  } else {  // a line was left out in between
+    FlushSpan();
+    span_ = piece;
+  }
+}
+
 void MboxSplitter::Emit() {
   if (seen_content_) {
-    cb_(msg_, truncated_);
+    if (msg_.empty()) {
+      cb_(span_, truncated_);
+    } else {
+      FlushSpan();
+      cb_(msg_, truncated_);
+    }
     ++messages_;
   }
   msg_.clear();
+  span_ = {};
   truncated_ = false;
   seen_content_ = false;
   prev_blank_ = true;
 }
 
-void MboxSplitter::Line(std::string_view line) {
+void MboxSplitter::Line(std::string_view line, bool in_chunk) {
   // A "From " line separates messages only in an mbox, i.e. when the stream
   // itself began with one, and only after a blank line (or at the top).
   if (line.starts_with("From ")) {
     if (messages_ == 0 && !seen_content_) {
       is_mbox_ = true;
       msg_.clear();
+      span_ = {};
       return;
     }
     // Some writers omit the blank line before the next postmark; a line that
@@ -414,11 +440,11 @@ void MboxSplitter::Line(std::string_view line) {
   while (!t.empty() && (t.back() == '\n' || t.back() == '\r')) t.remove_suffix(1);
   prev_blank_ = t.empty();
   if (!t.empty()) seen_content_ = true;
-  if (msg_.size() + line.size() > max_) {
+  if (Size() + line.size() > max_) {
     truncated_ = true;
     return;
   }
-  msg_.append(line);
+  Append(line, in_chunk);
 }
 
 void MboxSplitter::Feed(std::string_view chunk) {
@@ -428,13 +454,13 @@ void MboxSplitter::Feed(std::string_view chunk) {
     if (nl == std::string_view::npos) {
       pending_.append(chunk);
       if (pending_.size() > max_) {  // a "line" longer than a whole message
-        Line(pending_);
+        Line(pending_, false);
         pending_.clear();
       }
       return;
     }
     pending_.append(chunk.substr(0, nl + 1));
-    Line(pending_);
+    Line(pending_, false);
     pending_.clear();
     chunk.remove_prefix(nl + 1);
   }
@@ -457,27 +483,28 @@ void MboxSplitter::Feed(std::string_view chunk) {
       break;
     }
     size_t eol = lines.find('\n', from_at);
-    Line(lines.substr(from_at, eol + 1 - from_at));
+    Line(lines.substr(from_at, eol + 1 - from_at), true);
     chunk.remove_prefix(eol + 1);
   }
   // A partial last line waits for the next chunk.
   if (!chunk.empty()) {
     pending_.append(chunk);
     if (pending_.size() > max_) {
-      Line(pending_);
+      Line(pending_, false);
       pending_.clear();
     }
   }
+  FlushSpan();  // the chunk is the caller's only until Feed returns
 }
 
 void MboxSplitter::Bulk(std::string_view lines) {
   if (lines.empty()) return;
-  if (msg_.size() + lines.size() > max_) {
+  if (Size() + lines.size() > max_) {
     // Near the cap each line is kept or dropped on its own.
     size_t pos = 0;
     while (pos < lines.size()) {
       size_t eol = lines.find('\n', pos);
-      Line(lines.substr(pos, eol + 1 - pos));
+      Line(lines.substr(pos, eol + 1 - pos), true);
       pos = eol + 1;
     }
     return;
@@ -489,12 +516,12 @@ void MboxSplitter::Bulk(std::string_view lines) {
   size_t last_start = lines.size() >= 2 ? lines.rfind('\n', lines.size() - 2) : std::string_view::npos;
   last_start = last_start == std::string_view::npos ? 0 : last_start + 1;
   prev_blank_ = std::none_of(lines.begin() + static_cast<std::ptrdiff_t>(last_start), lines.end(), not_line_end);
-  msg_.append(lines);
+  Append(lines, true);
 }
 
 void MboxSplitter::Finish() {
   if (!pending_.empty()) {
-    Line(pending_);
+    Line(pending_, false);
     pending_.clear();
   }
   Emit();
