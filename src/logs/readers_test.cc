@@ -2,6 +2,7 @@
 #include <zlib.h>
 
 #include <deque>
+#include <map>
 #include <random>
 
 #include "logs/gzip.h"
@@ -143,6 +144,49 @@ TEST(Postfix, BoundedQueueTable) {
   r->ReadLine("Nov 27 10:00:00 mx postfix/smtp[1]: ABCDE10000: to=<a@b>, relay=none, delay=0, dsn=2.0.0, status=sent (ok)", &out);
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0].from, "");  // forgotten
+}
+
+// Thousands of queue ids opened and removed in random order: every open id
+// keeps its sender, every removed one is gone (the index moves entries back
+// when it deletes; a mistake there loses or confuses ids).
+TEST(Postfix, QueueIdsSurviveRandomRemovals) {
+  LogReaderOptions o;
+  o.reference_time = kRef;
+  auto r = NewLogReader(LogFormat::kPostfix, o);
+  std::vector<DeliveryEvent> out;
+  std::mt19937 rng(42);
+  std::map<std::string, std::string> open;  // id -> sender
+  std::vector<std::string> removed;
+  auto id_of = [](int i) {
+    char buf[16];
+    snprintf(buf, sizeof buf, "%X", 0x3A0000 + i * 7919);
+    return std::string(buf) + "F";
+  };
+  for (int i = 0; i < 6000; ++i) {
+    const std::string id = id_of(i), from = "s" + std::to_string(i) + "@x.example";
+    r->ReadLine("Nov 27 10:00:00 mx postfix/qmgr[1]: " + id + ": from=<" + from + ">, size=1, nrcpt=1 (queue active)", &out);
+    open[id] = from;
+    if (rng() % 3 == 0) {  // remove a random open id
+      auto it = open.begin();
+      std::advance(it, rng() % open.size());
+      r->ReadLine("Nov 27 10:00:00 mx postfix/qmgr[1]: " + it->first + ": removed", &out);
+      removed.push_back(it->first);
+      open.erase(it);
+    }
+  }
+  ASSERT_GT(open.size(), 3000u);
+  for (const auto& [id, from] : open) {
+    out.clear();
+    r->ReadLine("Nov 27 10:00:01 mx postfix/smtp[1]: " + id + ": to=<a@b>, relay=none, delay=0, dsn=2.0.0, status=sent (ok)", &out);
+    ASSERT_EQ(out.size(), 1u);
+    ASSERT_EQ(out[0].from, from) << id;
+  }
+  for (const auto& id : removed) {
+    out.clear();
+    r->ReadLine("Nov 27 10:00:01 mx postfix/smtp[1]: " + id + ": to=<a@b>, relay=none, delay=0, dsn=2.0.0, status=sent (ok)", &out);
+    ASSERT_EQ(out.size(), 1u);
+    ASSERT_EQ(out[0].from, "") << id;
+  }
 }
 
 TEST(Exim, ArrivalDeliveryDeferBounce) {
