@@ -250,6 +250,22 @@ size_t ParseHeaders(std::string_view s, Headers* out) {
   } count_names{out};
   size_t pos = 0;
   while (pos < s.size()) {
+    // The usual line, "Name: value": the first ':', ' ' or '\n' tells, and
+    // the line end is then sought from the colon on.
+    if (const char first = s[pos]; first != ' ' && first != '\t' && first != '\r' && first != '\n') {
+      const size_t stop = FindAny(s, pos, ':', ' ', '\n');
+      if (stop < s.size() && s[stop] == ':' && stop > pos) {
+        const size_t eol = LineEnd(s, stop + 1);
+        HeaderField f;
+        f.name = s.substr(pos, stop - pos);
+        f.value = Trim(s.substr(stop + 1, eol - stop - 1));
+        if (f.value.empty()) f.value = std::string_view(s.data() + eol, 0);
+        out->fields.push_back(f);
+        pos = eol + 1;
+        continue;
+      }
+    }
+    // Anything else, as a whole line.
     const size_t eol = LineEnd(s, pos);
     std::string_view line = s.substr(pos, eol - pos);
     // Only a line that starts with white space can be blank.

@@ -96,24 +96,25 @@ inline bool IStartsWith(std::string_view s, std::string_view prefix) {
 }
 // Case-insensitive search: offset of needle in hay at or after from, or npos.
 size_t IFind(std::string_view hay, std::string_view needle, size_t from = 0);
-// Offset of the first of the bytes a or b in s at or after from
+// Offset of the first of the bytes a, b or c in s at or after from
 // (<= s.size()), or s.size(): an inline vector loop, cheaper than memchr on
 // the short stretches it mostly scans (header lines, runs of HTML text).
-inline size_t FindEither(std::string_view s, size_t from, char a, char b) {
+inline size_t FindAny(std::string_view s, size_t from, char a, char b, char c) {
   size_t i = from;
 #if defined(__SSE2__)
-  const __m128i va = _mm_set1_epi8(a), vb = _mm_set1_epi8(b);
+  const __m128i va = _mm_set1_epi8(a), vb = _mm_set1_epi8(b), vc = _mm_set1_epi8(c);
   for (; i + 16 <= s.size(); i += 16) {
     const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s.data() + i));
-    const unsigned bits =
-        static_cast<unsigned>(_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(x, va), _mm_cmpeq_epi8(x, vb))));
+    const __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, va), _mm_cmpeq_epi8(x, vb)), _mm_cmpeq_epi8(x, vc));
+    const unsigned bits = static_cast<unsigned>(_mm_movemask_epi8(hit));
     if (bits) return i + static_cast<size_t>(__builtin_ctz(bits));
   }
 #endif
   for (; i < s.size(); ++i)
-    if (s[i] == a || s[i] == b) return i;
+    if (s[i] == a || s[i] == b || s[i] == c) return i;
   return s.size();
 }
+inline size_t FindEither(std::string_view s, size_t from, char a, char b) { return FindAny(s, from, a, b, b); }
 // Offset of the first '\n' in s at or after from, or s.size().
 inline size_t LineEnd(std::string_view s, size_t from) { return FindEither(s, from, '\n', '\n'); }
 // Exact search, the same contract (hay.find(needle, from), faster on long

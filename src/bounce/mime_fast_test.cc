@@ -149,6 +149,63 @@ TEST(MimeFast, QuotedParametersWithAndWithoutEscapes) {
   EXPECT_EQ(ParseContentType("text/plain; charset=\"ISO-2022-JP\"").charset, "iso-2022-jp");
 }
 
+// The header reader as first written, line by line: the reference for the
+// vectorised one.
+size_t ReferenceParseHeaders(std::string_view s, std::vector<std::pair<std::string_view, std::string_view>>* out) {
+  size_t pos = 0;
+  while (pos < s.size()) {
+    size_t eol = s.find('\n', pos);
+    if (eol == std::string_view::npos) eol = s.size();
+    std::string_view line = s.substr(pos, eol - pos);
+    if (Trim(line).empty()) return std::min(eol + 1, s.size());
+    if (line[0] == ' ' || line[0] == '\t') {
+      if (!out->empty()) {
+        auto& f = out->back();
+        const char* begin = f.second.empty() ? line.data() : f.second.data();
+        f.second = std::string_view(begin, static_cast<size_t>(line.data() + line.size() - begin));
+      }
+      pos = eol + 1;
+      continue;
+    }
+    size_t colon = line.find(':');
+    if (colon == std::string_view::npos || colon == 0 || line.substr(0, colon).find(' ') != std::string_view::npos) {
+      if (out->empty() && (line.starts_with("From ") || line.starts_with(">From "))) {
+        pos = eol + 1;
+        continue;
+      }
+      return pos;
+    }
+    std::string_view value = Trim(line.substr(colon + 1));
+    if (value.empty()) value = std::string_view(line.data() + line.size(), 0);
+    out->emplace_back(line.substr(0, colon), value);
+    pos = eol + 1;
+  }
+  return s.size();
+}
+
+TEST(MimeFast, HeaderReaderAgreesWithTheLineByLineOne) {
+  std::mt19937 rng(17);
+  static const char* kLines[] = {"Subject: hello\n", "X-Long-Header-Name-Here: value with  spaces \n", "To:\n",
+                                 "  folded continuation\n", "\tTab continuation\n", "No colon here\n",
+                                 "Bad name: x\n", ":empty name\n", "\n", " \n", "\r\n", "From sender\n",
+                                 ">From x\n", "A:b", "Received: from a\n by b\n", "x:\r\n"};
+  for (int round = 0; round < 5000; ++round) {
+    std::string block;
+    for (int i = static_cast<int>(rng() % 12); i > 0; --i) block += kLines[rng() % (sizeof kLines / sizeof kLines[0])];
+    std::vector<std::pair<std::string_view, std::string_view>> want;
+    const size_t want_body = ReferenceParseHeaders(block, &want);
+    Headers got;
+    EXPECT_EQ(ParseHeaders(block, &got), want_body) << testing::PrintToString(block);
+    ASSERT_EQ(got.fields.size(), want.size()) << testing::PrintToString(block);
+    for (size_t i = 0; i < want.size(); ++i) {
+      EXPECT_EQ(got.fields[i].name.data(), want[i].first.data());
+      EXPECT_EQ(got.fields[i].name, want[i].first);
+      EXPECT_EQ(got.fields[i].value.data(), want[i].second.data());
+      EXPECT_EQ(got.fields[i].value, want[i].second);
+    }
+  }
+}
+
 // iconv itself, with CharsetConverter's handling of invalid bytes left out.
 std::string IconvToUtf8(const char* charset, std::string_view in) {
   iconv_t cd = iconv_open("UTF-8", charset);
