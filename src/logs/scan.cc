@@ -17,40 +17,6 @@ constexpr size_t kMaxDistinctDiagnostics = 2000;  // per category
 constexpr size_t kMaxDistinctDomains = 100000;
 constexpr size_t kMaxTrackedAddresses = 1000000;
 
-// The reply's words with addresses replaced, so that one diagnostic sent to
-// many recipients counts as one.
-std::string NormaliseDiagnostic(const Reply& r) {
-  std::string out;
-  if (r.code) out = std::to_string(r.code);
-  char buf[12];
-  if (r.status.present()) out.append(out.empty() ? "" : " ").append(r.status.Format(buf));
-  if (!r.text.empty()) out.append(out.empty() ? "" : " ");
-  std::string_view t = r.text;
-  size_t i = 0;
-  while (i < t.size() && out.size() < 200) {
-    size_t sp = t.find(' ', i);
-    if (sp == npos) sp = t.size();
-    std::string_view word = t.substr(i, sp - i);
-    if (word.find('@') != npos) {
-      // keep the punctuation around it: "<bob@x>:" -> "<address>:"
-      const size_t lead = word.find_first_not_of("<\"'(");
-      const size_t trail = word.find_last_not_of(">\"'):;,.");
-      for (char ch : word.substr(0, lead == npos ? 0 : lead))
-        if (ch != '<') out.push_back(ch);
-      out.append("<address>");
-      if (trail != npos && trail + 1 < word.size())
-        for (char ch : word.substr(trail + 1))
-          if (ch != '>') out.push_back(ch);
-    } else {
-      out.append(word);
-    }
-    if (sp < t.size()) out.push_back(' ');
-    i = sp + 1;
-  }
-  if (out.size() > 200) out.resize(200);
-  return out;
-}
-
 bool ParseIpv4(std::string_view s, size_t at, size_t* len) {
   size_t i = at;
   for (int part = 0; part < 4; ++part) {
@@ -108,6 +74,51 @@ std::string FormatTime(int64_t t, bool with_date) {
   char buf[32];
   strftime(buf, sizeof buf, with_date ? "%Y-%m-%d %H:%M" : "%H:%M", &tm);
   return buf;
+}
+
+void NormaliseDiagnostic(const Reply& r, std::string* out) {
+  out->clear();
+  char buf[12];
+  if (r.code) {
+    const int n = snprintf(buf, sizeof buf, "%d", r.code);
+    out->append(buf, static_cast<size_t>(n));
+  }
+  if (r.status.present()) {
+    if (!out->empty()) out->push_back(' ');
+    out->append(r.status.Format(buf));
+  }
+  const std::string_view t = r.text;
+  if (!t.empty() && !out->empty()) out->push_back(' ');
+  // Word by word; a word with an '@' becomes "<address>", keeping the
+  // punctuation around it ("<bob@x>:" -> "<address>:"). Only the first
+  // kMaxNormalised bytes are kept, so the loop stops once past them.
+  const char* const d = t.data();
+  const size_t n = t.size();
+  size_t i = 0;
+  while (i < n && out->size() < kMaxNormalised) {
+    size_t j = i;
+    bool at = false;
+    for (; j < n && d[j] != ' '; ++j) at |= d[j] == '@';
+    if (!at) {
+      out->append(d + i, j - i);
+    } else {
+      auto lead_char = [](char c) { return c == '<' || c == '"' || c == '\'' || c == '('; };
+      auto trail_char = [](char c) {
+        return c == '>' || c == '"' || c == '\'' || c == ')' || c == ':' || c == ';' || c == ',' || c == '.';
+      };
+      size_t lead = i, trail = j;  // the word has an '@', which is neither
+      while (lead_char(d[lead])) ++lead;
+      while (trail_char(d[trail - 1])) --trail;
+      for (size_t k = i; k < lead; ++k)
+        if (d[k] != '<') out->push_back(d[k]);
+      out->append("<address>");
+      for (size_t k = trail; k < j; ++k)
+        if (d[k] != '>') out->push_back(d[k]);
+    }
+    if (j < n) out->push_back(' ');
+    i = j + 1;
+  }
+  if (out->size() > kMaxNormalised) out->resize(kMaxNormalised);
 }
 
 // ---- Scanner ----
@@ -264,29 +275,15 @@ void ScanReport::Add(const DeliveryEvent& e, const Verdict& v, const Reply* repl
     return;
   }
   // Top diagnostics: addresses blanked, so one reply to many recipients is
-  // one. Replies repeat word for word (rate limits, greylisting, blocklists),
-  // so the counter a reply's exact text went to is remembered.
-  raw_key_.assign(r.text);
-  raw_key_.push_back('\0');
-  raw_key_.append(std::to_string(r.code)).push_back(char('0' + static_cast<int>(v.category) % 64));
-  raw_key_.push_back(char(r.status.klass + '0'));
-  raw_key_.append(std::to_string(r.status.subject)).push_back('.');
-  raw_key_.append(std::to_string(r.status.detail));
-  if (auto hit = raw_counters_.find(raw_key_); hit != raw_counters_.end()) {
-    ++*hit->second;
-    if (slot) slot->diagnostic = hit->second;
-    return;
-  }
-  std::string norm = NormaliseDiagnostic(r);
-  auto it = c.diagnostics.find(norm);
+  // one line. (A memo entry's counter is found above, by its id.)
+  NormaliseDiagnostic(r, &norm_buf_);
+  auto it = c.diagnostics.find(norm_buf_);
   if (it == c.diagnostics.end()) {
     if (c.diagnostics.size() >= kMaxDistinctDiagnostics) return;
-    it = c.diagnostics.emplace(std::move(norm), 0).first;
+    it = c.diagnostics.emplace(norm_buf_, 0).first;
   }
   ++it->second;
-  if (raw_counters_.size() >= 4096) raw_counters_.clear();
-  raw_counters_.emplace(raw_key_, &it->second);  // map nodes never move
-  if (slot) slot->diagnostic = &it->second;
+  if (slot) slot->diagnostic = &it->second;  // map nodes never move
 }
 
 void ScanReport::NoteBlocklist(const DeliveryEvent& e, const Verdict& v, const Reply& r, uint64_t reply_id) {

@@ -108,9 +108,7 @@ class ScanReport {
   int64_t last_minute_ = -1;  // the bucket the previous event went to
   Bucket* last_bucket_ = nullptr;
   std::string domain_buf_;
-  // exact reply (text, code, status, category) -> its top-diagnostics counter
-  StringMap<uint64_t*> raw_counters_;
-  std::string raw_key_;
+  std::string norm_buf_;  // NormaliseDiagnostic's output, reused
   nlohmann::json inputs_ = nlohmann::json::array();
 };
 
@@ -144,6 +142,12 @@ class Scanner {
   VerdictMemo memo_;
   VerdictMemo::Entry fresh_;  // an answer the memo did not keep (id 0)
 };
+
+// The reply as the report's top diagnostics show it: code, enhanced status
+// and text, each word with an '@' replaced by "<address>" (its surrounding
+// punctuation kept), at most kMaxNormalised bytes.
+constexpr size_t kMaxNormalised = 200;
+void NormaliseDiagnostic(const Reply& r, std::string* out);
 
 // Renderings of ScanReport::ToJson().
 std::string RenderReportText(const nlohmann::json& report, bool color);

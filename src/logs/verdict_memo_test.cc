@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <random>
 #include <set>
 
 #include "logs/scan.h"
@@ -157,6 +158,64 @@ TEST_F(VerdictMemoTest, ScannerVerdictsEqualFreshOnesOverTheFixture) {
     for (const auto& l : lines) scanner.Line(l);
   EXPECT_GT(checked, 100u);
   EXPECT_GT(scanner.memo().size(), 5u);
+}
+
+}  // namespace
+}  // namespace rebound::logs
+
+namespace rebound::logs {
+namespace {
+
+// The normalisation as first written (word by word with library searches),
+// kept as the reference the single-pass version must equal.
+std::string ReferenceNormalise(const Reply& r) {
+  std::string out;
+  if (r.code) out = std::to_string(r.code);
+  char buf[12];
+  if (r.status.present()) out.append(out.empty() ? "" : " ").append(r.status.Format(buf));
+  if (!r.text.empty()) out.append(out.empty() ? "" : " ");
+  std::string_view t = r.text;
+  size_t i = 0;
+  while (i < t.size() && out.size() < 200) {
+    size_t sp = t.find(' ', i);
+    if (sp == std::string_view::npos) sp = t.size();
+    std::string_view word = t.substr(i, sp - i);
+    if (word.find('@') != std::string_view::npos) {
+      const size_t lead = word.find_first_not_of("<\"'(");
+      const size_t trail = word.find_last_not_of(">\"'):;,.");
+      for (char ch : word.substr(0, lead == std::string_view::npos ? 0 : lead))
+        if (ch != '<') out.push_back(ch);
+      out.append("<address>");
+      if (trail != std::string_view::npos && trail + 1 < word.size())
+        for (char ch : word.substr(trail + 1))
+          if (ch != '>') out.push_back(ch);
+    } else {
+      out.append(word);
+    }
+    if (sp < t.size()) out.push_back(' ');
+    i = sp + 1;
+  }
+  if (out.size() > 200) out.resize(200);
+  return out;
+}
+
+TEST(NormaliseDiagnostic, EqualsTheReferenceOnRealAndOddReplies) {
+  std::vector<std::string> texts = ReplyTexts();
+  std::mt19937 rng(7);
+  const std::string alphabet = "ab@<>\"'():;,. 5x";
+  for (int i = 0; i < 20000; ++i) {
+    std::string t = "550 5.1.1 ";
+    const size_t len = rng() % 300;
+    for (size_t k = 0; k < len; ++k) t.push_back(alphabet[rng() % alphabet.size()]);
+    texts.push_back(t);
+  }
+  ReplyParser parser;
+  std::string out;
+  for (const auto& t : texts) {
+    const Reply r = parser.Parse(t);
+    NormaliseDiagnostic(r, &out);
+    ASSERT_EQ(out, ReferenceNormalise(r)) << t;
+  }
 }
 
 }  // namespace
