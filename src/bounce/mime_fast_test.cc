@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "bounce/extract.h"
 #include "bounce/mime.h"
 #include "core/text.h"
 #include "rebound/bounce.h"
@@ -203,6 +204,33 @@ TEST(MimeFast, HeaderReaderAgreesWithTheLineByLineOne) {
       EXPECT_EQ(got.fields[i].value.data(), want[i].second.data());
       EXPECT_EQ(got.fields[i].value, want[i].second);
     }
+  }
+}
+
+TEST(MimeFast, OriginalMarkerIsTheFirstLineThatStartsWithOne) {
+  // Near misses (prefixes of markers, markers inside a line) around real
+  // markers, at random line positions and indents.
+  static const char* kFiller[] = {"Message headers", "----- Original", "text ----- Original message -----",
+                                  "The original message", "", "   ", "Below is a copy", "-", "unsent message"};
+  static const char* kMarkers[] = {"----- Original message -----", "Message headers follow",
+                                   "------ This is a copy of the message, including all the headers.",
+                                   "Unsent Message below:"};
+  std::mt19937 rng(23);
+  for (int round = 0; round < 3000; ++round) {
+    std::string text;
+    size_t want = std::string::npos;
+    for (int i = static_cast<int>(rng() % 40); i > 0; --i) {
+      const size_t line_start = text.size();
+      text.append(rng() % 4 == 0 ? rng() % 3 : 0, rng() % 2 ? ' ' : '\t');
+      if (rng() % 25 == 0) {
+        text += kMarkers[rng() % 4];
+        if (want == std::string::npos) want = line_start;
+      } else {
+        text += kFiller[rng() % (sizeof kFiller / sizeof kFiller[0])];
+      }
+      if (i > 1 || rng() % 2) text += '\n';
+    }
+    EXPECT_EQ(FindOriginalMarker(text), want) << testing::PrintToString(text);
   }
 }
 
