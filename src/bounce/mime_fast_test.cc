@@ -234,6 +234,14 @@ TEST(MimeFast, OriginalMarkerIsTheFirstLineThatStartsWithOne) {
   }
 }
 
+TEST(MimeFast, FirstAddressCharacterTables) {
+  EXPECT_EQ(FirstAddress("Name <User.Name+tag@Example.COM>"), "User.Name+tag@Example.COM");
+  EXPECT_EQ(FirstAddress("rfc822; 'o'hara!x#y@mx-1.example_org.; more"), "o'hara!x#y@mx-1.example_org");
+  EXPECT_EQ(FirstAddress("mailto:\xc3\xa9t\xc3\xa9@\xc3\xa9" "cole.fr"), "\xc3\xa9t\xc3\xa9@\xc3\xa9" "cole.fr");
+  EXPECT_EQ(FirstAddress("no address @ here, then a@b"), "a@b");
+  EXPECT_EQ(FirstAddress("(a)@(b)"), "");
+}
+
 // iconv itself, with CharsetConverter's handling of invalid bytes left out.
 std::string IconvToUtf8(const char* charset, std::string_view in) {
   iconv_t cd = iconv_open("UTF-8", charset);
