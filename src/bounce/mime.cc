@@ -470,41 +470,44 @@ void ParseEntity(std::string_view s, int depth, Part* out) {
 }
 
 std::string DecodeQuotedPrintable(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (size_t i = 0; i < s.size(); ++i) {
-    char c = s[i];
-    if (c != '=') {
-      // Copy the run up to the next '=' at once.
-      const size_t end = FindEither(s, i, '=', '=');
-      out.append(s.data() + i, end - i);
-      i = end - 1;
-      continue;
-    }
-    if (i + 1 < s.size() && s[i + 1] == '\n') {  // soft line break
-      ++i;
-      continue;
-    }
-    if (i + 2 < s.size() && s[i + 1] == '\r' && s[i + 2] == '\n') {
+  // Decoding never lengthens: written through a pointer into a buffer of the
+  // input's size, runs without '=' copied at once.
+  std::string out(s.size(), '\0');
+  char* o = out.data();
+  const size_t n = s.size();
+  size_t i = 0;
+  while (i < n) {
+    const size_t eq = FindEither(s, i, '=', '=');
+    memcpy(o, s.data() + i, eq - i);
+    o += eq - i;
+    i = eq;
+    if (i >= n) break;
+    if (i + 1 < n && s[i + 1] == '\n') {  // soft line break
       i += 2;
       continue;
     }
-    int hi = i + 1 < s.size() ? HexValue(s[i + 1]) : -1;
-    int lo = i + 2 < s.size() ? HexValue(s[i + 2]) : -1;
+    if (i + 2 < n && s[i + 1] == '\r' && s[i + 2] == '\n') {
+      i += 3;
+      continue;
+    }
+    int hi = i + 1 < n ? HexValue(s[i + 1]) : -1;
+    int lo = i + 2 < n ? HexValue(s[i + 2]) : -1;
     if (hi >= 0 && lo >= 0) {
-      out.push_back(static_cast<char>(hi * 16 + lo));
-      i += 2;
-    } else {
-      // "=" followed by trailing spaces then a newline is also a soft break.
-      size_t j = i + 1;
-      while (j < s.size() && (s[j] == ' ' || s[j] == '\t')) ++j;
-      if (j < s.size() && s[j] == '\n') {
-        i = j;
-        continue;
-      }
-      out.push_back(c);
+      *o++ = static_cast<char>(hi * 16 + lo);
+      i += 3;
+      continue;
     }
+    // "=" followed by trailing spaces then a newline is also a soft break.
+    size_t j = i + 1;
+    while (j < n && (s[j] == ' ' || s[j] == '\t')) ++j;
+    if (j < n && s[j] == '\n') {
+      i = j + 1;
+      continue;
+    }
+    *o++ = '=';
+    ++i;
   }
+  out.resize(static_cast<size_t>(o - out.data()));
   return out;
 }
 
