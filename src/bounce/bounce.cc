@@ -68,9 +68,12 @@ void AppendStrippedHtml(std::string_view html, std::string* out, size_t limit) {
     if (c == '<') {
       tag = true;
       // Block-level tags end a line.
+      // (Only tags whose name starts with one of their letters are compared.)
       std::string_view rest = html.substr(i);
-      if (IStartsWith(rest, "<br") || IStartsWith(rest, "<p") || IStartsWith(rest, "</p") || IStartsWith(rest, "<tr") ||
-          IStartsWith(rest, "</div") || IStartsWith(rest, "<li"))
+      const char next = i + 1 < n ? LowerAscii(html[i + 1]) : '\0';
+      if ((next == 'b' || next == 'p' || next == '/' || next == 't' || next == 'l') &&
+          (IStartsWith(rest, "<br") || IStartsWith(rest, "<p") || IStartsWith(rest, "</p") || IStartsWith(rest, "<tr") ||
+           IStartsWith(rest, "</div") || IStartsWith(rest, "<li")))
         out->push_back('\n');
       ++i;
       continue;
