@@ -174,10 +174,10 @@ Status BounceParser::Parse(std::string_view message, BounceResult* out) {
   {
     // Binary junk with a stray colon is not an email either: demand at least
     // one of the fields every message carries.
-    static const char* kCore[] = {"From", "To", "Subject", "Date", "Message-ID", "Received", "Return-Path",
+    static constexpr std::string_view kCore[] = {"From", "To", "Subject", "Date", "Message-ID", "Received", "Return-Path",
                                   "Content-Type", "MIME-Version", "Delivered-To"};
     bool any = false;
-    for (const char* n : kCore) any = any || root.headers.Has(n);
+    for (std::string_view n : kCore) any = any || root.headers.Has(n);
     if (!any) return Status::InvalidArgument("not an email: none of From, To, Subject, Date, Received");
   }
 

@@ -5,6 +5,8 @@
 namespace rebound::bounce {
 namespace {
 
+using namespace std::string_view_literals;
+
 // "rfc822; user@example.com" -> "user@example.com"; "dns; mx.example" -> "mx.example".
 std::string_view AfterType(std::string_view v) {
   size_t semi = v.find(';');
@@ -313,14 +315,14 @@ void ReadOriginal(const Part* part, const Context& ctx, CharsetConverter* cc, Or
     out->to = cc->DecodeHeader(h->Raw("To"));
     out->subject = cc->DecodeHeader(h->Raw("Subject"));
     out->list_id = cc->DecodeHeader(h->Raw("List-Id"));
-    for (const char* n : {"X-Campaign-Id", "X-Mailgun-Campaign-Id", "X-CampaignID", "Feedback-ID"}) {
+    for (std::string_view n : {"X-Campaign-Id"sv, "X-Mailgun-Campaign-Id"sv, "X-CampaignID"sv, "Feedback-ID"sv}) {
       if (!out->list_id.empty()) break;
       out->list_id = Unfold(h->Raw(n));
     }
     out->verp_recipient = DecodeVerp(h->Raw("Return-Path"));
   }
   if (out->verp_recipient.empty()) {
-    for (const char* n : {"X-Original-To", "Delivered-To", "To"}) {
+    for (std::string_view n : {"X-Original-To"sv, "Delivered-To"sv, "To"sv}) {
       out->verp_recipient = DecodeVerp(ctx.headers->Raw(n));
       if (!out->verp_recipient.empty()) break;
     }
