@@ -133,10 +133,9 @@ size_t QueueIdLength(std::string_view msg) {
   return k;
 }
 
-// The value of "key" (which ends in '=') in a Postfix field list, up to the
-// next ", " or the end: the first occurrence preceded by a space counts.
+// Where the value of a field ("relay=...") begins, once its key is found.
 struct FieldSpan {
-  size_t begin = 0, end = 0;
+  size_t begin = 0;
   bool found = false;
 };
 
@@ -255,10 +254,10 @@ class PostfixReader final : public LogReader {
       } else if (i + 1 < n) {
         const size_t k = i + 1;
         if (!relay.found && d[k] == 'r' && n - k >= 6 && memcmp(d + k, "relay=", 6) == 0) {
-          relay = {k + 6, 0, true};
+          relay = {k + 6, true};
         } else if (d[k] == 'd') {
-          if (!delay.found && n - k >= 6 && memcmp(d + k, "delay=", 6) == 0) delay = {k + 6, 0, true};
-          else if (!dsn.found && n - k >= 4 && memcmp(d + k, "dsn=", 4) == 0) dsn = {k + 4, 0, true};
+          if (!delay.found && n - k >= 6 && memcmp(d + k, "delay=", 6) == 0) delay = {k + 6, true};
+          else if (!dsn.found && n - k >= 4 && memcmp(d + k, "dsn=", 4) == 0) dsn = {k + 4, true};
         }
       }
       return false;
