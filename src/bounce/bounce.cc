@@ -155,7 +155,7 @@ struct BounceParser::Impl {
   std::string norm_buf;
   // Capacity kept from one message to the next: the bounce text and its
   // lower-case copy are lent to each message's Context.
-  std::string text_buf, lower_buf;
+  std::string text_buf, lower_buf, dsn_buf;
   Finalizer finalizer;
   explicit Impl(const Classifier* c) : classifier(c), scratch(c->NewScratch()), finalizer(c) {}
 };
@@ -195,8 +195,10 @@ Status BounceParser::Parse(std::string_view message, BounceResult* out) {
   } give_back{ctx, *impl_};
   ctx.headers = &root.headers;
   ctx.subject = impl_->cc.DecodeHeader(root.headers.Raw("Subject"));
-  ctx.from = Lower(impl_->cc.DecodeHeader(root.headers.Raw("From")));
-  ctx.to = Lower(impl_->cc.DecodeHeader(root.headers.Raw("To")));
+  ctx.from = impl_->cc.DecodeHeader(root.headers.Raw("From"));
+  LowerTo(ctx.from, &ctx.from);  // in place
+  ctx.to = impl_->cc.DecodeHeader(root.headers.Raw("To"));
+  LowerTo(ctx.to, &ctx.to);
 
   Found found;
   Walk(root, true, &found);
@@ -263,7 +265,9 @@ Status BounceParser::Parse(std::string_view message, BounceResult* out) {
     }
   }
   if (!done && found.dsn) {
-    std::string dsn_text = DecodeText(*found.dsn, &impl_->cc, kPartInputLimit);
+    std::string& dsn_text = impl_->dsn_buf;  // capacity kept across messages
+    dsn_text.clear();
+    AppendDecodedText(*found.dsn, &impl_->cc, kPartInputLimit, &dsn_text);
     ex = Extraction();
     done = ReadDeliveryStatus(dsn_text, ctx, &ex);
   }

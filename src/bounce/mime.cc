@@ -365,7 +365,9 @@ std::string Unfold(std::string_view raw) {
 
 ContentType ParseContentType(std::string_view raw) {
   ContentType ct;
-  std::string v = Unfold(raw);
+  thread_local std::string v;  // scratch, its capacity kept from call to call
+  v.clear();
+  AppendUnfolded(raw, &v);
   std::string_view s = v;
   size_t semi = s.find(';');
   std::string_view type = Trim(s.substr(0, semi));

@@ -121,7 +121,7 @@ inline size_t LineEnd(std::string_view s, size_t from) { return FindEither(s, fr
 // texts: 16 candidate positions tested at once by their first and last byte).
 size_t FindBytes(std::string_view hay, std::string_view needle, size_t from = 0);
 std::string Lower(std::string_view s);
-void LowerTo(std::string_view s, std::string* out);  // *out = Lower(s), its capacity reused
+void LowerTo(std::string_view s, std::string* out);  // *out = Lower(s), its capacity reused; s may be *out
 inline std::string_view Trim(std::string_view s) {
   auto space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
   while (!s.empty() && space(s.front())) s.remove_prefix(1);
