@@ -19,8 +19,6 @@ namespace {
 constexpr int kMaxDepth = 12;
 constexpr size_t kMaxChildren = 128;
 
-char LowerChar(char c) { return LowerAscii(c); }
-
 int HexValue(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'A' && c <= 'F') return c - 'A' + 10;
@@ -36,10 +34,6 @@ int Base64Value(unsigned char c) {
   if (c == '/' || c == '_') return 63;
   return -1;
 }
-
-}  // namespace
-
-namespace {
 
 // The search behind IFind and FindBytes: needle (lower-cased when kFold) in
 // hay from offset from. Candidates are the positions whose first, second and
@@ -662,7 +656,7 @@ const CharsetConverter::Converter& CharsetConverter::Get(const std::string& char
 void CharsetConverter::ToUtf8(std::string_view charset_in, std::string_view in, std::string* out) {
   std::string_view trimmed = Trim(charset_in);
   scratch_.assign(trimmed);
-  for (char& c : scratch_) c = LowerChar(c);
+  for (char& c : scratch_) c = LowerAscii(c);
   const std::string& charset = scratch_;
   if (charset.empty() || charset == "us-ascii" || charset == "utf-8" || charset == "utf8" || charset == "ascii") {
     out->append(in);
@@ -728,7 +722,7 @@ std::string CharsetConverter::DecodeHeader(std::string_view raw) {
     if (!(last_was_word && Trim(between).empty())) out.append(between);
     std::string charset = Lower(s.substr(start + 2, q1 - start - 2));
     if (size_t star = charset.find('*'); star != std::string::npos) charset.resize(star);  // RFC 2231 language
-    char enc = LowerChar(s[q1 + 1]);
+    char enc = LowerAscii(s[q1 + 1]);
     std::string_view text = s.substr(q2 + 1, end - q2 - 1);
     std::string bytes;
     if (enc == 'b') {
