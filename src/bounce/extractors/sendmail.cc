@@ -23,7 +23,10 @@ bool ExtractSendmail(const Context& ctx, Extraction* out) {
     if (t.starts_with("<<<")) {
       std::string reply(Trim(t.substr(3)));
       // Collect continuation replies ("<<< 550-...").
-      while (i + 1 < lines.size() && Trim(lines[i + 1]).starts_with("<<<")) reply += " " + std::string(Trim(Trim(lines[++i]).substr(3)));
+      while (i + 1 < lines.size() && Trim(lines[i + 1]).starts_with("<<<")) {
+        reply.push_back(' ');
+        reply.append(Trim(Trim(lines[++i]).substr(3)));
+      }
       // A reply to MAIL FROM is about the sender, whose address it may echo:
       // not a failed recipient. Sendmail then lists the recipient it could
       // not send with a summary of its own ("554 <rcpt>... Remote protocol
