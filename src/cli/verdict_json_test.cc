@@ -1,0 +1,67 @@
+// AppendJsonString's vector scan against the plain byte-by-byte escaper, on
+// random strings rich in the bytes that need escaping and the bytes next to
+// them (0x1f/0x20, 0x7f/0x80, '"', '\\'), at every length around the
+// 16-byte blocks.
+#include "cli/verdict_json.h"
+
+#include <gtest/gtest.h>
+
+#include <random>
+
+namespace rebound::cli {
+namespace {
+
+std::string Reference(std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out = "\"";
+  for (char ch : s) {
+    const unsigned char c = static_cast<unsigned char>(ch);
+    if (c == '"') out += "\\\"";
+    else if (c == '\\') out += "\\\\";
+    else if (c == '\n') out += "\\n";
+    else if (c == '\r') out += "\\r";
+    else if (c == '\t') out += "\\t";
+    else if (c < 0x20) {
+      out += "\\u00";
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    } else {
+      out += ch;
+    }
+  }
+  return out + "\"";
+}
+
+TEST(VerdictJson, EscapesLikeTheByteLoopOnRandomInput) {
+  std::mt19937 rng(20261128);
+  const unsigned char kEdge[] = {0x00, 0x01, '\t', '\n', '\r', 0x1f, 0x20, '"', '\\', 0x7f, 0x80, 0x9f, 0xff, 'a', '/'};
+  for (int round = 0; round < 20000; ++round) {
+    const size_t len = rng() % 70;
+    const unsigned mode = rng() % 3;  // 0: any byte, 1: mostly text, 2: mostly edge bytes
+    std::string s(len, ' ');
+    for (auto& ch : s) {
+      const unsigned r = rng();
+      if (mode == 0) ch = static_cast<char>(r & 0xff);
+      else if (mode == 1) ch = (r % 23 == 0) ? static_cast<char>(kEdge[(r >> 8) % sizeof kEdge]) : static_cast<char>('a' + (r >> 8) % 26);
+      else ch = static_cast<char>(kEdge[(r >> 8) % sizeof kEdge]);
+    }
+    std::string out = "prefix";
+    AppendJsonString(&out, s);
+    ASSERT_EQ(out, "prefix" + Reference(s)) << "round " << round;
+  }
+}
+
+TEST(VerdictJson, EscapesEveryControlByteQuoteAndBackslash) {
+  std::string all;
+  for (int c = 0; c < 256; ++c) all.push_back(static_cast<char>(c));
+  std::string out;
+  AppendJsonString(&out, all);
+  EXPECT_EQ(out, Reference(all));
+  EXPECT_NE(out.find("\\u001f !\\\"#"), std::string::npos);
+  out.clear();
+  AppendJsonString(&out, "");
+  EXPECT_EQ(out, "\"\"");
+}
+
+}  // namespace
+}  // namespace rebound::cli
