@@ -87,6 +87,51 @@ TEST(MimeFast, LowerUnfoldAndSanitizeAgreeWithReferences) {
   }
 }
 
+// SanitizeUtf8's contract, one byte at a time.
+std::string NaiveSanitize(std::string s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      if (c == 0) s[i] = ' ';
+      ++i;
+      continue;
+    }
+    size_t len = (c >= 0xc2 && c <= 0xdf) ? 2 : (c >= 0xe0 && c <= 0xef) ? 3 : (c >= 0xf0 && c <= 0xf4) ? 4 : 0;
+    bool ok = len > 0 && i + len <= s.size();
+    for (size_t k = 1; ok && k < len; ++k) ok = (static_cast<unsigned char>(s[i + k]) & 0xc0) == 0x80;
+    const unsigned char c1 = ok ? static_cast<unsigned char>(s[i + 1]) : 0;
+    if (ok && ((c == 0xe0 && c1 < 0xa0) || (c == 0xed && c1 >= 0xa0) || (c == 0xf0 && c1 < 0x90) || (c == 0xf4 && c1 >= 0x90)))
+      ok = false;
+    if (ok) {
+      i += len;
+    } else {
+      s[i++] = '?';
+    }
+  }
+  return s;
+}
+
+TEST(MimeFast, SanitizeAgreesWithTheByteLoop) {
+  // Long ASCII runs (the 64- and 16-byte blocks) broken now and then by NUL,
+  // valid and invalid UTF-8, at every offset and length.
+  std::mt19937 rng(13);
+  const std::string kPieces[] = {std::string(1, '\0'), "\xc3\xa9", "\xe6\x97\xa5", "\xf0\x9f\x98\x80", "\xff", "\x80",
+                                 "\xe0\x80\x80", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\xc3", "\xe6\x97"};
+  for (int round = 0; round < 20000; ++round) {
+    std::string s;
+    const size_t target = rng() % (round % 5 ? 200 : 1000);
+    while (s.size() < target) {
+      if (rng() % 4) s.append(rng() % 90, static_cast<char>(' ' + rng() % 95));
+      else s += kPieces[rng() % std::size(kPieces)];
+    }
+    const size_t from = rng() % (s.size() + 1);
+    std::string got = s;
+    SanitizeUtf8(&got, from);
+    ASSERT_EQ(got, s.substr(0, from) + NaiveSanitize(s.substr(from))) << testing::PrintToString(s) << " from=" << from;
+  }
+}
+
 TEST(MimeFast, LineEndAgreesWithFind) {
   std::mt19937 rng(5);
   for (int round = 0; round < 5000; ++round) {
