@@ -138,6 +138,14 @@ size_t FindOriginalMarker(std::string_view text) {
       by_first[static_cast<unsigned char>(LowerAscii(kMarkers[i][0]))] |= uint32_t{1} << i;
     return by_first;
   }();
+  // Whether a line starting with c may hold a marker: a space or tab, or a
+  // first letter (in either case) that begins one. Most lines are settled here.
+  static const auto kMayStart = [] {
+    std::array<bool, 256> may{};
+    may[' '] = may['\t'] = true;
+    for (int c = 0; c < 256; ++c) may[c] = may[c] || kByFirst[static_cast<unsigned char>(LowerAscii(static_cast<char>(c)))] != 0;
+    return may;
+  }();
   // Whether the line starting at pos begins (after spaces) with a marker; a
   // marker holds no line break, so one that fits here fits in the line.
   auto marker_at = [&](size_t pos) {
@@ -157,7 +165,7 @@ size_t FindOriginalMarker(std::string_view text) {
         _mm_movemask_epi8(_mm_cmpeq_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(text.data() + i)), nl)));
     for (; bits; bits &= bits - 1) {
       const size_t start = i + static_cast<size_t>(__builtin_ctz(bits)) + 1;
-      if (start < text.size() && marker_at(start)) return start;
+      if (start < text.size() && kMayStart[static_cast<unsigned char>(text[start])] && marker_at(start)) return start;
     }
   }
 #endif

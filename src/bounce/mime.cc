@@ -777,7 +777,14 @@ void AppendDecodedText(const Part& part, CharsetConverter* cc, size_t limit, std
   std::string_view charset = part.content_type.charset;
   if (charset.empty()) {
     // Unlabelled 8-bit text: often ISO-2022-JP escapes or UTF-8 already.
-    if (bytes.find("\x1b$B") != std::string_view::npos || bytes.find("\x1b$@") != std::string_view::npos) charset = "iso-2022-jp";
+    // One pass for both designations (ESC $ B, ESC $ @).
+    for (size_t e = bytes.find('\x1b'); e != std::string_view::npos; e = bytes.find('\x1b', e + 1)) {
+      const std::string_view next = bytes.substr(e + 1, 2);
+      if (next == "$B" || next == "$@") {
+        charset = "iso-2022-jp";
+        break;
+      }
+    }
   }
   const size_t from = out->size();
   cc->ToUtf8(charset, bytes, out);
