@@ -534,57 +534,58 @@ std::string DecodeBase64(std::string_view s) {
   return out;
 }
 
+namespace {
+// Offset of the first byte at or after i in p[0, n) that is not plain ASCII
+// (>= 0x80) or is NUL, or n: 64 bytes at a time (the high bits of their OR,
+// the zeros of their minimum), then 16, then 8 (without SSE2), then one.
+size_t SkipPlainAscii(const char* p, size_t i, size_t n) {
+#if defined(__SSE2__)
+  const __m128i zero = _mm_setzero_si128();
+  auto flagged = [&](__m128i x) {
+    return static_cast<unsigned>(_mm_movemask_epi8(x) | _mm_movemask_epi8(_mm_cmpeq_epi8(x, zero)));
+  };
+  for (; i + 64 <= n; i += 64) {
+    const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
+    const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i + 16));
+    const __m128i c = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i + 32));
+    const __m128i d = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i + 48));
+    const __m128i any = _mm_or_si128(_mm_or_si128(a, b), _mm_or_si128(c, d));
+    const __m128i least = _mm_min_epu8(_mm_min_epu8(a, b), _mm_min_epu8(c, d));
+    if ((_mm_movemask_epi8(any) | _mm_movemask_epi8(_mm_cmpeq_epi8(least, zero))) == 0) continue;
+    const uint64_t bits = uint64_t{flagged(a)} | uint64_t{flagged(b)} << 16 | uint64_t{flagged(c)} << 32 |
+                          uint64_t{flagged(d)} << 48;
+    return i + static_cast<size_t>(__builtin_ctzll(bits));
+  }
+  for (; i + 16 <= n; i += 16)
+    if (const unsigned bits = flagged(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i))))
+      return i + static_cast<size_t>(__builtin_ctz(bits));
+#else
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w;
+    memcpy(&w, p + i, 8);
+    const bool has_zero = ((w - 0x0101010101010101ull) & ~w & 0x8080808080808080ull) != 0;
+    if ((w & 0x8080808080808080ull) != 0 || has_zero) break;
+  }
+#endif
+  for (; i < n; ++i)
+    if (p[i] == 0 || static_cast<unsigned char>(p[i]) >= 0x80) return i;
+  return n;
+}
+}  // namespace
+
 void SanitizeUtf8(std::string* s, size_t from) {
   std::string& t = *s;
   size_t i = from, n = t.size();
   while (i < n) {
-#if defined(__SSE2__)
-    // Fast path: 64 ASCII bytes, none of them NUL (the high bits of their OR
-    // and the zeros of their minimum tell), then sixteen.
-    const char* const p = t.data();
-    while (i + 64 <= n) {
-      const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
-      const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i + 16));
-      const __m128i c = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i + 32));
-      const __m128i d = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i + 48));
-      const __m128i any = _mm_or_si128(_mm_or_si128(a, b), _mm_or_si128(c, d));
-      const __m128i least = _mm_min_epu8(_mm_min_epu8(a, b), _mm_min_epu8(c, d));
-      if ((_mm_movemask_epi8(any) | _mm_movemask_epi8(_mm_cmpeq_epi8(least, _mm_setzero_si128()))) == 0) {
-        i += 64;
-        continue;
-      }
-      // Straight to the first byte that needs a look.
-      const __m128i zero = _mm_setzero_si128();
-      auto flagged = [&](__m128i x) {
-        return static_cast<uint64_t>(static_cast<unsigned>(_mm_movemask_epi8(x) | _mm_movemask_epi8(_mm_cmpeq_epi8(x, zero))));
-      };
-      const uint64_t bits = flagged(a) | flagged(b) << 16 | flagged(c) << 32 | flagged(d) << 48;
-      i += static_cast<size_t>(__builtin_ctzll(bits));
-      break;
-    }
-    if (i + 16 <= n) {
-      const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(t.data() + i));
-      if ((_mm_movemask_epi8(x) | _mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_setzero_si128()))) == 0) {
-        i += 16;
-        continue;
-      }
-    }
-#endif
-    // Eight ASCII bytes, none of them NUL.
-    if (i + 8 <= n) {
-      uint64_t w;
-      memcpy(&w, t.data() + i, 8);
-      const bool ascii = (w & 0x8080808080808080ull) == 0;
-      const bool has_zero = ((w - 0x0101010101010101ull) & ~w & 0x8080808080808080ull) != 0;
-      if (ascii && !has_zero) {
-        i += 8;
-        continue;
-      }
-    }
-    unsigned char c = static_cast<unsigned char>(t[i]);
+    const unsigned char c = static_cast<unsigned char>(t[i]);
     if (c < 0x80) {
-      if (c == 0) t[i] = ' ';
-      ++i;
+      if (c == 0) {
+        t[i++] = ' ';
+      } else {
+        // Plain ASCII: on to the next byte that needs a look. (A run of
+        // multi-byte characters stays in this loop, one character a turn.)
+        i = SkipPlainAscii(t.data(), i + 1, n);
+      }
       continue;
     }
     int len = (c >= 0xc2 && c <= 0xdf) ? 2 : (c >= 0xe0 && c <= 0xef) ? 3 : (c >= 0xf0 && c <= 0xf4) ? 4 : 0;
