@@ -156,6 +156,11 @@ struct BounceParser::Impl {
   // Capacity kept from one message to the next: the bounce text and its
   // lower-case copy are lent to each message's Context.
   std::string text_buf, lower_buf, dsn_buf;
+  // The MIME tree, what Walk found in it, and the headers of an original
+  // that is not a parsed part: reused, so that their vectors' capacity is.
+  Part root;
+  Found found;
+  Headers original_parsed;
   Finalizer finalizer;
   explicit Impl(const Classifier* c) : classifier(c), scratch(c->NewScratch()), finalizer(c) {}
 };
@@ -168,7 +173,7 @@ Status BounceParser::Parse(std::string_view message, BounceResult* out) {
   if (Trim(message).empty()) return Status::InvalidArgument("empty input");
   std::string_view msg = NormalizeNewlines(message, &impl_->norm_buf);
 
-  Part root;
+  Part& root = impl_->root;  // its vectors' capacity kept from message to message
   ParseEntity(msg, 0, &root);
   if (root.headers.fields.empty()) return Status::InvalidArgument("not an email: no header fields");
   {
@@ -200,10 +205,13 @@ Status BounceParser::Parse(std::string_view message, BounceResult* out) {
   ctx.to = impl_->cc.DecodeHeader(root.headers.Raw("To"));
   LowerTo(ctx.to, &ctx.to);
 
-  Found found;
+  Found& found = impl_->found;
+  found.dsn = found.feedback = found.original = nullptr;
+  found.texts.clear();
+  found.htmls.clear();
   Walk(root, true, &found);
   ctx.has_rfc822_part = found.original != nullptr;
-  Headers original_parsed;
+  Headers& original_parsed = impl_->original_parsed;
   if (found.original) {
     if (!found.original->children.empty()) {
       ctx.original_headers = &found.original->children[0].headers;

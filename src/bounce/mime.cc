@@ -443,23 +443,39 @@ void ParseEntity(std::string_view s, int depth, Part* out) {
   out->depth = depth;
   size_t body_at = ParseHeaders(s, &out->headers);
   out->body = s.substr(std::min(body_at, s.size()));
+  // *out may be a Part reused from an earlier message (its vectors keep
+  // their capacity): every member is set here.
   std::string_view ct = out->headers.Raw("Content-Type");
   if (!ct.empty()) out->content_type = ParseContentType(ct);
+  else out->content_type = ContentType();
   std::string_view cte = out->headers.Raw("Content-Transfer-Encoding");
-  if (!cte.empty()) out->encoding = Lower(Trim(cte));
+  if (!cte.empty()) LowerTo(Trim(cte), &out->encoding);
+  else out->encoding.clear();
   std::string_view disp = out->headers.Raw("Content-Disposition");
   out->is_attachment = IStartsWith(Trim(disp), "attachment");
+  size_t children = 0;
+  struct SizeChildren {  // on every return below
+    Part* p;
+    const size_t& n;
+    ~SizeChildren() { p->children.resize(n); }
+  } size_children{out, children};
   if (depth >= kMaxDepth) return;
   const std::string& type = out->content_type.type;
   if (type.starts_with("multipart/") && !out->content_type.boundary.empty()) {
-    std::vector<std::string_view> parts;
+    thread_local std::vector<std::string_view> parts;  // scratch; no recursion while it is in use
+    parts.clear();
     if (!SplitMultipart(out->body, out->content_type.boundary, &parts)) return;
-    out->children.resize(parts.size());
-    for (size_t i = 0; i < parts.size(); ++i) ParseEntity(parts[i], depth + 1, &out->children[i]);
+    children = parts.size();
+    out->children.resize(children);
+    // Copied out first: the children's own ParseEntity calls reuse parts.
+    std::string_view views[kMaxChildren];
+    std::copy(parts.begin(), parts.end(), views);
+    for (size_t i = 0; i < children; ++i) ParseEntity(views[i], depth + 1, &out->children[i]);
   } else if ((type == "message/rfc822" || type == "message/global") && out->encoding != "base64" &&
              out->encoding != "quoted-printable") {
     // The returned message: only its headers matter, so its own parts
     // (attachments included) are not split (depth limit reached at once).
+    children = 1;
     out->children.resize(1);
     ParseEntity(out->body, kMaxDepth, &out->children[0]);
   }
