@@ -169,7 +169,11 @@ BounceParser::BounceParser(const Classifier* classifier) : impl_(std::make_uniqu
 BounceParser::~BounceParser() = default;
 
 Status BounceParser::Parse(std::string_view message, BounceResult* out) {
-  *out = BounceResult();
+  // *out is overwritten; a caller that reuses one keeps the records' capacity.
+  out->is_bounce = false;
+  out->kind.clear();
+  out->original = OriginalMessage();
+  out->records.clear();
   if (Trim(message).empty()) return Status::InvalidArgument("empty input");
   std::string_view msg = NormalizeNewlines(message, &impl_->norm_buf);
 

@@ -173,7 +173,7 @@ class Runner {
   }
 
   void Message(const std::string& file, size_t index, std::string_view msg, bool truncated, bool* file_failed) {
-    BounceResult result;
+    BounceResult& result = result_;  // reused: the parser overwrites it
     Status st = parser_.Parse(msg, &result);
     ++messages_;
     if (progress_ && messages_ % 1000 == 0) {
@@ -303,6 +303,7 @@ class Runner {
   size_t messages_ = 0, records_ = 0;
   std::string out_;
   std::string buf_;  // input chunk, reused across files
+  BounceResult result_;  // the current message's, reused across messages
 };
 
 int Run(const ParseOptions& o) {
