@@ -232,13 +232,13 @@ bool Headers::Has(std::string_view name) const {
 size_t ParseHeaders(std::string_view s, Headers* out) {
   out->fields.clear();
   if (out->fields.capacity() < 16) out->fields.reserve(16);  // one allocation for most parts
-  out->name_bits = 0;
+  for (uint64_t& w : out->name_bits) w = 0;
   out->names_counted = 0;
   // Every return below is after the fields are complete.
   struct CountNames {
     Headers* h;
     ~CountNames() {
-      for (const auto& f : h->fields) h->name_bits |= Headers::NameBit(f.name);
+      for (const auto& f : h->fields) h->AddName(f.name);
       h->names_counted = h->fields.size();
     }
   } count_names{out};

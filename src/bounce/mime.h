@@ -33,20 +33,34 @@ struct Headers {
   std::string_view Raw(std::string_view name) const;
   bool Has(std::string_view name) const;
 
-  // A one-word Bloom filter of the field names ParseHeaders read: most
-  // lookups are for fields a message lacks, and it answers those without
-  // walking the list. Ignored once fields is changed by other code (its
-  // size then differs from names_counted).
-  uint64_t name_bits = 0;
+  // A Bloom filter of the field names ParseHeaders read (256 bits, two per
+  // name): most lookups are for fields a message lacks, and it answers those
+  // without walking the list (a top-level header block holds 30 to 60 names,
+  // too many for one word). Ignored once fields is changed by other code
+  // (its size then differs from names_counted).
+  uint64_t name_bits[4] = {};
   size_t names_counted = 0;
-  static uint64_t NameBit(std::string_view name) {
-    if (name.empty()) return 0;
-    const unsigned h = static_cast<unsigned>(name.size()) * 7u + static_cast<unsigned char>(name[0] | 0x20) * 3u +
-                       static_cast<unsigned char>(name.back() | 0x20);
-    return uint64_t{1} << (h & 63);
+  // Two bit numbers (0..255) for name, the same in any letter case.
+  static void NameBitNumbers(std::string_view name, unsigned* a, unsigned* b) {
+    const uint32_t c0 = static_cast<unsigned char>(name[0] | 0x20);
+    const uint32_t c1 = name.size() > 1 ? static_cast<unsigned char>(name[1] | 0x20) : 0u;
+    const uint32_t cl = static_cast<unsigned char>(name.back() | 0x20);
+    const uint32_t h = static_cast<uint32_t>(name.size()) * 0x9E3779B1u ^ (c0 | c1 << 8 | cl << 16) * 0x85EBCA77u;
+    *a = h >> 24;
+    *b = (h * 0xC2B2AE35u) >> 24;
+  }
+  void AddName(std::string_view name) {
+    if (name.empty()) return;
+    unsigned a, b;
+    NameBitNumbers(name, &a, &b);
+    name_bits[a >> 6] |= uint64_t{1} << (a & 63);
+    name_bits[b >> 6] |= uint64_t{1} << (b & 63);
   }
   bool MayHave(std::string_view name) const {
-    return names_counted != fields.size() || name.empty() || (name_bits & NameBit(name)) != 0;
+    if (names_counted != fields.size() || name.empty()) return true;
+    unsigned a, b;
+    NameBitNumbers(name, &a, &b);
+    return ((name_bits[a >> 6] >> (a & 63)) & (name_bits[b >> 6] >> (b & 63)) & 1u) != 0;
   }
 };
 
