@@ -155,7 +155,7 @@ struct BounceParser::Impl {
   std::string norm_buf;
   // Capacity kept from one message to the next: the bounce text and its
   // lower-case copy are lent to each message's Context.
-  std::string text_buf, lower_buf, dsn_buf;
+  std::string text_buf, lower_buf, dsn_buf, subject_buf, from_buf, to_buf, date_buf;
   // The MIME tree, what Walk found in it, and the headers of an original
   // that is not a parsed part: reused, so that their vectors' capacity is.
   Part root;
@@ -172,7 +172,11 @@ Status BounceParser::Parse(std::string_view message, BounceResult* out) {
   // *out is overwritten; a caller that reuses one keeps the records' capacity.
   out->is_bounce = false;
   out->kind.clear();
-  out->original = OriginalMessage();
+  // The original's fields are cleared rather than replaced: ReadOriginal
+  // decodes into them, reusing their capacity.
+  for (std::string* f : {&out->original.message_id, &out->original.from, &out->original.to, &out->original.subject,
+                         &out->original.list_id, &out->original.verp_recipient})
+    f->clear();
   out->records.clear();
   if (Trim(message).empty()) return Status::InvalidArgument("empty input");
   std::string_view msg = NormalizeNewlines(message, &impl_->norm_buf);
@@ -194,19 +198,25 @@ Status BounceParser::Parse(std::string_view message, BounceResult* out) {
   ctx.text.swap(impl_->text_buf);
   ctx.text.clear();
   ctx.lower.swap(impl_->lower_buf);
+  ctx.subject.swap(impl_->subject_buf);
+  ctx.from.swap(impl_->from_buf);
+  ctx.to.swap(impl_->to_buf);
   struct GiveBack {
     Context& ctx;
     Impl& impl;
     ~GiveBack() {
       ctx.text.swap(impl.text_buf);
       ctx.lower.swap(impl.lower_buf);
+      ctx.subject.swap(impl.subject_buf);
+      ctx.from.swap(impl.from_buf);
+      ctx.to.swap(impl.to_buf);
     }
   } give_back{ctx, *impl_};
   ctx.headers = &root.headers;
-  ctx.subject = impl_->cc.DecodeHeader(root.headers.Raw("Subject"));
-  ctx.from = impl_->cc.DecodeHeader(root.headers.Raw("From"));
+  impl_->cc.DecodeHeaderTo(root.headers.Raw("Subject"), &ctx.subject);
+  impl_->cc.DecodeHeaderTo(root.headers.Raw("From"), &ctx.from);
   LowerTo(ctx.from, &ctx.from);  // in place
-  ctx.to = impl_->cc.DecodeHeader(root.headers.Raw("To"));
+  impl_->cc.DecodeHeaderTo(root.headers.Raw("To"), &ctx.to);
   LowerTo(ctx.to, &ctx.to);
 
   Found& found = impl_->found;
@@ -369,7 +379,9 @@ Status BounceParser::Parse(std::string_view message, BounceResult* out) {
   out->is_bounce = true;
   ApplyFormatHints(ctx, found.dsn ? found.dsn->body : std::string_view(), &ex);
   out->kind = ex.kind.empty() ? "rfc3464" : ex.kind;
-  std::string date = Unfold(root.headers.Raw("Date"));
+  std::string& date = impl_->date_buf;
+  date.clear();
+  AppendUnfolded(root.headers.Raw("Date"), &date);
   out->records.reserve(ex.recipients.size());
   for (const auto& c : ex.recipients)
     out->records.push_back(impl_->finalizer.Finish(c, out->kind, date, impl_->scratch.get()));

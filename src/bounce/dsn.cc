@@ -310,14 +310,18 @@ void ReadOriginal(const Part* part, const Context& ctx, CharsetConverter* cc, Or
     h = &parsed;
   }
   if (h) {
-    out->message_id = Unfold(h->Raw("Message-ID"));
-    out->from = cc->DecodeHeader(h->Raw("From"));
-    out->to = cc->DecodeHeader(h->Raw("To"));
-    out->subject = cc->DecodeHeader(h->Raw("Subject"));
-    out->list_id = cc->DecodeHeader(h->Raw("List-Id"));
+    // Decoded into *out's strings (cleared by the caller), their capacity
+    // reused when the caller reuses *out.
+    out->message_id.clear();
+    AppendUnfolded(h->Raw("Message-ID"), &out->message_id);
+    cc->DecodeHeaderTo(h->Raw("From"), &out->from);
+    cc->DecodeHeaderTo(h->Raw("To"), &out->to);
+    cc->DecodeHeaderTo(h->Raw("Subject"), &out->subject);
+    cc->DecodeHeaderTo(h->Raw("List-Id"), &out->list_id);
     for (std::string_view n : {"X-Campaign-Id"sv, "X-Mailgun-Campaign-Id"sv, "X-CampaignID"sv, "Feedback-ID"sv}) {
       if (!out->list_id.empty()) break;
-      out->list_id = Unfold(h->Raw(n));
+      out->list_id.clear();
+      AppendUnfolded(h->Raw(n), &out->list_id);
     }
     out->verp_recipient = DecodeVerp(h->Raw("Return-Path"));
   }

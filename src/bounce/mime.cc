@@ -732,13 +732,24 @@ void CharsetConverter::ToUtf8(std::string_view charset_in, std::string_view in, 
 }
 
 std::string CharsetConverter::DecodeHeader(std::string_view raw) {
-  std::string unfolded = Unfold(raw);
-  if (unfolded.find("=?") == std::string::npos) {  // no encoded word: the usual case
-    SanitizeUtf8(&unfolded);
-    return unfolded;
-  }
-  std::string_view s = unfolded;
   std::string out;
+  DecodeHeaderTo(raw, &out);
+  return out;
+}
+
+void CharsetConverter::DecodeHeaderTo(std::string_view raw, std::string* out_ptr) {
+  out_ptr->clear();
+  AppendUnfolded(raw, out_ptr);
+  if (out_ptr->find("=?") == std::string::npos) {  // no encoded word: the usual case
+    SanitizeUtf8(out_ptr);
+    return;
+  }
+  // The unfolded value becomes the input, *out_ptr the output.
+  std::string& unfolded = unfolded_;
+  unfolded.swap(*out_ptr);
+  std::string& out = *out_ptr;
+  out.clear();
+  std::string_view s = unfolded;
   size_t pos = 0;
   bool last_was_word = false;
   while (pos < s.size()) {
@@ -777,7 +788,6 @@ std::string CharsetConverter::DecodeHeader(std::string_view raw) {
     last_was_word = true;
   }
   SanitizeUtf8(&out);
-  return out;
 }
 
 void AppendDecodedText(const Part& part, CharsetConverter* cc, size_t limit, std::string* out) {

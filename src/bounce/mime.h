@@ -156,6 +156,8 @@ class CharsetConverter {
   void ToUtf8(std::string_view charset, std::string_view in, std::string* out);
   // RFC 2047 encoded words in a header value, then unfolding.
   std::string DecodeHeader(std::string_view raw);
+  // The same into *out (overwritten, its capacity reused).
+  void DecodeHeaderTo(std::string_view raw, std::string* out);
 
  private:
   struct Converter {
@@ -168,6 +170,7 @@ class CharsetConverter {
   const Converter& Get(const std::string& charset);
   std::map<std::string, Converter, std::less<>> cds_;
   std::string scratch_;  // the lower-cased charset name
+  std::string unfolded_;  // DecodeHeaderTo's input when it holds encoded words
 };
 
 // The body of a text part, transfer-decoded and converted to UTF-8, at most
