@@ -446,13 +446,27 @@ void ParseEntity(std::string_view s, int depth, Part* out) {
   out->body = s.substr(std::min(body_at, s.size()));
   // *out may be a Part reused from an earlier message (its vectors keep
   // their capacity): every member is set here.
-  std::string_view ct = out->headers.Raw("Content-Type");
+  // The three fields a part's reading needs, in one walk over its fields
+  // (the first of each name, as Raw gives it).
+  std::string_view ct, cte, disp;
+  bool have_ct = false, have_cte = false, have_disp = false;
+  for (const HeaderField& f : out->headers.fields) {
+    const size_t len = f.name.size();
+    if (len == 12 && !have_ct && IEquals(f.name, "Content-Type")) {
+      ct = f.value;
+      have_ct = true;
+    } else if (len == 25 && !have_cte && IEquals(f.name, "Content-Transfer-Encoding")) {
+      cte = f.value;
+      have_cte = true;
+    } else if (len == 19 && !have_disp && IEquals(f.name, "Content-Disposition")) {
+      disp = f.value;
+      have_disp = true;
+    }
+  }
   if (!ct.empty()) out->content_type = ParseContentType(ct);
   else out->content_type = ContentType();
-  std::string_view cte = out->headers.Raw("Content-Transfer-Encoding");
   if (!cte.empty()) LowerTo(Trim(cte), &out->encoding);
   else out->encoding.clear();
-  std::string_view disp = out->headers.Raw("Content-Disposition");
   out->is_attachment = IStartsWith(Trim(disp), "attachment");
   size_t children = 0;
   struct SizeChildren {  // on every return below
@@ -474,11 +488,19 @@ void ParseEntity(std::string_view s, int depth, Part* out) {
     for (size_t i = 0; i < children; ++i) ParseEntity(views[i], depth + 1, &out->children[i]);
   } else if ((type == "message/rfc822" || type == "message/global") && out->encoding != "base64" &&
              out->encoding != "quoted-printable") {
-    // The returned message: only its headers matter, so its own parts
-    // (attachments included) are not split (depth limit reached at once).
+    // The returned message: only its headers matter (the bounce reader
+    // never walks into it), so its own parts, attachments included, are not
+    // split, and its content type and encoding are not read.
     children = 1;
     out->children.resize(1);
-    ParseEntity(out->body, kMaxDepth, &out->children[0]);
+    Part& original = out->children[0];
+    original.depth = kMaxDepth;
+    const size_t body_at = ParseHeaders(out->body, &original.headers);
+    original.body = out->body.substr(std::min(body_at, out->body.size()));
+    original.content_type = ContentType();
+    original.encoding.clear();
+    original.is_attachment = false;
+    original.children.clear();
   }
 }
 

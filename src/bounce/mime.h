@@ -86,7 +86,9 @@ struct Part {
   ContentType content_type;
   std::string encoding;   // lower case Content-Transfer-Encoding
   std::string_view body;  // raw (not decoded)
-  std::vector<Part> children;  // multipart/* and message/rfc822 (one child)
+  // multipart/* and message/rfc822 (one child: the attached message, of
+  // which only headers and body are read; its content_type is left default)
+  std::vector<Part> children;
   int depth = 0;
   bool is_attachment = false;  // Content-Disposition: attachment
 };
