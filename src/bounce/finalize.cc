@@ -53,10 +53,17 @@ bool IsHardReason(Reason r) {
 }
 
 int MonthIndex(std::string_view m) {
+  // The first three letters, lower-cased, as one number against the twelve.
+  if (m.size() < 3) return 0;
+  auto key = [](char a, char b, char c) {
+    return static_cast<uint32_t>(static_cast<unsigned char>(a)) | static_cast<uint32_t>(static_cast<unsigned char>(b)) << 8 |
+           static_cast<uint32_t>(static_cast<unsigned char>(c)) << 16;
+  };
   static constexpr std::string_view kMonths[] = {"jan", "feb", "mar", "apr", "may", "jun",
                                                  "jul", "aug", "sep", "oct", "nov", "dec"};
+  const uint32_t k = key(LowerAscii(m[0]), LowerAscii(m[1]), LowerAscii(m[2]));
   for (int i = 0; i < 12; ++i)
-    if (m.size() >= 3 && IEquals(m.substr(0, 3), kMonths[i])) return i + 1;
+    if (k == key(kMonths[i][0], kMonths[i][1], kMonths[i][2])) return i + 1;
   return 0;
 }
 
