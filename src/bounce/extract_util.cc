@@ -175,9 +175,10 @@ size_t FindOriginalMarker(std::string_view text) {
 }
 
 void FindCodes(std::string_view text, int* code, std::string* status) {
-  for (size_t i = 0; i + 3 <= text.size(); ++i) {
-    unsigned char c = static_cast<unsigned char>(text[i]);
-    if (!(c == '2' || c == '4' || c == '5')) continue;
+  // Only a '2', '4' or '5' can start either: those are found 16 bytes at a
+  // time, and the walk ends once both answers are in.
+  for (size_t i = FindAny(text, 0, '2', '4', '5'); i + 3 <= text.size(); i = FindAny(text, i + 1, '2', '4', '5')) {
+    if ((!code || *code) && (!status || !status->empty())) return;
     if (i > 0 && (std::isalnum(static_cast<unsigned char>(text[i - 1])) || text[i - 1] == '.' || text[i - 1] == '=')) continue;
     if (status && status->empty() && i + 5 <= text.size() && text[i + 1] == '.') {
       EnhancedStatus es;
