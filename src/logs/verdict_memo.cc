@@ -4,24 +4,11 @@
 #include <algorithm>
 #include <atomic>
 #include <cstring>
+#include <functional>
 
 namespace rebound::logs {
 
 namespace {
-
-inline uint64_t Load64(const char* p) {
-  uint64_t v;
-  memcpy(&v, p, 8);
-  return v;
-}
-
-// 64x64 -> 128-bit multiply folded to 64 bits: a strong, cheap mixer.
-inline uint64_t Mix(uint64_t a, uint64_t b) {
-  const unsigned __int128 m = static_cast<unsigned __int128>(a) * b;
-  return static_cast<uint64_t>(m) ^ static_cast<uint64_t>(m >> 64);
-}
-
-constexpr uint64_t kK0 = 0xa0761d6478bd642full, kK1 = 0xe7037ed1a0b428dbull, kK2 = 0x8ebc6af09c88c6e3ull;
 
 // Whether view lies inside within (so it must move with a copy of within).
 bool Inside(std::string_view view, std::string_view within) {
@@ -43,24 +30,7 @@ std::atomic<uint64_t> g_next_id{1};
 
 }  // namespace
 
-uint64_t HashBytes(std::string_view s) {
-  const char* p = s.data();
-  size_t n = s.size();
-  uint64_t h = kK0 ^ Mix(n ^ kK1, kK2);
-  while (n >= 16) {
-    h = Mix(Load64(p) ^ kK1, Load64(p + 8) ^ h);
-    p += 16;
-    n -= 16;
-  }
-  uint64_t a = 0, b = 0;
-  if (n >= 8) {
-    a = Load64(p);
-    b = Load64(p + n - 8);
-  } else if (n > 0) {
-    memcpy(&a, p, n);
-  }
-  return Mix(a ^ kK1 ^ s.size(), b ^ h ^ kK2);
-}
+uint64_t HashBytes(std::string_view s) { return std::hash<std::string_view>{}(s); }
 
 VerdictMemo::VerdictMemo(size_t max_entries, size_t max_bytes)
     : max_entries_(std::max<size_t>(max_entries, 1)), max_bytes_(std::max<size_t>(max_bytes, 1)) {}

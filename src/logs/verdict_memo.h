@@ -42,8 +42,8 @@
 
 namespace rebound::logs {
 
-// A fast 64-bit hash of bytes (not for adversarial keys' sake: the tables
-// that use it are bounded and cleared, so collisions cost time, not memory).
+// The standard library's hash of bytes. The tables that use it are bounded
+// and cleared, so even crafted collisions cost time, not memory.
 uint64_t HashBytes(std::string_view s);
 
 class VerdictMemo {
