@@ -16,9 +16,15 @@ using testing::Subprocess;
 class DnsTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    if (!testing::HaveProgram("/usr/sbin/dnsmasq")) return;
+    if (testing::HaveProgram("/usr/sbin/dnsmasq")) StartDnsmasq();
+  }
+  // dnsmasq also binds TCP on its port, which a test running in parallel may
+  // hold: then it exits at once, and SetUp starts it again on another port.
+  static void StartDnsmasq() {
+    delete dnsmasq_;
     port_ = FreePort(SOCK_DGRAM);
-    dead_port_ = FreePort(SOCK_DGRAM);
+    do dead_port_ = FreePort(SOCK_DGRAM);
+    while (dead_port_ == port_);
     dnsmasq_ = new Subprocess({"/usr/sbin/dnsmasq", "--no-daemon", "--port=" + std::to_string(port_),
                                "--listen-address=127.0.0.1", "--bind-interfaces", "--no-resolv", "--no-hosts",
                                "--pid-file=", "--user=root",
@@ -44,6 +50,18 @@ class DnsTest : public ::testing::Test {
   }
   void SetUp() override {
     if (!dnsmasq_) GTEST_SKIP() << "dnsmasq not installed (scripts/install-deps.sh --with-tests)";
+    // Wait until dnsmasq answers (it may be slow to start on a loaded machine).
+    for (int i = 0; i < 300; ++i) {
+      if (!dnsmasq_->Running()) StartDnsmasq();
+      if (!resolver_ || resolver_port_ != port_) {
+        ASSERT_NO_FATAL_FAILURE(MakeResolver());
+      }
+      if (resolver_->Resolve("mx.test").status == RouteStatus::kOk) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    FAIL() << "dnsmasq did not come up on port " << port_ << " (see /tmp/rebound-dns-test-dnsmasq.log)";
+  }
+  void MakeResolver() {
     ResolverOptions o;
     o.servers = "127.0.0.1:" + std::to_string(port_);
     o.timeout_ms = 500;
@@ -51,17 +69,13 @@ class DnsTest : public ::testing::Test {
     o.smtp_port = 2525;
     o.cache_seconds = 0;
     ASSERT_TRUE(Resolver::Create(o, &resolver_).ok());
-    // Wait until dnsmasq answers.
-    for (int i = 0; i < 100; ++i) {
-      if (resolver_->Resolve("mx.test").status == RouteStatus::kOk) return;
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    FAIL() << "dnsmasq did not come up on port " << port_;
+    resolver_port_ = port_;
   }
 
   static inline Subprocess* dnsmasq_ = nullptr;
   static inline int port_ = 0, dead_port_ = 0;
   std::unique_ptr<Resolver> resolver_;
+  int resolver_port_ = 0;
 };
 
 TEST_F(DnsTest, MxInPreferenceOrder) {
