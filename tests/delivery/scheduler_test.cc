@@ -31,11 +31,16 @@ class SchedulerTest : public ::testing::Test {
            ("rebound-scheduler-" + std::to_string(getpid()) + "-" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir_);
     fs::create_directories(dir_);
-    port_ = FreePort();
-    server_.Start({"/usr/bin/python3", std::string(REBOUND_SOURCE_DIR) + "/tests/delivery/smtp_server.py", "--port",
-                   std::to_string(port_), "--outdir", (dir_ / "out").string(), "--grey-seconds", "0.5"},
-                  (dir_ / "server.log").string());
-    ASSERT_TRUE(testing::WaitForTcp(port_));
+    port_ = testing::StartOnFreePort(
+        &server_,
+        [&](int port) {
+          return std::vector<std::string>{"/usr/bin/python3",
+                                          std::string(REBOUND_SOURCE_DIR) + "/tests/delivery/smtp_server.py",
+                                          "--port", std::to_string(port), "--outdir", (dir_ / "out").string(),
+                                          "--grey-seconds", "0.5"};
+        },
+        (dir_ / "server.log").string());
+    ASSERT_NE(port_, 0) << "aiosmtpd did not start";
     relay::StoreOptions so;
     so.clock = [this] { return now_.load(); };
     so.synchronous_full = false;

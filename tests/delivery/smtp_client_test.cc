@@ -69,22 +69,30 @@ class SmtpClientTest : public ::testing::Test {
     if (!dir_.empty()) fs::remove_all(dir_);
   }
   int StartServer(std::vector<std::string> extra = {}) {
-    int port = FreePort();
-    std::vector<std::string> argv = {kPython, ScriptPath(), "--port", std::to_string(port), "--outdir", Outdir()};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    server_.Start(argv, (dir_ / "server.log").string());
-    EXPECT_TRUE(testing::WaitForTcp(port)) << "aiosmtpd did not start";
+    int port = testing::StartOnFreePort(
+        &server_,
+        [&](int p) {
+          std::vector<std::string> argv = {kPython, ScriptPath(), "--port", std::to_string(p), "--outdir", Outdir()};
+          argv.insert(argv.end(), extra.begin(), extra.end());
+          return argv;
+        },
+        (dir_ / "server.log").string());
+    EXPECT_NE(port, 0) << "aiosmtpd did not start";
     return port;
   }
   int StartSink(std::vector<std::string> flags) {
-    int port = FreePort();
-    std::vector<std::string> argv = {"/usr/sbin/smtp-sink"};
-    if (geteuid() == 0) argv.insert(argv.end(), {"-u", "nobody"});
-    argv.insert(argv.end(), flags.begin(), flags.end());
-    argv.push_back("127.0.0.1:" + std::to_string(port));
-    argv.push_back("50");
-    sink_.Start(argv, (dir_ / "sink.log").string());
-    EXPECT_TRUE(testing::WaitForTcp(port)) << "smtp-sink did not start";
+    int port = testing::StartOnFreePort(
+        &sink_,
+        [&](int p) {
+          std::vector<std::string> argv = {"/usr/sbin/smtp-sink"};
+          if (geteuid() == 0) argv.insert(argv.end(), {"-u", "nobody"});
+          argv.insert(argv.end(), flags.begin(), flags.end());
+          argv.push_back("127.0.0.1:" + std::to_string(p));
+          argv.push_back("50");
+          return argv;
+        },
+        (dir_ / "sink.log").string());
+    EXPECT_NE(port, 0) << "smtp-sink did not start";
     return port;
   }
   std::string Outdir() const { return (dir_ / "out").string(); }

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <cstdlib>
 #include <string>
@@ -33,18 +34,23 @@ inline int FreePort(int type = SOCK_STREAM) {
   return ntohs(a.sin_port);
 }
 
+// True when something accepts TCP connections on 127.0.0.1:port now.
+inline bool TcpAccepts(int port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  int r = connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  close(fd);
+  return r == 0;
+}
+
 // True once something accepts TCP connections on 127.0.0.1:port.
 inline bool WaitForTcp(int port, std::chrono::milliseconds limit = std::chrono::milliseconds(5000)) {
   auto end = std::chrono::steady_clock::now() + limit;
   while (std::chrono::steady_clock::now() < end) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    a.sin_port = htons(static_cast<uint16_t>(port));
-    int r = connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    close(fd);
-    if (r == 0) return true;
+    if (TcpAccepts(port)) return true;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   return false;
@@ -111,6 +117,26 @@ class Subprocess {
 };
 
 inline bool HaveProgram(const std::string& path) { return access(path.c_str(), X_OK) == 0; }
+
+// Starts a server on a free TCP port (argv_for(port) is its command line)
+// and waits until it accepts connections. FreePort's port was only free a
+// moment ago: a test running in parallel may take it first, and the server
+// then exits; it is started again on another port. Returns the port, or 0
+// when no attempt came up.
+inline int StartOnFreePort(Subprocess* server, const std::function<std::vector<std::string>(int port)>& argv_for,
+                           const std::string& log_path, int attempts = 4) {
+  for (int i = 0; i < attempts; ++i) {
+    const int port = FreePort();
+    server->Stop();
+    server->Start(argv_for(port), log_path);
+    const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+    while (std::chrono::steady_clock::now() < end && server->Running()) {
+      if (TcpAccepts(port)) return port;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+  return 0;
+}
 
 // Debian's Python with python3-aiosmtpd, for the test receiver (smtp_server.py).
 inline bool HaveAiosmtpd() {

@@ -34,9 +34,15 @@ class Server:
     def __init__(self, extra_config="", data_dir=None):
         self.dir = tempfile.mkdtemp(prefix="rebound-relay-")
         self.data = data_dir or os.path.join(self.dir, "data")
-        self.port = free_port()
         self.log = os.path.join(self.dir, "serve.jsonl")
         self.config = os.path.join(self.dir, "rebound.toml")
+        self.extra_config = extra_config
+        self.started_once = False
+        self.write_config(free_port())
+        self.proc = None
+
+    def write_config(self, port):
+        self.port = port
         with open(self.config, "w") as f:
             f.write(
                 "[server]\n"
@@ -44,11 +50,10 @@ class Server:
                 f'data_dir = "{self.data}"\n'
                 'hostname = "relay.test"\n'
                 f'log = "{self.log}"\n'
-                "auth_failure_delay_ms = 300\n" + extra_config +
+                "auth_failure_delay_ms = 300\n" + self.extra_config +
                 # These tests look at the submission side alone: queued mail stays queued.
                 "\n[delivery]\nenabled = false\n"
             )
-        self.proc = None
 
     def cli(self, *args, input=None, check=True):
         r = subprocess.run(
@@ -63,6 +68,20 @@ class Server:
         self.cli("account", "add", user, "--domain", domain, *flags, input=password + "\n")
 
     def start(self):
+        # free_port()'s port was only free a moment ago: a test running in
+        # parallel may take it before the first start, which then fails to
+        # listen; that start is tried again on another port. Restarts keep
+        # the port (clients of a crash test reconnect to it).
+        for _ in range(4):
+            try:
+                return self.start_once()
+            except AssertionError as e:
+                if self.started_once or "in use" not in str(e):
+                    raise
+                self.write_config(free_port())
+        return self.start_once()
+
+    def start_once(self):
         if getattr(self, "stderr", None):
             self.stderr.close()
         self.stderr = open(os.path.join(self.dir, "serve.stderr"), "w")
@@ -74,6 +93,7 @@ class Server:
                 raise AssertionError("rebound serve exited: " + open(self.stderr.name).read())
             try:
                 socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                self.started_once = True
                 return
             except OSError:
                 time.sleep(0.05)
