@@ -24,9 +24,11 @@ Checks, each of which can fail on its own:
 """
 import json
 import os
-import subprocess
 import sys
 import tempfile
+
+import scan_check
+from scan_check import fail, failures
 
 rebound, fixtures = sys.argv[1], sys.argv[2]
 log = os.path.join(fixtures, "exim.log")
@@ -36,17 +38,10 @@ expected_path = os.path.join(fixtures, "exim-expected.jsonl")
 SENDER = "news@sender.rebound.test"
 OUTCOME_FIELDS = ("time", "queue_id", "from", "recipient", "domain", "relay_host", "relay_ip", "delay", "status",
                   "dsn", "diagnostic", "message_id", "size", "category", "reason", "permanent", "hard_bounce")
-failures = []
-
-
-def fail(msg):
-    failures.append(msg)
-    print("FAIL:", msg)
 
 
 def run(*args):
-    p = subprocess.run([rebound, "scan", "--no-progress", *args], capture_output=True, text=True)
-    return p.returncode, p.stdout, p.stderr
+    return scan_check.run(rebound, *args)
 
 
 def events_of(*args):

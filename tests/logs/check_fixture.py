@@ -8,24 +8,19 @@ the receiver was told to answer each recipient), not from Rebound's output.
 """
 import json
 import os
-import subprocess
 import sys
 import tempfile
+
+import scan_check
+from scan_check import fail, failures
 
 rebound, fixtures = sys.argv[1], sys.argv[2]
 log = os.path.join(fixtures, "postfix.log")
 expected = [json.loads(l) for l in open(os.path.join(fixtures, "postfix-expected.jsonl"))]
-failures = []
-
-
-def fail(msg):
-    failures.append(msg)
-    print("FAIL:", msg)
 
 
 def run(*args):
-    p = subprocess.run([rebound, "scan", "--no-progress", *args], capture_output=True, text=True)
-    return p.returncode, p.stdout, p.stderr
+    return scan_check.run(rebound, *args)
 
 
 # Every attempt, per recipient, in log order.

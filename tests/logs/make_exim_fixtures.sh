@@ -103,17 +103,13 @@ begin retry
 *  *  F,$CUTOFF,3s
 EOF
 
-: >"$D/answers.jsonl"
-/usr/bin/python3 "$HERE/receiver.py" "$RX_PORT" "$D/answers.jsonl" >"$D/receiver.out" 2>&1 &
-RX_PID=$!
-for _ in $(seq 50); do grep -q ready "$D/receiver.out" 2>/dev/null && break; sleep 0.1; done
-grep -q ready "$D/receiver.out" || { cat "$D/receiver.out" >&2; exit 1; }
+source "$HERE/fixture_common.sh"
+start_receiver "$RX_PORT"
 
 "$EXIM" -C "$D/exim.conf" -bd -q2s
 for _ in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/$IN_PORT) 2>/dev/null && break; sleep 0.1; done
 (exec 3<>/dev/tcp/127.0.0.1/$IN_PORT) 2>/dev/null || { cat "$D/log/"* >&2; exit 1; }
 
-source "$HERE/scenarios.sh"
 # One message to two recipients: Exim logs the second as "->".
 SCENARIOS+=("ok5@example.com,ok6@example.com sent delivered -")
 : >"$D/scenarios.jsonl"

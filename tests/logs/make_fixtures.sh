@@ -89,17 +89,13 @@ scache    unix  - - n -  1 scache
 postlog   unix-dgram n - n - 1 postlogd
 EOF
 
-: >"$D/answers.jsonl"
-/usr/bin/python3 "$HERE/receiver.py" "$RX_PORT" "$D/answers.jsonl" >"$D/receiver.out" 2>&1 &
-RX_PID=$!
-for _ in $(seq 50); do grep -q ready "$D/receiver.out" 2>/dev/null && break; sleep 0.1; done
-grep -q ready "$D/receiver.out" || { cat "$D/receiver.out" >&2; exit 1; }
+source "$HERE/fixture_common.sh"
+start_receiver "$RX_PORT"
 
 # (postfix reports startup errors only on a terminal or to syslog: run it under script(1))
 script -qec "postfix -c $D/etc start" /dev/null >"$D/postfix.out" 2>&1 || { cat "$D/postfix.out" >&2; exit 1; }
 for _ in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/$IN_PORT) 2>/dev/null && break; sleep 0.1; done
 
-source "$HERE/scenarios.sh"
 : >"$D/expected.jsonl"
 for s in "${SCENARIOS[@]}"; do
   read -r rcpt status category deferred <<<"$s"

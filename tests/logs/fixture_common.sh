@@ -1,6 +1,18 @@
-# The cases both fixture scripts (make_fixtures.sh for Postfix,
-# make_exim_fixtures.sh for Exim) send through their MTA to receiver.py,
-# which answers each recipient by its local part. One line each:
+# What both fixture scripts (make_fixtures.sh for Postfix,
+# make_exim_fixtures.sh for Exim) share; sourced after they set HERE and D.
+
+# Starts receiver.py on port $1, recording every answer in $D/answers.jsonl;
+# sets RX_PID and returns once it is ready.
+start_receiver() {
+  : >"$D/answers.jsonl"
+  /usr/bin/python3 "$HERE/receiver.py" "$1" "$D/answers.jsonl" >"$D/receiver.out" 2>&1 &
+  RX_PID=$!
+  for _ in $(seq 50); do grep -q ready "$D/receiver.out" 2>/dev/null && break; sleep 0.1; done
+  grep -q ready "$D/receiver.out" || { cat "$D/receiver.out" >&2; exit 1; }
+}
+
+# The cases sent through the MTA to receiver.py, which answers each
+# recipient by its local part. One line each:
 # recipients (comma: one message to all)  final-status  final-category  category-of-deferrals
 SCENARIOS=(
   "ok1@example.com sent delivered -"
