@@ -66,7 +66,9 @@ class BounceParser {
   BounceParser(const BounceParser&) = delete;
   BounceParser& operator=(const BounceParser&) = delete;
 
-  // Parses one message. *out is overwritten.
+  // Parses one message. *out is overwritten. A record's verdict views the
+  // Classifier's rules, or (a URL the diagnostic names, as its reference)
+  // the parser's own storage: use or copy the records before the next Parse.
   Status Parse(std::string_view message, BounceResult* out);
 
  private:

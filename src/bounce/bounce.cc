@@ -383,6 +383,7 @@ Status BounceParser::Parse(std::string_view message, BounceResult* out) {
   date.clear();
   AppendUnfolded(root.headers.Raw("Date"), &date);
   out->records.reserve(ex.recipients.size());
+  impl_->finalizer.BeginMessage();
   for (const auto& c : ex.recipients)
     out->records.push_back(impl_->finalizer.Finish(c, out->kind, date, impl_->scratch.get()));
   return Status::Ok();

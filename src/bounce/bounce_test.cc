@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <random>
+
 #include "bounce/dsn.h"
 #include "bounce/finalize.h"
 #include "bounce/mime.h"
@@ -440,6 +444,68 @@ TEST_F(BounceTest, DsnWithoutRecipientBlocksNamesTheReturnedRecipient) {
   ASSERT_EQ(r.records.size(), 1u);
   EXPECT_EQ(r.records[0].recipient, "lost@example.net");
   EXPECT_EQ(r.records[0].verdict.reason, Reason::undefined);
+}
+
+// The Finalizer's memory of readings (finalize.h) against fresh readings:
+// the same records, field for field, whatever came before; and a verdict's
+// reference taken from its own diagnostic stays its own when the next
+// recipient is finished (it used to view the reply parser's buffer).
+TEST_F(BounceTest, RememberedReadingsAreFreshReadings) {
+  std::vector<std::string> replies = {
+      "550 5.1.1 <a@example.org>: Recipient address rejected: User unknown. See https://example.org/a",
+      "552 5.2.2 Mailbox full. See https://example.net/full#b",
+      "Connection timed out", "421 4.4.2 timeout", "host mx.example.org[192.0.2.1] said: 550 No such user",
+      "554 <a@b>... 550 Host unknown", "554-'5.2.2 mailbox full'", "(#5.1.1)", ""};
+  std::ifstream seeds(std::string(REBOUND_SOURCE_DIR) + "/tests/data/seed-cases.jsonl");
+  for (std::string line; std::getline(seeds, line);) {
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    if (j.is_object() && j.contains("reply") && j["reply"].is_string()) replies.push_back(j["reply"].get<std::string>());
+  }
+  ASSERT_GT(replies.size(), 100u) << "tests/data/seed-cases.jsonl unread";
+  const char* kStatuses[] = {"", "5.1.1", "4.4.7", "5.0.0"};
+  const char* kCommands[] = {"", "RCPT", "DATA"};
+  std::mt19937 rng(9);
+  std::vector<bounce::Candidate> candidates;
+  for (int i = 0; i < 3000; ++i) {
+    bounce::Candidate c;
+    c.recipient = "r" + std::to_string(rng() % 5) + "@example.com";
+    c.diagnostic = replies[rng() % replies.size()];
+    c.status = kStatuses[rng() % 4];
+    c.command = kCommands[rng() % 3];
+    c.reply_code = rng() % 4 == 0 ? 550 : 0;
+    c.action = rng() % 5 == 0 ? "delayed" : "";
+    candidates.push_back(std::move(c));
+  }
+  bounce::Finalizer remembering(classifier_.get()), fresh(classifier_.get());
+  fresh.set_memo_enabled(false);
+  auto scratch = classifier_->NewScratch();
+  auto same = [](const BounceRecord& a, const BounceRecord& b) {
+    return a.recipient == b.recipient && a.action == b.action && a.status == b.status && a.reply_code == b.reply_code &&
+           a.diagnostic == b.diagnostic && a.remote_mta == b.remote_mta && a.smtp_command == b.smtp_command &&
+           a.timestamp == b.timestamp && a.verdict.category == b.verdict.category && a.verdict.reason == b.verdict.reason &&
+           a.verdict.permanent == b.verdict.permanent && a.verdict.hard_bounce == b.verdict.hard_bounce &&
+           a.verdict.retry_after == b.verdict.retry_after && a.verdict.rule == b.verdict.rule &&
+           a.verdict.provider == b.verdict.provider && a.verdict.reference == b.verdict.reference &&
+           a.verdict.action == b.verdict.action && a.verdict.solution_en == b.verdict.solution_en;
+  };
+  for (size_t i = 0; i < candidates.size(); i += 3) {  // "messages" of three recipients
+    remembering.BeginMessage();
+    fresh.BeginMessage();
+    std::vector<BounceRecord> got, want;
+    for (size_t k = i; k < std::min(i + 3, candidates.size()); ++k) {
+      got.push_back(remembering.Finish(candidates[k], "rfc3464", "Thu, 29 Apr 2010 23:34:45 +0900", scratch.get()));
+      want.push_back(fresh.Finish(candidates[k], "rfc3464", "Thu, 29 Apr 2010 23:34:45 +0900", scratch.get()));
+    }
+    for (size_t k = 0; k < got.size(); ++k) {
+      EXPECT_TRUE(same(got[k], want[k])) << got[k].diagnostic;
+      // A reference from the text is a URL of this record's own diagnostic.
+      if (got[k].verdict.reference.starts_with("https://example.")) {
+        EXPECT_NE(got[k].diagnostic.find(got[k].verdict.reference), std::string::npos) << got[k].diagnostic;
+      }
+    }
+  }
+  EXPECT_GT(remembering.memo_hits(), 500u);  // about 1,100 of the 3,000 inputs repeat one
+  EXPECT_EQ(fresh.memo_size(), 0u);
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <array>
 #include <cctype>
 #include <charconv>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <vector>
@@ -308,27 +309,45 @@ Verdict Finalizer::VerdictFor(Category category, Reason reason, bool permanent) 
   return v;
 }
 
-BounceRecord Finalizer::Finish(const Candidate& c, std::string_view kind, std::string_view message_date,
-                               Classifier::Scratch* scratch) {
-  BounceRecord r;
-  r.recipient = c.recipient;
-  r.action = c.action.empty() ? "failed" : c.action;
-  r.remote_mta = c.remote_mta;
-  r.feedback_type = c.feedback_type;
-  r.reporting_mta_kind = std::string(kind);
-  r.timestamp = ToIso8601(c.timestamp.empty() ? message_date : std::string_view(c.timestamp));
-  r.diagnostic = c.diagnostic;
-  r.smtp_command = c.command;
-  // Extractors cut text at byte limits; whatever they did, output is UTF-8.
-  for (std::string* f : {&r.recipient, &r.diagnostic, &r.remote_mta, &r.smtp_command, &r.feedback_type, &r.action})
-    SanitizeUtf8(f);
-
-  if (c.reason_hint == Reason::feedback || c.reason_hint == Reason::vacation) {
-    Category cat = *c.reason_hint == Reason::feedback ? Category::complaint : Category::auto_reply;
-    r.verdict = VerdictFor(cat, *c.reason_hint, false);
-    return r;
+void Finalizer::BeginMessage() {
+  spill_.clear();
+  if (memo_.size() >= kMemoEntries || memo_bytes_ >= kMemoBytes) {
+    memo_.clear();
+    memo_bytes_ = 0;
   }
+}
 
+const Finalizer::Reading& Finalizer::Remembered(const Candidate& c, Classifier::Scratch* scratch) {
+  // The key: the lengths of the parts, then the parts (no two inputs share one).
+  key_.clear();
+  for (uint32_t n : {static_cast<uint32_t>(c.diagnostic.size()), static_cast<uint32_t>(c.status.size()),
+                     static_cast<uint32_t>(c.command.size()), static_cast<uint32_t>(c.reply_code)})
+    key_.append(reinterpret_cast<const char*>(&n), sizeof n);
+  key_.append(c.diagnostic).append(c.status).append(c.command);
+  if (memo_enabled_) {
+    if (auto it = memo_.find(std::string_view(key_)); it != memo_.end()) {
+      ++memo_hits_;
+      return it->second;
+    }
+  }
+  // Not kept (too long, or the memo is full until the next message): read
+  // into storage that lives until the next message, as a record's verdict
+  // may view it.
+  const bool keep = memo_enabled_ && key_.size() <= kMaxKeyBytes && memo_.size() < kMemoEntries && memo_bytes_ < kMemoBytes;
+  Reading* r;
+  if (keep) {
+    r = &memo_.try_emplace(key_).first->second;
+    memo_bytes_ += 2 * key_.size() + sizeof(Reading) + 64;  // the key, the diagnostic's share of the reading, the node
+  } else {
+    r = &spill_.emplace_back();
+  }
+  Read(c, scratch, r);
+  // Map nodes and deque elements stay put: the verdict may view r->url.
+  if (r->url_from_text) r->verdict.reference = r->url;
+  return *r;
+}
+
+void Finalizer::Read(const Candidate& c, Classifier::Scratch* scratch, Reading* out) {
   // What the classifier sees: the diagnostic as parsed, completed with the
   // codes the fields state when the text itself carries none.
   EnhancedStatus field_status;
@@ -368,23 +387,63 @@ BounceRecord Finalizer::Finish(const Candidate& c, std::string_view kind, std::s
   }
   if (reply.command == SmtpCommand::kUnknown) reply.command = CommandInText(c.diagnostic);
   Verdict v = classifier_->Classify(reply, scratch);
+  out->code = reply.code;
+  out->status = reply.status;
+  out->command = reply.command;
+  out->remote_host.assign(reply.remote_host);
+  out->text_status = std::move(text_status);
+  out->field_status = field_status.present();
+  out->timed_out =
+      IFind(c.diagnostic, "timed out") != std::string::npos || IFind(c.diagnostic, "timeout") != std::string::npos;
+  // A URL in the reply text becomes the verdict's reference: a view into
+  // the parser's buffer, which the next reply overwrites. Kept here instead.
+  const auto at = reinterpret_cast<uintptr_t>(v.reference.data());
+  const auto text_at = reinterpret_cast<uintptr_t>(reply.text.data());
+  out->url_from_text = !v.reference.empty() && at >= text_at && at < text_at + reply.text.size();
+  if (out->url_from_text) out->url.assign(v.reference);
+  out->verdict = v;
+}
 
-  r.reply_code = reply.code ? reply.code : c.reply_code;
+BounceRecord Finalizer::Finish(const Candidate& c, std::string_view kind, std::string_view message_date,
+                               Classifier::Scratch* scratch) {
+  BounceRecord r;
+  r.recipient = c.recipient;
+  r.action = c.action.empty() ? "failed" : c.action;
+  r.remote_mta = c.remote_mta;
+  r.feedback_type = c.feedback_type;
+  r.reporting_mta_kind = std::string(kind);
+  r.timestamp = ToIso8601(c.timestamp.empty() ? message_date : std::string_view(c.timestamp));
+  r.diagnostic = c.diagnostic;
+  r.smtp_command = c.command;
+  // Extractors cut text at byte limits; whatever they did, output is UTF-8.
+  for (std::string* f : {&r.recipient, &r.diagnostic, &r.remote_mta, &r.smtp_command, &r.feedback_type, &r.action})
+    SanitizeUtf8(f);
+
+  if (c.reason_hint == Reason::feedback || c.reason_hint == Reason::vacation) {
+    Category cat = *c.reason_hint == Reason::feedback ? Category::complaint : Category::auto_reply;
+    r.verdict = VerdictFor(cat, *c.reason_hint, false);
+    return r;
+  }
+
+  const Reading& rd = Remembered(c, scratch);
+  Verdict v = rd.verdict;
+
+  r.reply_code = rd.code ? rd.code : c.reply_code;
   if (r.reply_code < 200 || r.reply_code > 599) r.reply_code = 0;
   // The reply's own status is the more precise one (a DSN field is often a
   // generic x.0.0 or the MTA's summary).
-  if (!text_status.empty()) r.status = text_status;
-  else if (field_status.present()) r.status = c.status;
+  if (!rd.text_status.empty()) r.status = rd.text_status;
+  else if (rd.field_status) r.status = c.status;
   // "550 4.4.7": a reply code and status of different classes (RFC 3463
   // requires the same) is one server's muddle; neither half can be trusted
   // over the other, so the code is dropped and a DSN field, if any, wins.
-  if (r.reply_code && !text_status.empty() && r.reply_code / 100 != text_status[0] - '0') {
+  if (r.reply_code && !rd.text_status.empty() && r.reply_code / 100 != rd.text_status[0] - '0') {
     r.reply_code = 0;
-    if (field_status.present()) r.status = c.status;
+    if (rd.field_status) r.status = c.status;
   }
-  if (r.smtp_command.empty() && reply.command != SmtpCommand::kUnknown)
-    r.smtp_command = std::string(SmtpCommandName(reply.command));
-  if (r.remote_mta.empty() && !reply.remote_host.empty()) r.remote_mta = std::string(reply.remote_host);
+  if (r.smtp_command.empty() && rd.command != SmtpCommand::kUnknown)
+    r.smtp_command = std::string(SmtpCommandName(rd.command));
+  if (r.remote_mta.empty() && !rd.remote_host.empty()) r.remote_mta = rd.remote_host;
 
   bool code_level_rule = v.rule.empty() || v.rule.starts_with("basic.") || v.rule.starts_with("rfc3463.");
   // A local delivery program's own words ("temporary failure") name no
@@ -393,15 +452,14 @@ BounceRecord Finalizer::Finish(const Candidate& c, std::string_view kind, std::s
                               (v.reason == Reason::systemerror || v.reason == Reason::onhold);
   if (c.reason_hint && (v.category == Category::unknown || code_level_rule || program_failed)) {
     bool permanent = v.permanent;
-    if (reply.klass() == 0) permanent = r.action != "delayed" && *c.reason_hint != Reason::expired;
+    if (rd.klass() == 0) permanent = r.action != "delayed" && *c.reason_hint != Reason::expired;
     v = VerdictFor(CategoryForReason(*c.reason_hint), *c.reason_hint, permanent);
   }
   // "failed" with a temporary status: the MTA retried until its queue
   // lifetime ran out. Unless the text names a lasting cause (a full mailbox,
   // a block), that is an expiry.
-  const bool timed_out =
-      IFind(c.diagnostic, "timed out") != std::string::npos || IFind(c.diagnostic, "timeout") != std::string::npos;
-  if (r.action == "failed" && (r.status.starts_with("4.") || (r.status.empty() && reply.klass() == 4))) {
+  const bool timed_out = rd.timed_out;
+  if (r.action == "failed" && (r.status.starts_with("4.") || (r.status.empty() && rd.klass() == 4))) {
     const bool code_only = v.rule.starts_with("basic.") || v.rule.starts_with("rfc3463.");
     if (v.reason == Reason::undefined || v.reason == Reason::expired || (v.reason == Reason::networkerror && timed_out) ||
         (code_only && v.reason == Reason::systemerror))
@@ -410,7 +468,7 @@ BounceRecord Finalizer::Finish(const Candidate& c, std::string_view kind, std::s
   // A connection that timed out, reported with no code at all: the MTA gave
   // up after its retries ("Operation timed out ... I'm not going to try
   // again"), which is the expiry, not a single network fault.
-  if (r.action == "failed" && r.status.empty() && reply.klass() == 0 && v.reason == Reason::networkerror && timed_out)
+  if (r.action == "failed" && r.status.empty() && rd.klass() == 0 && v.reason == Reason::networkerror && timed_out)
     v = VerdictFor(Category::expired, Reason::expired, true);
   // A delay notice ("Action: delayed") says the MTA is still retrying; unless
   // the text names a lasting cause, what it reports is the message ageing in
@@ -428,10 +486,10 @@ BounceRecord Finalizer::Finish(const Candidate& c, std::string_view kind, std::s
   // suppressed on a guess, unless the report's format says the address was
   // refused (Candidate::recipient_refused).
   const bool generic_rule = v.rule.starts_with("generic.") || v.rule.starts_with("basic.") || v.rule.starts_with("rfc3463.");
-  const bool before_data = reply.command == SmtpCommand::kRcpt || reply.command == SmtpCommand::kMail ||
-                           reply.command == SmtpCommand::kConnect || reply.command == SmtpCommand::kHelo ||
-                           reply.command == SmtpCommand::kEhlo;
-  const bool after_data = reply.command == SmtpCommand::kData || reply.command == SmtpCommand::kDataEnd;
+  const bool before_data = rd.command == SmtpCommand::kRcpt || rd.command == SmtpCommand::kMail ||
+                           rd.command == SmtpCommand::kConnect || rd.command == SmtpCommand::kHelo ||
+                           rd.command == SmtpCommand::kEhlo;
+  const bool after_data = rd.command == SmtpCommand::kData || rd.command == SmtpCommand::kDataEnd;
   if (v.reason == Reason::userunknown && generic_rule && !r.status.ends_with(".1.1") && !before_data &&
       (after_data || !c.recipient_refused)) {
     v.reason = Reason::filtered;
@@ -442,7 +500,7 @@ BounceRecord Finalizer::Finish(const Candidate& c, std::string_view kind, std::s
   // read); "undefined" stays for a bounce that gives no text at all.
   if (v.reason == Reason::undefined && !Trim(c.diagnostic).empty()) v.reason = Reason::onhold;
   if (r.status.empty()) {
-    int klass = reply.klass();
+    int klass = rd.klass();
     // No code at all: the DSN's action tells whether the MTA gave up.
     if (klass != 4 && klass != 5) klass = r.action == "failed" ? 5 : (r.action == "delayed" || !v.permanent) ? 4 : 5;
     if (const char* d = PseudoDetail(v.reason)) r.status = std::to_string(klass) + "." + d;

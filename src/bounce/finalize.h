@@ -2,9 +2,21 @@
 // diagnostic goes through the Classifier; status, reply code and command come
 // from the fields or the diagnostic; a status the bounce lacks is derived
 // from the reason (the interop vocabulary's x.0.9xx codes).
+//
+// The reading of a diagnostic (reply parser, code search, classifier) is
+// remembered per exact input -- the diagnostic text with the status, reply
+// code and command fields stated beside it -- for the parser's run: bounces
+// repeat their diagnostics (every recipient of a dead domain, a provider's
+// fixed rejection texts), and the reading is a pure function of that input
+// (an immutable Classifier), so a remembered one is exactly what a fresh one
+// gives. Bounded (kMemoEntries, kMemoBytes); emptied between messages once
+// full.
 #pragma once
 
+#include <deque>
+#include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include "bounce/extract.h"
 #include "rebound/bounce.h"
@@ -15,17 +27,59 @@ namespace rebound::bounce {
 class Finalizer {
  public:
   explicit Finalizer(const Classifier* c) : classifier_(c) {}
+  // Called before a message's records are finished: the records of the
+  // previous message (whose verdicts may view this Finalizer's storage) are
+  // then no longer in use.
+  void BeginMessage();
   // message_date: the bounce's Date header, used when the recipient has no
-  // timestamp of its own.
+  // timestamp of its own. The record's verdict.reference may view storage
+  // of this Finalizer, valid until the next BeginMessage.
   BounceRecord Finish(const Candidate& c, std::string_view kind, std::string_view message_date,
                       Classifier::Scratch* scratch);
   // A verdict for a category decided by the format (ARF, auto-reply, a
   // reason hint), with the taxonomy's texts for it.
   Verdict VerdictFor(Category category, Reason reason, bool permanent) const;
 
+  // For tests: readings remembered and readings answered from memory.
+  size_t memo_size() const { return memo_.size(); }
+  size_t memo_hits() const { return memo_hits_; }
+  // For tests: with false every diagnostic is read afresh (nothing kept).
+  void set_memo_enabled(bool on) { memo_enabled_ = on; }
+
+  static constexpr size_t kMemoEntries = 8192;
+  static constexpr size_t kMemoBytes = 4 << 20;
+  static constexpr size_t kMaxKeyBytes = 4096;
+
  private:
+  // What the classifier stage makes of one diagnostic and its fields.
+  struct Reading {
+    int code = 0;                 // the reply code after the fields and inner replies
+    EnhancedStatus status;        // what the classifier saw
+    SmtpCommand command = SmtpCommand::kUnknown;
+    std::string remote_host;      // as the reply parser read it
+    std::string text_status;      // the status the text states, "" when none
+    bool field_status = false;    // the Status field holds a status
+    bool timed_out = false;       // the diagnostic says "timed out"/"timeout"
+    Verdict verdict;              // reference re-pointed at url_ when from_text
+    std::string url;              // verdict.reference when the reply text gave it
+    bool url_from_text = false;
+    int klass() const { return code ? code / 100 : status.klass; }
+  };
+  void Read(const Candidate& c, Classifier::Scratch* scratch, Reading* out);
+  const Reading& Remembered(const Candidate& c, Classifier::Scratch* scratch);
+
+  struct KeyHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
+  };
   const Classifier* classifier_;
   ReplyParser parser_;
+  std::unordered_map<std::string, Reading, KeyHash, std::equal_to<>> memo_;
+  size_t memo_bytes_ = 0;
+  size_t memo_hits_ = 0;
+  bool memo_enabled_ = true;
+  std::string key_;            // the lookup key, its capacity reused
+  std::deque<Reading> spill_;  // readings not kept, alive until the next message
 };
 
 // RFC 5322 date text to ISO 8601 UTC ("2024-06-11T09:02:02Z"); "" when it
