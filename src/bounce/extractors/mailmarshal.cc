@@ -6,8 +6,9 @@ namespace rebound::bounce {
 
 bool ExtractMailMarshal(const Context& ctx, Extraction* out) {
   size_t because = ctx.Find("Could not be delivered because of");
+  if (because == std::string::npos) return false;
   size_t list = ctx.Find("The following recipients were affected:");
-  if (because == std::string::npos || list == std::string::npos || list < because) return false;
+  if (list == std::string::npos || list < because) return false;
   std::string why = Squash(std::string_view(ctx.text).substr(because + 33, list - because - 33));
   auto lines = Lines(std::string_view(ctx.text).substr(list));
   std::string addr;

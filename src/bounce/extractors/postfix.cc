@@ -8,8 +8,9 @@ namespace rebound::bounce {
 bool ExtractPostfix(const Context& ctx, Extraction* out) {
   // OpenSMTPD lists its recipients the same way.
   std::string kind = "postfix";
+  // ("This is the mail system at host" holds "the mail system": it is never
+  // there when that is not, so it needs no search of its own.)
   size_t at = ctx.Find("The mail system");
-  if (at == std::string::npos) at = ctx.Find("This is the mail system at host");
   if (at == std::string::npos) at = ctx.Find("This is the Postfix program");
   if (at == std::string::npos) {
     at = ctx.Find("the following list of recipients");

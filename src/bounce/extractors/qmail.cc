@@ -5,17 +5,23 @@
 namespace rebound::bounce {
 
 bool ExtractQmail(const Context& ctx, Extraction* out) {
-  static const char* kOpeners[] = {
+  // The first of these openers. Those holding "deliver your message" are
+  // sought only when it is there at all (most texts lack it).
+  static const char* kDeliverOpeners[] = {
       "I'm afraid I wasn't able to deliver your message",
       "Sorry, we were unable to deliver your message",
-      "Sorry, I wasn't able to establish an SMTP connection",
       "unable to deliver your message to the following address",
+  };
+  static const char* kOtherOpeners[] = {
+      "Sorry, I wasn't able to establish an SMTP connection",
       "This is the qmail-send program",
       "This is the machine generated message from mail service",
       "I'm sorry to have to inform you that your message could not",
   };
   size_t start = std::string::npos;
-  for (const char* o : kOpeners) start = std::min(start, ctx.Find(o));
+  for (const char* o : kOtherOpeners) start = std::min(start, ctx.Find(o));
+  if (ctx.Find("deliver your message") != std::string::npos)
+    for (const char* o : kDeliverOpeners) start = std::min(start, ctx.Find(o));
   if (start == std::string::npos) return false;
   auto lines = Lines(std::string_view(ctx.text).substr(start));
   AddressBlocks(lines, 0, lines.size(), &out->recipients);

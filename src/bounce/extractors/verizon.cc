@@ -7,8 +7,9 @@ namespace rebound::bounce {
 
 bool ExtractVerizon(const Context& ctx, Extraction* out) {
   size_t below = ctx.Find("Error message below:");
+  if (below == std::string::npos) return false;
   size_t details = ctx.Find("Message details:");
-  if (below == std::string::npos || details == std::string::npos || details < below) return false;
+  if (details == std::string::npos || details < below) return false;
   auto lines = Lines(std::string_view(ctx.text).substr(details));
   size_t rcpt = FindLine(lines, "RCPT TO:");
   if (rcpt == std::string::npos) return false;

@@ -7,8 +7,9 @@ namespace rebound::bounce {
 
 bool ExtractX3(const Context& ctx, Extraction* out) {
   size_t head = ctx.Find("This is an automatically generated Delivery Status Notification");
+  if (head == std::string::npos) return false;
   size_t tech = ctx.Find("Technical details:");
-  if (head == std::string::npos || tech == std::string::npos || tech < head) return false;
+  if (tech == std::string::npos || tech < head) return false;
   auto lines = Lines(std::string_view(ctx.text).substr(head, tech - head));
   std::string addr;
   for (size_t i = 1; i < lines.size(); ++i)
