@@ -1075,6 +1075,65 @@ def t_mixed_wrap(data, m):
             b"--" + outer + eol + b"".join(moved) + eol + body + b"--" + outer + b"--" + eol)
 
 
+class Renamed(bytes):
+    """A variant whose recipients were renamed: the records must follow
+    (renames maps each old address to its new one, lower case)."""
+    renames = {}
+
+
+def rename_recipients(data, m, records, local_for):
+    """Every recipient of the original's records renamed throughout the message
+    (case-insensitively: DSN, text, headers, returned message): a held-out
+    bounce names other addresses, of other shapes."""
+    addrs = []
+    for r in records:
+        a = r["recipient"] or ""
+        if "@" in a and a not in addrs:
+            addrs.append(a)
+    if not addrs:
+        raise NotApplicable("no recipient address")
+    # an encoded part could name the address where a byte replacement cannot reach
+    if any(e.cte in (b"base64", b"quoted-printable") for e in walk(m.root) if not e.returned):
+        raise NotApplicable("an encoded bounce part")
+    if not m.root.declared and re.search(rb"(?im)^content-transfer-encoding:\s*(base64|quoted)", data):
+        raise NotApplicable("encoded text in an undeclared body")
+    out = data
+    renames = {}
+    for i, a in enumerate(addrs):
+        local, domain = a.rsplit("@", 1)
+        new = local_for(local, i) + "@" + domain if local_for.__code__.co_argcount == 2 else local_for(local, domain, i)
+        pat = re.compile(re.escape(a.encode()), re.I)
+        if not pat.search(out):
+            raise NotApplicable("a recipient not written out in the message (VERP, derived)")
+        # the new address must not contain an old one (the records would be ambiguous)
+        out = pat.sub(new.encode().replace(b"\\", b"\\\\"), out)
+        renames[a] = new
+    v = Renamed(out)
+    v.renames = renames
+    return v
+
+
+def t_addr_local_plus(data, m, records):
+    """Recipients' local parts as dotted names with a +tag (first.last+tag1)."""
+    return rename_recipients(data, m, records, lambda local, i: f"first.last-{i}+news_tag")
+
+
+def t_addr_local_upper(data, m, records):
+    """Recipients' local parts in upper case, as some MTAs echo them."""
+    return rename_recipients(data, m, records, lambda local, i: local.upper())
+
+
+def t_addr_local_short(data, m, records):
+    """Recipients' local parts of one letter and a digit."""
+    return rename_recipients(data, m, records, lambda local, i: f"q{i}")
+
+
+def t_addr_domain(data, m, records):
+    """Recipients' domains (where the address is written whole) as a longer
+    name with a hyphen and a two-label public suffix."""
+    return rename_recipients(data, m, records, lambda local, domain, i: f"{local}@mail-{i}.example-corp.co.uk")
+
+
 def compose(*fns):
     """fns applied in turn; a later step that does not apply (CRLF already)
     leaves the data as it is."""
@@ -1106,6 +1165,8 @@ TRANSFORMS = [
     ("dsn_addr_case", t_dsn_addr_case), ("dsn_addr_angle", t_dsn_addr_angle),
     ("dsn_global", t_dsn_global), ("rfc822_global", t_rfc822_global), ("alt_wrap", t_alt_wrap),
     ("disposition", t_disposition), ("mixed_wrap", t_mixed_wrap),
+    ("addr_local_plus", t_addr_local_plus), ("addr_local_upper", t_addr_local_upper),
+    ("addr_local_short", t_addr_local_short), ("addr_domain", t_addr_domain),
     # combinations
     ("mbox_cr", compose(t_mbox, t_cr)), ("mbox_gzip", compose(t_mbox, t_gzip)),
     ("crlf_qp", compose(t_qp, t_crlf)), ("cr_base64", compose(t_base64, t_cr)),
@@ -1118,6 +1179,8 @@ STRUCTURAL = {"hcase_lower", "hcase_upper", "hcase_mixed", "dsn_field_case", "re
               "subject_b", "subject_q", "preamble_drop", "preamble_add", "param_order", "dsn_base64",
               "mixed_eol", "header_sort", "dsn_addr_case", "dsn_addr_angle", "dsn_global", "rfc822_global",
               "crlf_qp", "cr_base64", "alt_wrap", "disposition", "mixed_wrap"}
+# Transformations that also take the original's records (they rename recipients).
+NEEDS_RECORDS = {"addr_local_plus", "addr_local_upper", "addr_local_short", "addr_domain"}
 
 
 # --- running and comparing -----------------------------------------------------
@@ -1147,12 +1210,26 @@ def run_parse(rebound, path):
     return got, errors, other
 
 
-def first_difference(want, got):
+def renamed(rec, renames):
+    out = dict(rec)
+    out["recipient"] = renames.get(rec["recipient"], rec["recipient"]).lower()
+    if isinstance(out["diagnostic"], str):
+        for old, new in renames.items():
+            out["diagnostic"] = re.sub(re.escape(old), lambda _: new, out["diagnostic"], flags=re.I)
+    return out
+
+
+def first_difference(want, got, cut_ok=False):
+    """cut_ok: a diagnostic that is a cut of the whole text may end elsewhere
+    (the renamed addresses changed the text's length)."""
     if len(want) != len(got):
         return f"record count {len(want)} -> {len(got)}"
     for i, (w, g) in enumerate(zip(want, got)):
         for k in FIELDS:
             if w[k] != g[k]:
+                if (cut_ok and k == "diagnostic" and w[k] and g[k] and min(len(w[k]), len(g[k])) >= 250 and
+                        (w[k].startswith(g[k]) or g[k].startswith(w[k]))):
+                    continue
                 return f"record {i} {k}: {w[k]!r} -> {g[k]!r}"
     return None
 
@@ -1194,6 +1271,7 @@ def main():
     try:
         where = {}  # variant path -> (transformation, file)
         xfail = {}  # (transformation, file) -> patch, for the variants written
+        renames = {}  # variant path -> {old recipient: new}, for the renaming transformations
         na = collections.Counter()
         skipped = []
         for f in files:
@@ -1207,7 +1285,7 @@ def main():
                     na[name] += 1
                     continue
                 try:
-                    out = fn(data, m)
+                    out = fn(data, m, baseline[f]) if name in NEEDS_RECORDS else fn(data, m)
                 except Ambiguous as why:
                     skipped.append((name, f, str(why)))
                     continue
@@ -1221,6 +1299,8 @@ def main():
                 with open(path, "wb") as fh:
                     fh.write(out)
                 where[path] = (name, f)
+                if isinstance(out, Renamed):
+                    renames[path] = out.renames
                 patch = expected_failure(name, f, data)
                 if patch:
                     xfail[(name, f)] = patch
@@ -1230,10 +1310,12 @@ def main():
         failures = collections.defaultdict(list)
         for path, (name, f) in sorted(where.items(), key=lambda kv: (kv[1][0], kv[1][1])):
             want = baseline[f]
+            if path in renames:
+                want = [renamed(w, renames[path]) for w in want]
             if path in errors and f not in base_err:
                 diff = f"error: {errors[path]}"
             else:
-                diff = first_difference(want, got.get(path, []))
+                diff = first_difference(want, got.get(path, []), cut_ok=path in renames)
             if diff is None:
                 passed[name] += 1
             else:
