@@ -9,14 +9,18 @@
 // repeat their diagnostics (every recipient of a dead domain, a provider's
 // fixed rejection texts), and the reading is a pure function of that input
 // (an immutable Classifier), so a remembered one is exactly what a fresh one
-// gives. Bounded (kMemoEntries, kMemoBytes); emptied between messages once
-// full.
+// gives. A reading is kept the second time its input is seen (a table of
+// hashes remembers the first time), so inputs seen once -- those that quote
+// the recipient's address, mostly -- do not crowd the memory. Bounded
+// (kMemoEntries, kMemoBytes); emptied between messages once full.
 #pragma once
 
+#include <cstdint>
 #include <deque>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "bounce/extract.h"
 #include "rebound/bounce.h"
@@ -26,7 +30,7 @@ namespace rebound::bounce {
 
 class Finalizer {
  public:
-  explicit Finalizer(const Classifier* c) : classifier_(c) {}
+  explicit Finalizer(const Classifier* c) : classifier_(c) { memo_.reserve(kMemoEntries); }
   // Called before a message's records are finished: the records of the
   // previous message (whose verdicts may view this Finalizer's storage) are
   // then no longer in use.
@@ -49,6 +53,10 @@ class Finalizer {
   static constexpr size_t kMemoEntries = 8192;
   static constexpr size_t kMemoBytes = 4 << 20;
   static constexpr size_t kMaxKeyBytes = 4096;
+  // First-sight fingerprints: sets of two, so that two inputs that fall in
+  // one set do not keep evicting each other (a direct-mapped table let about
+  // one corpus diagnostic in ten never be kept).
+  static constexpr size_t kSeenSets = 8192;
 
  private:
   // What the classifier stage makes of one diagnostic and its fields.
@@ -68,16 +76,15 @@ class Finalizer {
   void Read(const Candidate& c, Classifier::Scratch* scratch, Reading* out);
   const Reading& Remembered(const Candidate& c, Classifier::Scratch* scratch);
 
-  struct KeyHash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
-  };
   const Classifier* classifier_;
   ReplyParser parser_;
-  std::unordered_map<std::string, Reading, KeyHash, std::equal_to<>> memo_;
+  // std::hash<std::string>: the table then keeps each key's hash, and a
+  // lookup does not hash again every key it passes.
+  std::unordered_map<std::string, Reading> memo_;
   size_t memo_bytes_ = 0;
   size_t memo_hits_ = 0;
   bool memo_enabled_ = true;
+  std::vector<uint32_t> seen_ = std::vector<uint32_t>(2 * kSeenSets);
   std::string key_;            // the lookup key, its capacity reused
   std::deque<Reading> spill_;  // readings not kept, alive until the next message
 };
