@@ -405,8 +405,9 @@ def t_dsn_field_case(data, m):
     return b"".join(lines)
 
 
-def fold_value(text, width, eol, indent):
-    """Folds one unfolded field at white space so lines stay near width."""
+def fold_value(text, width, eol):
+    """Folds one unfolded field at white space so lines stay near width (the
+    white space run starts the continuation line, so unfolding gives text back)."""
     words = [w for w in re.split(rb"([ \t]+)", text) if w]
     out, line = [], b""
     for k, w in enumerate(words):
@@ -415,9 +416,7 @@ def fold_value(text, width, eol, indent):
             # is no valid continuation)
             if len(line) >= width and k + 1 < len(words):
                 out.append(line)
-                line = b""
-                # the run itself starts the continuation line
-                line = w if w.startswith((b" ", b"\t")) else indent
+                line = w
             else:
                 line += w
             continue
@@ -430,17 +429,15 @@ def refold(m, fields_of, width):
     lines = list(m.lines)
     changed = False
     for first, end in fields_of(m):
-        raw = b"".join(bare(l) + b"" for l in lines[first:end])
         # unfold: a line end followed by white space is removed (the space stays)
         unfolded = b"".join([bare(lines[first])] + [bare(l) for l in lines[first + 1:end]])
         eol = eol_of(lines[end - 1], m.eol)
-        new = fold_value(unfolded, width, eol, b"\t")
+        new = fold_value(unfolded, width, eol)
         if new != b"".join(lines[first:end]):
             lines[first] = new
             for j in range(first + 1, end):
                 lines[j] = b""
             changed = True
-        del raw
     if not changed:
         raise NotApplicable("nothing to fold")
     return b"".join(lines)
@@ -1285,7 +1282,7 @@ def main():
     with_records = sum(1 for f in files if baseline[f])
     if with_records < len(files) // 2:  # else every variant would "pass" by giving nothing too
         print(f"FAIL: the originals gave records for only {with_records} of {len(files)} messages")
-        print(f"0 passed, 1 failed")
+        print("0 passed, 1 failed")
         return 1
 
     transforms = [(n, fn) for n, fn in TRANSFORMS if only is None or n in only]
