@@ -1198,6 +1198,8 @@ STRUCTURAL = {"hcase_lower", "hcase_upper", "hcase_mixed", "dsn_field_case", "re
               "subject_b", "subject_q", "preamble_drop", "preamble_add", "param_order", "dsn_base64",
               "mixed_eol", "header_sort", "dsn_addr_case", "dsn_addr_angle", "dsn_global", "rfc822_global",
               "crlf_qp", "cr_base64", "alt_wrap", "disposition", "mixed_wrap", "original_headers_only"}
+# Not a per-message file: every message in one mbox (see main).
+ALL_IN_ONE = "mbox_all_reversed"
 # Transformations that also take the original's records (they rename recipients).
 NEEDS_RECORDS = {"addr_local_plus", "addr_local_upper", "addr_local_short", "addr_domain"}
 
@@ -1323,6 +1325,28 @@ def main():
                 patch = expected_failure(name, f, data)
                 if patch:
                     xfail[(name, f)] = patch
+        # All the messages in one mbox, in reverse order: one parser reads them
+        # one after another, so nothing may carry over from one to the next.
+        in_mbox = []
+        if only is None or ALL_IN_ONE in only:
+            out = []
+            for f in reversed(files):
+                data = open(os.path.join(maildir, f), "rb").read()
+                lines = split_lines(data)
+                if lines and lines[0].startswith(b"From "):
+                    lines = lines[1:]
+                if Message(data).several or not lines:
+                    continue
+                eol = eol_of(lines[0])
+                body = b"".join((b">" + l if re.match(rb">*From ", l) else l) for l in lines)
+                if not body.endswith((b"\n", b"\r")):
+                    body += eol
+                out.append(b"From MAILER-DAEMON Tue Jan  6 11:00:00 2026" + eol + body + eol)
+                in_mbox.append(f)
+            os.makedirs(os.path.join(tmp, ALL_IN_ONE))
+            with open(os.path.join(tmp, ALL_IN_ONE, "all.mbox"), "wb") as fh:
+                fh.write(b"".join(out))
+
         got, errors, other = run_parse(rebound, tmp)
 
         passed = collections.Counter()
@@ -1339,6 +1363,23 @@ def main():
                 passed[name] += 1
             else:
                 failures[name].append((f, diff))
+
+        if in_mbox:
+            records = got.get(os.path.join(tmp, ALL_IN_ONE, "all.mbox"), [])
+            at = 0
+            for f in in_mbox:
+                want = baseline[f]
+                diff = first_difference(want, records[at:at + len(want)])
+                if diff is not None:
+                    failures[ALL_IN_ONE].append((f, diff + " (the messages after it not compared)"))
+                    break
+                passed[ALL_IN_ONE] += 1
+                at += len(want)
+            else:
+                if at != len(records):
+                    failures[ALL_IN_ONE].append(("(end)", f"{len(records) - at} records more than the messages"))
+            transforms = transforms + [(ALL_IN_ONE, None)]
+            na[ALL_IN_ONE] = len(files) - len(in_mbox)
 
         bad = 0
         for line in (base_other + other)[:50]:
