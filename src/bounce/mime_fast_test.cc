@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <random>
 #include <string>
 #include <vector>
@@ -260,10 +261,13 @@ TEST(MimeFast, OriginalMarkerIsTheFirstLineThatStartsWithOne) {
   // Near misses (prefixes of markers, markers inside a line) around real
   // markers, at random line positions and indents.
   static const char* kFiller[] = {"Message headers", "----- Original", "text ----- Original message -----",
-                                  "The original message", "", "   ", "Below is a copy", "-", "unsent message"};
+                                  "The original message", "", "   ", "Below is a copy", "-", "unsent message",
+                                  "The mail system", "Orig", "ORIGINAL message", "--- ", "mess"};
   static const char* kMarkers[] = {"----- Original message -----", "Message headers follow",
                                    "------ This is a copy of the message, including all the headers.",
-                                   "Unsent Message below:"};
+                                   "Unsent Message below:", "Original message follows.",
+                                   "The original message headers are included as attachment",
+                                   "Below is a copy of the original message", "--- Original Message ---"};
   std::mt19937 rng(23);
   for (int round = 0; round < 3000; ++round) {
     std::string text;
@@ -272,7 +276,10 @@ TEST(MimeFast, OriginalMarkerIsTheFirstLineThatStartsWithOne) {
       const size_t line_start = text.size();
       text.append(rng() % 4 == 0 ? rng() % 3 : 0, rng() % 2 ? ' ' : '\t');
       if (rng() % 25 == 0) {
-        text += kMarkers[rng() % 4];
+        std::string marker = kMarkers[rng() % (sizeof kMarkers / sizeof kMarkers[0])];
+        for (char& c : marker)  // any letter case
+          if (std::isalpha(static_cast<unsigned char>(c)) && rng() % 3 == 0) c = static_cast<char>(c ^ 0x20);
+        text += marker;
         if (want == std::string::npos) want = line_start;
       } else {
         text += kFiller[rng() % (sizeof kFiller / sizeof kFiller[0])];
