@@ -103,7 +103,9 @@ bool ReadDeliveryStatus(std::string_view s, const Context& ctx, Extraction* ex) 
     orig_rcpt.clear();
     have_cur = cur_has_final = cur_has_orig = false;
   };
-  Headers block;
+  // Reused from call to call (its fields vector keeps its capacity); no
+  // recursion reaches here while it is in use.
+  static thread_local Headers block;
   while (pos < s.size()) {
     // Skip blank lines between blocks.
     while (pos < s.size()) {
@@ -298,7 +300,7 @@ std::string DecodeVerp(std::string_view address) {
 }
 
 void ReadOriginal(const Part* part, const Context& ctx, CharsetConverter* cc, OriginalMessage* out) {
-  Headers parsed;
+  static thread_local Headers parsed;  // reused: its fields vector keeps its capacity
   const Headers* h = nullptr;
   if (part) {
     // The parser read this part's headers into ctx.original_headers already.

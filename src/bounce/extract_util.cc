@@ -61,6 +61,9 @@ std::string FirstAddress(std::string_view s) {
 
 std::vector<std::string_view> Lines(std::string_view text) {
   std::vector<std::string_view> out;
+  // Room for lines of 32 bytes on average (bounce text lines are longer):
+  // one allocation rather than one per doubling.
+  out.reserve(std::min<size_t>(text.size() / 32 + 8, 4096));
   size_t pos = 0;
   while (pos <= text.size()) {
     size_t eol = LineEnd(text, pos);

@@ -17,6 +17,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace rebound::bounce {
@@ -138,6 +139,12 @@ inline size_t LineEnd(std::string_view s, size_t from) { return FindEither(s, fr
 size_t FindBytes(std::string_view hay, std::string_view needle, size_t from = 0);
 std::string Lower(std::string_view s);
 void LowerTo(std::string_view s, std::string* out);  // *out = Lower(s), its capacity reused; s may be *out
+// The same for a temporary (Lower(FirstAddress(...))): lower-cased in place,
+// no second string.
+inline std::string Lower(std::string&& s) {
+  LowerTo(s, &s);
+  return std::move(s);
+}
 inline std::string_view Trim(std::string_view s) {
   auto space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
   while (!s.empty() && space(s.front())) s.remove_prefix(1);
