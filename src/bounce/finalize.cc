@@ -402,8 +402,11 @@ void Finalizer::Read(const Candidate& c, Classifier::Scratch* scratch, Reading* 
   out->remote_host.assign(reply.remote_host);
   out->text_status = std::move(text_status);
   out->field_status = field_status.present();
-  out->timed_out =
-      IFind(c.diagnostic, "timed out") != std::string::npos || IFind(c.diagnostic, "timeout") != std::string::npos;
+  // Both words begin with "time": where that is missing (most texts), so
+  // are they, and where it is, neither occurs before it.
+  const size_t time = IFind(c.diagnostic, "time");
+  out->timed_out = time != std::string::npos && (IFind(c.diagnostic, "timed out", time) != std::string::npos ||
+                                                 IFind(c.diagnostic, "timeout", time) != std::string::npos);
   // A URL in the reply text becomes the verdict's reference: a view into
   // the parser's buffer, which the next reply overwrites. Kept here instead.
   const auto at = reinterpret_cast<uintptr_t>(v.reference.data());
