@@ -161,6 +161,9 @@ struct BounceParser::Impl {
   Part root;
   Found found;
   Headers original_parsed;
+  // The previous message's records, their strings' capacity reused for the
+  // next message's (swapped with the result's vector).
+  std::vector<BounceRecord> spare_records;
   Finalizer finalizer;
   explicit Impl(const Classifier* c) : classifier(c), scratch(c->NewScratch()), finalizer(c) {}
 };
@@ -177,6 +180,7 @@ Status BounceParser::Parse(std::string_view message, BounceResult* out) {
   for (std::string* f : {&out->original.message_id, &out->original.from, &out->original.to, &out->original.subject,
                          &out->original.list_id, &out->original.verp_recipient})
     f->clear();
+  impl_->spare_records.swap(out->records);  // kept, to be filled again below
   out->records.clear();
   if (Trim(message).empty()) return Status::InvalidArgument("empty input");
   std::string_view msg = NormalizeNewlines(message, &impl_->norm_buf);
@@ -382,10 +386,12 @@ Status BounceParser::Parse(std::string_view message, BounceResult* out) {
   std::string& date = impl_->date_buf;
   date.clear();
   AppendUnfolded(root.headers.Raw("Date"), &date);
-  out->records.reserve(ex.recipients.size());
   impl_->finalizer.BeginMessage();
-  for (const auto& c : ex.recipients)
-    out->records.push_back(impl_->finalizer.Finish(c, out->kind, date, impl_->scratch.get()));
+  std::vector<BounceRecord>& records = impl_->spare_records;
+  records.resize(ex.recipients.size());
+  for (size_t i = 0; i < ex.recipients.size(); ++i)
+    impl_->finalizer.FinishInto(ex.recipients[i], out->kind, date, impl_->scratch.get(), &records[i]);
+  out->records.swap(records);
   return Status::Ok();
 }
 

@@ -474,9 +474,11 @@ TEST_F(BounceTest, RememberedReadingsAreFreshReadings) {
     c.command = kCommands[rng() % 3];
     c.reply_code = rng() % 4 == 0 ? 550 : 0;
     c.action = rng() % 5 == 0 ? "delayed" : "";
+    if (rng() % 10 == 0) c.reason_hint = Reason::feedback;  // the format decides: no reading
     candidates.push_back(std::move(c));
   }
-  bounce::Finalizer remembering(classifier_.get()), fresh(classifier_.get());
+  bounce::Finalizer remembering(classifier_.get()), fresh(classifier_.get()), into(classifier_.get());
+  BounceRecord reused;  // filled again and again, as BounceParser fills the records of its last message
   fresh.set_memo_enabled(false);
   auto scratch = classifier_->NewScratch();
   auto same = [](const BounceRecord& a, const BounceRecord& b) {
@@ -492,9 +494,17 @@ TEST_F(BounceTest, RememberedReadingsAreFreshReadings) {
     remembering.BeginMessage();
     fresh.BeginMessage();
     std::vector<BounceRecord> got, want;
+    into.BeginMessage();
     for (size_t k = i; k < std::min(i + 3, candidates.size()); ++k) {
       got.push_back(remembering.Finish(candidates[k], "rfc3464", "Thu, 29 Apr 2010 23:34:45 +0900", scratch.get()));
       want.push_back(fresh.Finish(candidates[k], "rfc3464", "Thu, 29 Apr 2010 23:34:45 +0900", scratch.get()));
+      into.FinishInto(candidates[k], k % 2 ? "postfix" : "rfc3464", k % 2 ? "" : "Thu, 29 Apr 2010 23:34:45 +0900",
+                      scratch.get(), &reused);
+      BounceRecord alone = fresh.Finish(candidates[k], k % 2 ? "postfix" : "rfc3464",
+                                        k % 2 ? "" : "Thu, 29 Apr 2010 23:34:45 +0900", scratch.get());
+      EXPECT_TRUE(same(reused, alone) && reused.reporting_mta_kind == alone.reporting_mta_kind &&
+                  reused.feedback_type == alone.feedback_type)
+          << reused.diagnostic;
     }
     for (size_t k = 0; k < got.size(); ++k) {
       EXPECT_TRUE(same(got[k], want[k])) << got[k].diagnostic;

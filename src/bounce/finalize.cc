@@ -1,5 +1,6 @@
 #include "bounce/finalize.h"
 
+#include <algorithm>
 #include <array>
 #include <cctype>
 #include <charconv>
@@ -189,7 +190,9 @@ bool ParseClock(std::string_view s, int* hh, int* mm, int* ss) {
 }
 }  // namespace
 
-std::string ToIso8601(std::string_view date) {
+namespace {
+// ToIso8601 into buf (96 bytes): the length written, 0 for "".
+size_t Iso8601Chars(std::string_view date, char* buf) {
   // Tokens: [Day,] DD Mon YYYY HH:MM[:SS] [zone]
   std::string_view tok[8];
   size_t ntok = 0;
@@ -204,7 +207,7 @@ std::string ToIso8601(std::string_view date) {
   size_t k = 0;
   for (int skip = 0; skip < 2; ++skip)
     if (k < ntok && std::isalpha(static_cast<unsigned char>(tok[k][0])) && !MonthIndex(tok[k])) ++k;
-  if (k + 3 > ntok) return "";
+  if (k + 3 > ntok) return 0;
   int day = 0, month = 0, year = 0;
   // "DD Mon YYYY" or "Mon DD YYYY".
   if (MonthIndex(tok[k + 1])) {
@@ -216,13 +219,13 @@ std::string ToIso8601(std::string_view date) {
     day = ToInt(tok[k + 1]);
     year = ToInt(tok[k + 2]);
   } else {
-    return "";
+    return 0;
   }
   if (year < 100) year += year < 50 ? 2000 : 1900;
-  if (day < 1 || day > 31 || year < 1970 || year > 9999) return "";
+  if (day < 1 || day > 31 || year < 1970 || year > 9999) return 0;
   int hh = 0, mm = 0, ss = 0;
-  if (k + 3 < ntok && !ParseClock(tok[k + 3], &hh, &mm, &ss)) return "";
-  if (hh > 23 || mm > 59 || ss > 60 || hh < 0 || mm < 0 || ss < 0) return "";
+  if (k + 3 < ntok && !ParseClock(tok[k + 3], &hh, &mm, &ss)) return 0;
+  if (hh > 23 || mm > 59 || ss > 60 || hh < 0 || mm < 0 || ss < 0) return 0;
   int offset_min = 0;
   if (k + 4 < ntok) {
     std::string_view z = tok[k + 4];
@@ -245,11 +248,10 @@ std::string ToIso8601(std::string_view date) {
   long y;
   unsigned m, d;
   CivilFromDays(days, &y, &m, &d);
-  char buf[96];
   if (y < 0 || y > 9999) {
-    std::snprintf(buf, sizeof buf, "%04ld-%02u-%02uT%02d:%02d:%02dZ", y, m, d, static_cast<int>(rem / 3600),
-                  static_cast<int>((rem / 60) % 60), static_cast<int>(rem % 60));
-    return buf;
+    const int n = std::snprintf(buf, 96, "%04ld-%02u-%02uT%02d:%02d:%02dZ", y, m, d, static_cast<int>(rem / 3600),
+                                static_cast<int>((rem / 60) % 60), static_cast<int>(rem % 60));
+    return n < 0 ? 0 : std::min<size_t>(static_cast<size_t>(n), 95);
   }
   // Digits by hand: snprintf was a tenth of the time of a whole record.
   auto digits = [](char* at, long v, int n) {
@@ -262,7 +264,13 @@ std::string ToIso8601(std::string_view date) {
   digits(buf + 11, rem / 3600, 2);
   digits(buf + 14, (rem / 60) % 60, 2);
   digits(buf + 17, rem % 60, 2);
-  return std::string(buf, 20);
+  return 20;
+}
+}  // namespace
+
+std::string ToIso8601(std::string_view date) {
+  char buf[96];
+  return std::string(buf, Iso8601Chars(date, buf));
 }
 
 Category CategoryForReason(Reason r) {
@@ -419,14 +427,30 @@ void Finalizer::Read(const Candidate& c, Classifier::Scratch* scratch, Reading* 
 BounceRecord Finalizer::Finish(const Candidate& c, std::string_view kind, std::string_view message_date,
                                Classifier::Scratch* scratch) {
   BounceRecord r;
+  FinishInto(c, kind, message_date, scratch, &r);
+  return r;
+}
+
+void Finalizer::FinishInto(const Candidate& c, std::string_view kind, std::string_view message_date,
+                           Classifier::Scratch* scratch, BounceRecord* out) {
+  BounceRecord& r = *out;
+  // Every field is set (assigned into, keeping the strings' capacity): r
+  // may hold an earlier record.
   r.recipient = c.recipient;
-  r.action = c.action.empty() ? "failed" : c.action;
+  if (c.action.empty()) r.action = "failed";
+  else r.action = c.action;
   r.remote_mta = c.remote_mta;
   r.feedback_type = c.feedback_type;
-  r.reporting_mta_kind = std::string(kind);
-  r.timestamp = ToIso8601(c.timestamp.empty() ? message_date : std::string_view(c.timestamp));
+  r.reporting_mta_kind = kind;
+  {
+    char buf[96];
+    r.timestamp.assign(buf, Iso8601Chars(c.timestamp.empty() ? message_date : std::string_view(c.timestamp), buf));
+  }
   r.diagnostic = c.diagnostic;
   r.smtp_command = c.command;
+  r.status.clear();
+  r.reply_code = 0;
+  r.verdict = Verdict();
   // Extractors cut text at byte limits; whatever they did, output is UTF-8.
   for (std::string* f : {&r.recipient, &r.diagnostic, &r.remote_mta, &r.smtp_command, &r.feedback_type, &r.action})
     SanitizeUtf8(f);
@@ -434,7 +458,7 @@ BounceRecord Finalizer::Finish(const Candidate& c, std::string_view kind, std::s
   if (c.reason_hint == Reason::feedback || c.reason_hint == Reason::vacation) {
     Category cat = *c.reason_hint == Reason::feedback ? Category::complaint : Category::auto_reply;
     r.verdict = VerdictFor(cat, *c.reason_hint, false);
-    return r;
+    return;
   }
 
   const Reading& rd = Remembered(c, scratch);
@@ -519,7 +543,6 @@ BounceRecord Finalizer::Finish(const Candidate& c, std::string_view kind, std::s
   }
   v.hard_bounce = IsHardReason(v.reason);
   r.verdict = v;
-  return r;
 }
 
 }  // namespace rebound::bounce

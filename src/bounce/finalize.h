@@ -40,6 +40,10 @@ class Finalizer {
   // of this Finalizer, valid until the next BeginMessage.
   BounceRecord Finish(const Candidate& c, std::string_view kind, std::string_view message_date,
                       Classifier::Scratch* scratch);
+  // The same into *out, which may hold an earlier record (every field is
+  // set; its strings' capacity is reused).
+  void FinishInto(const Candidate& c, std::string_view kind, std::string_view message_date,
+                  Classifier::Scratch* scratch, BounceRecord* out);
   // A verdict for a category decided by the format (ARF, auto-reply, a
   // reason hint), with the taxonomy's texts for it.
   Verdict VerdictFor(Category category, Reason reason, bool permanent) const;
