@@ -68,6 +68,9 @@ struct Headers {
 // Parses the header block at the start of s; returns the offset of the body
 // (after the blank line, or s.size() when there is none).
 size_t ParseHeaders(std::string_view s, Headers* out);
+// For tests: the same with the 32-byte (AVX2, when the CPU has it) or the
+// 16-byte scans, whichever ParseHeaders would not choose.
+size_t ParseHeadersForTest(std::string_view s, Headers* out, bool wide);
 
 // Unfolds a raw value: line breaks and the whitespace after them become one
 // space; the result is trimmed.
