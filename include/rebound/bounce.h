@@ -90,6 +90,7 @@ class MboxSplitter {
   size_t messages() const { return messages_; }
 
  private:
+  void FeedLines(std::string_view chunk);  // Feed after the stream's first bytes were looked at
   // in_chunk: line points into the chunk Feed is reading (else a copy).
   void Line(std::string_view line, bool in_chunk);
   void Bulk(std::string_view lines);  // whole lines of the chunk, none starting "From "
@@ -110,6 +111,10 @@ class MboxSplitter {
   bool prev_blank_ = true;
   bool is_mbox_ = false;
   size_t messages_ = 0;
+  bool started_ = false;   // the first chunk was looked at (BOM, line ends)
+  bool cr_lines_ = false;  // an mbox with CR line ends: read with LF instead
+  bool prev_cr_ = false;   // the last byte fed was a CR (cr_lines_ only)
+  std::string cr_buf_;     // the chunk with its line ends made LF (cr_lines_ only)
 };
 
 }  // namespace rebound

@@ -182,6 +182,8 @@ Status BounceParser::Parse(std::string_view message, BounceResult* out) {
     f->clear();
   impl_->spare_records.swap(out->records);  // kept, to be filled again below
   out->records.clear();
+  // A byte order mark that an editor wrote before the first header field.
+  if (message.starts_with("\xEF\xBB\xBF")) message.remove_prefix(3);
   if (Trim(message).empty()) return Status::InvalidArgument("empty input");
   std::string_view msg = NormalizeNewlines(message, &impl_->norm_buf);
 
@@ -283,17 +285,19 @@ Status BounceParser::Parse(std::string_view message, BounceResult* out) {
     c.recipient = Lower(FirstAddress(ctx.from));
     c.feedback_type = "opt-out";
     c.reason_hint = Reason::feedback;
-    c.diagnostic = Squash(std::string_view(ctx.text).substr(0, 300));
+    c.diagnostic = SquashPrefix(ctx.text, 300);
     ex.kind = "unsubscribe";
     if (!c.recipient.empty()) {
       ex.recipients.push_back(std::move(c));
       done = true;
     }
   }
+  bool dsn_decoded = false;  // impl_->dsn_buf holds found.dsn's decoded text
   if (!done && found.dsn) {
     std::string& dsn_text = impl_->dsn_buf;  // capacity kept across messages
     dsn_text.clear();
     AppendDecodedText(*found.dsn, &impl_->cc, kPartInputLimit, &dsn_text);
+    dsn_decoded = true;
     ex = Extraction();
     done = ReadDeliveryStatus(dsn_text, ctx, &ex);
   }
@@ -329,7 +333,7 @@ Status BounceParser::Parse(std::string_view message, BounceResult* out) {
     std::string fallback;
     for (auto& c : ex.recipients) {
       if (!c.diagnostic.empty()) continue;
-      if (fallback.empty()) fallback = Squash(std::string_view(ctx.text).substr(0, 1000));
+      if (fallback.empty()) fallback = SquashPrefix(ctx.text, 1000);
       c.diagnostic = fallback;
     }
   }
@@ -381,7 +385,13 @@ Status BounceParser::Parse(std::string_view message, BounceResult* out) {
     return Status::Ok();
   }
   out->is_bounce = true;
-  ApplyFormatHints(ctx, found.dsn ? found.dsn->body : std::string_view(), &ex);
+  // The hints read the DSN's fields decoded, as ReadDeliveryStatus does: an
+  // MTA may send the part base64-encoded.
+  if (found.dsn && !dsn_decoded) {
+    impl_->dsn_buf.clear();
+    AppendDecodedText(*found.dsn, &impl_->cc, kPartInputLimit, &impl_->dsn_buf);
+  }
+  ApplyFormatHints(ctx, found.dsn ? std::string_view(impl_->dsn_buf) : std::string_view(), &ex);
   out->kind = ex.kind.empty() ? "rfc3464" : ex.kind;
   std::string& date = impl_->date_buf;
   date.clear();
@@ -486,6 +496,30 @@ void MboxSplitter::Line(std::string_view line, bool in_chunk) {
 }
 
 void MboxSplitter::Feed(std::string_view chunk) {
+  if (!started_ && !chunk.empty()) {
+    started_ = true;
+    // A byte order mark that an editor wrote before the first line.
+    if (chunk.starts_with("\xEF\xBB\xBF")) chunk.remove_prefix(3);
+    // An mbox whose lines end in CR alone (old Mac files): its separators
+    // are found only once its line ends read as LF. A single message needs
+    // no lines here (Parse reads CR line ends), so it is not copied.
+    const size_t eol = chunk.find_first_of("\r\n");
+    cr_lines_ = chunk.starts_with("From ") && eol != std::string_view::npos && eol + 1 < chunk.size() &&
+                chunk[eol] == '\r' && chunk[eol + 1] != '\n';
+  }
+  if (cr_lines_) {
+    cr_buf_.clear();
+    for (char c : chunk) {
+      const bool lf_of_crlf = c == '\n' && prev_cr_;  // a CRLF among the CRs (across chunks too)
+      prev_cr_ = c == '\r';
+      if (!lf_of_crlf) cr_buf_.push_back(c == '\r' ? '\n' : c);
+    }
+    chunk = cr_buf_;
+  }
+  FeedLines(chunk);
+}
+
+void MboxSplitter::FeedLines(std::string_view chunk) {
   // Finish a line left over from the last chunk.
   if (!pending_.empty()) {
     size_t nl = chunk.find('\n');

@@ -196,6 +196,31 @@ TEST_F(BounceTest, GatewayListOfRefusedAddressesKeepsUserUnknown) {
   EXPECT_FALSE(plain.records[0].verdict.hard_bounce);
 }
 
+TEST_F(BounceTest, PowerMtaCategoryReadInABase64DeliveryStatus) {
+  // PowerMTA's "bad-mailbox" keeps a generic "No such user" userunknown; the
+  // hint is read from the decoded fields, so a base64 part says the same.
+  auto bounce = [](std::string_view dsn_part) {
+    return "From: postmaster@mta1.example.org\nTo: s@example.com\nSubject: Delivery report\n"
+           "MIME-Version: 1.0\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\n\n"
+           "--B\nContent-Type: text/plain\n\nYour message was not delivered.\n\n"
+           "--B\nContent-Type: message/delivery-status\n" +
+           std::string(dsn_part) + "\n--B--\n";
+  };
+  BounceResult plain = Parse(bounce(
+      "\nReporting-MTA: dns; mta1.example.org\n\nFinal-Recipient: rfc822; x@example.net\nAction: failed\n"
+      "Status: 5.0.0\nDiagnostic-Code: smtp; 550 x@example.net... No such user\n"
+      "X-PowerMTA-BounceCategory: bad-mailbox\n"));
+  BounceResult encoded = Parse(bounce(
+      "Content-Transfer-Encoding: base64\n\n"
+      "UmVwb3J0aW5nLU1UQTogZG5zOyBtdGExLmV4YW1wbGUub3JnDQoNCkZpbmFsLVJlY2lwaWVudDogcmZjODIyOyB4QGV4YW1wbGUubmV0DQpB\n"
+      "Y3Rpb246IGZhaWxlZA0KU3RhdHVzOiA1LjAuMA0KRGlhZ25vc3RpYy1Db2RlOiBzbXRwOyA1NTAgeEBleGFtcGxlLm5ldC4uLiBObyBzdWNo\n"
+      "IHVzZXINClgtUG93ZXJNVEEtQm91bmNlQ2F0ZWdvcnk6IGJhZC1tYWlsYm94DQo=\n"));
+  ASSERT_EQ(plain.records.size(), 1u);
+  ASSERT_EQ(encoded.records.size(), 1u);
+  EXPECT_EQ(plain.records[0].verdict.reason, Reason::userunknown);
+  EXPECT_EQ(encoded.records[0].verdict.reason, Reason::userunknown);
+}
+
 TEST_F(BounceTest, EximLayoutWithTheReplyOnTheAddressLine) {
   BounceResult r = Parse(
       "From: Mail Delivery System <MAILER-DAEMON@mx.example.org>\nTo: s@example.com\n"
@@ -300,6 +325,20 @@ TEST(Mime, DecodersAndCharsets) {
   EXPECT_EQ(cc.DecodeHeader("=?ISO-8859-1?Q?caf=E9?= ok"), "caf\xc3\xa9 ok");
 }
 
+TEST(Mime, DecodedTextHasLfLineEnds) {
+  // base64 text is encoded with CRLF (RFC 2045's canonical form); QP can
+  // spell CRs too. The extractors see LF, as for the message's own lines.
+  bounce::CharsetConverter cc;
+  bounce::Part b64;
+  b64.encoding = "base64";
+  b64.body = "YQ0KYg0K";  // "a\r\nb\r\n"
+  EXPECT_EQ(bounce::DecodeText(b64, &cc, 1 << 20), "a\nb\n");
+  bounce::Part qp;
+  qp.encoding = "quoted-printable";
+  qp.body = "a=0D=0Ab=0Dc\n";
+  EXPECT_EQ(bounce::DecodeText(qp, &cc, 1 << 20), "a\nb\nc\n");
+}
+
 TEST(Mbox, SplitsOnlyAnMbox) {
   std::vector<std::string> got;
   MboxSplitter s([&](std::string_view m, bool) { got.emplace_back(m); });
@@ -326,11 +365,58 @@ TEST(Mbox, SplitsOnlyAnMbox) {
   EXPECT_NE(got[1].find("From me to you"), std::string::npos);
 }
 
+TEST(Mbox, CrLineEndsAndByteOrderMark) {
+  // An mbox whose lines end in CR alone is cut like any other (it used to
+  // be one "line": the postmark, dropped with the whole file).
+  std::vector<std::string> got;
+  MboxSplitter cr([&](std::string_view m, bool) { got.emplace_back(m); });
+  cr.Feed("From a@b Thu Jan  1 00:00:00 2024\rSubject: one\r\rbody\r\rFrom c@d Thu Jan  1 00:00:00 2024\r");
+  cr.Feed("Subject: two\r\rbody\r");
+  cr.Finish();
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0], "Subject: one\n\nbody\n\n");
+  EXPECT_EQ(got[1], "Subject: two\n\nbody\n");
+  // A byte order mark before the first line hides neither the postmark nor
+  // the first header field.
+  got.clear();
+  MboxSplitter bom([&](std::string_view m, bool) { got.emplace_back(m); });
+  bom.Feed("\xEF\xBB\xBF" "From a@b Thu Jan  1 00:00:00 2024\nSubject: one\n\nbody\n");
+  bom.Finish();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0], "Subject: one\n\nbody\n");
+}
+
+TEST_F(BounceTest, ByteOrderMarkBeforeTheHeader) {
+  BounceResult plain = Parse(kDsn);
+  BounceResult marked = Parse(std::string("\xEF\xBB\xBF") + kDsn);
+  ASSERT_EQ(marked.records.size(), plain.records.size());
+  ASSERT_FALSE(marked.records.empty());
+  EXPECT_EQ(marked.records[0].recipient, plain.records[0].recipient);
+  EXPECT_EQ(marked.records[0].verdict.reason, plain.records[0].verdict.reason);
+}
+
 TEST(Finalize, Iso8601) {
   EXPECT_EQ(bounce::ToIso8601("Tue, 11 Jun 2024 18:02:02 +0900"), "2024-06-11T09:02:02Z");
   EXPECT_EQ(bounce::ToIso8601("garbage"), "");
   EXPECT_EQ(bounce::DecodeVerp("<list-bounces-joe=example.net@lists.example.org>"), "joe@example.net");
   EXPECT_EQ(bounce::DecodeVerp("plain@example.org"), "");
+}
+
+TEST(Extract, SquashPrefixCutsTheSquashedText) {
+  EXPECT_EQ(bounce::SquashPrefix("a  b \n c", 3), "a b");
+  EXPECT_EQ(bounce::SquashPrefix("  a  ", 100), "a");
+  // The same words, padded and wrapped differently, give the same cut text.
+  std::string tight, loose;
+  for (int i = 0; i < 300; ++i) {
+    tight += "word" + std::to_string(i) + " ";
+    loose += "word" + std::to_string(i) + "   \n\t";
+  }
+  const std::string a = bounce::SquashPrefix(tight, 1000), b = bounce::SquashPrefix(loose, 1000);
+  EXPECT_EQ(a, b);
+  EXPECT_LE(a.size(), 1000u);
+  EXPECT_GT(a.size(), 990u);
+  // Never inside a UTF-8 character.
+  EXPECT_EQ(bounce::SquashPrefix("\xC3\xA9\xC3\xA9\xC3\xA9", 5), "\xC3\xA9\xC3\xA9");
 }
 
 // A DSN in one message/delivery-status part; fields are the per-recipient block.

@@ -240,7 +240,7 @@ bool ReadFeedbackReport(const Part& report, const Context& ctx, CharsetConverter
   c.feedback_type = type.empty() ? "abuse" : type;
   c.reason_hint = Reason::feedback;
   c.action = "failed";
-  c.diagnostic = Squash(ctx.text.substr(0, 2000));
+  c.diagnostic = SquashPrefix(ctx.text, 2000);
   ex->kind = "arf";
   for (const auto& a : rcpts) {
     if (a.empty()) continue;
@@ -275,7 +275,7 @@ bool ReadAutoReply(const Context& ctx, Extraction* ex) {
   c.recipient = LowerAddress(ctx.from);
   if (c.recipient.empty()) return false;
   c.action = "delivered";
-  c.diagnostic = Squash(ctx.text.substr(0, 1000));
+  c.diagnostic = SquashPrefix(ctx.text, 1000);
   c.reason_hint = Reason::vacation;
   ex->kind = "rfc3834";
   ex->recipients.push_back(std::move(c));

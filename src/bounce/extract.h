@@ -99,6 +99,12 @@ bool IsAddressLine(std::string_view line, std::string* address);
 std::string JoinLines(const std::vector<std::string_view>& lines, size_t from, size_t to);
 // Collapses runs of whitespace to one space and trims.
 std::string Squash(std::string_view s);
+// Squash(s) cut to at most max_out bytes (at a UTF-8 character boundary),
+// without squashing more of s than that needs. The cut is made in the
+// squashed text, so the same words give the same diagnostic however they
+// are spaced, wrapped or padded (Squash(s.substr(0, n)) cuts a text with
+// CRs or trailing blanks earlier).
+std::string SquashPrefix(std::string_view s, size_t max_out);
 // Offset of the first of the usual "original message follows" markers in
 // text, or npos.
 size_t FindOriginalMarker(std::string_view text);

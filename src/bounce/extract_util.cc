@@ -107,6 +107,27 @@ std::string Squash(std::string_view s) {
   return out;
 }
 
+std::string SquashPrefix(std::string_view s, size_t max_out) {
+  // Squashing a prefix of s gives a prefix of Squash(s) (a word cut at the
+  // end is the start of that word), and never more bytes than the prefix
+  // had: start with max_out bytes and widen (doubling) until the output has
+  // a byte past the cut (to see whether the cut splits a character) or s is
+  // used up.
+  std::string out;
+  for (size_t take = max_out + 1;; take *= 2) {
+    out.clear();
+    AppendUnfolded(s.substr(0, take), &out);
+    if (out.size() > max_out || take >= s.size()) break;
+  }
+  if (out.size() > max_out) {
+    size_t cut = max_out;
+    while (cut > 0 && (static_cast<unsigned char>(out[cut]) & 0xC0) == 0x80) --cut;  // not inside a character
+    out.resize(cut);
+    while (!out.empty() && out.back() == ' ') out.pop_back();
+  }
+  return out;
+}
+
 size_t FindOriginalMarker(std::string_view text) {
   static constexpr std::string_view kMarkers[] = {
       "--- Below this line is a copy of the message",

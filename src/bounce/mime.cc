@@ -864,15 +864,38 @@ void CharsetConverter::DecodeHeaderTo(std::string_view raw, std::string* out_ptr
   SanitizeUtf8(&out);
 }
 
+namespace {
+// CRLF and lone CR to LF, in place. The parser made the message's own line
+// ends LF, but decoding brings back the ones the sender encoded: text is
+// base64-encoded in canonical form, with CRLF (RFC 2045 6.8), and "=0D=0A"
+// spells one in quoted-printable. Extractors expect LF only.
+void LineEndsToLf(std::string* s) {
+  size_t r = s->find('\r');
+  if (r == std::string::npos) return;
+  size_t w = r;
+  for (; r < s->size(); ++r) {
+    char c = (*s)[r];
+    if (c == '\r') {
+      c = '\n';
+      if (r + 1 < s->size() && (*s)[r + 1] == '\n') ++r;
+    }
+    (*s)[w++] = c;
+  }
+  s->resize(w);
+}
+}  // namespace
+
 void AppendDecodedText(const Part& part, CharsetConverter* cc, size_t limit, std::string* out) {
   std::string_view body = part.body.substr(0, std::min(limit, part.body.size()));
   std::string decoded;
   std::string_view bytes = body;
   if (part.encoding == "quoted-printable") {
     decoded = DecodeQuotedPrintable(body);
+    LineEndsToLf(&decoded);
     bytes = decoded;
   } else if (part.encoding == "base64") {
     decoded = DecodeBase64(body);
+    LineEndsToLf(&decoded);
     bytes = decoded;
   }
   std::string_view charset = part.content_type.charset;

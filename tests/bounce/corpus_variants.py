@@ -22,10 +22,6 @@ transformation and the first field that differs.
 A transformation that does not apply to a message (no multipart for the
 boundary change, no text part to re-encode) counts as n/a. A variant whose
 change of output is legitimate is skipped, with its reason, in SKIPS below.
-A known failure whose fix is written but not applied yet is listed in
-EXPECTED_FAIL with the patch that fixes it: it is reported but does not fail
-the test, and an expected failure that passes is reported as XPASS (remove
-it from the list then).
 
 Usage: corpus_variants.py REBOUND_BINARY CORPUS_DIR [--only=T1,T2] [--verbose]
 CORPUS_DIR is the Sisimai corpus (with maildir/) or a maildir itself.
@@ -49,51 +45,6 @@ FIELDS = ("recipient", "status", "reply_code", "reason", "category", "hard_bounc
 # (transformation, corpus-relative file) -> why the variant may legitimately read differently.
 SKIPS = {
 }
-
-def _is_mbox(data):
-    return data.startswith(b"From ")
-
-
-def _cr_convertible(data):  # what t_cr converts (no bare CR inside lines)
-    return b"\r" not in data.replace(b"\r\n", b"\n")
-
-
-# Failures whose fix is written in /work/notes/variants-patches/ (the lead
-# applies them to src/bounce and then removes the entry; until then they are
-# reported as XFAIL and do not fail the test; an entry that passes is XPASS).
-# (transformation, which messages: None for all, a set of corpus-relative
-# files, or a test on the original bytes, patch file)
-EXPECTED_FAIL = [
-    # MboxSplitter drops a whole mbox whose lines end in CR (the first "line"
-    # is the file, read as a postmark) and misses an mbox behind a BOM.
-    ("cr", _is_mbox, "02-mbox-bom-and-cr-line-ends.patch"),
-    ("bom", _is_mbox, "02-mbox-bom-and-cr-line-ends.patch"),
-    ("mbox_cr", _cr_convertible, "02-mbox-bom-and-cr-line-ends.patch"),
-    ("bom_mbox_crlf", None, "02-mbox-bom-and-cr-line-ends.patch"),
-    ("cr_base64", _is_mbox, "02-mbox-bom-and-cr-line-ends.patch"),
-    # Base64 text keeps its canonical CRLF after decoding: the SES JSON
-    # reader and the length of the cut diagnostic see the CRs.
-    ("base64", {"bsd/lhost-amazonses-09.eml", "bsd/lhost-amazonses-11.eml", "bsd/lhost-messagingserver-07.eml"},
-     "01-decoded-text-line-ends.patch"),
-    ("cr_base64", {"bsd/lhost-amazonses-09.eml", "bsd/lhost-amazonses-11.eml",
-                   "bsd/lhost-messagingserver-07.eml"}, "01-decoded-text-line-ends.patch"),
-    # A diagnostic taken from the whole text is cut at N raw bytes, then
-    # squashed: trailing blanks move the cut.
-    ("trailing_ws", {"bsd/lhost-messagingserver-07.eml", "bsd/lhost-sendmail-54.eml"},
-     "03-squash-before-cut.patch"),
-    # The format hints read the delivery-status part undecoded.
-    ("dsn_base64", {"bsd/lhost-powermta-01.eml"}, "04-format-hints-read-decoded-dsn.patch"),
-]
-
-
-def expected_failure(name, f, data):
-    for t, which, patch in EXPECTED_FAIL:
-        if t != name:
-            continue
-        if which is None or (callable(which) and which(data)) or (isinstance(which, set) and f in which):
-            return patch
-    return None
-
 
 # --- a small structural reader (just enough to rewrite messages in place) -----
 
@@ -1291,7 +1242,6 @@ def main():
     tmp = tempfile.mkdtemp(prefix="rebound-variants-")
     try:
         where = {}  # variant path -> (transformation, file)
-        xfail = {}  # (transformation, file) -> patch, for the variants written
         renames = {}  # variant path -> {old recipient: new}, for the renaming transformations
         na = collections.Counter()
         skipped = []
@@ -1322,9 +1272,6 @@ def main():
                 where[path] = (name, f)
                 if isinstance(out, Renamed):
                     renames[path] = out.renames
-                patch = expected_failure(name, f, data)
-                if patch:
-                    xfail[(name, f)] = patch
         # All the messages in one mbox, in reverse order: one parser reads them
         # one after another, so nothing may carry over from one to the next.
         in_mbox = []
@@ -1389,24 +1336,13 @@ def main():
         print(f"{'transformation':21} {'pass':>5} {'fail':>5} {'n/a':>5} {'skip':>5}  ({len(files)} messages)")
         for name, _ in transforms:
             print(f"{name:21} {passed[name]:5} {len(failures[name]):5} {na[name]:5} {skips[name]:5}")
-        xpass = []
         for name, _ in transforms:
-            failed = {f for f, _ in failures[name]}
             for f, diff in failures[name]:
-                patch = xfail.get((name, f))
-                if patch is None:
-                    bad += 1
-                print(f"{'XFAIL (' + patch + ')' if patch else 'FAIL'} {f} [{name}]: {diff}")
-            xpass += [(name, f, p) for (n, f), p in xfail.items() if n == name and f not in failed]
-        for (name, patch), n in sorted(collections.Counter((name, p) for name, _, p in xpass).items()):
-            some = ", ".join(sorted(f for nm, f, p in xpass if (nm, p) == (name, patch))[:3])
-            print(f"XPASS [{name}] {n} messages ({some}{', ...' if n > 3 else ''}): expected to fail until "
-                  f"{patch}; remove what passes from EXPECTED_FAIL")
+                bad += 1
+                print(f"FAIL {f} [{name}]: {diff}")
         for name, f, why in skipped:
             print(f"SKIP {f} [{name}]: {why}")
         total_pass = sum(passed.values())
-        print(f"{len(xfail) - len(xpass)} expected failures (patches in /work/notes/variants-patches), "
-              f"{len(xpass)} unexpected passes")
         print(f"{total_pass} passed, {bad} failed")
         return 1 if bad else 0
     finally:

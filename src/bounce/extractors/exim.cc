@@ -63,7 +63,7 @@ bool ExtractExim(const Context& ctx, Extraction* out) {
     if (c.diagnostic.empty()) {
       // The error is in the paragraph after the list.
       size_t after = ctx.Find("The error that the other server returned was:");
-      if (after != std::string::npos) c.diagnostic = Squash(ctx.text.substr(after, 1000));
+      if (after != std::string::npos) c.diagnostic = SquashPrefix(std::string_view(ctx.text).substr(after), 1000);
     }
   }
   return true;

@@ -51,7 +51,7 @@ bool ExtractGeneric(const Context& ctx, Extraction* out) {
     }
   }
   if (out->recipients.empty()) return false;
-  std::string whole = Squash(std::string_view(ctx.text).substr(0, 4000));
+  std::string whole = SquashPrefix(ctx.text, 4000);
   for (auto& c : out->recipients)
     if (c.diagnostic.empty()) c.diagnostic = whole;
   out->kind = "generic";

@@ -32,7 +32,7 @@ static bool ExtractGmailCurrent(const Context& ctx, Extraction* out) {
   if (resp == std::string::npos) resp = ctx.Find("The response was:");
   if (resp != std::string::npos) {
     size_t start = ctx.text.find(':', resp) + 1;
-    c.diagnostic = Squash(std::string_view(ctx.text).substr(start, 1000));
+    c.diagnostic = SquashPrefix(std::string_view(ctx.text).substr(start), 1000);
     if (!failed_header.empty()) c.diagnostic = Squash(sentence) + " " + c.diagnostic;
   } else {
     c.diagnostic = Squash(sentence);

@@ -14,7 +14,7 @@ bool ExtractGoogleGroups(const Context& ctx, Extraction* out) {
   // The group address is the returned message's To.
   c.recipient = Lower(FirstAddress(OriginalTo(ctx)));
   if (c.recipient.empty()) return false;
-  c.diagnostic = Squash(std::string_view(ctx.text).substr(0, 2000));
+  c.diagnostic = SquashPrefix(ctx.text, 2000);
   c.reason_hint = Reason::rejected;
   out->kind = "googlegroups";
   out->recipients.push_back(std::move(c));
