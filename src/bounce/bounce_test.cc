@@ -614,5 +614,24 @@ TEST_F(BounceTest, RememberedReadingsAreFreshReadings) {
   EXPECT_EQ(once.memo_hits(), 1u);
 }
 
+TEST_F(BounceTest, OpenSmtpdDelayNoticeGivesTheRecipientsOwnText) {
+  // The delay notice wraps "the following / list of recipients" over two
+  // lines; the recipient's line, not the whole narrative, is its diagnostic.
+  BounceResult r = Parse(
+      "From: Mailer Daemon <MAILER-DAEMON@mx.example.org>\nTo: s@example.com\n"
+      "Subject: Delivery status notification: delayed\n\n"
+      "    Hi!\n\n"
+      "    This is the MAILER-DAEMON, please DO NOT REPLY to this email.\n\n"
+      "    A message is delayed for more than 4 hours for the following\n"
+      "    list of recipients:\n\n"
+      "nomx@example.net: No MX found for domain\n\n"
+      "    Please note that this is only a temporary failure report.\n");
+  ASSERT_EQ(r.records.size(), 1u);
+  EXPECT_EQ(r.kind, "opensmtpd");
+  EXPECT_EQ(r.records[0].recipient, "nomx@example.net");
+  EXPECT_EQ(r.records[0].diagnostic, "No MX found for domain");
+  EXPECT_EQ(r.records[0].verdict.category, Category::dns_failure);
+}
+
 }  // namespace
 }  // namespace rebound

@@ -13,7 +13,9 @@ bool ExtractPostfix(const Context& ctx, Extraction* out) {
   size_t at = ctx.Find("The mail system");
   if (at == std::string::npos) at = ctx.Find("This is the Postfix program");
   if (at == std::string::npos) {
-    at = ctx.Find("the following list of recipients");
+    // Its delay notice breaks the line inside "the following list of
+    // recipients", so only the end of the phrase is sought.
+    at = ctx.Find("list of recipients:");
     kind = "opensmtpd";
   }
   if (at == std::string::npos && ctx.Find("(in reply to ") != std::string::npos) {
