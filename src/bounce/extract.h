@@ -40,6 +40,12 @@ struct Context {
     }
     return FindBytes(lower, std::string_view(buf, needle.size()), from);
   }
+  // Case-insensitive search for a prose phrase (words separated by single
+  // spaces) that the text may have wrapped: between two words any run of
+  // blanks holding at most one line break stands for the space (see
+  // FindPhraseIn). Offset of the match or npos; *end, when given, gets the
+  // offset just past it (the match may be longer than the phrase).
+  size_t FindPhrase(std::string_view phrase, size_t from = 0, size_t* end = nullptr) const;
   // The decoded text after a "copy of the message follows" marker, when the
   // original is inline rather than an attached part (bounded).
   std::string inline_original;
@@ -86,6 +92,21 @@ const std::vector<ExtractorEntry>& Extractors();
 void ApplyFormatHints(const Context& ctx, std::string_view dsn_fields, Extraction* ex);
 
 // Helpers shared by extractors (extract_util.cc).
+//
+// The phrase search behind Context::FindPhrase, over an already lower-cased
+// haystack. Templates wrap their sentences wherever the addresses, host
+// names, dates or language push the line end, so a marker sentence may be
+// split anywhere between its words by a line break and indentation. A gap
+// between two words of the phrase matches a run of 1 to kMaxPhraseGap of
+// ' ', '\t', '\r', '\n' holding at most one '\n' (a blank line ends a
+// paragraph: no marker spans it). Words match as in FindBytes (no word
+// boundaries), case-insensitively. Returns the leftmost match at or after
+// from, or npos; *end gets the offset past the match.
+inline constexpr size_t kMaxPhraseGap = 64;
+size_t FindPhraseIn(std::string_view lower_hay, std::string_view phrase, size_t from = 0, size_t* end = nullptr);
+// Offset of the start of the line holding offset at (text[at] itself may be
+// the line break ending it).
+size_t LineStartAt(std::string_view text, size_t at);
 //
 // The first e-mail address in s (angle brackets, "mailto:" and quotes
 // stripped), lower-cased domain kept as written; "" when none.

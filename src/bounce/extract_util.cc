@@ -34,6 +34,90 @@ bool DomainChar(unsigned char c) { return kDomainChar[c]; }
 
 }  // namespace
 
+namespace {
+bool IsGapChar(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+// Whether a run of gap characters of length len holding newlines line
+// breaks may stand for the space between two words of a phrase.
+bool GapOk(size_t len, size_t newlines) { return len >= 1 && len <= kMaxPhraseGap && newlines <= 1; }
+}  // namespace
+
+size_t FindPhraseIn(std::string_view hay, std::string_view phrase, size_t from, size_t* end) {
+  // The phrase lower-cased and cut into words.
+  char buf[256];
+  std::string long_phrase;
+  std::string_view low;
+  if (phrase.size() <= sizeof buf) {
+    for (size_t i = 0; i < phrase.size(); ++i) buf[i] = LowerAscii(phrase[i]);
+    low = std::string_view(buf, phrase.size());
+  } else {
+    long_phrase = Lower(phrase);
+    low = long_phrase;
+  }
+  std::array<std::string_view, 24> words;
+  size_t n = 0;
+  for (size_t i = 0; i < low.size();) {
+    size_t sp = low.find(' ', i);
+    if (sp == std::string_view::npos) sp = low.size();
+    if (sp > i) {
+      if (n == words.size()) return std::string_view::npos;  // no marker is that long
+      words[n++] = low.substr(i, sp - i);
+    }
+    i = sp + 1;
+  }
+  if (n == 0) return std::string_view::npos;
+  // The longest word is sought with the fast search (it is the rarest, and
+  // most texts lack it): the words around each hit are then checked with
+  // the gaps allowed. Every match holds that word at a distance from its
+  // start between prefix_min and prefix_max, which bounds where the search
+  // starts and, once a match is found, how far an earlier-starting one may
+  // still lie.
+  size_t k = 0;
+  for (size_t i = 1; i < n; ++i)
+    if (words[i].size() > words[k].size()) k = i;
+  size_t prefix_min = k, prefix_max = k * kMaxPhraseGap;
+  for (size_t i = 0; i < k; ++i) prefix_min += words[i].size(), prefix_max += words[i].size();
+  const std::string_view anchor = words[k];
+  size_t best = std::string_view::npos, best_end = 0;
+  if (from > hay.size() || hay.size() - from < prefix_min) return std::string_view::npos;
+  for (size_t q = FindBytes(hay, anchor, from + prefix_min); q != std::string_view::npos;
+       q = FindBytes(hay, anchor, q + 1)) {
+    if (best != std::string_view::npos && q >= best + prefix_max) break;
+    // The words after the anchor.
+    size_t e = q + anchor.size();
+    bool ok = true;
+    for (size_t i = k + 1; ok && i < n; ++i) {
+      size_t g = e, newlines = 0;
+      while (g < hay.size() && g - e <= kMaxPhraseGap && IsGapChar(hay[g])) newlines += hay[g++] == '\n';
+      ok = GapOk(g - e, newlines) && hay.substr(g).starts_with(words[i]);
+      e = g + words[i].size();
+    }
+    // The words before it.
+    size_t s = q;
+    for (size_t i = k; ok && i-- > 0;) {
+      size_t g = s, newlines = 0;
+      while (g > 0 && s - g <= kMaxPhraseGap && IsGapChar(hay[g - 1])) newlines += hay[--g] == '\n';
+      ok = GapOk(s - g, newlines) && g >= words[i].size() && hay.substr(g - words[i].size(), words[i].size()) == words[i];
+      s = ok ? g - words[i].size() : 0;
+    }
+    if (ok && s >= from && s < best) {
+      best = s;
+      best_end = e;
+    }
+  }
+  if (end && best != std::string_view::npos) *end = best_end;
+  return best;
+}
+
+size_t Context::FindPhrase(std::string_view phrase, size_t from, size_t* end) const {
+  return FindPhraseIn(lower, phrase, from, end);
+}
+
+size_t LineStartAt(std::string_view text, size_t at) {
+  if (at == 0 || text.empty()) return 0;
+  size_t nl = text.rfind('\n', std::min(at, text.size()) - 1);
+  return nl == std::string_view::npos ? 0 : nl + 1;
+}
+
 std::string FirstAddress(std::string_view s) {
   size_t from = 0;
   while (from < s.size()) {
@@ -170,13 +254,30 @@ size_t FindOriginalMarker(std::string_view text) {
     for (int c = 0; c < 256; ++c) may[c] = may[c] || kByFirst[static_cast<unsigned char>(LowerAscii(static_cast<char>(c)))] != 0;
     return may;
   }();
-  // Whether the line starting at pos begins (after spaces) with a marker; a
-  // marker holds no line break, so one that fits here fits in the line.
+  // Whether text at pos starts with marker, case-insensitively, a space of
+  // the marker standing for any gap FindPhraseIn allows: the prose markers
+  // ("Below is a copy of the original message") are wrapped where the
+  // template's width puts the line end.
+  auto starts_with_marker = [&](size_t pos, std::string_view marker) {
+    for (size_t j = 0; j < marker.size(); ++j) {
+      if (marker[j] == ' ') {
+        size_t g = pos, newlines = 0;
+        while (g < text.size() && g - pos <= kMaxPhraseGap && IsGapChar(text[g])) newlines += text[g++] == '\n';
+        if (!GapOk(g - pos, newlines)) return false;
+        pos = g;
+        continue;
+      }
+      if (pos >= text.size() || LowerAscii(text[pos]) != LowerAscii(marker[j])) return false;
+      ++pos;
+    }
+    return true;
+  };
+  // Whether the line starting at pos begins (after spaces) with a marker.
   auto marker_at = [&](size_t pos) {
     while (pos < text.size() && (text[pos] == ' ' || text[pos] == '\t')) ++pos;
     if (pos >= text.size()) return false;
     for (uint32_t bits = kByFirst[static_cast<unsigned char>(LowerAscii(text[pos]))]; bits; bits &= bits - 1)
-      if (IStartsWith(text.substr(pos), kMarkers[__builtin_ctz(bits)])) return true;
+      if (starts_with_marker(pos, kMarkers[__builtin_ctz(bits)])) return true;
     return false;
   };
   if (!text.empty() && marker_at(0)) return 0;

@@ -264,6 +264,9 @@ TEST(MimeFast, HeaderReaderAgreesWithTheLineByLineOne) {
   }
 }
 
+bool NaivePhraseAt(std::string_view hay, const std::vector<std::string>& words, size_t w, size_t at, size_t* end);
+std::vector<std::string> PhraseWords(std::string_view phrase);
+
 TEST(MimeFast, OriginalMarkerIsTheFirstLineThatStartsWithOne) {
   // Near misses (prefixes of markers, markers inside a line) around real
   // markers, at random line positions and indents.
@@ -274,24 +277,44 @@ TEST(MimeFast, OriginalMarkerIsTheFirstLineThatStartsWithOne) {
                                    "------ This is a copy of the message, including all the headers.",
                                    "Unsent Message below:", "Original message follows.",
                                    "The original message headers are included as attachment",
-                                   "Below is a copy of the original message", "--- Original Message ---"};
+                                   "Below is a copy of the original message", "--- Original Message ---",
+                                   // formed by the filler "--- " before a wrapped "Original message follows."
+                                   "--- Original message follows"};
   std::mt19937 rng(23);
   for (int round = 0; round < 3000; ++round) {
     std::string text;
     size_t want = std::string::npos;
     for (int i = static_cast<int>(rng() % 40); i > 0; --i) {
-      const size_t line_start = text.size();
       text.append(rng() % 4 == 0 ? rng() % 3 : 0, rng() % 2 ? ' ' : '\t');
       if (rng() % 25 == 0) {
         std::string marker = kMarkers[rng() % (sizeof kMarkers / sizeof kMarkers[0])];
         for (char& c : marker)  // any letter case
           if (std::isalpha(static_cast<unsigned char>(c)) && rng() % 3 == 0) c = static_cast<char>(c ^ 0x20);
+        if (rng() % 3 == 0) {  // wrapped inside, as a re-filled paragraph would be
+          std::vector<size_t> spaces;
+          for (size_t k = 0; k < marker.size(); ++k)
+            if (marker[k] == ' ') spaces.push_back(k);
+          if (!spaces.empty()) marker.replace(spaces[rng() % spaces.size()], 1, rng() % 2 ? "\n    " : "\n");
+        }
         text += marker;
-        if (want == std::string::npos) want = line_start;
       } else {
         text += kFiller[rng() % (sizeof kFiller / sizeof kFiller[0])];
       }
       if (i > 1 || rng() % 2) text += '\n';
+    }
+    // The reference: the first line that starts (after blanks) with one of
+    // the markers, by the backtracking phrase matcher.
+    const std::string lower = NaiveLower(text);
+    std::vector<size_t> line_starts = {0};
+    for (size_t k = 0; k + 1 < text.size(); ++k)
+      if (text[k] == '\n') line_starts.push_back(k + 1);
+    for (size_t pos : line_starts) {
+      size_t at = pos;
+      while (at < text.size() && (text[at] == ' ' || text[at] == '\t')) ++at;
+      size_t end = 0;
+      for (const char* marker : kMarkers)
+        if (want == std::string::npos && NaivePhraseAt(lower, PhraseWords(marker), 0, at, &end)) want = pos;
+      if (want != std::string::npos) break;
     }
     EXPECT_EQ(FindOriginalMarker(text), want) << testing::PrintToString(text);
   }
@@ -419,6 +442,104 @@ TEST(MimeFast, MboxSplitterChunkingDoesNotMatter) {
     EXPECT_EQ(Split(mbox, &rng, 64, max_message), reference) << testing::PrintToString(mbox);
     EXPECT_EQ(Split(mbox, &rng, 100000, max_message), reference) << testing::PrintToString(mbox);
   }
+}
+
+// The reference phrase search: at each start, the words in turn, trying every
+// gap length (backtracking), straight from the definition in extract.h.
+bool NaivePhraseAt(std::string_view hay, const std::vector<std::string>& words, size_t w, size_t at, size_t* end) {
+  if (hay.substr(at).substr(0, words[w].size()) != words[w]) return false;
+  at += words[w].size();
+  if (w + 1 == words.size()) {
+    *end = at;
+    return true;
+  }
+  size_t newlines = 0;
+  for (size_t len = 1; len <= kMaxPhraseGap && at + len <= hay.size(); ++len) {
+    const char c = hay[at + len - 1];
+    if (c != ' ' && c != '\t' && c != '\r' && c != '\n') break;
+    newlines += c == '\n';
+    if (newlines > 1) break;
+    if (NaivePhraseAt(hay, words, w + 1, at + len, end)) return true;
+  }
+  return false;
+}
+
+// The phrase's words, lower-cased.
+std::vector<std::string> PhraseWords(std::string_view phrase) {
+  std::vector<std::string> words;
+  std::string cur;
+  for (char c : NaiveLower(phrase) + " ") {
+    if (c != ' ') {
+      cur += c;
+    } else if (!cur.empty()) {
+      words.push_back(cur);
+      cur.clear();
+    }
+  }
+  return words;
+}
+
+size_t NaiveFindPhrase(std::string_view lower_hay, std::string_view phrase, size_t from, size_t* end) {
+  const std::vector<std::string> words = PhraseWords(phrase);
+  if (words.empty()) return std::string_view::npos;
+  for (size_t at = from; at < lower_hay.size(); ++at)
+    if (NaivePhraseAt(lower_hay, words, 0, at, end)) return at;
+  return std::string_view::npos;
+}
+
+TEST(MimeFast, PhraseSearchAgreesWithTheBacktrackingReference) {
+  std::mt19937 rng(11);
+  static const char kWordChars[] = "aAbB:x";
+  static const char* kGaps[] = {" ", "  ", "\t", "\n", "\n    ", " \r\n\t", "\n\n", "\n \n", ""};
+  const std::string wide_gap(70, ' ');
+  for (int round = 0; round < 30000; ++round) {
+    // Words from a small alphabet so that near misses abound.
+    std::vector<std::string> words(1 + rng() % 4);
+    for (auto& w : words) {
+      w.resize(1 + rng() % 3);
+      for (char& c : w) c = kWordChars[rng() % (sizeof kWordChars - 1)];
+    }
+    std::string phrase;
+    for (const auto& w : words) phrase += (phrase.empty() ? "" : " ") + w;
+    // A text of random pieces: the words, random gaps (some not allowed),
+    // random bytes.
+    std::string hay;
+    const size_t pieces = rng() % 12;
+    for (size_t i = 0; i < pieces; ++i) {
+      switch (rng() % 4) {
+        case 0: hay += words[rng() % words.size()]; break;
+        case 1: hay += rng() % 8 ? kGaps[rng() % 9] : wide_gap; break;
+        case 2: hay += RandomText(rng, 6); break;
+        default:  // the whole phrase, wrapped at random
+          for (size_t w = 0; w < words.size(); ++w) {
+            if (w) hay += rng() % 8 ? kGaps[rng() % 8] : wide_gap;
+            hay += words[w];
+          }
+      }
+    }
+    for (char& c : hay)
+      if (rng() % 3 == 0 && c >= 'a' && c <= 'z') c = static_cast<char>(c - 32);
+    const std::string lower = NaiveLower(hay);
+    const size_t from = rng() % (hay.size() + 2);
+    size_t want_end = 0, got_end = 0;
+    const size_t want = NaiveFindPhrase(lower, phrase, from, &want_end);
+    const size_t got = FindPhraseIn(lower, phrase, from, &got_end);
+    ASSERT_EQ(got, want) << "hay=" << testing::PrintToString(hay) << " phrase=" << testing::PrintToString(phrase)
+                         << " from=" << from;
+    if (want != std::string_view::npos) {
+      EXPECT_EQ(got_end, want_end);
+    }
+  }
+  // Through Context, with the phrase in any case.
+  Context ctx;
+  ctx.text = "Hello,\n\nWe could not deliver it for the following\n    list of Recipients:\n\n<a@b.example>";
+  ctx.lower = NaiveLower(ctx.text);
+  size_t end = 0;
+  const size_t at = ctx.FindPhrase("the following LIST of recipients:", 0, &end);
+  ASSERT_NE(at, std::string::npos);
+  EXPECT_EQ(ctx.text.substr(at, end - at), "the following\n    list of Recipients:");
+  EXPECT_EQ(ctx.FindPhrase("hello, we could"), std::string::npos);  // a blank line is no gap
+  EXPECT_EQ(LineStartAt(ctx.text, end), ctx.text.find("    list"));
 }
 
 }  // namespace

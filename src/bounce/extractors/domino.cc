@@ -5,9 +5,11 @@
 namespace rebound::bounce {
 
 bool ExtractDomino(const Context& ctx, Extraction* out) {
-  size_t at = ctx.Find("was not delivered to:");
+  size_t end = 0;
+  size_t at = ctx.FindPhrase("was not delivered to:", 0, &end);
   if (at == std::string::npos) return false;
-  auto lines = Lines(std::string_view(ctx.text).substr(at));
+  // lines[0]: the line where the (maybe wrapped) phrase ends.
+  auto lines = Lines(std::string_view(ctx.text).substr(LineStartAt(ctx.text, end)));
   size_t because = FindLine(lines, "because:");
   std::vector<Candidate> found;
   AddressBlocks(lines, 1, because == std::string::npos ? lines.size() : because, &found);

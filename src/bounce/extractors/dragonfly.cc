@@ -5,10 +5,15 @@
 namespace rebound::bounce {
 
 bool ExtractDragonFly(const Context& ctx, Extraction* out) {
-  size_t at = ctx.Find("There was an error delivering your mail to");
+  size_t end = 0;
+  size_t at = ctx.FindPhrase("There was an error delivering your mail to", 0, &end);
   if (at == std::string::npos) return false;
-  size_t eol = ctx.text.find('\n', at);
-  std::string_view first = std::string_view(ctx.text).substr(at, eol == std::string::npos ? std::string::npos : eol - at);
+  // The address follows the phrase, on its line or (wrapped) the next one.
+  size_t word = end;
+  while (word < ctx.text.size() && (ctx.text[word] == ' ' || ctx.text[word] == '\t')) ++word;
+  if (word < ctx.text.size() && ctx.text[word] == '\n') ++word;
+  size_t eol = ctx.text.find('\n', word);
+  std::string_view first = std::string_view(ctx.text).substr(end, eol == std::string::npos ? std::string::npos : eol - end);
   Candidate c;
   c.recipient = Lower(FirstAddress(first));
   if (c.recipient.empty()) return false;

@@ -5,9 +5,9 @@
 namespace rebound::bounce {
 
 bool ExtractExchange2003(const Context& ctx, Extraction* out) {
-  size_t at = ctx.Find("did not reach the following recipient");
-  if (at == std::string::npos) return false;
-  auto lines = Lines(std::string_view(ctx.text).substr(at));
+  size_t end = 0;
+  if (ctx.FindPhrase("did not reach the following recipient", 0, &end) == std::string::npos) return false;
+  auto lines = Lines(std::string_view(ctx.text).substr(LineStartAt(ctx.text, end)));
   for (size_t i = 1; i < lines.size(); ++i) {
     std::string_view t = Trim(lines[i]);
     size_t on = t.find(" on ");

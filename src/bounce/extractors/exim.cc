@@ -15,7 +15,7 @@ bool ExtractExim(const Context& ctx, Extraction* out) {
       "has not yet been delivered to the following",
   };
   size_t start = std::string::npos;
-  for (const char* o : kOpeners) start = std::min(start, ctx.Find(o));
+  for (const char* o : kOpeners) start = std::min(start, ctx.FindPhrase(o));
   if (start == std::string::npos) return false;
   // The list proper starts after "address(es) failed:"; before it Exim may
   // name the sender ("A message sent by\n  <sender>").
@@ -53,7 +53,7 @@ bool ExtractExim(const Context& ctx, Extraction* out) {
   }
   if (out->recipients.empty()) return false;
   out->kind = "exim";
-  bool delayed = ctx.Find("has not yet been delivered") != std::string::npos ||
+  bool delayed = ctx.FindPhrase("has not yet been delivered") != std::string::npos ||
                  IStartsWith(ctx.subject, "Warning: message");
   for (auto& c : out->recipients) {
     if (delayed) c.action = "delayed";
@@ -62,7 +62,7 @@ bool ExtractExim(const Context& ctx, Extraction* out) {
       c.reason_hint = Reason::expired;
     if (c.diagnostic.empty()) {
       // The error is in the paragraph after the list.
-      size_t after = ctx.Find("The error that the other server returned was:");
+      size_t after = ctx.FindPhrase("The error that the other server returned was:");
       if (after != std::string::npos) c.diagnostic = SquashPrefix(std::string_view(ctx.text).substr(after), 1000);
     }
   }

@@ -9,8 +9,8 @@ namespace rebound::bounce {
 // delivered to rcpt because ...", then "The response from the remote server
 // was:" and the reply.
 static bool ExtractGmailCurrent(const Context& ctx, Extraction* out) {
-  size_t at = ctx.Find("Your message wasn't delivered to");
-  if (at == std::string::npos) at = ctx.Find("There was a temporary problem delivering your message to");
+  size_t at = ctx.FindPhrase("Your message wasn't delivered to");
+  if (at == std::string::npos) at = ctx.FindPhrase("There was a temporary problem delivering your message to");
   // "** Message not delivered **": a fault on the sending side (the "Send
   // mail as" account's server refused Gmail) names the recipient only in
   // X-Failed-Recipients; the explanation is the paragraph after the marker.
@@ -28,8 +28,8 @@ static bool ExtractGmailCurrent(const Context& ctx, Extraction* out) {
   Candidate c;
   c.recipient = Lower(FirstAddress(failed_header.empty() ? sentence : std::string_view(failed_header)));
   if (c.recipient.empty()) return false;
-  size_t resp = ctx.Find("The response from the remote server was:");
-  if (resp == std::string::npos) resp = ctx.Find("The response was:");
+  size_t resp = ctx.FindPhrase("The response from the remote server was:");
+  if (resp == std::string::npos) resp = ctx.FindPhrase("The response was:");
   if (resp != std::string::npos) {
     size_t start = ctx.text.find(':', resp) + 1;
     c.diagnostic = SquashPrefix(std::string_view(ctx.text).substr(start), 1000);
@@ -44,15 +44,22 @@ static bool ExtractGmailCurrent(const Context& ctx, Extraction* out) {
 }
 
 bool ExtractGmail(const Context& ctx, Extraction* out) {
-  size_t at = ctx.Find("Delivery to the following recipient");
+  size_t end = 0;
+  size_t at = ctx.FindPhrase("Delivery to the following recipient", 0, &end);
   if (at == std::string::npos) return ExtractGmailCurrent(ctx, out);
-  auto lines = Lines(std::string_view(ctx.text).substr(at));
+  // The sentence ends at its colon ("... failed permanently:"), wherever
+  // it was wrapped; the addresses follow on the lines after it.
+  size_t colon = ctx.text.find(':', end);
+  size_t blank = ctx.text.find("\n\n", end);
+  if (colon == std::string::npos || (blank != std::string::npos && blank < colon)) colon = end;
+  const std::string_view sentence = std::string_view(ctx.text).substr(at, colon - at);
+  auto lines = Lines(std::string_view(ctx.text).substr(LineStartAt(ctx.text, colon)));
   size_t tech = FindLine(lines, "Technical details of");
   std::vector<Candidate> found;
   AddressBlocks(lines, 1, tech == std::string::npos ? lines.size() : tech, &found);
   if (found.empty()) return false;
   std::string details = tech == std::string::npos ? "" : JoinLines(lines, tech + 1, lines.size());
-  bool delayed = IFind(lines[0], "delayed") != std::string::npos || IFind(lines[0], "temporar") != std::string::npos;
+  bool delayed = IFind(sentence, "delayed") != std::string::npos || IFind(sentence, "temporar") != std::string::npos;
   for (auto& c : found) {
     c.diagnostic = details.empty() ? c.diagnostic : details;
     if (delayed) c.action = "delayed";

@@ -5,9 +5,10 @@
 namespace rebound::bounce {
 
 bool ExtractKddi(const Context& ctx, Extraction* out) {
-  size_t at = ctx.Find("Could not be delivered to:");
-  if (at == std::string::npos) return false;
-  auto lines = Lines(std::string_view(ctx.text).substr(at));
+  size_t end = 0;
+  if (ctx.FindPhrase("Could not be delivered to:", 0, &end) == std::string::npos) return false;
+  // lines[0]: the rest of the line where the (maybe wrapped) phrase ends.
+  auto lines = Lines(std::string_view(ctx.text).substr(end));
   Candidate c;
   c.recipient = Lower(FirstAddress(lines[0]));
   if (c.recipient.empty()) return false;

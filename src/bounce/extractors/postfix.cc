@@ -10,20 +10,21 @@ bool ExtractPostfix(const Context& ctx, Extraction* out) {
   std::string kind = "postfix";
   // ("This is the mail system at host" holds "the mail system": it is never
   // there when that is not, so it needs no search of its own.)
-  size_t at = ctx.Find("The mail system");
-  if (at == std::string::npos) at = ctx.Find("This is the Postfix program");
+  size_t end = 0;
+  size_t at = ctx.FindPhrase("The mail system", 0, &end);
+  if (at == std::string::npos) at = ctx.FindPhrase("This is the Postfix program", 0, &end);
   if (at == std::string::npos) {
-    // Its delay notice breaks the line inside "the following list of
-    // recipients", so only the end of the phrase is sought.
-    at = ctx.Find("list of recipients:");
+    // (Its delay notice wraps "for the following\n    list of recipients:".)
+    at = ctx.FindPhrase("list of recipients:", 0, &end);
     kind = "opensmtpd";
   }
-  if (at == std::string::npos && ctx.Find("(in reply to ") != std::string::npos) {
-    at = 0;  // Postfix-style lines without the usual preamble
+  if (at == std::string::npos && ctx.FindPhrase("(in reply to") != std::string::npos) {
+    at = end = 0;  // Postfix-style lines without the usual preamble
     kind = "postfix";
   }
   if (at == std::string::npos) return false;
-  auto lines = Lines(std::string_view(ctx.text).substr(at));
+  // lines[0]: the line where the (maybe wrapped) phrase ends.
+  auto lines = Lines(std::string_view(ctx.text).substr(LineStartAt(ctx.text, end)));
   // Where a recipient's line puts the colon before its text; npos when the
   // line names no recipient.
   auto recipient_colon = [](std::string_view t, size_t* skip) {

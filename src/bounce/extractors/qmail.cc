@@ -19,15 +19,15 @@ bool ExtractQmail(const Context& ctx, Extraction* out) {
       "I'm sorry to have to inform you that your message could not",
   };
   size_t start = std::string::npos;
-  for (const char* o : kOtherOpeners) start = std::min(start, ctx.Find(o));
-  if (ctx.Find("deliver your message") != std::string::npos)
-    for (const char* o : kDeliverOpeners) start = std::min(start, ctx.Find(o));
+  for (const char* o : kOtherOpeners) start = std::min(start, ctx.FindPhrase(o));
+  if (ctx.FindPhrase("deliver your message") != std::string::npos)
+    for (const char* o : kDeliverOpeners) start = std::min(start, ctx.FindPhrase(o));
   if (start == std::string::npos) return false;
   auto lines = Lines(std::string_view(ctx.text).substr(start));
   AddressBlocks(lines, 0, lines.size(), &out->recipients);
   if (out->recipients.empty()) return false;
   if (ctx.Find("qmail") != std::string::npos) out->kind = "qmail";
-  else if (ctx.from.find("yahoo") != std::string::npos || ctx.Find("Remote host said:") != std::string::npos)
+  else if (ctx.from.find("yahoo") != std::string::npos || ctx.FindPhrase("Remote host said:") != std::string::npos)
     out->kind = "yahoo";
   else out->kind = "qmail";
   for (auto& c : out->recipients) {

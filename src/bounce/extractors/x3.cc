@@ -6,9 +6,10 @@
 namespace rebound::bounce {
 
 bool ExtractX3(const Context& ctx, Extraction* out) {
-  size_t head = ctx.Find("This is an automatically generated Delivery Status Notification");
+  size_t head = ctx.FindPhrase("This is an automatically generated Delivery Status Notification");
   if (head == std::string::npos) return false;
-  size_t tech = ctx.Find("Technical details:");
+  size_t tech_end = 0;
+  size_t tech = ctx.FindPhrase("Technical details:", 0, &tech_end);
   if (tech == std::string::npos || tech < head) return false;
   auto lines = Lines(std::string_view(ctx.text).substr(head, tech - head));
   std::string addr;
@@ -20,10 +21,10 @@ bool ExtractX3(const Context& ctx, Extraction* out) {
     }
   if (out->recipients.empty()) return false;
   // The reply: the text after "Technical details:" up to the next ==== line.
-  std::string_view rest = std::string_view(ctx.text).substr(tech + 18);
+  std::string_view rest = std::string_view(ctx.text).substr(tech_end);
   size_t bar = rest.find("====");
   std::string details = Squash(rest.substr(0, bar));
-  bool aborted = ctx.Find("was aborted after") != std::string::npos;
+  bool aborted = ctx.FindPhrase("was aborted after") != std::string::npos;
   for (auto& c : out->recipients) {
     c.diagnostic = details;
     if (aborted) c.reason_hint = Reason::expired;
