@@ -633,5 +633,46 @@ TEST_F(BounceTest, OpenSmtpdDelayNoticeGivesTheRecipientsOwnText) {
   EXPECT_EQ(r.records[0].verdict.category, Category::dns_failure);
 }
 
+TEST_F(BounceTest, ProseMarkersAndRepliesReadTheSameHoweverWrapped) {
+  // qmail: the opener wrapped inside, the reply wrapped so that the
+  // recipient's address stands alone on a line of the recipient's own block.
+  const std::string head = "From: MAILER-DAEMON@mx4.example.jp\nTo: a@example.jp\nSubject: failure notice\n\n";
+  const std::string tail = "\n--- Below this line is a copy of the message.\n\nFrom: a@example.jp\nSubject: hi\n\nbody\n";
+  BounceResult plain = Parse(head +
+      "Hi. This is the qmail-send program at mx4.example.jp.\n"
+      "I'm afraid I wasn't able to deliver your message to the following addresses.\n\n"
+      "<kijitora@example.ne.jp>:\n192.0.2.1 does not like recipient.\n"
+      "Remote host said: 550 5.1.1 Unknown user kijitora@example.ne.jp\n" + tail);
+  BounceResult wrapped = Parse(head +
+      "Hi. This is the qmail-send program at\nmx4.example.jp. I'm afraid I wasn't able to\n"
+      "deliver your message to the following addresses.\n\n"
+      "<kijitora@example.ne.jp>:\n192.0.2.1 does not like recipient.\n"
+      "Remote host said: 550 5.1.1 Unknown user\nkijitora@example.ne.jp\n" + tail);
+  ASSERT_EQ(plain.records.size(), 1u);
+  ASSERT_EQ(wrapped.records.size(), 1u);
+  EXPECT_EQ(wrapped.kind, plain.kind);
+  EXPECT_EQ(wrapped.records[0].recipient, "kijitora@example.ne.jp");
+  EXPECT_EQ(wrapped.records[0].diagnostic, plain.records[0].diagnostic);
+  EXPECT_EQ(wrapped.records[0].verdict.reason, Reason::userunknown);
+
+  // Gmail's current layout: the sentence naming the recipient wrapped
+  // before the address, the response heading inside.
+  const std::string gmail_head =
+      "From: Mail Delivery Subsystem <mailer-daemon@googlemail.com>\nTo: a@example.jp\n"
+      "Subject: Delivery Status Notification (Failure)\n\n** Address not found **\n\n";
+  BounceResult g_plain = Parse(gmail_head +
+      "Your message wasn't delivered to kijitora@example.it because the address couldn't be found.\n\n"
+      "The response from the remote server was:\n550 5.1.1 No such user\n");
+  BounceResult g_wrapped = Parse(gmail_head +
+      "Your message wasn't delivered to\n  kijitora@example.it because the address\ncouldn't be found.\n\n"
+      "The response from the\nremote server was:\n550 5.1.1 No such user\n");
+  ASSERT_EQ(g_plain.records.size(), 1u);
+  ASSERT_EQ(g_wrapped.records.size(), 1u);
+  EXPECT_EQ(g_plain.kind, "gmail");
+  EXPECT_EQ(g_wrapped.kind, "gmail");
+  EXPECT_EQ(g_wrapped.records[0].recipient, "kijitora@example.it");
+  EXPECT_EQ(g_wrapped.records[0].diagnostic, g_plain.records[0].diagnostic);
+}
+
 }  // namespace
 }  // namespace rebound

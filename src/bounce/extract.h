@@ -104,6 +104,10 @@ void ApplyFormatHints(const Context& ctx, std::string_view dsn_fields, Extractio
 // from, or npos; *end gets the offset past the match.
 inline constexpr size_t kMaxPhraseGap = 64;
 size_t FindPhraseIn(std::string_view lower_hay, std::string_view phrase, size_t from = 0, size_t* end = nullptr);
+// Offset of the end of the paragraph holding offset at: the line break
+// before the first blank (or white-space only) line after it, else
+// text.size(). A wrapped sentence ends there at the latest.
+size_t ParagraphEnd(std::string_view text, size_t at);
 // Offset of the start of the line holding offset at (text[at] itself may be
 // the line break ending it).
 size_t LineStartAt(std::string_view text, size_t at);

@@ -112,6 +112,15 @@ size_t Context::FindPhrase(std::string_view phrase, size_t from, size_t* end) co
   return FindPhraseIn(lower, phrase, from, end);
 }
 
+size_t ParagraphEnd(std::string_view text, size_t at) {
+  for (size_t nl = text.find('\n', at); nl != std::string_view::npos; nl = text.find('\n', nl + 1)) {
+    size_t k = nl + 1;
+    while (k < text.size() && (text[k] == ' ' || text[k] == '\t' || text[k] == '\r')) ++k;
+    if (k >= text.size() || text[k] == '\n') return nl;
+  }
+  return text.size();
+}
+
 size_t LineStartAt(std::string_view text, size_t at) {
   if (at == 0 || text.empty()) return 0;
   size_t nl = text.rfind('\n', std::min(at, text.size()) - 1);
@@ -342,8 +351,12 @@ void AddressBlocks(const std::vector<std::string_view>& lines, size_t from, size
     while (j < to && Trim(lines[j]).empty()) ++j;  // blank lines before the text
     size_t start = j;
     // The block ends at a blank line or at the next address line at the same
-    // depth; a more indented address is part of the text ("RCPT TO:\n <a@b>:").
-    while (j < to && !Trim(lines[j]).empty() && !(indent(lines[j]) <= own_indent && IsAddressLine(lines[j], &next))) ++j;
+    // depth; a more indented address is part of the text ("RCPT TO:\n <a@b>:"),
+    // and so is the block's own address alone on a line: a wrapped reply
+    // ("550 Unknown user\nrcpt@example.com") puts it there.
+    while (j < to && !Trim(lines[j]).empty() &&
+           !(indent(lines[j]) <= own_indent && IsAddressLine(lines[j], &next) && next != addr))
+      ++j;
     Candidate c;
     c.recipient = addr;
     c.diagnostic = JoinLines(lines, start, j);

@@ -22,7 +22,15 @@ bool ExtractExchange2003(const Context& ctx, Extraction* out) {
     out->recipients.push_back(std::move(c));
     i = j - 1;
   }
-  if (out->recipients.empty()) return false;
+  // Addresses without a reason (one named in a sentence, wrapped onto a line
+  // of its own) say no more than the whole text does: the later readers
+  // take it.
+  bool any_reason = false;
+  for (const auto& c : out->recipients) any_reason = any_reason || !c.diagnostic.empty();
+  if (!any_reason) {
+    out->recipients.clear();
+    return false;
+  }
   out->kind = "exchange2003";
   return true;
 }

@@ -23,8 +23,8 @@ static bool ExtractGmailCurrent(const Context& ctx, Extraction* out) {
     if (failed_header.empty() || at == std::string::npos) return false;
     while (at < ctx.text.size() && (ctx.text[at] == '\n' || ctx.text[at] == '\r')) ++at;
   }
-  size_t eol = ctx.text.find('\n', at);
-  std::string_view sentence = std::string_view(ctx.text).substr(at, eol == std::string::npos ? std::string::npos : eol - at);
+  // The sentence, however it is wrapped, runs to the end of its paragraph.
+  const std::string_view sentence = std::string_view(ctx.text).substr(at, ParagraphEnd(ctx.text, at) - at);
   Candidate c;
   c.recipient = Lower(FirstAddress(failed_header.empty() ? sentence : std::string_view(failed_header)));
   if (c.recipient.empty()) return false;
@@ -58,7 +58,15 @@ bool ExtractGmail(const Context& ctx, Extraction* out) {
   std::vector<Candidate> found;
   AddressBlocks(lines, 1, tech == std::string::npos ? lines.size() : tech, &found);
   if (found.empty()) return false;
-  std::string details = tech == std::string::npos ? "" : JoinLines(lines, tech + 1, lines.size());
+  // The details follow the heading's colon, on the next line or (wrapped)
+  // on the same one.
+  std::string details;
+  if (tech != std::string::npos) {
+    std::string_view from_heading = std::string_view(ctx.text).substr(lines[tech].data() - ctx.text.data());
+    size_t colon = from_heading.find(':');
+    details = colon == std::string_view::npos ? JoinLines(lines, tech + 1, lines.size())
+                                              : JoinLines(Lines(from_heading.substr(colon + 1)), 0, std::string::npos);
+  }
   bool delayed = IFind(sentence, "delayed") != std::string::npos || IFind(sentence, "temporar") != std::string::npos;
   for (auto& c : found) {
     c.diagnostic = details.empty() ? c.diagnostic : details;
