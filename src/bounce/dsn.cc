@@ -74,18 +74,16 @@ std::string GuessKind(const Context& ctx) {
     return FindBytes(low, lower_needle) != std::string_view::npos;
   };
   // A sentence the template may have wrapped.
-  auto has_phrase = [&](std::string_view lower_phrase) {
-    return FindPhraseIn(low, lower_phrase) != std::string_view::npos;
-  };
+  auto has_phrase = [&](const Phrase& phrase) { return FindPhraseIn(low, phrase) != std::string_view::npos; };
   if (has_text("outlook.com")) return "office365";
-  if (has_phrase("microsoft exchange online") || has_text("office365")) return "exchange2007";
-  if (has_phrase("this is the mail system at host") || has_text("x-postfix-sender")) return "postfix";
+  if (has_phrase(REBOUND_PHRASE("microsoft exchange online")) || has_text("office365")) return "exchange2007";
+  if (has_phrase(REBOUND_PHRASE("this is the mail system at host")) || has_text("x-postfix-sender")) return "postfix";
   if (has_text("----- transcript of session follows")) return "sendmail";
   if (has_text("qmail-send")) return "qmail";
   if (has_text("opensmtpd")) return "opensmtpd";
   if (ctx.from.find("yahoo") != std::string::npos) return "yahoo";
-  if (has_phrase("courier mail server")) return "courier";
-  if (has_phrase("this report relates to a message you sent with the following header fields")) return "messagingserver";
+  if (has_phrase(REBOUND_PHRASE("courier mail server"))) return "courier";
+  if (has_phrase(REBOUND_PHRASE("this report relates to a message you sent with the following header fields"))) return "messagingserver";
   return "";
 }
 

@@ -11,6 +11,7 @@
 // or marker check) the bounces that are not its own.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -20,6 +21,34 @@
 #include "rebound/verdict.h"
 
 namespace rebound::bounce {
+
+// A prose phrase made ready for FindPhraseIn once (lower-cased, cut into
+// words, the word to seek first chosen), so that a search costs only the
+// search. Make one per call site with REBOUND_PHRASE("...") (a function-local
+// static) or a static array.
+class Phrase {
+ public:
+  explicit Phrase(std::string_view text);
+  size_t size() const { return n_; }  // words
+  std::string_view word(size_t i) const { return std::string_view(lower_.data() + start_[i], len_[i]); }
+  // The word sought first, and the least and most bytes from the phrase's
+  // start to it in a match.
+  size_t anchor() const { return anchor_; }
+  std::string_view anchor_word() const { return std::string_view(lower_.data() + start_[anchor_], len_[anchor_]); }
+  size_t prefix_min() const { return prefix_min_; }
+  size_t prefix_max() const { return prefix_max_; }
+
+ private:
+  static constexpr size_t kMaxWords = 24;  // more words are dropped (no marker is that long)
+  std::string lower_;
+  uint16_t start_[kMaxWords] = {}, len_[kMaxWords] = {};
+  size_t n_ = 0, anchor_ = 0, prefix_min_ = 0, prefix_max_ = 0;
+};
+#define REBOUND_PHRASE(text)                         \
+  ([]() -> const ::rebound::bounce::Phrase& {        \
+    static const ::rebound::bounce::Phrase p(text); \
+    return p;                                        \
+  }())
 
 struct Context {
   const Headers* headers = nullptr;  // the bounce's own top-level headers
@@ -45,7 +74,7 @@ struct Context {
   // blanks holding at most one line break stands for the space (see
   // FindPhraseIn). Offset of the match or npos; *end, when given, gets the
   // offset just past it (the match may be longer than the phrase).
-  size_t FindPhrase(std::string_view phrase, size_t from = 0, size_t* end = nullptr) const;
+  size_t FindPhrase(const Phrase& phrase, size_t from = 0, size_t* end = nullptr) const;
   // The decoded text after a "copy of the message follows" marker, when the
   // original is inline rather than an attached part (bounded).
   std::string inline_original;
@@ -103,7 +132,19 @@ void ApplyFormatHints(const Context& ctx, std::string_view dsn_fields, Extractio
 // boundaries), case-insensitively. Returns the leftmost match at or after
 // from, or npos; *end gets the offset past the match.
 inline constexpr size_t kMaxPhraseGap = 64;
-size_t FindPhraseIn(std::string_view lower_hay, std::string_view phrase, size_t from = 0, size_t* end = nullptr);
+// FindPhraseIn past the first hit q of the phrase's anchor word.
+size_t FindPhraseAround(std::string_view lower_hay, const Phrase& phrase, size_t from, size_t q, size_t* end);
+inline size_t FindPhraseIn(std::string_view lower_hay, const Phrase& phrase, size_t from = 0, size_t* end = nullptr) {
+  // Most texts lack the anchor word: one fast search settles them, inline.
+  if (phrase.size() == 0 || from > lower_hay.size() || lower_hay.size() - from < phrase.prefix_min())
+    return std::string_view::npos;
+  const size_t q = FindBytes(lower_hay, phrase.anchor_word(), from + phrase.prefix_min());
+  return q == std::string_view::npos ? q : FindPhraseAround(lower_hay, phrase, from, q, end);
+}
+// The same for a phrase used once (made ready on each call).
+inline size_t FindPhraseIn(std::string_view lower_hay, std::string_view phrase, size_t from = 0, size_t* end = nullptr) {
+  return FindPhraseIn(lower_hay, Phrase(phrase), from, end);
+}
 // Offset of the end of the paragraph holding offset at: the line break
 // before the first blank (or white-space only) line after it, else
 // text.size(). A wrapped sentence ends there at the latest.
@@ -135,6 +176,10 @@ std::string SquashPrefix(std::string_view s, size_t max_out);
 size_t FindOriginalMarker(std::string_view text);
 // Reply code ("550") and status ("5.1.1") found in a diagnostic text, when present.
 void FindCodes(std::string_view text, int* code, std::string* status);
+
+inline size_t Context::FindPhrase(const Phrase& phrase, size_t from, size_t* end) const {
+  return FindPhraseIn(lower, phrase, from, end);
+}
 
 }  // namespace rebound::bounce
 

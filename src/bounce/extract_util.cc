@@ -41,46 +41,52 @@ bool IsGapChar(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 bool GapOk(size_t len, size_t newlines) { return len >= 1 && len <= kMaxPhraseGap && newlines <= 1; }
 }  // namespace
 
-size_t FindPhraseIn(std::string_view hay, std::string_view phrase, size_t from, size_t* end) {
-  // The phrase lower-cased and cut into words.
-  char buf[256];
-  std::string long_phrase;
-  std::string_view low;
-  if (phrase.size() <= sizeof buf) {
-    for (size_t i = 0; i < phrase.size(); ++i) buf[i] = LowerAscii(phrase[i]);
-    low = std::string_view(buf, phrase.size());
-  } else {
-    long_phrase = Lower(phrase);
-    low = long_phrase;
-  }
-  std::array<std::string_view, 24> words;
-  size_t n = 0;
-  for (size_t i = 0; i < low.size();) {
-    size_t sp = low.find(' ', i);
-    if (sp == std::string_view::npos) sp = low.size();
-    if (sp > i) {
-      if (n == words.size()) return std::string_view::npos;  // no marker is that long
-      words[n++] = low.substr(i, sp - i);
+Phrase::Phrase(std::string_view text) : lower_(Lower(text)) {
+  for (size_t i = 0; i < lower_.size();) {
+    size_t sp = lower_.find(' ', i);
+    if (sp == std::string::npos) sp = lower_.size();
+    if (sp > i && n_ < kMaxWords && sp - i <= 0xffff) {
+      start_[n_] = static_cast<uint16_t>(i);
+      len_[n_++] = static_cast<uint16_t>(sp - i);
     }
     i = sp + 1;
   }
-  if (n == 0) return std::string_view::npos;
-  // The longest word is sought with the fast search (it is the rarest, and
-  // most texts lack it): the words around each hit are then checked with
-  // the gaps allowed. Every match holds that word at a distance from its
-  // start between prefix_min and prefix_max, which bounds where the search
-  // starts and, once a match is found, how far an earlier-starting one may
-  // still lie.
-  size_t k = 0;
-  for (size_t i = 1; i < n; ++i)
-    if (words[i].size() > words[k].size()) k = i;
-  size_t prefix_min = k, prefix_max = k * kMaxPhraseGap;
-  for (size_t i = 0; i < k; ++i) prefix_min += words[i].size(), prefix_max += words[i].size();
-  const std::string_view anchor = words[k];
+  // The word sought first should be one most texts lack, so that the search
+  // seldom stops on it (each stop costs a check and a new search): the
+  // longest word of four letters or more that is not one nearly every
+  // bounce holds, else the longest word.
+  static constexpr std::string_view kCommon[] = {"message", "deliver", "delivery", "delivered", "following",
+                                                 "recipient", "recipients", "address", "mail", "this",
+                                                 "that", "from", "with", "have", "were", "been"};
+  auto rare_length = [&](size_t i) -> size_t {
+    if (len_[i] < 4) return 0;
+    for (std::string_view c : kCommon)
+      if (word(i) == c) return 0;
+    return len_[i];
+  };
+  for (size_t i = 1; i < n_; ++i) {
+    const size_t a = rare_length(anchor_), b = rare_length(i);
+    if (b > a || (a == 0 && b == 0 && len_[i] > len_[anchor_])) anchor_ = i;
+  }
+  prefix_min_ = anchor_;
+  prefix_max_ = anchor_ * kMaxPhraseGap;
+  for (size_t i = 0; i < anchor_; ++i) prefix_min_ += len_[i], prefix_max_ += len_[i];
+}
+
+size_t FindPhraseAround(std::string_view hay, const Phrase& phrase, size_t from, size_t first, size_t* end) {
+  // The anchor word was found with the fast search (first): the words around
+  // each hit are checked with the gaps allowed. Every match holds the anchor
+  // between prefix_min and prefix_max bytes from its start, which bounds
+  // where the search starts and, once a match is found, how far an
+  // earlier-starting one may still lie.
+  const size_t n = phrase.size(), k = phrase.anchor();
+  const size_t prefix_max = phrase.prefix_max();
+  const std::string_view anchor = phrase.anchor_word();
   size_t best = std::string_view::npos, best_end = 0;
-  if (from > hay.size() || hay.size() - from < prefix_min) return std::string_view::npos;
-  for (size_t q = FindBytes(hay, anchor, from + prefix_min); q != std::string_view::npos;
-       q = FindBytes(hay, anchor, q + 1)) {
+  // Once a match is found, only a hit before best + prefix_max may start
+  // earlier: the search goes no further.
+  std::string_view rest = hay;
+  for (size_t q = first; q != std::string_view::npos; q = FindBytes(rest, anchor, q + 1)) {
     if (best != std::string_view::npos && q >= best + prefix_max) break;
     // The words after the anchor.
     size_t e = q + anchor.size();
@@ -88,28 +94,29 @@ size_t FindPhraseIn(std::string_view hay, std::string_view phrase, size_t from, 
     for (size_t i = k + 1; ok && i < n; ++i) {
       size_t g = e, newlines = 0;
       while (g < hay.size() && g - e <= kMaxPhraseGap && IsGapChar(hay[g])) newlines += hay[g++] == '\n';
-      ok = GapOk(g - e, newlines) && hay.substr(g).starts_with(words[i]);
-      e = g + words[i].size();
+      const std::string_view w = phrase.word(i);
+      ok = GapOk(g - e, newlines) && hay.size() - g >= w.size() && hay[g] == w[0] &&
+           std::memcmp(hay.data() + g, w.data(), w.size()) == 0;
+      e = g + w.size();
     }
     // The words before it.
     size_t s = q;
     for (size_t i = k; ok && i-- > 0;) {
       size_t g = s, newlines = 0;
       while (g > 0 && s - g <= kMaxPhraseGap && IsGapChar(hay[g - 1])) newlines += hay[--g] == '\n';
-      ok = GapOk(s - g, newlines) && g >= words[i].size() && hay.substr(g - words[i].size(), words[i].size()) == words[i];
-      s = ok ? g - words[i].size() : 0;
+      const std::string_view w = phrase.word(i);
+      ok = GapOk(s - g, newlines) && g >= w.size() && hay[g - 1] == w.back() &&
+           std::memcmp(hay.data() + g - w.size(), w.data(), w.size()) == 0;
+      s = ok ? g - w.size() : 0;
     }
     if (ok && s >= from && s < best) {
       best = s;
       best_end = e;
+      rest = hay.substr(0, std::min(hay.size(), best + prefix_max + anchor.size()));
     }
   }
   if (end && best != std::string_view::npos) *end = best_end;
   return best;
-}
-
-size_t Context::FindPhrase(std::string_view phrase, size_t from, size_t* end) const {
-  return FindPhraseIn(lower, phrase, from, end);
 }
 
 size_t ParagraphEnd(std::string_view text, size_t at) {
@@ -263,30 +270,37 @@ size_t FindOriginalMarker(std::string_view text) {
     for (int c = 0; c < 256; ++c) may[c] = may[c] || kByFirst[static_cast<unsigned char>(LowerAscii(static_cast<char>(c)))] != 0;
     return may;
   }();
-  // Whether text at pos starts with marker, case-insensitively, a space of
-  // the marker standing for any gap FindPhraseIn allows: the prose markers
-  // ("Below is a copy of the original message") are wrapped where the
-  // template's width puts the line end.
-  auto starts_with_marker = [&](size_t pos, std::string_view marker) {
-    for (size_t j = 0; j < marker.size(); ++j) {
-      if (marker[j] == ' ') {
-        size_t g = pos, newlines = 0;
-        while (g < text.size() && g - pos <= kMaxPhraseGap && IsGapChar(text[g])) newlines += text[g++] == '\n';
-        if (!GapOk(g - pos, newlines)) return false;
-        pos = g;
+  // Whether text at pos starts with the prose marker (one that begins with
+  // a letter, "Below is a copy of the original message"), case-insensitively,
+  // a space of the marker standing for any gap FindPhraseIn allows: those
+  // sentences are wrapped where the template's width puts the line end. The
+  // markers between dashes are heading lines, never wrapped: compared as
+  // they are.
+  auto starts_with_prose = [](std::string_view text, size_t pos, std::string_view marker) {
+    const size_t n = text.size();
+    for (const char m : marker) {
+      if (pos >= n) return false;
+      if (m != ' ') {
+        if (LowerAscii(text[pos]) != LowerAscii(m)) return false;
+        ++pos;
         continue;
       }
-      if (pos >= text.size() || LowerAscii(text[pos]) != LowerAscii(marker[j])) return false;
-      ++pos;
+      size_t g = pos, newlines = 0;
+      while (g < n && g - pos <= kMaxPhraseGap && IsGapChar(text[g])) newlines += text[g++] == '\n';
+      if (!GapOk(g - pos, newlines)) return false;
+      pos = g;
     }
     return true;
+  };
+  auto starts_with_marker = [&](std::string_view text, size_t pos, std::string_view marker) {
+    return marker[0] == '-' ? IStartsWith(text.substr(pos), marker) : starts_with_prose(text, pos, marker);
   };
   // Whether the line starting at pos begins (after spaces) with a marker.
   auto marker_at = [&](size_t pos) {
     while (pos < text.size() && (text[pos] == ' ' || text[pos] == '\t')) ++pos;
     if (pos >= text.size()) return false;
     for (uint32_t bits = kByFirst[static_cast<unsigned char>(LowerAscii(text[pos]))]; bits; bits &= bits - 1)
-      if (starts_with_marker(pos, kMarkers[__builtin_ctz(bits)])) return true;
+      if (starts_with_marker(text, pos, kMarkers[__builtin_ctz(bits)])) return true;
     return false;
   };
   if (!text.empty() && marker_at(0)) return 0;

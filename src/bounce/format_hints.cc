@@ -16,11 +16,11 @@ bool ListsRefusedAddresses(const Context& ctx) {
   // texts lack: one search settles them.
   // (The sentences may be wrapped: FindPhrase. The McAfee line is a
   // heading between dashes, never wrapped: Find.)
-  if (ctx.FindPhrase("the following address") == std::string::npos) return false;
+  if (ctx.FindPhrase(REBOUND_PHRASE("the following address")) == std::string::npos) return false;
   return ctx.Find("--- The following addresses had delivery problems ---") != std::string::npos ||
-         (ctx.FindPhrase("I was unable to deliver your message to the following addresses") != std::string::npos &&
+         (ctx.FindPhrase(REBOUND_PHRASE("I was unable to deliver your message to the following addresses")) != std::string::npos &&
           ctx.Find("messagelabs") != std::string::npos) ||
-         ctx.FindPhrase("Sorry, we were unable to deliver your message to the following address") != std::string::npos;
+         ctx.FindPhrase(REBOUND_PHRASE("Sorry, we were unable to deliver your message to the following address")) != std::string::npos;
 }
 
 // PowerMTA's own classification of the failure, the per-message field

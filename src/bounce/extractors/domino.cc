@@ -6,7 +6,7 @@ namespace rebound::bounce {
 
 bool ExtractDomino(const Context& ctx, Extraction* out) {
   size_t end = 0;
-  size_t at = ctx.FindPhrase("was not delivered to:", 0, &end);
+  size_t at = ctx.FindPhrase(REBOUND_PHRASE("was not delivered to:"), 0, &end);
   if (at == std::string::npos) return false;
   // lines[0]: the line where the (maybe wrapped) phrase ends.
   auto lines = Lines(std::string_view(ctx.text).substr(LineStartAt(ctx.text, end)));

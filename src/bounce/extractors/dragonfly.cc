@@ -6,7 +6,7 @@ namespace rebound::bounce {
 
 bool ExtractDragonFly(const Context& ctx, Extraction* out) {
   size_t end = 0;
-  size_t at = ctx.FindPhrase("There was an error delivering your mail to", 0, &end);
+  size_t at = ctx.FindPhrase(REBOUND_PHRASE("There was an error delivering your mail to"), 0, &end);
   if (at == std::string::npos) return false;
   // The address follows the phrase, on its line or (wrapped) the next one.
   size_t word = end;

@@ -6,7 +6,7 @@ namespace rebound::bounce {
 
 bool ExtractExchange2003(const Context& ctx, Extraction* out) {
   size_t end = 0;
-  if (ctx.FindPhrase("did not reach the following recipient", 0, &end) == std::string::npos) return false;
+  if (ctx.FindPhrase(REBOUND_PHRASE("did not reach the following recipient"), 0, &end) == std::string::npos) return false;
   auto lines = Lines(std::string_view(ctx.text).substr(LineStartAt(ctx.text, end)));
   for (size_t i = 1; i < lines.size(); ++i) {
     std::string_view t = Trim(lines[i]);

@@ -7,15 +7,15 @@
 namespace rebound::bounce {
 
 bool ExtractExim(const Context& ctx, Extraction* out) {
-  static const char* kOpeners[] = {
-      "The following address(es) failed:",
-      "This message was created automatically by mail delivery software.",
-      "Message delivery has failed",
-      "could not be delivered to one or more of its",
-      "has not yet been delivered to the following",
+  static const Phrase kOpeners[] = {
+      Phrase("The following address(es) failed:"),
+      Phrase("This message was created automatically by mail delivery software."),
+      Phrase("Message delivery has failed"),
+      Phrase("could not be delivered to one or more of its"),
+      Phrase("has not yet been delivered to the following"),
   };
   size_t start = std::string::npos;
-  for (const char* o : kOpeners) start = std::min(start, ctx.FindPhrase(o));
+  for (const Phrase& o : kOpeners) start = std::min(start, ctx.FindPhrase(o));
   if (start == std::string::npos) return false;
   // The list proper starts after "address(es) failed:"; before it Exim may
   // name the sender ("A message sent by\n  <sender>").
@@ -53,7 +53,7 @@ bool ExtractExim(const Context& ctx, Extraction* out) {
   }
   if (out->recipients.empty()) return false;
   out->kind = "exim";
-  bool delayed = ctx.FindPhrase("has not yet been delivered") != std::string::npos ||
+  bool delayed = ctx.FindPhrase(REBOUND_PHRASE("has not yet been delivered")) != std::string::npos ||
                  IStartsWith(ctx.subject, "Warning: message");
   for (auto& c : out->recipients) {
     if (delayed) c.action = "delayed";
@@ -62,7 +62,7 @@ bool ExtractExim(const Context& ctx, Extraction* out) {
       c.reason_hint = Reason::expired;
     if (c.diagnostic.empty()) {
       // The error is in the paragraph after the list.
-      size_t after = ctx.FindPhrase("The error that the other server returned was:");
+      size_t after = ctx.FindPhrase(REBOUND_PHRASE("The error that the other server returned was:"));
       if (after != std::string::npos) c.diagnostic = SquashPrefix(std::string_view(ctx.text).substr(after), 1000);
     }
   }

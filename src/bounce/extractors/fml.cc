@@ -9,7 +9,7 @@ namespace rebound::bounce {
 bool ExtractFml(const Context& ctx, Extraction* out) {
   if (!ctx.headers || IFind(ctx.headers->Raw("X-MLServer"), "fml") == std::string_view::npos) return false;
   std::string_view text = ctx.text;
-  if (size_t original = ctx.FindPhrase("Original mail as follows:"); original != std::string::npos)
+  if (size_t original = ctx.FindPhrase(REBOUND_PHRASE("Original mail as follows:")); original != std::string::npos)
     text = text.substr(0, original);
   auto lines = Lines(text);
   size_t first = 0;

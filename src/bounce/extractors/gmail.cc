@@ -9,8 +9,8 @@ namespace rebound::bounce {
 // delivered to rcpt because ...", then "The response from the remote server
 // was:" and the reply.
 static bool ExtractGmailCurrent(const Context& ctx, Extraction* out) {
-  size_t at = ctx.FindPhrase("Your message wasn't delivered to");
-  if (at == std::string::npos) at = ctx.FindPhrase("There was a temporary problem delivering your message to");
+  size_t at = ctx.FindPhrase(REBOUND_PHRASE("Your message wasn't delivered to"));
+  if (at == std::string::npos) at = ctx.FindPhrase(REBOUND_PHRASE("There was a temporary problem delivering your message to"));
   // "** Message not delivered **": a fault on the sending side (the "Send
   // mail as" account's server refused Gmail) names the recipient only in
   // X-Failed-Recipients; the explanation is the paragraph after the marker.
@@ -28,8 +28,8 @@ static bool ExtractGmailCurrent(const Context& ctx, Extraction* out) {
   Candidate c;
   c.recipient = Lower(FirstAddress(failed_header.empty() ? sentence : std::string_view(failed_header)));
   if (c.recipient.empty()) return false;
-  size_t resp = ctx.FindPhrase("The response from the remote server was:");
-  if (resp == std::string::npos) resp = ctx.FindPhrase("The response was:");
+  size_t resp = ctx.FindPhrase(REBOUND_PHRASE("The response from the remote server was:"));
+  if (resp == std::string::npos) resp = ctx.FindPhrase(REBOUND_PHRASE("The response was:"));
   if (resp != std::string::npos) {
     size_t start = ctx.text.find(':', resp) + 1;
     c.diagnostic = SquashPrefix(std::string_view(ctx.text).substr(start), 1000);
@@ -45,7 +45,7 @@ static bool ExtractGmailCurrent(const Context& ctx, Extraction* out) {
 
 bool ExtractGmail(const Context& ctx, Extraction* out) {
   size_t end = 0;
-  size_t at = ctx.FindPhrase("Delivery to the following recipient", 0, &end);
+  size_t at = ctx.FindPhrase(REBOUND_PHRASE("Delivery to the following recipient"), 0, &end);
   if (at == std::string::npos) return ExtractGmailCurrent(ctx, out);
   // The sentence ends at its colon ("... failed permanently:"), wherever
   // it was wrapped; the addresses follow on the lines after it.

@@ -8,7 +8,7 @@ namespace rebound::bounce {
 bool ExtractGoogleGroups(const Context& ctx, Extraction* out) {
   if (ctx.from.find("googlemail.com") == std::string::npos && ctx.from.find("google.com") == std::string::npos)
     return false;
-  if (ctx.Find("groups.google.com") == std::string::npos && ctx.FindPhrase("Google Groups") == std::string::npos)
+  if (ctx.Find("groups.google.com") == std::string::npos && ctx.FindPhrase(REBOUND_PHRASE("Google Groups")) == std::string::npos)
     return false;
   Candidate c;
   // The group address is the returned message's To.

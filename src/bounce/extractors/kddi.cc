@@ -6,7 +6,7 @@ namespace rebound::bounce {
 
 bool ExtractKddi(const Context& ctx, Extraction* out) {
   size_t end = 0;
-  if (ctx.FindPhrase("Could not be delivered to:", 0, &end) == std::string::npos) return false;
+  if (ctx.FindPhrase(REBOUND_PHRASE("Could not be delivered to:"), 0, &end) == std::string::npos) return false;
   // lines[0]: the rest of the line where the (maybe wrapped) phrase ends.
   auto lines = Lines(std::string_view(ctx.text).substr(end));
   Candidate c;

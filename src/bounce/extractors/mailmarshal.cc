@@ -6,9 +6,9 @@ namespace rebound::bounce {
 
 bool ExtractMailMarshal(const Context& ctx, Extraction* out) {
   size_t because_end = 0, list_end = 0;
-  size_t because = ctx.FindPhrase("Could not be delivered because of", 0, &because_end);
+  size_t because = ctx.FindPhrase(REBOUND_PHRASE("Could not be delivered because of"), 0, &because_end);
   if (because == std::string::npos) return false;
-  size_t list = ctx.FindPhrase("The following recipients were affected:", 0, &list_end);
+  size_t list = ctx.FindPhrase(REBOUND_PHRASE("The following recipients were affected:"), 0, &list_end);
   if (list == std::string::npos || list < because_end) return false;
   std::string why = Squash(std::string_view(ctx.text).substr(because_end, list - because_end));
   auto lines = Lines(std::string_view(ctx.text).substr(LineStartAt(ctx.text, list_end)));

@@ -11,14 +11,14 @@ bool ExtractPostfix(const Context& ctx, Extraction* out) {
   // ("This is the mail system at host" holds "the mail system": it is never
   // there when that is not, so it needs no search of its own.)
   size_t end = 0;
-  size_t at = ctx.FindPhrase("The mail system", 0, &end);
-  if (at == std::string::npos) at = ctx.FindPhrase("This is the Postfix program", 0, &end);
+  size_t at = ctx.FindPhrase(REBOUND_PHRASE("The mail system"), 0, &end);
+  if (at == std::string::npos) at = ctx.FindPhrase(REBOUND_PHRASE("This is the Postfix program"), 0, &end);
   if (at == std::string::npos) {
     // (Its delay notice wraps "for the following\n    list of recipients:".)
-    at = ctx.FindPhrase("list of recipients:", 0, &end);
+    at = ctx.FindPhrase(REBOUND_PHRASE("list of recipients:"), 0, &end);
     kind = "opensmtpd";
   }
-  if (at == std::string::npos && ctx.FindPhrase("(in reply to") != std::string::npos) {
+  if (at == std::string::npos && ctx.FindPhrase(REBOUND_PHRASE("(in reply to")) != std::string::npos) {
     at = end = 0;  // Postfix-style lines without the usual preamble
     kind = "postfix";
   }

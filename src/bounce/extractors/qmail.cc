@@ -7,27 +7,27 @@ namespace rebound::bounce {
 bool ExtractQmail(const Context& ctx, Extraction* out) {
   // The first of these openers. Those holding "deliver your message" are
   // sought only when it is there at all (most texts lack it).
-  static const char* kDeliverOpeners[] = {
-      "I'm afraid I wasn't able to deliver your message",
-      "Sorry, we were unable to deliver your message",
-      "unable to deliver your message to the following address",
+  static const Phrase kDeliverOpeners[] = {
+      Phrase("I'm afraid I wasn't able to deliver your message"),
+      Phrase("Sorry, we were unable to deliver your message"),
+      Phrase("unable to deliver your message to the following address"),
   };
-  static const char* kOtherOpeners[] = {
-      "Sorry, I wasn't able to establish an SMTP connection",
-      "This is the qmail-send program",
-      "This is the machine generated message from mail service",
-      "I'm sorry to have to inform you that your message could not",
+  static const Phrase kOtherOpeners[] = {
+      Phrase("Sorry, I wasn't able to establish an SMTP connection"),
+      Phrase("This is the qmail-send program"),
+      Phrase("This is the machine generated message from mail service"),
+      Phrase("I'm sorry to have to inform you that your message could not"),
   };
   size_t start = std::string::npos;
-  for (const char* o : kOtherOpeners) start = std::min(start, ctx.FindPhrase(o));
-  if (ctx.FindPhrase("deliver your message") != std::string::npos)
-    for (const char* o : kDeliverOpeners) start = std::min(start, ctx.FindPhrase(o));
+  for (const Phrase& o : kOtherOpeners) start = std::min(start, ctx.FindPhrase(o));
+  if (ctx.FindPhrase(REBOUND_PHRASE("deliver your message")) != std::string::npos)
+    for (const Phrase& o : kDeliverOpeners) start = std::min(start, ctx.FindPhrase(o));
   if (start == std::string::npos) return false;
   auto lines = Lines(std::string_view(ctx.text).substr(start));
   AddressBlocks(lines, 0, lines.size(), &out->recipients);
   if (out->recipients.empty()) return false;
   if (ctx.Find("qmail") != std::string::npos) out->kind = "qmail";
-  else if (ctx.from.find("yahoo") != std::string::npos || ctx.FindPhrase("Remote host said:") != std::string::npos)
+  else if (ctx.from.find("yahoo") != std::string::npos || ctx.FindPhrase(REBOUND_PHRASE("Remote host said:")) != std::string::npos)
     out->kind = "yahoo";
   else out->kind = "qmail";
   for (auto& c : out->recipients) {

@@ -7,9 +7,9 @@ namespace rebound::bounce {
 
 bool ExtractVerizon(const Context& ctx, Extraction* out) {
   size_t below_end = 0;
-  size_t below = ctx.FindPhrase("Error message below:", 0, &below_end);
+  size_t below = ctx.FindPhrase(REBOUND_PHRASE("Error message below:"), 0, &below_end);
   if (below == std::string::npos) return false;
-  size_t details = ctx.FindPhrase("Message details:");
+  size_t details = ctx.FindPhrase(REBOUND_PHRASE("Message details:"));
   if (details == std::string::npos || details < below_end) return false;
   auto lines = Lines(std::string_view(ctx.text).substr(details));
   size_t rcpt = FindLine(lines, "RCPT TO:");

@@ -6,10 +6,10 @@
 namespace rebound::bounce {
 
 bool ExtractX3(const Context& ctx, Extraction* out) {
-  size_t head = ctx.FindPhrase("This is an automatically generated Delivery Status Notification");
+  size_t head = ctx.FindPhrase(REBOUND_PHRASE("This is an automatically generated Delivery Status Notification"));
   if (head == std::string::npos) return false;
   size_t tech_end = 0;
-  size_t tech = ctx.FindPhrase("Technical details:", 0, &tech_end);
+  size_t tech = ctx.FindPhrase(REBOUND_PHRASE("Technical details:"), 0, &tech_end);
   if (tech == std::string::npos || tech < head) return false;
   auto lines = Lines(std::string_view(ctx.text).substr(head, tech - head));
   std::string addr;
@@ -24,7 +24,7 @@ bool ExtractX3(const Context& ctx, Extraction* out) {
   std::string_view rest = std::string_view(ctx.text).substr(tech_end);
   size_t bar = rest.find("====");
   std::string details = Squash(rest.substr(0, bar));
-  bool aborted = ctx.FindPhrase("was aborted after") != std::string::npos;
+  bool aborted = ctx.FindPhrase(REBOUND_PHRASE("was aborted after")) != std::string::npos;
   for (auto& c : out->recipients) {
     c.diagnostic = details;
     if (aborted) c.reason_hint = Reason::expired;
