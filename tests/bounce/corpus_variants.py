@@ -6,7 +6,7 @@ Every corpus message is rewritten by transformations that keep its meaning
 (line ends, an mbox around it, gzip, header-name case, folding, unrelated
 headers, the bounce text re-encoded as quoted-printable or base64, other MIME
 boundary strings, trailing white space, a missing closing delimiter, a BOM,
-...). Each variant's records must equal the original's in count and, per
+the bounce's prose re-wrapped at another width, ...). Each variant's records must equal the original's in count and, per
 record, in recipient, status, reply_code, reason, category, hard_bounce,
 dsn_action and diagnostic (white space collapsed).
 
