@@ -674,5 +674,34 @@ TEST_F(BounceTest, ProseMarkersAndRepliesReadTheSameHoweverWrapped) {
   EXPECT_EQ(g_wrapped.records[0].diagnostic, g_plain.records[0].diagnostic);
 }
 
+TEST_F(BounceTest, EximErrorsListedAfterTheAddresses) {
+  // Older Exim, and errors from a pipe or file transport: the address list
+  // names the addresses only, the error of each follows under its heading.
+  BounceResult r = Parse(
+      "From: Mail Delivery System <Mailer-Daemon@mx.example.org>\nTo: s@example.com\n"
+      "Subject: Mail delivery failed: returning message to sender\n\n"
+      "This message was created automatically by mail delivery software.\n\n"
+      "A message that you sent could not be delivered to one or more of its\n"
+      "recipients. This is a permanent error. The following address(es) failed:\n\n"
+      "  nouser@example.net\n    (generated from alias@example.net)\n"
+      "  full@example.net\n\n"
+      "The following text was generated during the delivery attempts:\n\n"
+      "------ nouser@example.net ------\n\n"
+      "SMTP error from remote mail server after RCPT TO:<nouser@example.net>:\n"
+      "host mx.example.net [192.0.2.1]: 550 5.1.1 User unknown\n\n"
+      "------ full@example.net ------\n\n"
+      "Mail quota exceeded.\n\n"
+      "------ This is a copy of the message, including all the headers. ------\n\n"
+      "From: s@example.com\nTo: alias@example.net\nSubject: hello\n\nhi\n");
+  ASSERT_EQ(r.records.size(), 2u);
+  EXPECT_EQ(r.kind, "exim");
+  EXPECT_EQ(r.records[0].recipient, "nouser@example.net");
+  EXPECT_EQ(r.records[0].verdict.reason, Reason::userunknown);
+  EXPECT_EQ(r.records[0].smtp_command, "RCPT");
+  EXPECT_EQ(r.records[1].recipient, "full@example.net");
+  EXPECT_EQ(r.records[1].diagnostic, "Mail quota exceeded.");
+  EXPECT_EQ(r.records[1].verdict.reason, Reason::mailboxfull);
+}
+
 }  // namespace
 }  // namespace rebound

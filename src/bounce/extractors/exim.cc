@@ -6,6 +6,48 @@
 
 namespace rebound::bounce {
 
+namespace {
+
+// Older Exim, and any Exim whose error came from a pipe or file transport,
+// lists only the addresses; their errors follow the list:
+//   The following text was generated during the delivery attempt:
+//   ------ rcpt@example.com ------
+//   <the error>
+// A recipient whose block held no error of its own (nothing, or only
+// "(generated from alias)") takes the text under its heading.
+size_t FindTextsAfterTheList(const Context& ctx) {
+  return ctx.FindPhrase(REBOUND_PHRASE("The following text was generated during the delivery attempt"));
+}
+
+void TextsAfterTheList(const Context& ctx, size_t at, std::vector<Candidate>* recipients) {
+  if (at == std::string::npos) return;
+  auto lines = Lines(std::string_view(ctx.text).substr(at));
+  for (size_t i = 1; i < lines.size(); ++i) {
+    std::string_view t = Trim(lines[i]);
+    if (!t.starts_with("------ ")) continue;
+    if (IFind(t, "copy of the message") != std::string_view::npos) break;
+    // The heading may wrap: "------ an undisclosed address\n (generated from x) ------".
+    std::string heading(t);
+    size_t j = i + 1;
+    while (!heading.ends_with("------") && j < lines.size() && !Trim(lines[j]).empty()) {
+      heading += ' ';
+      heading += Trim(lines[j]);
+      ++j;
+    }
+    const std::string address = Lower(FirstAddress(std::string_view(heading).substr(7)));
+    while (j < lines.size() && Trim(lines[j]).empty()) ++j;
+    const size_t start = j;
+    while (j < lines.size() && !Trim(lines[j]).starts_with("------ ")) ++j;
+    for (Candidate& c : *recipients) {
+      if (c.recipient != address) continue;
+      if (c.diagnostic.empty() || IStartsWith(c.diagnostic, "(generated from")) c.diagnostic = JoinLines(lines, start, j);
+    }
+    i = j - 1;
+  }
+}
+
+}  // namespace
+
 bool ExtractExim(const Context& ctx, Extraction* out) {
   static const Phrase kOpeners[] = {
       Phrase("The following address(es) failed:"),
@@ -36,7 +78,16 @@ bool ExtractExim(const Context& ctx, Extraction* out) {
     c.diagnostic = std::string(reply);
     if (!c.recipient.empty()) out->recipients.push_back(std::move(c));
   }
-  AddressBlocks(lines, 1, lines.size(), &out->recipients);
+  // The address list ends where the texts after it begin.
+  const size_t texts_at = FindTextsAfterTheList(ctx);
+  size_t list_end = lines.size();
+  for (size_t i = 1; texts_at != std::string::npos && i < lines.size(); ++i) {
+    if (static_cast<size_t>(lines[i].data() - ctx.text.data()) >= texts_at) {
+      list_end = i;
+      break;
+    }
+  }
+  AddressBlocks(lines, 1, list_end, &out->recipients);
   if (out->recipients.empty()) {
     // Zoho's variant: "rcpt@example.com Invalid Address, ERROR_CODE :550, ..."
     // with the address and its error on one line.
@@ -51,6 +102,7 @@ bool ExtractExim(const Context& ctx, Extraction* out) {
       out->recipients.push_back(std::move(c));
     }
   }
+  TextsAfterTheList(ctx, texts_at, &out->recipients);
   if (out->recipients.empty()) return false;
   out->kind = "exim";
   bool delayed = ctx.FindPhrase(REBOUND_PHRASE("has not yet been delivered")) != std::string::npos ||
