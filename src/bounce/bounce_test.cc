@@ -703,5 +703,27 @@ TEST_F(BounceTest, EximErrorsListedAfterTheAddresses) {
   EXPECT_EQ(r.records[1].verdict.reason, Reason::mailboxfull);
 }
 
+TEST_F(BounceTest, SendmailListNamesAddressesTheTranscriptDoesNot) {
+  // Without a DSN part: the list above the transcript names every failed
+  // address; the transcript shows only the last connection's replies.
+  BounceResult r = Parse(
+      "From: Mail Delivery Subsystem <MAILER-DAEMON@mx.example.org>\nTo: s@example.com\n"
+      "Subject: Returned mail: see transcript for details\n\n"
+      "   ----- The following addresses had permanent fatal errors -----\n"
+      "<nouser@example.net>\n    (reason: 550 5.1.1 <nouser@example.net>... User unknown)\n"
+      "<big@example.org>\n    (reason: 552 5.3.4 Message size exceeds fixed limit)\n\n"
+      "   ----- Transcript of session follows -----\n"
+      "... while talking to mx.example.net.:\n"
+      ">>> RCPT To:<nouser@example.net>\n"
+      "<<< 550 5.1.1 <nouser@example.net>... User unknown\n"
+      "550 5.1.1 <nouser@example.net>... User unknown\n");
+  ASSERT_EQ(r.records.size(), 2u);
+  EXPECT_EQ(r.records[0].recipient, "nouser@example.net");
+  EXPECT_EQ(r.records[0].smtp_command, "RCPT");
+  EXPECT_EQ(r.records[1].recipient, "big@example.org");
+  EXPECT_EQ(r.records[1].diagnostic, "552 5.3.4 Message size exceeds fixed limit");
+  EXPECT_EQ(r.records[1].verdict.reason, Reason::mesgtoobig);
+}
+
 }  // namespace
 }  // namespace rebound

@@ -6,6 +6,64 @@
 
 namespace rebound::bounce {
 
+namespace {
+
+// The list above the transcript names every address sendmail gave up on
+// (or is still trying), one "<rcpt>" a line, newer versions with the reply
+// below it as "(reason: 550 5.1.1 ... User unknown)". The transcript only
+// shows the replies of the last connection, so an address refused in an
+// earlier one, or one whose DATA failed, is found here alone.
+void ListedAddresses(const Context& ctx, std::vector<Candidate>* out) {
+  size_t at = ctx.Find("addresses had permanent fatal errors -----");
+  if (at == std::string::npos) at = ctx.Find("addresses had transient non-fatal errors -----");
+  if (at == std::string::npos) return;
+  auto lines = Lines(std::string_view(ctx.text).substr(at));
+  // A transcript reply that names no address (the reply to DATA) serves
+  // the listed addresses that have no reason of their own.
+  std::string unnamed_diagnostic, unnamed_command;
+  for (const Candidate& c : *out) {
+    if (!c.recipient.empty()) continue;
+    unnamed_diagnostic = c.diagnostic;
+    unnamed_command = c.command;
+  }
+  std::vector<Candidate> added;
+  Candidate* last = nullptr;
+  for (size_t i = 1; i < lines.size(); ++i) {
+    std::string_view t = Trim(lines[i]);
+    if (t.empty() || t.starts_with("-----")) break;
+    if (IStartsWith(t, "(reason:")) {
+      std::string_view reason = Trim(t.substr(8));
+      if (reason.ends_with(')')) reason.remove_suffix(1);
+      if (last && last->diagnostic.empty()) last->diagnostic = std::string(Trim(reason));
+      continue;
+    }
+    if (t[0] == '(') continue;  // "(expanded from: <alias>)"
+    std::string rcpt = Lower(FirstAddress(t));
+    last = nullptr;
+    if (rcpt.empty()) continue;
+    for (Candidate& c : *out)
+      if (c.recipient == rcpt) last = &c;
+    if (last) continue;
+    for (Candidate& c : added)
+      if (c.recipient == rcpt) last = &c;
+    if (last) continue;
+    added.emplace_back();
+    added.back().recipient = rcpt;
+    last = &added.back();
+  }
+  if (added.empty()) return;
+  // The addresses the transcript does not name are those the unnamed reply
+  // (to DATA) failed; that reply is theirs now, not a record of its own.
+  const bool had_unnamed = std::erase_if(*out, [](const Candidate& c) { return c.recipient.empty(); }) > 0;
+  for (Candidate& c : added) {
+    if (had_unnamed) c.command = unnamed_command;
+    if (c.diagnostic.empty()) c.diagnostic = unnamed_diagnostic;
+    out->push_back(std::move(c));
+  }
+}
+
+}  // namespace
+
 bool ExtractSendmail(const Context& ctx, Extraction* out) {
   size_t at = ctx.Find("----- Transcript of session follows -----");
   if (at == std::string::npos) return false;
@@ -74,6 +132,7 @@ bool ExtractSendmail(const Context& ctx, Extraction* out) {
       // a reply line after the address line
     }
   }
+  ListedAddresses(ctx, &out->recipients);
   if (out->recipients.empty()) {
     // "421 host (smtp)... Deferred: ..." without an address: the recipient is
     // in the returned message's To header.
