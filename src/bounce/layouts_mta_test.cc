@@ -45,8 +45,12 @@ void ExpectRecords(const BounceResult& r, const std::vector<Want>& want) {
     EXPECT_EQ(got.recipient, want[i].recipient);
     EXPECT_EQ(ReasonName(got.verdict.reason), ReasonName(want[i].reason));
     EXPECT_EQ(got.action, want[i].action);
-    if (want[i].command) EXPECT_EQ(got.smtp_command, want[i].command);
-    if (want[i].diagnostic) EXPECT_NE(got.diagnostic.find(want[i].diagnostic), std::string::npos);
+    if (want[i].command) {
+      EXPECT_EQ(got.smtp_command, want[i].command);
+    }
+    if (want[i].diagnostic) {
+      EXPECT_NE(got.diagnostic.find(want[i].diagnostic), std::string::npos);
+    }
   }
 }
 
@@ -134,7 +138,7 @@ TEST_F(LayoutsTest, PostfixDelayNotice) {
        "Diagnostic-Code: X-Postfix; connect to mx.example.net[192.0.2.1]:25: Connection\n"
        "    timed out\n\n"
        "--B\nContent-Type: text/rfc822-headers\n\nFrom: sender@example.com\nSubject: hi\n\n--B--\n";
-  ExpectRecords(Parse(m), {{"kijitora@example.net", Reason::networkerror, "delayed", nullptr, "Connection timed out"}});
+  ExpectRecords(Parse(m), {{"kijitora@example.net", Reason::expired, "delayed", nullptr, "Connection timed out"}});
 }
 
 TEST_F(LayoutsTest, PostfixDelayNoticeWithoutDsn) {
@@ -252,7 +256,7 @@ TEST_F(LayoutsTest, EximRcptAndDataErrors) {
                         "    SMTP error from remote mail server after end of data:\n"
                         "    552 5.3.4 Message size exceeds fixed limit\n")),
       {{"kijitora@example.net", Reason::userunknown, "failed", "RCPT", "User unknown"},
-       {"neko@example.net", Reason::mesgtoobig, "failed", "DATA", "size exceeds"}});
+       {"neko@example.net", Reason::mesgtoobig, "failed", "DATA-END", "size exceeds"}});
 }
 
 // Exim 4.6x-4.8x: the host on the SMTP error line.
@@ -542,7 +546,7 @@ TEST_F(LayoutsTest, Rfc3464MixedActions) {
             "--b--\n"),
       {{"kijitora@example.net", Reason::userunknown, "failed", nullptr, "No such user"},
        {"ok@example.net", Reason::delivered, "delivered"},
-       {"slow@example.net", Reason::networkerror, "delayed", nullptr, "timed out"}});
+       {"slow@example.net", Reason::expired, "delayed", nullptr, "timed out"}});
 }
 
 }  // namespace
