@@ -71,6 +71,10 @@ bool ExtractPostfix(const Context& ctx, Extraction* out) {
       else if (IStartsWith(cmd, "DATA")) c.command = "DATA";
       else if (IStartsWith(cmd, "HELO") || IStartsWith(cmd, "EHLO")) c.command = "EHLO";
     }
+    // No remote reply ("host H said:", "refused to talk to me"): Postfix's
+    // own local(8)/virtual(8) delivery judged the address ("unknown user:
+    // \"x\""), which is the final word on that mailbox.
+    c.recipient_refused = !diag.starts_with("host ") && diag.find(" said: ") == std::string::npos;
     bool dup = false;
     for (const auto& o : out->recipients) dup = dup || o.recipient == c.recipient;
     if (!dup) out->recipients.push_back(std::move(c));
@@ -78,6 +82,10 @@ bool ExtractPostfix(const Context& ctx, Extraction* out) {
   }
   if (out->recipients.empty()) return false;
   out->kind = kind;
+  // The delay notice (delay_template), when no DSN part says "delayed".
+  if (kind == "postfix" && (IStartsWith(ctx.subject, "Delayed Mail") ||
+                            ctx.FindPhrase(REBOUND_PHRASE("THIS IS A WARNING ONLY")) != std::string::npos))
+    for (auto& c : out->recipients) c.action = "delayed";
   return true;
 }
 
