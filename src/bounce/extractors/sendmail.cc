@@ -13,7 +13,12 @@ namespace {
 // below it as "(reason: 550 5.1.1 ... User unknown)". The transcript only
 // shows the replies of the last connection, so an address refused in an
 // earlier one, or one whose DATA failed, is found here alone.
-void ListedAddresses(const Context& ctx, std::vector<Candidate>* out) {
+// mail_reply: the remote's refusal of MAIL FROM, when the transcript shows
+// one (it failed every recipient). bare_reply: a reply line of the
+// transcript naming no address ("554 5.3.0 unknown mailer error 127"), the
+// real error of a program or file entry.
+void ListedAddresses(const Context& ctx, const std::string& mail_reply, const std::string& bare_reply,
+                     std::vector<Candidate>* out) {
   size_t at = ctx.Find("addresses had permanent fatal errors -----");
   if (at == std::string::npos) at = ctx.Find("addresses had transient non-fatal errors -----");
   if (at == std::string::npos) return;
@@ -37,10 +42,26 @@ void ListedAddresses(const Context& ctx, std::vector<Candidate>* out) {
       if (last && last->diagnostic.empty()) last->diagnostic = std::string(Trim(reason));
       continue;
     }
-    if (t[0] == '(') continue;  // "(expanded from: <alias>)"
+    if (IStartsWith(t, "(expanded from:")) {
+      // A "|program" or "/file" entry stands for the local address it was
+      // expanded from: the one the sender wrote to.
+      std::string from = Lower(FirstAddress(t.substr(15)));
+      if (!from.empty() && last && last->recipient.empty()) {
+        last->recipient = from;
+        if (!bare_reply.empty()) last->diagnostic = bare_reply;
+      }
+      continue;
+    }
+    if (t[0] == '(') continue;
     std::string rcpt = Lower(FirstAddress(t));
     last = nullptr;
-    if (rcpt.empty()) continue;
+    if (rcpt.empty()) {
+      if (t[0] == '|' || t[0] == '/' || t.starts_with("\"|") || t.starts_with("\"/")) {
+        added.emplace_back();  // named by its "(expanded from:" line, if any
+        last = &added.back();
+      }
+      continue;
+    }
     for (Candidate& c : *out)
       if (c.recipient == rcpt) last = &c;
     if (last) continue;
@@ -51,12 +72,14 @@ void ListedAddresses(const Context& ctx, std::vector<Candidate>* out) {
     added.back().recipient = rcpt;
     last = &added.back();
   }
+  std::erase_if(added, [](const Candidate& c) { return c.recipient.empty(); });
   if (added.empty()) return;
   // The addresses the transcript does not name are those the unnamed reply
   // (to DATA) failed; that reply is theirs now, not a record of its own.
   const bool had_unnamed = std::erase_if(*out, [](const Candidate& c) { return c.recipient.empty(); }) > 0;
   for (Candidate& c : added) {
     if (had_unnamed) c.command = unnamed_command;
+    else if (!mail_reply.empty()) c.command = "MAIL";
     if (c.diagnostic.empty()) c.diagnostic = unnamed_diagnostic;
     out->push_back(std::move(c));
   }
@@ -68,11 +91,16 @@ bool ExtractSendmail(const Context& ctx, Extraction* out) {
   size_t at = ctx.Find("----- Transcript of session follows -----");
   if (at == std::string::npos) return false;
   auto lines = Lines(std::string_view(ctx.text).substr(at));
-  std::string pending_rcpt, pending_cmd, mail_reply;
+  std::string pending_rcpt, pending_cmd, mail_reply, listed_mail_reply, bare_reply;
+  bool in_session = false;  // a ">>>" line was seen: replies answer a remote server
+  // "Message could not be delivered for 5 days": sendmail gave up (the
+  // subject may be the generic "see transcript for details").
+  bool gave_up_in_text = false;
   for (size_t i = 1; i < lines.size(); ++i) {
     std::string_view t = Trim(lines[i]);
     if (t.starts_with("-----")) break;
     if (t.starts_with(">>>")) {
+      in_session = true;
       std::string_view cmd = Trim(t.substr(3));
       pending_cmd = IStartsWith(cmd, "RCPT") ? "RCPT" : IStartsWith(cmd, "MAIL") ? "MAIL" : IStartsWith(cmd, "DATA") || cmd == "." ? "DATA" : "";
       pending_rcpt = IStartsWith(cmd, "RCPT") ? Lower(FirstAddress(cmd)) : pending_rcpt;
@@ -91,6 +119,7 @@ bool ExtractSendmail(const Context& ctx, Extraction* out) {
       // error"); the remote's reply is the real diagnostic for that line.
       if (pending_cmd == "MAIL") {
         mail_reply = reply;
+        listed_mail_reply = reply;
         continue;
       }
       std::string rcpt = pending_rcpt;
@@ -111,7 +140,11 @@ bool ExtractSendmail(const Context& ctx, Extraction* out) {
       continue;
     }
     // "550 <rcpt>... User unknown" or "<rcpt>... Deferred: ..."
+    if (IStartsWith(t, "Message could not be delivered for")) gave_up_in_text = true;
     size_t dots = t.find("... ");
+    if (dots == std::string_view::npos && t.size() > 4 && std::isdigit(static_cast<unsigned char>(t[0])) &&
+        t[3] == ' ' && FirstAddress(t).empty())
+      bare_reply = std::string(t);
     if (dots != std::string_view::npos) {
       std::string rcpt = Lower(FirstAddress(t.substr(0, dots)));
       if (rcpt.empty()) continue;
@@ -121,6 +154,9 @@ bool ExtractSendmail(const Context& ctx, Extraction* out) {
       Candidate c;
       c.recipient = rcpt;
       c.diagnostic = std::string(t);
+      // "550 <rcpt>... User unknown" with no SMTP session before it is
+      // sendmail's own verdict on a local address (aliases, local mailer).
+      c.recipient_refused = !in_session;
       if (!mail_reply.empty()) {
         c.diagnostic = std::move(mail_reply);
         c.command = "MAIL";
@@ -132,7 +168,7 @@ bool ExtractSendmail(const Context& ctx, Extraction* out) {
       // a reply line after the address line
     }
   }
-  ListedAddresses(ctx, &out->recipients);
+  ListedAddresses(ctx, listed_mail_reply, bare_reply, &out->recipients);
   if (out->recipients.empty()) {
     // "421 host (smtp)... Deferred: ..." without an address: the recipient is
     // in the returned message's To header.
@@ -153,7 +189,7 @@ bool ExtractSendmail(const Context& ctx, Extraction* out) {
   }
   if (out->recipients.empty()) return false;
   out->kind = "sendmail";
-  bool gave_up = IFind(ctx.subject, "Cannot send message for") != std::string::npos ||
+  bool gave_up = gave_up_in_text || IFind(ctx.subject, "Cannot send message for") != std::string::npos ||
                  IFind(ctx.subject, "Cannot send message within") != std::string::npos;
   bool warning = IFind(ctx.subject, "Warning: could not send message") != std::string::npos;
   for (auto& c : out->recipients) {
