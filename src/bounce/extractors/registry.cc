@@ -12,6 +12,7 @@ bool ExtractGoogleGroups(const Context&, Extraction*);
 bool ExtractSendmail(const Context&, Extraction*);
 bool ExtractPostfix(const Context&, Extraction*);
 bool ExtractExchange2003(const Context&, Extraction*);
+bool ExtractExchange2007(const Context&, Extraction*);
 bool ExtractDomino(const Context&, Extraction*);
 bool ExtractQmail(const Context&, Extraction*);
 bool ExtractExim(const Context&, Extraction*);
@@ -32,6 +33,7 @@ const std::vector<ExtractorEntry>& Extractors() {
       {"postfix", ExtractPostfix},
       {"sendmail", ExtractSendmail},
       {"exchange2003", ExtractExchange2003},
+      {"exchange2007", ExtractExchange2007},
       {"domino", ExtractDomino},
       {"qmail", ExtractQmail},
       {"exim", ExtractExim},
