@@ -12,6 +12,14 @@ bool ExtractDomino(const Context& ctx, Extraction* out) {
   auto lines = Lines(std::string_view(ctx.text).substr(LineStartAt(ctx.text, end)));
   size_t because = FindLine(lines, "because:");
   std::vector<Candidate> found;
+  // The Notes "Delivery Failure Report" table puts the address on the
+  // phrase's own line ("was not delivered to:<TAB>rcpt@example.net").
+  const std::string_view same_line = std::string_view(ctx.text).substr(end, lines[0].data() + lines[0].size() - (ctx.text.data() + end));
+  if (std::string a = Lower(FirstAddress(same_line)); !a.empty()) {
+    Candidate c;
+    c.recipient = a;
+    found.push_back(std::move(c));
+  }
   AddressBlocks(lines, 1, because == std::string::npos ? lines.size() : because, &found);
   if (found.empty()) {
     // "User Name (rcpt@example.com)" rather than a bare address.
@@ -25,6 +33,16 @@ bool ExtractDomino(const Context& ctx, Extraction* out) {
   }
   if (found.empty()) return false;
   std::string why = because == std::string::npos ? "" : JoinLines(lines, because + 1, std::min(lines.size(), because + 8));
+  if (because != std::string::npos) {
+    // The table form: "because:<TAB>reason" up to the "What should you do?" row.
+    std::string_view row = lines[because];
+    std::string_view reason = Trim(row.substr(IFind(row, "because:") + 8));
+    if (!reason.empty()) {
+      size_t j = because + 1;
+      while (j < lines.size() && !Trim(lines[j]).empty() && IFind(lines[j], "What should you do") == std::string_view::npos) ++j;
+      why = Squash(std::string(reason) + " " + JoinLines(lines, because + 1, j));
+    }
+  }
   for (auto& c : found) {
     if (c.diagnostic.empty()) c.diagnostic = why;
     out->recipients.push_back(std::move(c));
