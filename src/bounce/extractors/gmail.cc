@@ -14,18 +14,27 @@ static bool ExtractGmailCurrent(const Context& ctx, Extraction* out) {
   // "** Message not delivered **": a fault on the sending side (the "Send
   // mail as" account's server refused Gmail) names the recipient only in
   // X-Failed-Recipients; the explanation is the paragraph after the marker.
+  // "** Message blocked **" ("Your message to rcpt has been blocked.") and
+  // "** Message not delivered **" ("There was a problem delivering your
+  // message to rcpt.") name the recipient in the paragraph after the
+  // marker, when they name it at all.
   std::string failed_header;
+  bool from_paragraph = false;
   if (at == std::string::npos) {
     size_t marker = ctx.Find("** Message not delivered **");
-    if (marker == std::string::npos || !ctx.headers) return false;
-    failed_header = Unfold(ctx.headers->Raw("X-Failed-Recipients"));
+    if (marker == std::string::npos) marker = ctx.Find("** Message blocked **");
+    if (marker == std::string::npos) return false;
     at = ctx.text.find('\n', marker);
-    if (failed_header.empty() || at == std::string::npos) return false;
+    if (at == std::string::npos) return false;
     while (at < ctx.text.size() && (ctx.text[at] == '\n' || ctx.text[at] == '\r')) ++at;
+    from_paragraph = true;
   }
   // The sentence, however it is wrapped, runs to the end of its paragraph.
   const std::string_view sentence = std::string_view(ctx.text).substr(at, ParagraphEnd(ctx.text, at) - at);
   Candidate c;
+  // After a marker, X-Failed-Recipients (when Gmail wrote it) is surer than
+  // an address in the prose, which may be the sender's own.
+  if (from_paragraph && ctx.headers) failed_header = Unfold(ctx.headers->Raw("X-Failed-Recipients"));
   c.recipient = Lower(FirstAddress(failed_header.empty() ? sentence : std::string_view(failed_header)));
   if (c.recipient.empty()) return false;
   size_t resp = ctx.FindPhrase(REBOUND_PHRASE("The response from the remote server was:"));
@@ -33,7 +42,7 @@ static bool ExtractGmailCurrent(const Context& ctx, Extraction* out) {
   if (resp != std::string::npos) {
     size_t start = ctx.text.find(':', resp) + 1;
     c.diagnostic = SquashPrefix(std::string_view(ctx.text).substr(start), 1000);
-    if (!failed_header.empty()) c.diagnostic = Squash(sentence) + " " + c.diagnostic;
+    if (from_paragraph) c.diagnostic = Squash(sentence) + " " + c.diagnostic;
   } else {
     c.diagnostic = Squash(sentence);
   }
