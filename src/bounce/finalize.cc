@@ -92,13 +92,14 @@ void CivilFromDays(long z, long* y, unsigned* m, unsigned* d) {
 }
 
 // The SMTP command a bounce's wording names around the reply, when the reply
-// parser found none: "RCPT TO response", "[RCPT_TO]", "after end of data".
+// parser found none: "RCPT TO response", "[RCPT_TO]", "[BODY]", "after end of data".
 SmtpCommand CommandInText(std::string_view d) {
   static const std::pair<std::string_view, SmtpCommand> kWords[] = {
       {"end of data", SmtpCommand::kDataEnd}, {"after data", SmtpCommand::kData}, {"data command", SmtpCommand::kData},
       {"rcpt to", SmtpCommand::kRcpt},        {"rcpt_to", SmtpCommand::kRcpt},    {"smtp:rcpt", SmtpCommand::kRcpt},    {"rcpt command", SmtpCommand::kRcpt},
       {"does not like recipient", SmtpCommand::kRcpt}, {"mail from", SmtpCommand::kMail},
-      {"mail_from", SmtpCommand::kMail},      {"initial connection", SmtpCommand::kConnect}};
+      {"mail_from", SmtpCommand::kMail},      {"initial connection", SmtpCommand::kConnect},
+      {"body]", SmtpCommand::kData}};  // Yahoo's "[BODY]" stage tag (the first-letter table folds case, not "[")
   // One pass over d: the first offset where some word starts wins, and on a
   // tie the word listed first. A table of the words' first two letters
   // (either case: byte | 0x20) picks the few offsets worth comparing.
