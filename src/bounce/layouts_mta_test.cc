@@ -551,5 +551,170 @@ TEST_F(LayoutsTest, Rfc3464MixedActions) {
        {"slow@example.net", Reason::expired, "delayed", nullptr, "timed out"}});
 }
 
+// ---------------------------------------------------------------- more variants
+
+// Postfix's success notice (success_template) for a NOTIFY=SUCCESS request.
+TEST_F(LayoutsTest, PostfixSuccessNotice) {
+  std::string m = kPostfixHead;
+  m += "Subject: Successful Mail Delivery Report\nMIME-Version: 1.0\n"
+       "Content-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\n\n"
+       "--B\nContent-Type: text/plain\n\n"
+       "This is the mail system at host mx.example.org.\n\n"
+       "Your message was successfully delivered to the destination(s)\n"
+       "listed below. If the message was delivered to mailbox you will\n"
+       "receive no further notifications. Otherwise you may still receive\n"
+       "notifications of mail delivery errors from other systems.\n\n"
+       "                   The mail system\n\n"
+       "<kijitora@example.net>: delivery via mx.example.net[192.0.2.1]:25: 250 2.0.0\n"
+       "    Ok: queued as 4VbXyZ1abc\n\n"
+       "--B\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mx.example.org\n\n"
+       "Final-Recipient: rfc822; kijitora@example.net\nAction: relayed\nStatus: 2.0.0\n"
+       "Remote-MTA: dns; mx.example.net\nDiagnostic-Code: smtp; 250 2.0.0 Ok: queued as 4VbXyZ1abc\n\n--B--\n";
+  ExpectRecords(Parse(m), {{"kijitora@example.net", Reason::delivered, "relayed"}});
+}
+
+TEST_F(LayoutsTest, PostfixTransferErrors) {
+  std::string lines =
+      "<b@example.net>: message size 20971520 exceeds size limit 10240000 of server\n"
+      "    mx.example.net[192.0.2.1]\n\n"
+      "<c@example.net>: host mx.example.net[192.0.2.1] said: 553 5.7.1\n"
+      "    <sender@example.com>: Sender address rejected: not owned by user\n"
+      "    sender@example.com (in reply to MAIL FROM command)\n";
+  ExpectRecords(Parse(PostfixFailure(lines, false)),
+                // ("conversation with H timed out while sending message body"
+                // reads as systemerror through a generic rule: left to the rules.)
+                {{"b@example.net", Reason::mesgtoobig, "failed", nullptr, "exceeds size limit"},
+                 {"c@example.net", Reason::rejected, "failed", "MAIL", "Sender address rejected"}});
+}
+
+// An alias expanded to its member: the DSN names the member (Final-Recipient)
+// and the alias (Original-Recipient); the text line says "(expanded from".
+TEST_F(LayoutsTest, PostfixExpandedAliasWithDsn) {
+  std::string lines =
+      "<tora@example.net> (expanded from <sales@example.org>): host\n"
+      "    mx.example.net[192.0.2.1] said: 550 5.1.1 <tora@example.net>: Recipient\n"
+      "    address rejected: User unknown (in reply to RCPT TO command)\n";
+  std::string dsn =
+      "Final-Recipient: rfc822; tora@example.net\nOriginal-Recipient: rfc822; sales@example.org\n"
+      "Action: failed\nStatus: 5.1.1\nRemote-MTA: dns; mx.example.net\n"
+      "Diagnostic-Code: smtp; 550 5.1.1 <tora@example.net>: Recipient address\n    rejected: User unknown\n\n";
+  ExpectRecords(Parse(PostfixFailure(lines, true, dsn)),
+                {{"tora@example.net", Reason::userunknown, "failed", "RCPT", "User unknown"}});
+}
+
+// Exim as configured by some hosting providers (and newer builds): "The
+// following address failed:", the address with a colon, and the error as
+// "SMTP error from remote server for RCPT TO command, host: H (IP) reason: ...",
+// a multi-line reply kept as the server sent it. Quoted in public mailing
+// list threads (e.g. LKML, 2024).
+TEST_F(LayoutsTest, EximRemoteServerForCommandStyle) {
+  std::string m =
+      "From: Mail Delivery System <Mailer-Daemon@mx.example.org>\nTo: sender@example.com\n"
+      "Subject: Mail delivery failed: returning message to sender\n\n"
+      "This message was created automatically by mail delivery software.\n\n"
+      "A message that you sent could not be delivered to one or more of\n"
+      "its recipients. This is a permanent error. The following address\n"
+      "failed:\n\n"
+      "    kijitora@example.net:\n"
+      "        SMTP error from remote server for RCPT TO command, host: mx.example.net (192.0.2.1) "
+      "reason: 550-5.1.1 The email account that you tried to reach does not exist. Please\n"
+      " try\n550-5.1.1 double-checking the recipient's email address for typos or\n"
+      "550-5.1.1 unnecessary spaces.\n\n"
+      "--- The header of the original message is following. ---\n\n"
+      "From: sender@example.com\nSubject: hi\n";
+  ExpectRecords(Parse(m), {{"kijitora@example.net", Reason::userunknown, "failed", "RCPT", "does not exist"}});
+}
+
+TEST_F(LayoutsTest, EximPipelinedAndTwoDelayed) {
+  ExpectRecords(Parse(EximFailure("  kijitora@example.net\n"
+                                  "    host mx.example.net [192.0.2.1]\n"
+                                  "    SMTP error from remote mail server after pipelined RCPT TO:<kijitora@example.net>:\n"
+                                  "    550 5.1.1 No such user\n")),
+                {{"kijitora@example.net", Reason::userunknown, "failed", "RCPT", "No such user"}});
+  std::string m =
+      "From: Mail Delivery System <Mailer-Daemon@mx.example.org>\nTo: sender@example.com\n"
+      "Subject: Warning: message 1sAbCd-000Xyz-9Q delayed 48 hours\n\n"
+      "This message was created automatically by mail delivery software.\n"
+      "A message that you sent has not yet been delivered to one or more of its\n"
+      "recipients after more than 48 hours on the queue on mx.example.org.\n\n"
+      "The message identifier is:     1sAbCd-000Xyz-9Q\n"
+      "The subject of the message is: hi\n\n"
+      "The addresses to which the message has not yet been delivered are:\n\n"
+      "  kijitora@example.net\n"
+      "    Delay reason: SMTP error from remote mail server after RCPT TO:<kijitora@example.net>:\n"
+      "    452 4.2.2 Over quota\n"
+      "  neko@example.com\n"
+      "    Delay reason: SMTP error from remote mail server after MAIL FROM:<sender@example.com> SIZE=2048:\n"
+      "    421 4.7.0 Try again later, closing connection\n\n"
+      "No action is required on your part. Delivery attempts will continue for\n"
+      "some time, and this warning may be repeated at intervals if the message\n"
+      "remains undelivered. Eventually the mail delivery software will give up,\n"
+      "and when that happens, the message will be returned to you.\n";
+  BounceResult r = Parse(m);
+  ASSERT_EQ(r.records.size(), 2u);
+  EXPECT_EQ(r.records[0].recipient, "kijitora@example.net");
+  EXPECT_EQ(r.records[0].action, "delayed");
+  EXPECT_EQ(r.records[0].smtp_command, "RCPT");
+  EXPECT_EQ(r.records[0].verdict.reason, Reason::mailboxfull);
+  EXPECT_EQ(r.records[1].recipient, "neko@example.com");
+  EXPECT_EQ(r.records[1].action, "delayed");
+  EXPECT_EQ(r.records[1].smtp_command, "MAIL");
+  EXPECT_FALSE(r.records[1].verdict.permanent);
+}
+
+TEST_F(LayoutsTest, EximLongFailurePeriod) {
+  ExpectRecords(Parse(EximFailure("  kijitora@example.net\n"
+                                  "    retry time not reached for any host after a long failure period\n")),
+                {{"kijitora@example.net", Reason::expired, "failed", nullptr, "long failure period"}});
+}
+
+TEST_F(LayoutsTest, QmailMoreLocalErrors) {
+  ExpectRecords(Parse(Qmail("<a@nxdomain.example>:\n"
+                            "Sorry, I couldn't find a mail exchanger or IP address. (#5.4.4)\n\n"
+                            "<tora@example.org>:\nuser is over quota\n")),
+                // #5.4.4, no mail exchanger: the rules read a domain that takes no mail.
+                {{"a@nxdomain.example", Reason::notaccept, "failed", nullptr, "mail exchanger"},
+                 {"tora@example.org", Reason::mailboxfull, "failed", nullptr, "over quota"}});
+}
+
+TEST_F(LayoutsTest, DominoTwoRecipients) {
+  ExpectRecords(Parse("From: Postmaster@example.org\nTo: sender@example.com\n"
+                      "Subject: DELIVERY FAILURE: Recipient's Domino Directory entry does not specify a valid Notes mail file\n\n"
+                      "Your message\n\n  Subject: hello\n\nwas not delivered to:\n\n"
+                      "  kijitora@example.org\n  tora@example.org\n\n"
+                      "because:\n\n  User tora (tora@example.org) not listed in Domino Directory\n"),
+                {{"kijitora@example.org", Reason::userunknown, "failed", nullptr, "not listed"},
+                 {"tora@example.org", Reason::userunknown, "failed", nullptr, "not listed"}});
+}
+
+// RFC 6533 internationalised report (Postfix with SMTPUTF8, Exchange).
+TEST_F(LayoutsTest, GlobalDeliveryStatus) {
+  ExpectRecords(
+      Parse("From: MAILER-DAEMON@mx.example.org (Mail Delivery System)\nTo: sender@example.com\n"
+            "Subject: Undelivered Mail Returned to Sender\nMIME-Version: 1.0\n"
+            "Content-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\n\n"
+            "--B\nContent-Type: text/plain; charset=utf-8\n\nThis is the mail system at host mx.example.org.\n\n"
+            "--B\nContent-Type: message/global-delivery-status\n\n"
+            "Reporting-MTA: dns; mx.example.org\n\n"
+            "Final-Recipient: utf-8; kijitora@example.net\nAction: failed\nStatus: 5.1.1\n"
+            "Diagnostic-Code: smtp; 550 5.1.1 No such user\n\n"
+            "--B\nContent-Type: message/global-headers\n\nFrom: sender@example.com\nSubject: hi\n\n--B--\n"),
+      {{"kijitora@example.net", Reason::userunknown, "failed", nullptr, "No such user"}});
+}
+
+// Domino's own DSN part: Diagnostic-Code of type X-Notes.
+TEST_F(LayoutsTest, DominoDsnXNotes) {
+  ExpectRecords(
+      Parse("From: Postmaster@example.org\nTo: sender@example.com\nSubject: DELIVERY FAILURE: hi\nMIME-Version: 1.0\n"
+            "Content-Type: multipart/report; report-type=delivery-status; boundary=\"0__=B\"\n\n"
+            "--0__=B\nContent-Type: text/plain\n\nYour message\n\n  Subject: hi\n\nwas not delivered to:\n\n"
+            "  kijitora@example.org\n\nbecause:\n\n  User kijitora (kijitora@example.org) not listed in Domino Directory\n\n"
+            "--0__=B\nContent-Type: message/delivery-status\n\nReporting-MTA: dns;mail.example.org\n\n"
+            "Final-Recipient: rfc822;kijitora@example.org\nAction: failed\nStatus: 5.0.0\n"
+            "Diagnostic-Code: X-Notes; User kijitora (kijitora@example.org) not listed in Domino Directory\n\n"
+            "--0__=B--\n"),
+      {{"kijitora@example.org", Reason::userunknown, "failed", nullptr, "not listed"}});
+}
+
 }  // namespace
 }  // namespace rebound
