@@ -589,5 +589,171 @@ TEST_F(LayoutsTest, ArfYahooAolAndMicrosoft) {
   EXPECT_EQ(r.records[1].recipient, "two@example.net");
 }
 
+
+// --- Second round: more variants of the same software -------------------------
+
+TEST_F(LayoutsTest, SendmailTransientListInWarningTwoRecipients) {
+  Expect(std::string(kSendmailHead) +
+             "Subject: Warning: could not send message for past 4 hours\n\n"
+             "    **********************************************\n"
+             "    **      THIS IS A WARNING MESSAGE ONLY      **\n"
+             "    **  YOU DO NOT NEED TO RESEND YOUR MESSAGE  **\n"
+             "    **********************************************\n\n"
+             "   ----- The following addresses had transient non-fatal errors -----\n"
+             "<grey@example.net>\n"
+             "<busy@example.net>\n\n"
+             "   ----- Transcript of session follows -----\n"
+             "... while talking to mx.example.net.:\n"
+             ">>> RCPT To:<grey@example.net>\n"
+             "<<< 450 4.2.0 <grey@example.net>: Recipient address rejected: Greylisted, see http://example.net/grey\n"
+             "<grey@example.net>... Deferred: 450 4.2.0 <grey@example.net>: Recipient address rejected: Greylisted\n"
+             ">>> RCPT To:<busy@example.net>\n"
+             "<<< 452 4.2.2 <busy@example.net>: Mailbox full\n"
+             "<busy@example.net>... Deferred: 452 4.2.2 <busy@example.net>: Mailbox full\n"
+             "Warning: message still undelivered after 4 hours\n"
+             "Will keep trying until message is 5 days old\n",
+         {{"grey@example.net", Reason::undefined, "delayed", "RCPT", "Greylisted"},
+          {"busy@example.net", Reason::mailboxfull, "delayed", "RCPT"}},
+         "sendmail");
+}
+
+TEST_F(LayoutsTest, SendmailRelayingDeniedAndSizeAtMail) {
+  Expect(std::string(kSendmailHead) +
+             "Subject: Returned mail: see transcript for details\n\n"
+             "   ----- The following addresses had permanent fatal errors -----\n"
+             "<far@example.net>\n"
+             "    (reason: 550 5.7.1 <far@example.net>... Relaying denied)\n\n"
+             "   ----- Transcript of session follows -----\n"
+             "... while talking to mx.example.net.:\n"
+             ">>> RCPT To:<far@example.net>\n"
+             "<<< 550 5.7.1 <far@example.net>... Relaying denied\n"
+             "550 5.7.1 <far@example.net>... Relaying denied\n",
+         {{"far@example.net", Reason::norelaying, "failed", "RCPT"}}, "sendmail");
+  Expect(std::string(kSendmailHead) +
+             "Subject: Returned mail: see transcript for details\n\n"
+             "   ----- The following addresses had permanent fatal errors -----\n"
+             "<big@example.net>\n"
+             "    (reason: 552 5.3.4 Message size exceeds fixed maximum message size (10485760))\n\n"
+             "   ----- Transcript of session follows -----\n"
+             "... while talking to mx.example.net.:\n"
+             ">>> MAIL From:<sender@example.com> SIZE=20971520\n"
+             "<<< 552 5.3.4 Message size exceeds fixed maximum message size (10485760)\n"
+             "554 5.0.0 Service unavailable\n",
+         {{"big@example.net", Reason::mesgtoobig, "failed", "MAIL"}}, "sendmail");
+}
+
+TEST_F(LayoutsTest, SendmailDataRefusedForTwoRecipientsWithDsnPart) {
+  Expect(std::string(kSendmailHead) +
+             "Subject: Returned mail: see transcript for details\nMIME-Version: 1.0\n"
+             "Content-Type: multipart/report; report-type=delivery-status; boundary=\"S\"\n\n"
+             "--S\n\n"
+             "The original message was received at Thu, 29 Apr 2010 23:34:45 +0900\nfrom localhost [127.0.0.1]\n\n"
+             "   ----- The following addresses had permanent fatal errors -----\n"
+             "<one@example.net>\n    (reason: 554 5.7.1 Message rejected: spam content)\n"
+             "<two@example.net>\n    (reason: 554 5.7.1 Message rejected: spam content)\n\n"
+             "   ----- Transcript of session follows -----\n"
+             "... while talking to mx.example.net.:\n>>> DATA\n<<< 554 5.7.1 Message rejected: spam content\n"
+             "554 5.0.0 Service unavailable\n\n"
+             "--S\nContent-Type: message/delivery-status\n\n"
+             "Reporting-MTA: dns; mx.example.org\nArrival-Date: Thu, 29 Apr 2010 23:34:45 +0900\n\n"
+             "Final-Recipient: RFC822; one@example.net\nAction: failed\nStatus: 5.7.1\n"
+             "Remote-MTA: DNS; mx.example.net\nDiagnostic-Code: SMTP; 554 5.7.1 Message rejected: spam content\n"
+             "Last-Attempt-Date: Thu, 29 Apr 2010 23:34:46 +0900\n\n"
+             "Final-Recipient: RFC822; two@example.net\nAction: failed\nStatus: 5.7.1\n"
+             "Remote-MTA: DNS; mx.example.net\nDiagnostic-Code: SMTP; 554 5.7.1 Message rejected: spam content\n"
+             "Last-Attempt-Date: Thu, 29 Apr 2010 23:34:46 +0900\n\n"
+             "--S\nContent-Type: message/rfc822\n\nFrom: sender@example.com\nTo: one@example.net, two@example.net\n"
+             "Subject: hi\n\nb\n--S--\n",
+         {{"one@example.net", Reason::spamdetected, "failed", "DATA"},
+          {"two@example.net", Reason::spamdetected, "failed", "DATA"}});
+}
+
+TEST_F(LayoutsTest, Office365TwoRecipientsAndExchange2013Remote) {
+  Expect(ExchangeBounce("Undeliverable: hi",
+                        "Delivery has failed to these recipients or groups:\n\n"
+                        "a@example.com<mailto:a@example.com>\n"
+                        "The email address you entered couldn't be found.\n\n"
+                        "b@example.net<mailto:b@example.net>\n"
+                        "A problem occurred while delivering your message to this email address.\n\n"
+                        "Diagnostic information for administrators:\n\n"
+                        "Generating server: AB1PR00MB0000.eurprd00.prod.outlook.com\n\n"
+                        "a@example.com\n"
+                        "Remote Server returned '550 5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient not found by "
+                        "SMTP address lookup'\n\n"
+                        "b@example.net\n"
+                        "mx.example.net\n"
+                        "Remote Server returned '550 5.1.1 <b@example.net>: Recipient address rejected: User unknown "
+                        "in virtual mailbox table'\n\n"
+                        "Original message headers:\n\nTo: a@example.com, b@example.net\n"),
+         {{"a@example.com", Reason::userunknown, "failed", "", "RecipientNotFound"},
+          {"b@example.net", Reason::userunknown, "failed", "", "virtual mailbox table"}});
+}
+
+TEST_F(LayoutsTest, ArfFeedbackTypesAndHeadersOnlyCopy) {
+  auto arf = [](std::string_view type, std::string_view copy_type, std::string_view rcpt_field) {
+    return "From: fbl@isp.example\nTo: abuse@example.com\nSubject: Abuse report\nMIME-Version: 1.0\n"
+           "Content-Type: multipart/report; report-type=feedback-report; boundary=\"A\"\n\n"
+           "--A\nContent-Type: text/plain\n\nA complaint about a message from your network.\n\n"
+           "--A\nContent-Type: message/feedback-report\n\nFeedback-Type: " +
+           std::string(type) + "\nUser-Agent: ExampleFBL/1.0\nVersion: 1\n" + std::string(rcpt_field) +
+           "\n--A\nContent-Type: " + std::string(copy_type) +
+           "\n\nFrom: news@example.com\nTo: <reader@isp.example>\nSubject: news\nMessage-ID: <n1@example.com>\n"
+           "\n--A--\n";
+  };
+  for (std::string_view type : {"abuse", "fraud", "opt-out", "not-spam", "virus"}) {
+    SCOPED_TRACE(type);
+    BounceResult r = Parse(arf(type, "text/rfc822-headers", ""));
+    ASSERT_EQ(r.records.size(), 1u);
+    EXPECT_EQ(r.records[0].recipient, "reader@isp.example");
+    EXPECT_EQ(r.records[0].feedback_type, type);
+    EXPECT_EQ(r.records[0].verdict.reason, Reason::feedback);
+    EXPECT_EQ(r.records[0].reporting_mta_kind, "arf");
+    EXPECT_EQ(r.original.message_id, "<n1@example.com>");
+  }
+  BounceResult r = Parse(arf("abuse", "message/rfc822", "Original-Rcpt-To: <other@isp.example>\n"));
+  ASSERT_EQ(r.records.size(), 1u);
+  EXPECT_EQ(r.records[0].recipient, "other@isp.example");
+}
+
+TEST_F(LayoutsTest, AmazonSesSnsEnvelopeEventPublishingAndDelay) {
+  // SNS wraps the notification as a JSON string in "Message".
+  Expect(SesMail(R"({"Type":"Notification","MessageId":"m1","TopicArn":"arn:aws:sns:us-east-1:1:t",)"
+                 R"("Message":"{\"notificationType\":\"Bounce\",\"bounce\":{\"bounceType\":\"Permanent\",)"
+                 R"(\"bounceSubType\":\"General\",\"bouncedRecipients\":[{\"emailAddress\":\"a@example.net\",)"
+                 R"(\"action\":\"failed\",\"status\":\"5.1.1\",\"diagnosticCode\":\"smtp; 550 5.1.1 user unknown\"}]}}"})"),
+         {{"a@example.net", Reason::userunknown}}, "amazonses");
+  // Event publishing uses eventType.
+  Expect(SesMail(R"({"eventType":"Bounce","bounce":{"bounceType":"Permanent","bounceSubType":"General",)"
+                 R"("bouncedRecipients":[{"emailAddress":"Big@Example.net","action":"failed","status":"5.3.4",)"
+                 R"("diagnosticCode":"smtp; 552 5.3.4 Message size exceeds fixed limit"}]}})"),
+         {{"big@example.net", Reason::mesgtoobig}}, "amazonses");
+  // DeliveryDelay events (SES event publishing): still trying.
+  Expect(SesMail(R"({"eventType":"DeliveryDelay","deliveryDelay":{"delayType":"MailboxFull",)"
+                 R"("delayedRecipients":[{"emailAddress":"full@example.net","status":"4.2.2",)"
+                 R"("diagnosticCode":"smtp; 452 4.2.2 Mailbox full"}],"expirationTime":"2026-01-02T00:00:00.000Z",)"
+                 R"("timestamp":"2026-01-01T00:00:00.000Z"}})"),
+         {{"full@example.net", Reason::mailboxfull, "delayed"}}, "amazonses");
+}
+
+TEST_F(LayoutsTest, MailRuRussianPreambleThenEximList) {
+  Expect("From: mailer-daemon@corp.mail.ru\nTo: sender@mail.ru\nSubject: Mail failure.\n"
+         "MIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\n"
+         "Это письмо создано автоматически сервером Mail.Ru, отвечать на него не нужно.\n\n"
+         "К сожалению, Ваше письмо не может быть доставлено одному или нескольким получателям:\n\n"
+         "**********************\n\n"
+         "This message was created automatically by mail delivery software.\n\n"
+         "A message that you sent could not be delivered to one or more of its\n"
+         "recipients. This is a permanent error. The following address(es) failed:\n\n"
+         "  a@example.net\n"
+         "    SMTP error from remote mail server after RCPT TO:<a@example.net>:\n"
+         "    host mx.example.net [192.0.2.1]: 550 5.1.1 <a@example.net>: Recipient address rejected: "
+         "User unknown\n"
+         "  b@example.org\n"
+         "    SMTP error from remote mail server after end of data:\n"
+         "    host mx.example.org [192.0.2.2]: 554 5.7.1 Message rejected as spam\n\n"
+         "------ This is a copy of the message, including all the headers. ------\n\nTo: a@example.net\n\nb\n",
+         {{"a@example.net", Reason::userunknown, "failed", "RCPT"}, {"b@example.org", Reason::spamdetected}});
+}
+
 }  // namespace
 }  // namespace rebound

@@ -1,5 +1,6 @@
 // Amazon SES notifications delivered by e-mail (SNS): a JSON document with
-// notificationType Bounce, Complaint or Delivery.
+// notificationType Bounce, Complaint or Delivery, or (event publishing)
+// eventType Bounce, Complaint, Delivery or DeliveryDelay.
 #include <nlohmann/json.hpp>
 
 #include "bounce/extract.h"
@@ -8,7 +9,9 @@ namespace rebound::bounce {
 
 bool ExtractAmazonSes(const Context& ctx, Extraction* out) {
   size_t at = ctx.text.find("{\"");
-  if (at == std::string::npos || ctx.text.find("notificationType", at) == std::string::npos) return false;
+  if (at == std::string::npos) return false;
+  if (ctx.text.find("notificationType", at) == std::string::npos && ctx.text.find("eventType", at) == std::string::npos)
+    return false;
   // The JSON may be followed by the SNS footer; take the outermost object.
   size_t end = ctx.text.rfind('}');
   if (end == std::string::npos || end < at) return false;
@@ -71,6 +74,24 @@ bool ExtractAmazonSes(const Context& ctx, Extraction* out) {
         if (c.feedback_type.empty()) c.feedback_type = "abuse";
         c.reason_hint = Reason::feedback;
         c.timestamp = str(b, "timestamp");
+        out->recipients.push_back(std::move(c));
+      }
+    }
+  } else if (type == "DeliveryDelay" && doc.contains("deliveryDelay") && doc["deliveryDelay"].is_object()) {
+    // SES is still trying: delayedRecipients with their last reply.
+    const auto& d = doc["deliveryDelay"];
+    std::string delay_type = str(d, "delayType");
+    if (d.contains("delayedRecipients") && d["delayedRecipients"].is_array()) {
+      for (const auto& r : d["delayedRecipients"]) {
+        if (!r.is_object()) continue;
+        Candidate c;
+        c.recipient = Lower(FirstAddress(str(r, "emailAddress")));
+        if (c.recipient.empty()) continue;
+        c.action = "delayed";
+        c.status = str(r, "status");
+        c.diagnostic = str(r, "diagnosticCode");
+        c.timestamp = str(d, "timestamp");
+        if (c.diagnostic.empty() && delay_type == "MailboxFull") c.reason_hint = Reason::mailboxfull;
         out->recipients.push_back(std::move(c));
       }
     }
