@@ -755,5 +755,72 @@ TEST_F(LayoutsTest, MailRuRussianPreambleThenEximList) {
          {{"a@example.net", Reason::userunknown, "failed", "RCPT"}, {"b@example.org", Reason::spamdetected}});
 }
 
+
+// --- Third round ------------------------------------------------------------------
+
+// A DSN part that states no Diagnostic-Code: the NDR text carries the reply.
+TEST_F(LayoutsTest, Office365DsnWithoutDiagnosticCode) {
+  Expect("From: postmaster@example.onmicrosoft.com\nTo: sender@example.com\nSubject: Undeliverable: hi\n"
+         "MIME-Version: 1.0\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"R\"\n\n"
+         "--R\nContent-Type: text/plain; charset=us-ascii\n\n"
+         "Delivery has failed to these recipients or groups:\n\nfull@example.com\n"
+         "The recipient's mailbox is full and can't accept messages now.\n\n"
+         "Diagnostic information for administrators:\n\nGenerating server: AB1PR00MB0000.eurprd00.prod.outlook.com\n\n"
+         "full@example.com\nRemote Server returned '554 5.2.2 mailbox full; "
+         "STOREDRV.Deliver.Exception:QuotaExceededException.MapiExceptionShutoffQuotaExceeded'\n\n"
+         "Original message headers:\n\nTo: full@example.com\n\n"
+         "--R\nContent-Type: message/delivery-status\n\n"
+         "Reporting-MTA: dns;AB1PR00MB0000.eurprd00.prod.outlook.com\n\n"
+         "Final-Recipient: rfc822;full@example.com\nAction: failed\nStatus: 5.2.2\n\n"
+         "--R--\n",
+         {{"full@example.com", Reason::mailboxfull, "failed", "", "QuotaExceeded"}});
+}
+
+TEST_F(LayoutsTest, GmailOlderSeveralRecipients) {
+  Expect(GmailBounce("a@example.com", "Delivery Status Notification (Failure)",
+                     "Delivery to the following recipients failed permanently:\n\n"
+                     "     a@example.com\n     b@example.com\n\n"
+                     "Technical details of permanent failure:\n"
+                     "Google tried to deliver your message, but it was rejected by the server for the recipient "
+                     "domain example.com by mx.example.com. [192.0.2.1].\n\n"
+                     "The error that the other server returned was:\n"
+                     "550 5.1.1 Recipient address rejected: User unknown\n"),
+         {{"a@example.com", Reason::userunknown}, {"b@example.com", Reason::userunknown}}, "gmail");
+}
+
+TEST_F(LayoutsTest, GoogleGroupsCurrentLayout) {
+  Expect("From: Mail Delivery Subsystem <mailer-daemon@googlemail.com>\nTo: sender@example.com\n"
+         "Subject: Delivery Status Notification (Failure)\nX-Failed-Recipients: closed@googlegroups.com\n\n"
+         "** Address not found **\n\n"
+         "Your message wasn't delivered to closed@googlegroups.com because the address couldn't be found, or is "
+         "unable to receive mail.\n\n"
+         "The response was:\n\n"
+         "Google Groups: The group you tried to contact (closed) may not exist, or you may not have permission to "
+         "post messages to the group. A few more details on why you weren't able to post:\n\n"
+         " * You might have spelled or formatted the group name incorrectly.\n\n"
+         "If you have questions related to this or any other Google Group, visit the Help Center at "
+         "https://groups.google.com/support/.\n\n"
+         "----- Original message -----\n\nTo: closed@googlegroups.com\nSubject: hi\n\nbody\n",
+         {{"closed@googlegroups.com", Reason::rejected}}, "googlegroups");
+}
+
+// Outlook.com / Hotmail replies (Microsoft's published delivery error texts).
+TEST_F(LayoutsTest, OutlookComRepliesInADsn) {
+  auto dsn = [](std::string_view rcpt, std::string_view diag) {
+    return "From: postmaster@outlook.com\nTo: sender@example.com\nSubject: Undeliverable: hi\nMIME-Version: 1.0\n"
+           "Content-Type: multipart/report; report-type=delivery-status; boundary=\"O\"\n\n"
+           "--O\nContent-Type: text/plain\n\nDelivery has failed to these recipients or groups:\n\n" +
+           std::string(rcpt) + "\n\n--O\nContent-Type: message/delivery-status\n\n"
+           "Reporting-MTA: dns;BLU004-OMC1S11.hotmail.com\n\nFinal-Recipient: rfc822;" +
+           std::string(rcpt) + "\nAction: failed\nStatus: 5.0.0\nDiagnostic-Code: smtp;" + std::string(diag) +
+           "\n\n--O--\n";
+  };
+  Expect(dsn("gone@hotmail.com", "550 Requested action not taken: mailbox unavailable (3150466498:2584:-2147467259)"),
+         {{"gone@hotmail.com", Reason::userunknown}});
+  Expect(dsn("r@outlook.com", "550 5.7.1 Unfortunately, messages from [192.0.2.1] weren't sent. Please contact your "
+                              "Internet service provider since part of their network is on our block list (S3150)."),
+         {{"r@outlook.com", Reason::blocked}});
+}
+
 }  // namespace
 }  // namespace rebound

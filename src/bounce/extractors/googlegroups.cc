@@ -14,7 +14,12 @@ bool ExtractGoogleGroups(const Context& ctx, Extraction* out) {
   // The group address is the returned message's To.
   c.recipient = Lower(FirstAddress(OriginalTo(ctx)));
   if (c.recipient.empty()) return false;
-  c.diagnostic = SquashPrefix(ctx.text, 2000);
+  // Inside Gmail's "** Address not found **" wrapper ("Your message wasn't
+  // delivered to group because the address couldn't be found"), the group's
+  // own explanation after "Google Groups:" is the one that says why: it may
+  // not exist, or the sender may not post.
+  size_t own = ctx.Find("Google Groups:");
+  c.diagnostic = SquashPrefix(own == std::string::npos ? std::string_view(ctx.text) : std::string_view(ctx.text).substr(own), 2000);
   c.reason_hint = Reason::rejected;
   out->kind = "googlegroups";
   out->recipients.push_back(std::move(c));
