@@ -716,5 +716,134 @@ TEST_F(LayoutsTest, DominoDsnXNotes) {
       {{"kijitora@example.org", Reason::userunknown, "failed", nullptr, "not listed"}});
 }
 
+// Exim's local_scan rejection notice (the "rejected by the local scanning
+// code" bounce text of Exim's deliver.c): the recipients are the original's.
+TEST_F(LayoutsTest, EximLocalScanReject) {
+  std::string m =
+      "From: Mail Delivery System <Mailer-Daemon@mx.example.org>\nTo: sender@example.com\n"
+      "Subject: Mail failure - rejected by local scanning code\n\n"
+      "A message that you sent was rejected by the local scanning code that\n"
+      "checks incoming messages on this system. The following error was given:\n\n"
+      "  This message contains a virus (Eicar-Test-Signature) and has been rejected\n\n"
+      "------ This is a copy of your message, including all the headers. ------\n\n"
+      "From: sender@example.com\nTo: kijitora@example.org\nSubject: hi\n\nX5O!P%@AP\n";
+  BounceResult r = Parse(m);
+  ASSERT_TRUE(r.is_bounce);
+  ASSERT_EQ(r.records.size(), 1u);
+  EXPECT_EQ(r.records[0].recipient, "kijitora@example.org");
+  EXPECT_EQ(r.records[0].verdict.reason, Reason::virusdetected) << r.records[0].diagnostic;
+}
+
+// Exchange 5.5/2000 style with MSEXCH codes and tab-indented lines; the
+// text part quoted-printable with CRLF line ends.
+TEST_F(LayoutsTest, Exchange2003MsexchQuotedPrintable) {
+  ExpectRecords(
+      Parse("From: System Administrator <postmaster@example.org>\r\nTo: sender@example.com\r\n"
+            "Subject: Undeliverable: hi\r\nMIME-Version: 1.0\r\n"
+            "Content-Type: multipart/mixed; boundary=\"----_=_NextPart_001\"\r\n\r\n"
+            "------_=_NextPart_001\r\nContent-Type: text/plain; charset=\"iso-8859-1\"\r\n"
+            "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+            "Your message\r\n\r\n  To:      kijitora@example.org\r\n  Subject: hi\r\n"
+            "  Sent:    Thu, 29 Apr 2010 23:34:45 +0900\r\n\r\n"
+            "did not reach the following recipient(s):\r\n\r\n"
+            "kijitora@example.org on Thu, 29 Apr 2010 23:34:46 +0900\r\n"
+            "            The recipient name is not recognized\r\n"
+            "\tThe MTS-ID of the original message is: c=3Djp;a=3D ;p=3Dexample;l=3DEXCH1-100429=\r\n"
+            "1434450001\r\n"
+            "\tMSEXCH:IMS:EXAMPLE:TOKYO:EXCH1 0 (000C05A6) Unknown Recipient\r\n\r\n"
+            "------_=_NextPart_001\r\nContent-Type: message/rfc822\r\n\r\n"
+            "From: sender@example.com\r\nSubject: hi\r\n\r\nx\r\n------_=_NextPart_001--\r\n"),
+      {{"kijitora@example.org", Reason::userunknown, "failed", nullptr, "not recognized"}});
+}
+
+// Exchange 2003 with its DSN part (no Diagnostic-Code): the text's reason fills it.
+TEST_F(LayoutsTest, Exchange2003WithDsnPart) {
+  ExpectRecords(
+      Parse("From: System Administrator <postmaster@example.org>\nTo: sender@example.com\n"
+            "Subject: Undeliverable: hi\nMIME-Version: 1.0\n"
+            "Content-Type: multipart/report; report-type=delivery-status; boundary=\"X\"\n\n"
+            "--X\nContent-Type: text/plain\n\n"
+            "Your message\n\n  To:      tora@example.org\n  Subject: hi\n\n"
+            "did not reach the following recipient(s):\n\n"
+            "tora@example.org on Mon, 6 May 2024 10:00:05 +0200\n"
+            "    The recipient's mailbox is full and can't accept messages now.  Please try resending this "
+            "message later, or contact the recipient directly.\n"
+            "    <EXCH01.example.org #5.2.2>\n\n"
+            "--X\nContent-Type: message/delivery-status\n\nReporting-MTA: dns;EXCH01.example.org\n\n"
+            "Final-Recipient: rfc822;tora@example.org\nAction: failed\nStatus: 5.2.2\n"
+            "X-Display-Name: Tora\n\n--X--\n"),
+      {{"tora@example.org", Reason::mailboxfull, "failed", nullptr, "mailbox is full"}});
+}
+
+// OpenSMTPD's own MTA error (no remote reply): the domain has no address.
+TEST_F(LayoutsTest, OpenSmtpdErrorWithMtaError) {
+  ExpectRecords(Parse("From: Mailer Daemon <MAILER-DAEMON@mx.example.org>\nTo: sender@example.com\n"
+                      "Subject: Delivery status notification: error\n\n"
+                      "    Hi!\n\n"
+                      "    This is the MAILER-DAEMON, please DO NOT REPLY to this email.\n\n"
+                      "    An error has occurred while attempting to deliver a message for\n"
+                      "    the following list of recipients:\n\n"
+                      "kijitora@nxdomain.example: Domain does not exist\n\n"
+                      "    Below is a copy of the original message:\n\n"
+                      "From: sender@example.com\nSubject: hi\n\nbody\n"),
+                {{"kijitora@nxdomain.example", Reason::hostunknown, "failed", nullptr, "Domain does not exist"}});
+}
+
+// Courier's local delivery failure: no remote host, the error of its own
+// delivery agent in the text.
+TEST_F(LayoutsTest, CourierLocalUnknownUser) {
+  ExpectRecords(
+      Parse(Courier("UNDELIVERABLE MAIL", "Your message to the following recipients cannot be delivered:",
+                    "<kijitora@example.net>:\n    Unknown user: kijitora@example.net\n", "failed", "5.0.0",
+                    "550 5.1.1 Unknown user: kijitora@example.net")),
+      {{"kijitora@example.net", Reason::userunknown, "failed", nullptr, "Unknown user"}});
+}
+
+// OpenSMTPD's delay notice (notice_warning, notice_warning2 of bounce.c).
+TEST_F(LayoutsTest, OpenSmtpdWarning) {
+  ExpectRecords(Parse("From: Mailer Daemon <MAILER-DAEMON@mx.example.org>\nTo: sender@example.com\n"
+                      "Subject: Delivery status notification: warning\n\n"
+                      "    Hi!\n\n"
+                      "    This is the MAILER-DAEMON, please DO NOT REPLY to this email.\n\n"
+                      "    A message is delayed for more than 4h for the following\n"
+                      "    list of recipients:\n\n"
+                      "kijitora@example.net: 451 4.7.1 Greylisted, please try again later\n\n"
+                      "    Please note that this is only a temporary failure report.\n"
+                      "    The message is kept in the queue for up to 4d.\n"
+                      "    You DO NOT NEED to re-send the message to these recipients.\n\n"
+                      "    Below is a copy of the original message:\n\n"
+                      "From: sender@example.com\nSubject: hi\n\nbody\n"),
+                {{"kijitora@example.net", Reason::blocked, "delayed", nullptr, "Greylisted"}});
+}
+
+// OpenSMTPD 5.x (no indentation, "this e-mail").
+TEST_F(LayoutsTest, OpenSmtpdOlderError) {
+  ExpectRecords(Parse("From: MAILER-DAEMON@mx.example.org\nTo: sender@example.com\n"
+                      "Subject: Delivery status notification\n\n"
+                      "Hi!\n\n"
+                      "This is the MAILER-DAEMON, please DO NOT REPLY to this e-mail.\n\n"
+                      "An error has occurred while attempting to deliver a message for\n"
+                      "the following list of recipients:\n\n"
+                      "kijitora@example.net: 550 5.1.1 <kijitora@example.net>... User Unknown\n\n"
+                      "Below is a copy of the original message:\n\n"
+                      "From: sender@example.com\nSubject: hi\n\nbody\n"),
+                {{"kijitora@example.net", Reason::userunknown, "failed", nullptr, "User Unknown"}});
+}
+
+// A remote reply that happens to say "the mail system" must not make an
+// Exim bounce read as Postfix's (the Postfix reader is tried first).
+TEST_F(LayoutsTest, EximReplyMentioningTheMailSystem) {
+  ExpectRecords(Parse(EximFailure("  kijitora@example.net\n"
+                                  "    host mx.example.net [192.0.2.1]\n"
+                                  "    SMTP error from remote mail server after end of data:\n"
+                                  "    554 5.7.1 Message rejected as spam by the mail system\n"
+                                  "  neko@example.net\n"
+                                  "    host mx.example.net [192.0.2.1]\n"
+                                  "    SMTP error from remote mail server after RCPT TO:<neko@example.net>:\n"
+                                  "    550 5.1.1 unknown user\n")),
+                {{"kijitora@example.net", Reason::spamdetected, "failed", "DATA-END", "as spam"},
+                 {"neko@example.net", Reason::userunknown, "failed", "RCPT", "unknown user"}});
+}
+
 }  // namespace
 }  // namespace rebound

@@ -83,8 +83,14 @@ bool ExtractPostfix(const Context& ctx, Extraction* out) {
   if (out->recipients.empty()) return false;
   out->kind = kind;
   // The delay notice (delay_template), when no DSN part says "delayed".
-  if (kind == "postfix" && (IStartsWith(ctx.subject, "Delayed Mail") ||
-                            ctx.FindPhrase(REBOUND_PHRASE("THIS IS A WARNING ONLY")) != std::string::npos))
+  // OpenSMTPD's says "A message is delayed for more than 4h for the
+  // following list of recipients:" and "only a temporary failure report".
+  const bool delay_notice =
+      kind == "postfix" ? IStartsWith(ctx.subject, "Delayed Mail") ||
+                              ctx.FindPhrase(REBOUND_PHRASE("THIS IS A WARNING ONLY")) != std::string::npos
+                        : ctx.FindPhrase(REBOUND_PHRASE("is delayed for more than")) != std::string::npos ||
+                              ctx.FindPhrase(REBOUND_PHRASE("only a temporary failure report")) != std::string::npos;
+  if (delay_notice)
     for (auto& c : out->recipients) c.action = "delayed";
   return true;
 }
