@@ -822,5 +822,64 @@ TEST_F(LayoutsTest, OutlookComRepliesInADsn) {
          {{"r@outlook.com", Reason::blocked}});
 }
 
+
+// --- Fourth round -----------------------------------------------------------------
+
+TEST_F(LayoutsTest, Exchange2007RemoteReplyWithoutSpace) {
+  Expect(ExchangeBounce("Undeliverable: hi",
+                        "Delivery has failed to these recipients or groups:\n\nx@example.net\n"
+                        "The e-mail address you entered couldn't be found.\n\n"
+                        "Diagnostic information for administrators:\n\nGenerating server: mail.example.org\n\n"
+                        "x@example.net\n#< #5.1.1 smtp;550 5.1.1 <x@example.net>... User unknown> #SMTP#\n\n"
+                        "Original message headers:\n\nTo: x@example.net\n"),
+         {{"x@example.net", Reason::userunknown, "failed", "", "550 5.1.1 <x@example.net>... User unknown"}},
+         "exchange2007");
+}
+
+// Yahoo's refusal of a non-existent account arrives after DATA ("dd This
+// user doesn't have a yahoo.com account"), here inside a Postfix DSN.
+TEST_F(LayoutsTest, YahooNoAccountAfterDataInPostfixDsn) {
+  Expect("From: MAILER-DAEMON@mx.example.org (Mail Delivery System)\nTo: sender@example.org\n"
+         "Subject: Undelivered Mail Returned to Sender\nMIME-Version: 1.0\n"
+         "Content-Type: multipart/report; report-type=delivery-status; boundary=\"P\"\n\n"
+         "--P\nContent-Type: text/plain\n\nThis is the mail system at host mx.example.org.\n\n"
+         "<nobody@yahoo.com>: host mta5.am0.yahoodns.net[192.0.2.5] said: 554 delivery error: dd This user "
+         "doesn't have a yahoo.com account (nobody@yahoo.com) [0] - mta1026.mail.sk1.yahoo.com (in reply to end "
+         "of DATA command)\n\n"
+         "--P\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mx.example.org\n\n"
+         "Final-Recipient: rfc822; nobody@yahoo.com\nAction: failed\nStatus: 5.0.0\n"
+         "Remote-MTA: dns; mta5.am0.yahoodns.net\n"
+         "Diagnostic-Code: smtp; 554 delivery error: dd This user doesn't have a yahoo.com account "
+         "(nobody@yahoo.com) [0] - mta1026.mail.sk1.yahoo.com\n\n--P--\n",
+         {{"nobody@yahoo.com", Reason::userunknown}});
+}
+
+// GMX / WEB.DE newer wording: "SMTP error from remote server for RCPT TO
+// command, host: ... reason: ...".
+TEST_F(LayoutsTest, GmxNewerOneLineReason) {
+  Expect("From: MAILER-DAEMON@gmx.net\nTo: sender@gmx.net\nSubject: Mail delivery failed: returning message to sender\n\n"
+         "This message was created automatically by mail delivery software.\n\n"
+         "A message that you sent could not be delivered to one or more of\n"
+         "its recipients. This is a permanent error. The following address(es)\nfailed:\n\n"
+         "a@example.net\n"
+         "SMTP error from remote server for RCPT TO command, host: mx.example.net (192.0.2.1) reason: 550 5.1.1 "
+         "<a@example.net>: Recipient address rejected: User unknown\n\n"
+         "--- The header of the original message is following. ---\n\nTo: a@example.net\n",
+         {{"a@example.net", Reason::userunknown, "failed", "RCPT", "User unknown"}});
+}
+
+TEST_F(LayoutsTest, ArfReportWithoutReportTypeParameter) {
+  BounceResult r = Parse("From: fbl@isp.example\nTo: abuse@example.com\nSubject: FBL\nMIME-Version: 1.0\n"
+                         "Content-Type: multipart/report; boundary=\"Q\"\n\n"
+                         "--Q\nContent-Type: text/plain\n\nComplaint.\n\n"
+                         "--Q\nContent-Type: message/feedback-report\n\nFeedback-Type: abuse\nUser-Agent: X/1\n"
+                         "Version: 1\nOriginal-Rcpt-To: victim@isp.example\n\n"
+                         "--Q\nContent-Type: message/rfc822\n\nFrom: news@example.com\nTo: victim@isp.example\n"
+                         "Subject: s\n\nb\n--Q--\n");
+  ASSERT_EQ(r.records.size(), 1u);
+  EXPECT_EQ(r.records[0].recipient, "victim@isp.example");
+  EXPECT_EQ(r.records[0].verdict.reason, Reason::feedback);
+}
+
 }  // namespace
 }  // namespace rebound

@@ -38,11 +38,12 @@ std::string ExchangeReply(std::string_view text, std::string* remote_mta) {
     return std::string(Trim(t));
   }
   // "host #<host #5.0.0 smtp; 550 ...> #SMTP#": the remote's own reply.
-  size_t smtp = IFind(t, "smtp; ");
+  // ("smtp;550" without the space in some versions.)
+  size_t smtp = IFind(t, "smtp;");
   size_t hash = t.find('#');
   if (smtp != std::string_view::npos && hash != std::string_view::npos && hash < smtp) {
     if (hash > 0) *remote_mta = Lower(Trim(t.substr(0, hash)));
-    t = t.substr(smtp + 6);
+    t = t.substr(smtp + 5);
     size_t close = t.rfind('>');
     if (close != std::string_view::npos) t = t.substr(0, close);
     return std::string(Trim(t));
