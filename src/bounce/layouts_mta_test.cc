@@ -845,5 +845,52 @@ TEST_F(LayoutsTest, EximReplyMentioningTheMailSystem) {
                  {"neko@example.net", Reason::userunknown, "failed", "RCPT", "unknown user"}});
 }
 
+// Exim 4.87+ DSN with a reply lacking an enhanced code and Status 5.0.0:
+// the RCPT the text names makes "unknown user" the mailbox's absence.
+TEST_F(LayoutsTest, EximDsnPlainReplyCode) {
+  std::string m =
+      "From: Mail Delivery System <Mailer-Daemon@mx.example.org>\nTo: sender@example.com\n"
+      "Subject: Mail delivery failed: returning message to sender\nMIME-Version: 1.0\n"
+      "Content-Type: multipart/report; report-type=delivery-status; boundary=E\n\n"
+      "--E\nContent-type: text/plain; charset=us-ascii\n\n"
+      "This message was created automatically by mail delivery software.\n\n"
+      "A message that you sent could not be delivered to one or more of its\n"
+      "recipients. This is a permanent error. The following address(es) failed:\n\n"
+      "  kijitora@example.net\n"
+      "    host mx.example.net [192.0.2.1]\n"
+      "    SMTP error from remote mail server after RCPT TO:<kijitora@example.net>:\n"
+      "    550 unknown user\n"
+      "  neko@example.net\n"
+      "    host mx.example.net [192.0.2.1]\n"
+      "    SMTP error from remote mail server after end of data:\n"
+      "    550 unknown user\n\n"
+      "--E\nContent-type: message/delivery-status\n\n"
+      "Reporting-MTA: dns; mx.example.org\n\n"
+      "Action: failed\nFinal-Recipient: rfc822;kijitora@example.net\nStatus: 5.0.0\n"
+      "Remote-MTA: dns; mx.example.net\nDiagnostic-Code: smtp; 550 unknown user\n\n"
+      "Action: failed\nFinal-Recipient: rfc822;neko@example.net\nStatus: 5.0.0\n"
+      "Remote-MTA: dns; mx.example.net\nDiagnostic-Code: smtp; 550 unknown user\n\n"
+      "--E--\n";
+  ExpectRecords(Parse(m), {{"kijitora@example.net", Reason::userunknown, "failed", "RCPT", "unknown user"},
+                           // refused only after the content: a filter's word
+                           {"neko@example.net", Reason::filtered, "failed", "DATA-END", "unknown user"}});
+}
+
+// An Exchange 2003 report as Outlook renders it (forwarded or saved):
+// "The following recipient(s) cannot be reached:" with indented addresses.
+TEST_F(LayoutsTest, Exchange2003OutlookRendered) {
+  ExpectRecords(
+      Parse("From: System Administrator <postmaster@example.org>\nTo: sender@example.com\n"
+            "Subject: Undeliverable: hi\n\n"
+            "Your message did not reach some or all of the intended recipients.\n\n"
+            "      Subject:\thi\n      Sent:\t5/6/2024 10:00 AM\n\n"
+            "The following recipient(s) cannot be reached:\n\n"
+            "      kijitora@example.org on 5/6/2024 10:00 AM\n"
+            "            The e-mail account does not exist at the organization this message was sent to.  "
+            "Check the e-mail address, or contact the recipient directly to find out the correct address.\n"
+            "            <EXCH01.example.org #5.1.1>\n"),
+      {{"kijitora@example.org", Reason::userunknown, "failed", nullptr, "does not exist"}});
+}
+
 }  // namespace
 }  // namespace rebound
