@@ -892,5 +892,37 @@ TEST_F(LayoutsTest, Exchange2003OutlookRendered) {
       {{"kijitora@example.org", Reason::userunknown, "failed", nullptr, "does not exist"}});
 }
 
+// RFC 3464 details different MTAs write differently: CRLF, folded fields
+// with tabs, a Final-Recipient in angle brackets or without its type, a
+// status with a comment, "Action: Failed (bad address)", a multi-line
+// Diagnostic-Code, and a base64-encoded delivery-status part.
+TEST_F(LayoutsTest, Rfc3464FieldSpellings) {
+  ExpectRecords(
+      Parse("From: postmaster@mx.example.org\r\nTo: sender@example.com\r\nSubject: Delivery failure\r\n"
+            "MIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status;\r\n\tboundary=\"R\"\r\n\r\n"
+            "--R\r\nContent-Type: text/plain\r\n\r\nYour message could not be delivered.\r\n\r\n"
+            "--R\r\nContent-Type: message/delivery-status\r\n\r\n"
+            "Reporting-MTA: dns;\r\n\tmx.example.org\r\n\r\n"
+            "Final-Recipient: rfc822;<kijitora@example.net>\r\nAction: Failed (bad address)\r\n"
+            "Status: 5.1.1 (bad destination mailbox address)\r\n"
+            "Diagnostic-Code: smtp;550-5.1.1 The email account that you tried to reach does\r\n"
+            "\tnot exist.\r\n\r\n"
+            "Final-Recipient: tora@example.net\r\nAction: failed\r\nStatus: 5.2.2\r\n"
+            "Diagnostic-Code: smtp; 552 5.2.2 Mailbox quota exceeded\r\n\r\n"
+            "--R--\r\n"),
+      {{"kijitora@example.net", Reason::userunknown, "failed", nullptr, "does not exist"},
+       {"tora@example.net", Reason::mailboxfull, "failed", nullptr, "quota exceeded"}});
+}
+
+TEST_F(LayoutsTest, Rfc3464Base64Part) {
+  ExpectRecords(
+      Parse("From: postmaster@mx.example.org\r\nTo: sender@example.com\r\nSubject: Delivery Status Notification\r\n"
+            "MIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"R\"\r\n\r\n"
+            "--R\r\nContent-Type: text/plain\r\n\r\nDelivery failed.\r\n\r\n"
+            "--R\r\nContent-Type: message/delivery-status\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+            "UmVwb3J0aW5nLU1UQTogZG5zOyBteC5leGFtcGxlLm9yZw0KDQpGaW5hbC1SZWNpcGllbnQ6IHJm\r\nYzgyMjsga2lqaXRvcmFAZXhhbXBsZS5uZXQNCkFjdGlvbjogZmFpbGVkDQpTdGF0dXM6IDUuMS4x\r\nDQpEaWFnbm9zdGljLUNvZGU6IHNtdHA7IDU1MCA1LjEuMSA8a2lqaXRvcmFAZXhhbXBsZS5uZXQ+\r\nOiBVc2VyIHVua25vd24NCg==\r\n--R--\r\n"),
+      {{"kijitora@example.net", Reason::userunknown, "failed", nullptr, "User unknown"}});
+}
+
 }  // namespace
 }  // namespace rebound
