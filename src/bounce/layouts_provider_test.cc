@@ -881,5 +881,22 @@ TEST_F(LayoutsTest, ArfReportWithoutReportTypeParameter) {
   EXPECT_EQ(r.records[0].verdict.reason, Reason::feedback);
 }
 
+
+// German Office 365 / Exchange (heading "Diagnoseinformationen für
+// Administratoren", "Generierender Server", from Microsoft's German NDR
+// documentation); the reply line keeps its English wrapper.
+TEST_F(LayoutsTest, ExchangeGermanAdministratorsSection) {
+  Expect("From: postmaster@example.de\nTo: sender@example.com\nSubject: Unzustellbar: hi\nMIME-Version: 1.0\n"
+         "Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\n"
+         "Ihre Nachricht an x@example.de konnte nicht zugestellt werden.\n\n"
+         "Diagnoseinformationen für Administratoren:\n\n"
+         "Generierender Server: FR0P281MB0000.DEUP281.PROD.OUTLOOK.COM\n\n"
+         "x@example.de\n"
+         "Remote Server returned '550 5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient not found by SMTP address "
+         "lookup'\n\n"
+         "Ursprüngliche Nachrichtenkopfzeilen:\n\nFrom: sender@example.com\nTo: x@example.de\nSubject: hi\n",
+         {{"x@example.de", Reason::userunknown, "failed", "", "RecipientNotFound"}}, "exchange2007");
+}
+
 }  // namespace
 }  // namespace rebound

@@ -67,7 +67,10 @@ bool AddressOnly(std::string_view t) {
 }  // namespace
 
 bool ExtractExchange2007(const Context& ctx, Extraction* out) {
+  // The heading in English, or as German Exchange/Office 365 writes it (the
+  // "Remote Server returned" line stays English there).
   size_t at = ctx.Find("Diagnostic information for administrators");
+  if (at == std::string::npos) at = ctx.Find("Diagnoseinformationen f\xC3\xBCr Administratoren");
   if (at == std::string::npos) return false;
   size_t end = ctx.Find("Original message headers", at);
   std::string_view section = std::string_view(ctx.text).substr(at, end == std::string::npos ? std::string::npos : end - at);
@@ -85,7 +88,9 @@ bool ExtractExchange2007(const Context& ctx, Extraction* out) {
       current = nullptr;
       continue;
     }
-    if (IStartsWith(t, "Generating server:") || IStartsWith(t, "Receiving server:")) continue;
+    if (IStartsWith(t, "Generating server:") || IStartsWith(t, "Receiving server:") ||
+        IStartsWith(t, "Generierender Server:") || IStartsWith(t, "Empfangender Server:"))
+      continue;
     if (AddressOnly(t)) {
       finish();
       std::string rcpt = Lower(FirstAddress(t));
