@@ -68,9 +68,16 @@ bool AddressOnly(std::string_view t) {
 
 bool ExtractExchange2007(const Context& ctx, Extraction* out) {
   // The heading in English, or as German Exchange/Office 365 writes it (the
-  // "Remote Server returned" line stays English there).
-  size_t at = ctx.Find("Diagnostic information for administrators");
-  if (at == std::string::npos) at = ctx.Find("Diagnoseinformationen f\xC3\xBCr Administratoren");
+  // "Remote Server returned" line stays English there). One search for the
+  // word both share, then a look at the words before it.
+  size_t at = std::string::npos;
+  for (size_t hit = ctx.Find("administrat"); hit != std::string::npos; hit = ctx.Find("administrat", hit + 1)) {
+    std::string_view before = std::string_view(ctx.lower).substr(0, hit);
+    if (before.ends_with("diagnostic information for ") || before.ends_with("diagnoseinformationen f\xC3\xBCr ")) {
+      at = hit;
+      break;
+    }
+  }
   if (at == std::string::npos) return false;
   size_t end = ctx.Find("Original message headers", at);
   std::string_view section = std::string_view(ctx.text).substr(at, end == std::string::npos ? std::string::npos : end - at);
