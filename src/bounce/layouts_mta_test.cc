@@ -924,5 +924,21 @@ TEST_F(LayoutsTest, Rfc3464Base64Part) {
       {{"kijitora@example.net", Reason::userunknown, "failed", nullptr, "User unknown"}});
 }
 
+// Courier's DSN part always says Status 5.0.0 and never the command; its
+// text's ">>> RCPT TO:" line does. A bare "550 Unknown user" to RCPT is the
+// mailbox's absence, to DATA a filter's word (as the corpus's courier-02).
+TEST_F(LayoutsTest, CourierCommandFromTranscript) {
+  ExpectRecords(Parse(Courier("UNDELIVERABLE MAIL", "Your message to the following recipients cannot be delivered:",
+                              "<kijitora@example.net>:\n    mx.example.net [192.0.2.1]:\n"
+                              ">>> RCPT TO:<kijitora@example.net>\n<<< 550 Unknown user kijitora@example.net\n",
+                              "failed", "5.0.0", "550 Unknown user kijitora@example.net")),
+                {{"kijitora@example.net", Reason::userunknown, "failed", "RCPT", "Unknown user"}});
+  ExpectRecords(Parse(Courier("UNDELIVERABLE MAIL", "Your message to the following recipients cannot be delivered:",
+                              "<kijitora@example.net>:\n    mx.example.net [192.0.2.1]:\n"
+                              ">>> DATA\n<<< 550 Unknown user kijitora@example.net\n",
+                              "failed", "5.0.0", "550 Unknown user kijitora@example.net")),
+                {{"kijitora@example.net", Reason::filtered, "failed", "DATA", "Unknown user"}});
+}
+
 }  // namespace
 }  // namespace rebound
