@@ -16,6 +16,7 @@ bool ExtractExchange2007(const Context&, Extraction*);
 bool ExtractDomino(const Context&, Extraction*);
 bool ExtractQmail(const Context&, Extraction*);
 bool ExtractExim(const Context&, Extraction*);
+bool ExtractCourier(const Context&, Extraction*);
 bool ExtractKddi(const Context&, Extraction*);
 bool ExtractMailMarshal(const Context&, Extraction*);
 bool ExtractX3(const Context&, Extraction*);
@@ -37,6 +38,7 @@ const std::vector<ExtractorEntry>& Extractors() {
       {"domino", ExtractDomino},
       {"qmail", ExtractQmail},
       {"exim", ExtractExim},
+      {"courier", ExtractCourier},
       {"kddi", ExtractKddi},
       {"mailmarshal", ExtractMailMarshal},
       {"verizon", ExtractVerizon},
