@@ -315,13 +315,13 @@ Status BounceParser::Parse(std::string_view message, BounceResult* out) {
     // Fill in what the DSN leaves out (the SMTP command, sometimes the
     // diagnostic) from the human-readable part.
     // With every diagnostic present only the texts that add the SMTP
-    // command (Postfix, Sendmail, Exim 4.87+) are worth reading.
+    // command (Postfix, Sendmail, Exim 4.87+, Courier) are worth reading.
     bool missing = false;
     for (const auto& c : ex.recipients) missing = missing || c.diagnostic.empty();
     for (const auto& e : Extractors()) {
       std::string_view name = e.name;
       if (name == "generic") break;
-      if (!missing && name != "postfix" && name != "sendmail" && name != "exim") continue;
+      if (!missing && name != "postfix" && name != "sendmail" && name != "exim" && name != "courier") continue;
       Extraction text_ex;
       if (e.fn(ctx, &text_ex) && !text_ex.recipients.empty()) {
         MergeTextDiagnostics(text_ex, &ex);
