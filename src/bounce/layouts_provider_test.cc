@@ -898,5 +898,59 @@ TEST_F(LayoutsTest, ExchangeGermanAdministratorsSection) {
          {{"x@example.de", Reason::userunknown, "failed", "", "RecipientNotFound"}}, "exchange2007");
 }
 
+
+// --- Fifth round: Sendmail with its DSN part ---------------------------------------
+
+std::string SendmailWithDsn(std::string_view subject, std::string_view text, std::string_view fields) {
+  return std::string(kSendmailHead) + "Subject: " + std::string(subject) +
+         "\nMIME-Version: 1.0\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"D\"\n\n"
+         "This is a MIME-encapsulated message\n\n--D\n\n" +
+         std::string(text) + "\n--D\nContent-Type: message/delivery-status\n\n" +
+         "Reporting-MTA: dns; mx.example.org\nReceived-From-MTA: DNS; localhost\n"
+         "Arrival-Date: Thu, 29 Apr 2010 23:34:45 +0900\n\n" +
+         std::string(fields) + "\n--D\nContent-Type: text/rfc822-headers\n\nFrom: sender@example.com\n"
+         "To: x@example.org\nSubject: hi\n\n--D--\n";
+}
+
+TEST_F(LayoutsTest, SendmailLocalQuotaAndUnknownWithDsn) {
+  // Local delivery (mail.local) over quota: the DSN has an X-Unix code.
+  Expect(SendmailWithDsn("Returned mail: see transcript for details",
+                         "   ----- The following addresses had permanent fatal errors -----\n"
+                         "<user@example.org>\n    (reason: 552 5.2.2 Over quota)\n\n"
+                         "   ----- Transcript of session follows -----\n"
+                         "mail.local: /var/mail/user: Disc quota exceeded\n"
+                         "552 5.2.2 <user@example.org>... Over quota\n",
+                         "Final-Recipient: RFC822; user@example.org\nAction: failed\nStatus: 5.2.2\n"
+                         "Diagnostic-Code: X-Unix; 552 5.2.2 Over quota\n"
+                         "Last-Attempt-Date: Thu, 29 Apr 2010 23:34:46 +0900\n"),
+         {{"user@example.org", Reason::mailboxfull}}, "sendmail");
+  // Local unknown user: no Diagnostic-Code in the DSN, the transcript says it.
+  Expect(SendmailWithDsn("Returned mail: see transcript for details",
+                         "   ----- The following addresses had permanent fatal errors -----\n"
+                         "<nobody@example.org>\n    (reason: 550 5.1.1 <nobody@example.org>... User unknown)\n\n"
+                         "   ----- Transcript of session follows -----\n"
+                         "550 5.1.1 <nobody@example.org>... User unknown\n",
+                         "Final-Recipient: RFC822; nobody@example.org\nAction: failed\nStatus: 5.1.1\n"
+                         "Last-Attempt-Date: Thu, 29 Apr 2010 23:34:46 +0900\n"),
+         {{"nobody@example.org", Reason::userunknown, "failed", "", "User unknown"}}, "sendmail");
+}
+
+TEST_F(LayoutsTest, SendmailDelayWithDsnPart) {
+  Expect(SendmailWithDsn("Warning: could not send message for past 4 hours",
+                         "    **********************************************\n"
+                         "    **      THIS IS A WARNING MESSAGE ONLY      **\n"
+                         "    **  YOU DO NOT NEED TO RESEND YOUR MESSAGE  **\n"
+                         "    **********************************************\n\n"
+                         "   ----- Transcript of session follows -----\n"
+                         "<slow@example.net>... Deferred: Connection refused by mx.example.net.\n"
+                         "Warning: message still undelivered after 4 hours\n"
+                         "Will keep trying until message is 5 days old\n",
+                         "Final-Recipient: RFC822; slow@example.net\nAction: delayed\nStatus: 4.4.1\n"
+                         "Remote-MTA: DNS; mx.example.net\n"
+                         "Last-Attempt-Date: Thu, 29 Apr 2010 23:34:46 +0900\n"
+                         "Will-Retry-Until: Tue, 4 May 2010 23:34:45 +0900\n"),
+         {{"slow@example.net", Reason::undefined, "delayed", "", "Connection refused"}}, "sendmail");
+}
+
 }  // namespace
 }  // namespace rebound
