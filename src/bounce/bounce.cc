@@ -136,6 +136,16 @@ void Walk(const Part& p, bool top, Found* f) {
     return;
   }
   if (!top && p.is_attachment && t != "text/plain") return;
+  // A feedback loop that labels its report part text/plain: the part is
+  // the report if it opens with the field every report starts with.
+  if (!top && !f->feedback && t == "text/plain") {
+    std::string_view b = p.body;
+    while (!b.empty() && (b.front() == '\n' || b.front() == '\r' || b.front() == ' ')) b.remove_prefix(1);
+    if (b.size() > 14 && IEquals(b.substr(0, 14), "Feedback-Type:")) {
+      f->feedback = &p;
+      return;
+    }
+  }
   if (t == "text/plain" || t == "text" || (t.starts_with("text/") && t != "text/html" && !top)) {
     if (!top && p.is_attachment && !f->texts.empty()) return;
     f->texts.push_back(&p);

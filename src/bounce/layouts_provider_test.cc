@@ -952,5 +952,39 @@ TEST_F(LayoutsTest, SendmailDelayWithDsnPart) {
          {{"slow@example.net", Reason::undefined, "delayed", "", "Connection refused"}}, "sendmail");
 }
 
+
+// --- Sixth round: laxer feedback reports -------------------------------------------
+
+// RFC 6591 authentication failure reports are ARF too.
+TEST_F(LayoutsTest, ArfAuthFailureReport) {
+  BounceResult r = Parse("From: dmarc@isp.example\nTo: dmarc-fo@example.com\nSubject: FW: hi\nMIME-Version: 1.0\n"
+                         "Content-Type: multipart/report; report-type=feedback-report; boundary=\"U\"\n\n"
+                         "--U\nContent-Type: text/plain\n\nAn authentication failure report.\n\n"
+                         "--U\nContent-Type: message/feedback-report\n\nFeedback-Type: auth-failure\nUser-Agent: X/1\n"
+                         "Version: 1\nOriginal-Mail-From: <news@example.com>\nOriginal-Rcpt-To: <r@isp.example>\n"
+                         "Auth-Failure: dkim\nReported-Domain: example.com\nDKIM-Domain: example.com\n\n"
+                         "--U\nContent-Type: text/rfc822-headers\n\nFrom: news@example.com\nTo: r@isp.example\n"
+                         "Subject: s\n\n--U--\n");
+  ASSERT_EQ(r.records.size(), 1u);
+  EXPECT_EQ(r.records[0].recipient, "r@isp.example");
+  EXPECT_EQ(r.records[0].feedback_type, "auth-failure");
+  EXPECT_EQ(r.records[0].verdict.reason, Reason::feedback);
+}
+
+// A feedback loop that labels its report part text/plain (the fields are
+// all there, the part type is wrong).
+TEST_F(LayoutsTest, ArfReportPartLabelledTextPlain) {
+  BounceResult r = Parse("From: fbl@isp.example\nTo: abuse@example.com\nSubject: Abuse report\nMIME-Version: 1.0\n"
+                         "Content-Type: multipart/report; report-type=feedback-report; boundary=\"T\"\n\n"
+                         "--T\nContent-Type: text/plain\n\nThis is a spam complaint.\n\n"
+                         "--T\nContent-Type: text/plain\n\nFeedback-Type: abuse\nUser-Agent: LaxFBL/0.1\nVersion: 0.1\n"
+                         "Original-Rcpt-To: lax@isp.example\n\n"
+                         "--T\nContent-Type: message/rfc822\n\nFrom: news@example.com\nTo: lax@isp.example\n"
+                         "Subject: s\n\nb\n--T--\n");
+  ASSERT_EQ(r.records.size(), 1u);
+  EXPECT_EQ(r.records[0].recipient, "lax@isp.example");
+  EXPECT_EQ(r.records[0].verdict.reason, Reason::feedback);
+}
+
 }  // namespace
 }  // namespace rebound
