@@ -940,5 +940,43 @@ TEST_F(LayoutsTest, CourierCommandFromTranscript) {
                 {{"kijitora@example.net", Reason::filtered, "failed", "DATA", "Unknown user"}});
 }
 
+// Postfix relaying a multi-line reply (Gmail's) and a DATA-stage block.
+TEST_F(LayoutsTest, PostfixMultiLineRemoteReply) {
+  std::string lines =
+      "<kijitora@gmail.example>: host gmail-smtp-in.l.google.com[192.0.2.26] said:\n"
+      "    550-5.1.1 The email account that you tried to reach does not exist. Please\n"
+      "    try 550-5.1.1 double-checking the recipient's email address for typos or\n"
+      "    550-5.1.1 unnecessary spaces. For more information, go to 550 5.1.1\n"
+      "    https://support.google.com/mail/?p=NoSuchUser a1si123 - gsmtp (in reply to\n"
+      "    RCPT TO command)\n\n"
+      "<neko@gmail.example>: host gmail-smtp-in.l.google.com[192.0.2.26] said:\n"
+      "    550-5.7.26 Unauthenticated email from example.com is not accepted due to\n"
+      "    550-5.7.26 domain's DMARC policy. 550 5.7.26 - gsmtp (in reply to end of DATA\n"
+      "    command)\n";
+  ExpectRecords(Parse(PostfixFailure(lines, false)),
+                {{"kijitora@gmail.example", Reason::userunknown, "failed", "RCPT", "does not exist"},
+                 {"neko@gmail.example", Reason::authfailure, "failed", "DATA", "DMARC"}});
+}
+
+// The "remote server for ... command" style with a DSN part (Status 5.0.0).
+TEST_F(LayoutsTest, EximRemoteServerForCommandWithDsn) {
+  std::string m =
+      "From: Mail Delivery System <Mailer-Daemon@mx.example.org>\nTo: sender@example.com\n"
+      "Subject: Mail delivery failed: returning message to sender\nMIME-Version: 1.0\n"
+      "Content-Type: multipart/report; report-type=delivery-status; boundary=E\n\n"
+      "--E\nContent-type: text/plain; charset=us-ascii\n\n"
+      "This message was created automatically by mail delivery software.\n\n"
+      "A message that you sent could not be delivered to one or more of its\n"
+      "recipients. This is a permanent error. The following address(es) failed:\n\n"
+      "  kijitora@example.net\n"
+      "    SMTP error from remote server for RCPT TO command, host: mx.example.net (192.0.2.1) reason: 550 No such "
+      "recipient here\n\n"
+      "--E\nContent-type: message/delivery-status\n\n"
+      "Reporting-MTA: dns; mx.example.org\n\n"
+      "Action: failed\nFinal-Recipient: rfc822;kijitora@example.net\nStatus: 5.0.0\n"
+      "Remote-MTA: dns; mx.example.net\nDiagnostic-Code: smtp; 550 No such recipient here\n\n--E--\n";
+  ExpectRecords(Parse(m), {{"kijitora@example.net", Reason::userunknown, "failed", "RCPT", "No such recipient"}});
+}
+
 }  // namespace
 }  // namespace rebound

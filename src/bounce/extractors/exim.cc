@@ -51,7 +51,11 @@ void TextsAfterTheList(const Context& ctx, size_t at, std::vector<Candidate>* re
 // initial connection"); "" when the error says none. Its DSN part, when
 // there is one, does not say it.
 std::string CommandOfError(std::string_view diag) {
+  // (Some builds say "SMTP error from remote server for RCPT TO command,
+  // host: H (IP) reason: 550 ...".)
+  // (Both lead-ins are 18 bytes long.)
   size_t at = IFind(diag, "mail server after ");
+  if (at == std::string_view::npos) at = IFind(diag, "remote server for ");
   if (at == std::string_view::npos) return "";
   std::string_view cmd = diag.substr(at + 18);
   if (IStartsWith(cmd, "pipelined ")) cmd.remove_prefix(10);
