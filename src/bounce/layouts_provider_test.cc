@@ -986,5 +986,31 @@ TEST_F(LayoutsTest, ArfReportPartLabelledTextPlain) {
   EXPECT_EQ(r.records[0].verdict.reason, Reason::feedback);
 }
 
+
+// --- Seventh round: Office 365 status codes in the administrators' section ------
+// (Microsoft's "Email non-delivery reports and SMTP errors in Exchange Online"
+// list: 5.4.316 message expired / connection refused, 5.4.300 message expired,
+// 5.4.1 recipient address rejected: Access denied (directory-based edge
+// blocking of an unknown recipient), 5.7.708 traffic not accepted from this IP.)
+TEST_F(LayoutsTest, Office365StatusCodesTextOnly) {
+  auto ndr = [](std::string_view rcpt, std::string_view returned) {
+    return ExchangeBounce("Undeliverable: hi",
+                          "Delivery has failed to these recipients or groups:\n\n" + std::string(rcpt) +
+                              "\nA problem occurred.\n\nDiagnostic information for administrators:\n\n"
+                              "Generating server: AB1PR00MB0000.eurprd00.prod.outlook.com\n\n" +
+                              std::string(rcpt) + "\nRemote Server returned '" + std::string(returned) +
+                              "'\n\nOriginal message headers:\n\nTo: " + std::string(rcpt) + "\n");
+  };
+  Expect(ndr("a@example.net", "550 5.4.316 Message expired, connection refused(Socket error code 10061)"),
+         {{"a@example.net", Reason::expired}}, "exchange2007");
+  Expect(ndr("b@example.net", "550 5.4.300 Message expired -> 451 4.4.0 DNS query failed"),
+         {{"b@example.net", Reason::expired}}, "exchange2007");
+  Expect(ndr("c@example.com", "550 5.4.1 Recipient address rejected: Access denied. AS(201806281) "
+                              "[AB1PR00MB0000.eurprd00.prod.outlook.com]"),
+         {{"c@example.com", Reason::userunknown}}, "exchange2007");
+  Expect(ndr("d@example.com", "550 5.7.708 Service unavailable. Access denied, traffic not accepted from this IP."),
+         {{"d@example.com", Reason::blocked}}, "exchange2007");
+}
+
 }  // namespace
 }  // namespace rebound
