@@ -14,7 +14,7 @@
 namespace rebound {
 namespace {
 
-class LayoutsTest : public ::testing::Test {
+class BounceLayoutsMta : public ::testing::Test {
  protected:
   static void SetUpTestSuite() { ASSERT_TRUE(BuildClassifier({}, &classifier_).ok()); }
   static std::unique_ptr<const Classifier> classifier_;
@@ -26,7 +26,7 @@ class LayoutsTest : public ::testing::Test {
     return r;
   }
 };
-std::unique_ptr<const Classifier> LayoutsTest::classifier_;
+std::unique_ptr<const Classifier> BounceLayoutsMta::classifier_;
 
 struct Want {
   const char* recipient;
@@ -91,7 +91,7 @@ std::string PostfixFailure(const std::string& lines, bool with_dsn, const std::s
   return m;
 }
 
-TEST_F(LayoutsTest, PostfixTwoRecipientsRcptAndData) {
+TEST_F(BounceLayoutsMta, PostfixTwoRecipientsRcptAndData) {
   std::string lines =
       "<kijitora@example.net>: host mx.example.net[192.0.2.1] said: 550 5.1.1\n"
       "    <kijitora@example.net>: Recipient address rejected: User unknown in virtual\n"
@@ -115,7 +115,7 @@ TEST_F(LayoutsTest, PostfixTwoRecipientsRcptAndData) {
                  {"neko@example.net", Reason::mailboxfull, "failed", "DATA", "Mailbox full"}});
 }
 
-TEST_F(LayoutsTest, PostfixDelayNotice) {
+TEST_F(BounceLayoutsMta, PostfixDelayNotice) {
   std::string m = kPostfixHead;
   m += "Subject: Delayed Mail (still being retried)\nMIME-Version: 1.0\n"
        "Content-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\n\n"
@@ -141,7 +141,7 @@ TEST_F(LayoutsTest, PostfixDelayNotice) {
   ExpectRecords(Parse(m), {{"kijitora@example.net", Reason::expired, "delayed", nullptr, "Connection timed out"}});
 }
 
-TEST_F(LayoutsTest, PostfixDelayNoticeWithoutDsn) {
+TEST_F(BounceLayoutsMta, PostfixDelayNoticeWithoutDsn) {
   std::string m = kPostfixHead;
   m += "Subject: Delayed Mail (still being retried)\n\n"
        "This is the mail system at host mx.example.org.\n\n"
@@ -156,7 +156,7 @@ TEST_F(LayoutsTest, PostfixDelayNoticeWithoutDsn) {
   ExpectRecords(Parse(m), {{"kijitora@example.net", Reason::blocked, "delayed", "RCPT", "Greylisted"}});
 }
 
-TEST_F(LayoutsTest, PostfixLocalDeliveryErrors) {
+TEST_F(BounceLayoutsMta, PostfixLocalDeliveryErrors) {
   std::string lines =
       "<tora@example.org> (expanded from <info@example.org>): cannot update mailbox\n"
       "    /var/mail/tora for user tora. error writing message: Disk quota exceeded\n\n"
@@ -171,7 +171,7 @@ TEST_F(LayoutsTest, PostfixLocalDeliveryErrors) {
                  {"pipe@example.org", Reason::mailererror, "failed", nullptr, "Command died"}});
 }
 
-TEST_F(LayoutsTest, PostfixDnsAndConnectionErrors) {
+TEST_F(BounceLayoutsMta, PostfixDnsAndConnectionErrors) {
   std::string lines =
       "<a@nonexistent.example>: Host or domain name not found. Name service error\n"
       "    for name=nonexistent.example type=MX: Host not found, try again\n\n"
@@ -186,7 +186,7 @@ TEST_F(LayoutsTest, PostfixDnsAndConnectionErrors) {
                  {"c@example.com", Reason::networkerror, "failed", nullptr, "Connection refused"}});
 }
 
-TEST_F(LayoutsTest, PostfixLmtpQuotaViaDovecot) {
+TEST_F(BounceLayoutsMta, PostfixLmtpQuotaViaDovecot) {
   std::string lines =
       "<tora@example.org>: host mail.example.org[private/dovecot-lmtp] said: 552\n"
       "    5.2.2 <tora@example.org> Quota exceeded (mailbox for user is full) (in\n"
@@ -196,7 +196,7 @@ TEST_F(LayoutsTest, PostfixLmtpQuotaViaDovecot) {
 }
 
 // Postfix before 2.3 (no DSN part): "This is the Postfix program at host".
-TEST_F(LayoutsTest, PostfixOldRelease) {
+TEST_F(BounceLayoutsMta, PostfixOldRelease) {
   std::string m = kPostfixHead;
   m += "Subject: Undelivered Mail Returned to Sender\n\n"
        "This is the Postfix program at host mx.example.org.\n\n"
@@ -214,7 +214,7 @@ TEST_F(LayoutsTest, PostfixOldRelease) {
 
 // ---------------------------------------------------------------- OpenSMTPD
 // Texts: OpenSMTPD smtpd/bounce.c (NOTICE_INTRO, notice_error).
-TEST_F(LayoutsTest, OpenSmtpdErrorTwoRecipients) {
+TEST_F(BounceLayoutsMta, OpenSmtpdErrorTwoRecipients) {
   std::string m =
       "From: Mailer Daemon <MAILER-DAEMON@mx.example.org>\nTo: sender@example.com\n"
       "Subject: Delivery status notification: error\n\n"
@@ -245,7 +245,7 @@ std::string EximFailure(const std::string& list) {
          "From: sender@example.com\nSubject: hi\n\nbody\n";
 }
 
-TEST_F(LayoutsTest, EximRcptAndDataErrors) {
+TEST_F(BounceLayoutsMta, EximRcptAndDataErrors) {
   ExpectRecords(
       Parse(EximFailure("  kijitora@example.net\n"
                         "    host mx.example.net [192.0.2.1]\n"
@@ -260,14 +260,14 @@ TEST_F(LayoutsTest, EximRcptAndDataErrors) {
 }
 
 // Exim 4.6x-4.8x: the host on the SMTP error line.
-TEST_F(LayoutsTest, EximOlderHostOnErrorLine) {
+TEST_F(BounceLayoutsMta, EximOlderHostOnErrorLine) {
   ExpectRecords(Parse(EximFailure("  kijitora@example.net\n"
                                   "    SMTP error from remote mail server after RCPT TO:<kijitora@example.net>:\n"
                                   "    host mx.example.net [192.0.2.1]: 550 5.1.1 No such user here\n")),
                 {{"kijitora@example.net", Reason::userunknown, "failed", "RCPT", "No such user"}});
 }
 
-TEST_F(LayoutsTest, EximMailFromAndConnectErrors) {
+TEST_F(BounceLayoutsMta, EximMailFromAndConnectErrors) {
   ExpectRecords(
       Parse(EximFailure("  kijitora@example.net\n"
                         "    host mx.example.net [192.0.2.1]\n"
@@ -276,7 +276,7 @@ TEST_F(LayoutsTest, EximMailFromAndConnectErrors) {
       {{"kijitora@example.net", Reason::rejected, "failed", "MAIL", "Sender address rejected"}});
 }
 
-TEST_F(LayoutsTest, EximLocalErrors) {
+TEST_F(BounceLayoutsMta, EximLocalErrors) {
   ExpectRecords(Parse(EximFailure("  nobody@example.org\n"
                                   "    Unrouteable address\n"
                                   "  tora@example.org\n"
@@ -290,7 +290,7 @@ TEST_F(LayoutsTest, EximLocalErrors) {
                  {"kijitora@nxdomain.example", Reason::hostunknown, "failed", nullptr, "non-existent hosts"}});
 }
 
-TEST_F(LayoutsTest, EximPipeTransportError) {
+TEST_F(BounceLayoutsMta, EximPipeTransportError) {
   ExpectRecords(
       Parse(EximFailure("  pipe to |/usr/local/bin/handler\n"
                         "    generated by tickets@example.org\n"
@@ -299,13 +299,13 @@ TEST_F(LayoutsTest, EximPipeTransportError) {
       {{"tickets@example.org", Reason::mailererror, "failed", nullptr, "Child process"}});
 }
 
-TEST_F(LayoutsTest, EximRetryTimeout) {
+TEST_F(BounceLayoutsMta, EximRetryTimeout) {
   ExpectRecords(Parse(EximFailure("  kijitora@example.net\n"
                                   "    retry timeout exceeded\n")),
                 {{"kijitora@example.net", Reason::expired, "failed", nullptr, "retry timeout exceeded"}});
 }
 
-TEST_F(LayoutsTest, EximDelayWarning) {
+TEST_F(BounceLayoutsMta, EximDelayWarning) {
   std::string m =
       "From: Mail Delivery System <Mailer-Daemon@mx.example.org>\nTo: sender@example.com\n"
       "Subject: Warning: message 1sAbCd-000Xyz-9Q delayed 24 hours\n\n"
@@ -328,7 +328,7 @@ TEST_F(LayoutsTest, EximDelayWarning) {
 }
 
 // Exim 4.87+ adds a DSN part whose Status is the generic 5.0.0.
-TEST_F(LayoutsTest, EximWithDsnPart) {
+TEST_F(BounceLayoutsMta, EximWithDsnPart) {
   std::string m =
       "From: Mail Delivery System <Mailer-Daemon@mx.example.org>\nTo: sender@example.com\n"
       "Subject: Mail delivery failed: returning message to sender\nMIME-Version: 1.0\n"
@@ -363,7 +363,7 @@ std::string Qmail(const std::string& blocks, bool permanent_line = true) {
          blocks + "\n--- Below this line is a copy of the message.\n\nFrom: sender@example.com\nSubject: hi\n\nx\n";
 }
 
-TEST_F(LayoutsTest, QmailRemoteSteps) {
+TEST_F(BounceLayoutsMta, QmailRemoteSteps) {
   ExpectRecords(Parse(Qmail("<kijitora@example.net>:\n192.0.2.1 does not like recipient.\n"
                             "Remote host said: 550 5.1.1 <kijitora@example.net>: No such user\n"
                             "Giving up on 192.0.2.1.\n\n"
@@ -376,7 +376,7 @@ TEST_F(LayoutsTest, QmailRemoteSteps) {
                  {"tora@example.com", Reason::rejected, "failed", "MAIL", "Domain of sender"}});
 }
 
-TEST_F(LayoutsTest, QmailLocalErrors) {
+TEST_F(BounceLayoutsMta, QmailLocalErrors) {
   ExpectRecords(Parse(Qmail("<nobody@example.org>:\nSorry, no mailbox here by that name. (#5.1.1)\n\n"
                             "<tora@example.org>:\nThe users mailfolder is over the allowed quota (size). (#5.2.2)\n\n"
                             "<a@nxdomain.example>:\nSorry, I couldn't find any host named nxdomain.example. (#5.1.2)\n\n"
@@ -387,7 +387,7 @@ TEST_F(LayoutsTest, QmailLocalErrors) {
                  {"loop@example.org", Reason::systemerror, "failed", nullptr, "looping"}});
 }
 
-TEST_F(LayoutsTest, QmailGaveUpTooLong) {
+TEST_F(BounceLayoutsMta, QmailGaveUpTooLong) {
   ExpectRecords(Parse(Qmail("<kijitora@example.net>:\n"
                             "Sorry, I wasn't able to establish an SMTP connection. (#4.4.1)\n"
                             "I'm not going to try again; this message has been in the queue too long.\n")),
@@ -424,7 +424,7 @@ std::string Courier(const char* heading, const char* intro, const char* block, c
          "--=_courier-1--\n";
 }
 
-TEST_F(LayoutsTest, CourierUndeliverable) {
+TEST_F(BounceLayoutsMta, CourierUndeliverable) {
   ExpectRecords(Parse(Courier("UNDELIVERABLE MAIL", "Your message to the following recipients cannot be delivered:",
                               "<kijitora@example.net>:\n    mx.example.net [192.0.2.1]:\n"
                               ">>> RCPT TO:<kijitora@example.net>\n<<< 550 5.1.1 <kijitora@example.net>... User Unknown\n",
@@ -432,7 +432,7 @@ TEST_F(LayoutsTest, CourierUndeliverable) {
                 {{"kijitora@example.net", Reason::userunknown, "failed", nullptr, "User Unknown"}});
 }
 
-TEST_F(LayoutsTest, CourierDelayed) {
+TEST_F(BounceLayoutsMta, CourierDelayed) {
   ExpectRecords(
       Parse(Courier("DELAYED DELIVERY", "Your message to the following recipients has not been delivered yet.",
                     "<kijitora@example.net>:\n    mx.example.net [192.0.2.1]:\n"
@@ -443,7 +443,7 @@ TEST_F(LayoutsTest, CourierDelayed) {
 
 // ---------------------------------------------------------------- Domino
 // Domino's router failure report (text form and the Notes table form).
-TEST_F(LayoutsTest, DominoTextForm) {
+TEST_F(BounceLayoutsMta, DominoTextForm) {
   ExpectRecords(Parse("From: Postmaster@example.org\nTo: sender@example.com\n"
                       "Subject: DELIVERY FAILURE: User kijitora (kijitora@example.org) not listed in Domino Directory\n\n"
                       "Your message\n\n  Subject: hello\n\nwas not delivered to:\n\n  kijitora@example.org\n\n"
@@ -451,7 +451,7 @@ TEST_F(LayoutsTest, DominoTextForm) {
                 {{"kijitora@example.org", Reason::userunknown, "failed", nullptr, "not listed in Domino Directory"}});
 }
 
-TEST_F(LayoutsTest, DominoTableForm) {
+TEST_F(BounceLayoutsMta, DominoTableForm) {
   ExpectRecords(Parse("From: Postmaster@example.org\nTo: sender@example.com\n"
                       "Subject: DELIVERY FAILURE: Error transferring to mx.example.net; Maximum hop count exceeded\n\n"
                       "Delivery Failure Report\n\n"
@@ -464,7 +464,7 @@ TEST_F(LayoutsTest, DominoTableForm) {
 }
 
 // ---------------------------------------------------------------- Exchange 2003
-TEST_F(LayoutsTest, Exchange2003TwoRecipients) {
+TEST_F(BounceLayoutsMta, Exchange2003TwoRecipients) {
   ExpectRecords(
       Parse("From: System Administrator <postmaster@example.org>\nTo: sender@example.com\n"
             "Subject: Undeliverable: hello\n\n"
@@ -483,7 +483,7 @@ TEST_F(LayoutsTest, Exchange2003TwoRecipients) {
        {"tora@example.org", Reason::mailboxfull, "failed", nullptr, "mailbox is full"}});
 }
 
-TEST_F(LayoutsTest, Exchange2003Expired) {
+TEST_F(BounceLayoutsMta, Exchange2003Expired) {
   ExpectRecords(Parse("From: System Administrator <postmaster@example.org>\nTo: sender@example.com\n"
                       "Subject: Undeliverable: hello\n\n"
                       "Your message\n\n  To:      kijitora@example.net\n  Subject: hello\n\n"
@@ -496,7 +496,7 @@ TEST_F(LayoutsTest, Exchange2003Expired) {
 }
 
 // Exchange 2003's SMTP service DSN (Windows SMTP): no Diagnostic-Code.
-TEST_F(LayoutsTest, Exchange2003SmtpServiceDsn) {
+TEST_F(BounceLayoutsMta, Exchange2003SmtpServiceDsn) {
   ExpectRecords(
       Parse("From: postmaster@example.org\nTo: sender@example.com\n"
             "Subject: Delivery Status Notification (Failure)\nMIME-Version: 1.0\n"
@@ -529,7 +529,7 @@ TEST_F(LayoutsTest, Exchange2003SmtpServiceDsn) {
 // ---------------------------------------------------------------- RFC 3464
 // Plain DSNs of assorted MTAs: folded fields, X-Actual-Recipient, several
 // recipients with mixed actions, "smtp;" without a space, a relayed report.
-TEST_F(LayoutsTest, Rfc3464MixedActions) {
+TEST_F(BounceLayoutsMta, Rfc3464MixedActions) {
   ExpectRecords(
       Parse("From: Mail Delivery Subsystem <MAILER-DAEMON@mx.example.org>\nTo: sender@example.com\n"
             "Subject: Returned mail: see transcript for details\nMIME-Version: 1.0\n"
@@ -554,7 +554,7 @@ TEST_F(LayoutsTest, Rfc3464MixedActions) {
 // ---------------------------------------------------------------- more variants
 
 // Postfix's success notice (success_template) for a NOTIFY=SUCCESS request.
-TEST_F(LayoutsTest, PostfixSuccessNotice) {
+TEST_F(BounceLayoutsMta, PostfixSuccessNotice) {
   std::string m = kPostfixHead;
   m += "Subject: Successful Mail Delivery Report\nMIME-Version: 1.0\n"
        "Content-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\n\n"
@@ -573,7 +573,7 @@ TEST_F(LayoutsTest, PostfixSuccessNotice) {
   ExpectRecords(Parse(m), {{"kijitora@example.net", Reason::delivered, "relayed"}});
 }
 
-TEST_F(LayoutsTest, PostfixTransferErrors) {
+TEST_F(BounceLayoutsMta, PostfixTransferErrors) {
   std::string lines =
       "<b@example.net>: message size 20971520 exceeds size limit 10240000 of server\n"
       "    mx.example.net[192.0.2.1]\n\n"
@@ -589,7 +589,7 @@ TEST_F(LayoutsTest, PostfixTransferErrors) {
 
 // An alias expanded to its member: the DSN names the member (Final-Recipient)
 // and the alias (Original-Recipient); the text line says "(expanded from".
-TEST_F(LayoutsTest, PostfixExpandedAliasWithDsn) {
+TEST_F(BounceLayoutsMta, PostfixExpandedAliasWithDsn) {
   std::string lines =
       "<tora@example.net> (expanded from <sales@example.org>): host\n"
       "    mx.example.net[192.0.2.1] said: 550 5.1.1 <tora@example.net>: Recipient\n"
@@ -607,7 +607,7 @@ TEST_F(LayoutsTest, PostfixExpandedAliasWithDsn) {
 // "SMTP error from remote server for RCPT TO command, host: H (IP) reason: ...",
 // a multi-line reply kept as the server sent it. Quoted in public mailing
 // list threads (e.g. LKML, 2024).
-TEST_F(LayoutsTest, EximRemoteServerForCommandStyle) {
+TEST_F(BounceLayoutsMta, EximRemoteServerForCommandStyle) {
   std::string m =
       "From: Mail Delivery System <Mailer-Daemon@mx.example.org>\nTo: sender@example.com\n"
       "Subject: Mail delivery failed: returning message to sender\n\n"
@@ -625,7 +625,7 @@ TEST_F(LayoutsTest, EximRemoteServerForCommandStyle) {
   ExpectRecords(Parse(m), {{"kijitora@example.net", Reason::userunknown, "failed", "RCPT", "does not exist"}});
 }
 
-TEST_F(LayoutsTest, EximPipelinedAndTwoDelayed) {
+TEST_F(BounceLayoutsMta, EximPipelinedAndTwoDelayed) {
   ExpectRecords(Parse(EximFailure("  kijitora@example.net\n"
                                   "    host mx.example.net [192.0.2.1]\n"
                                   "    SMTP error from remote mail server after pipelined RCPT TO:<kijitora@example.net>:\n"
@@ -662,13 +662,13 @@ TEST_F(LayoutsTest, EximPipelinedAndTwoDelayed) {
   EXPECT_FALSE(r.records[1].verdict.permanent);
 }
 
-TEST_F(LayoutsTest, EximLongFailurePeriod) {
+TEST_F(BounceLayoutsMta, EximLongFailurePeriod) {
   ExpectRecords(Parse(EximFailure("  kijitora@example.net\n"
                                   "    retry time not reached for any host after a long failure period\n")),
                 {{"kijitora@example.net", Reason::expired, "failed", nullptr, "long failure period"}});
 }
 
-TEST_F(LayoutsTest, QmailMoreLocalErrors) {
+TEST_F(BounceLayoutsMta, QmailMoreLocalErrors) {
   ExpectRecords(Parse(Qmail("<a@nxdomain.example>:\n"
                             "Sorry, I couldn't find a mail exchanger or IP address. (#5.4.4)\n\n"
                             "<tora@example.org>:\nuser is over quota\n")),
@@ -677,7 +677,7 @@ TEST_F(LayoutsTest, QmailMoreLocalErrors) {
                  {"tora@example.org", Reason::mailboxfull, "failed", nullptr, "over quota"}});
 }
 
-TEST_F(LayoutsTest, DominoTwoRecipients) {
+TEST_F(BounceLayoutsMta, DominoTwoRecipients) {
   ExpectRecords(Parse("From: Postmaster@example.org\nTo: sender@example.com\n"
                       "Subject: DELIVERY FAILURE: Recipient's Domino Directory entry does not specify a valid Notes mail file\n\n"
                       "Your message\n\n  Subject: hello\n\nwas not delivered to:\n\n"
@@ -688,7 +688,7 @@ TEST_F(LayoutsTest, DominoTwoRecipients) {
 }
 
 // RFC 6533 internationalised report (Postfix with SMTPUTF8, Exchange).
-TEST_F(LayoutsTest, GlobalDeliveryStatus) {
+TEST_F(BounceLayoutsMta, GlobalDeliveryStatus) {
   ExpectRecords(
       Parse("From: MAILER-DAEMON@mx.example.org (Mail Delivery System)\nTo: sender@example.com\n"
             "Subject: Undelivered Mail Returned to Sender\nMIME-Version: 1.0\n"
@@ -703,7 +703,7 @@ TEST_F(LayoutsTest, GlobalDeliveryStatus) {
 }
 
 // Domino's own DSN part: Diagnostic-Code of type X-Notes.
-TEST_F(LayoutsTest, DominoDsnXNotes) {
+TEST_F(BounceLayoutsMta, DominoDsnXNotes) {
   ExpectRecords(
       Parse("From: Postmaster@example.org\nTo: sender@example.com\nSubject: DELIVERY FAILURE: hi\nMIME-Version: 1.0\n"
             "Content-Type: multipart/report; report-type=delivery-status; boundary=\"0__=B\"\n\n"
@@ -718,7 +718,7 @@ TEST_F(LayoutsTest, DominoDsnXNotes) {
 
 // Exim's local_scan rejection notice (the "rejected by the local scanning
 // code" bounce text of Exim's deliver.c): the recipients are the original's.
-TEST_F(LayoutsTest, EximLocalScanReject) {
+TEST_F(BounceLayoutsMta, EximLocalScanReject) {
   std::string m =
       "From: Mail Delivery System <Mailer-Daemon@mx.example.org>\nTo: sender@example.com\n"
       "Subject: Mail failure - rejected by local scanning code\n\n"
@@ -736,7 +736,7 @@ TEST_F(LayoutsTest, EximLocalScanReject) {
 
 // Exchange 5.5/2000 style with MSEXCH codes and tab-indented lines; the
 // text part quoted-printable with CRLF line ends.
-TEST_F(LayoutsTest, Exchange2003MsexchQuotedPrintable) {
+TEST_F(BounceLayoutsMta, Exchange2003MsexchQuotedPrintable) {
   ExpectRecords(
       Parse("From: System Administrator <postmaster@example.org>\r\nTo: sender@example.com\r\n"
             "Subject: Undeliverable: hi\r\nMIME-Version: 1.0\r\n"
@@ -757,7 +757,7 @@ TEST_F(LayoutsTest, Exchange2003MsexchQuotedPrintable) {
 }
 
 // Exchange 2003 with its DSN part (no Diagnostic-Code): the text's reason fills it.
-TEST_F(LayoutsTest, Exchange2003WithDsnPart) {
+TEST_F(BounceLayoutsMta, Exchange2003WithDsnPart) {
   ExpectRecords(
       Parse("From: System Administrator <postmaster@example.org>\nTo: sender@example.com\n"
             "Subject: Undeliverable: hi\nMIME-Version: 1.0\n"
@@ -776,7 +776,7 @@ TEST_F(LayoutsTest, Exchange2003WithDsnPart) {
 }
 
 // OpenSMTPD's own MTA error (no remote reply): the domain has no address.
-TEST_F(LayoutsTest, OpenSmtpdErrorWithMtaError) {
+TEST_F(BounceLayoutsMta, OpenSmtpdErrorWithMtaError) {
   ExpectRecords(Parse("From: Mailer Daemon <MAILER-DAEMON@mx.example.org>\nTo: sender@example.com\n"
                       "Subject: Delivery status notification: error\n\n"
                       "    Hi!\n\n"
@@ -791,7 +791,7 @@ TEST_F(LayoutsTest, OpenSmtpdErrorWithMtaError) {
 
 // Courier's local delivery failure: no remote host, the error of its own
 // delivery agent in the text.
-TEST_F(LayoutsTest, CourierLocalUnknownUser) {
+TEST_F(BounceLayoutsMta, CourierLocalUnknownUser) {
   ExpectRecords(
       Parse(Courier("UNDELIVERABLE MAIL", "Your message to the following recipients cannot be delivered:",
                     "<kijitora@example.net>:\n    Unknown user: kijitora@example.net\n", "failed", "5.0.0",
@@ -800,7 +800,7 @@ TEST_F(LayoutsTest, CourierLocalUnknownUser) {
 }
 
 // OpenSMTPD's delay notice (notice_warning, notice_warning2 of bounce.c).
-TEST_F(LayoutsTest, OpenSmtpdWarning) {
+TEST_F(BounceLayoutsMta, OpenSmtpdWarning) {
   ExpectRecords(Parse("From: Mailer Daemon <MAILER-DAEMON@mx.example.org>\nTo: sender@example.com\n"
                       "Subject: Delivery status notification: warning\n\n"
                       "    Hi!\n\n"
@@ -817,7 +817,7 @@ TEST_F(LayoutsTest, OpenSmtpdWarning) {
 }
 
 // OpenSMTPD 5.x (no indentation, "this e-mail").
-TEST_F(LayoutsTest, OpenSmtpdOlderError) {
+TEST_F(BounceLayoutsMta, OpenSmtpdOlderError) {
   ExpectRecords(Parse("From: MAILER-DAEMON@mx.example.org\nTo: sender@example.com\n"
                       "Subject: Delivery status notification\n\n"
                       "Hi!\n\n"
@@ -832,7 +832,7 @@ TEST_F(LayoutsTest, OpenSmtpdOlderError) {
 
 // A remote reply that happens to say "the mail system" must not make an
 // Exim bounce read as Postfix's (the Postfix reader is tried first).
-TEST_F(LayoutsTest, EximReplyMentioningTheMailSystem) {
+TEST_F(BounceLayoutsMta, EximReplyMentioningTheMailSystem) {
   ExpectRecords(Parse(EximFailure("  kijitora@example.net\n"
                                   "    host mx.example.net [192.0.2.1]\n"
                                   "    SMTP error from remote mail server after end of data:\n"
@@ -847,7 +847,7 @@ TEST_F(LayoutsTest, EximReplyMentioningTheMailSystem) {
 
 // Exim 4.87+ DSN with a reply lacking an enhanced code and Status 5.0.0:
 // the RCPT the text names makes "unknown user" the mailbox's absence.
-TEST_F(LayoutsTest, EximDsnPlainReplyCode) {
+TEST_F(BounceLayoutsMta, EximDsnPlainReplyCode) {
   std::string m =
       "From: Mail Delivery System <Mailer-Daemon@mx.example.org>\nTo: sender@example.com\n"
       "Subject: Mail delivery failed: returning message to sender\nMIME-Version: 1.0\n"
@@ -878,7 +878,7 @@ TEST_F(LayoutsTest, EximDsnPlainReplyCode) {
 
 // An Exchange 2003 report as Outlook renders it (forwarded or saved):
 // "The following recipient(s) cannot be reached:" with indented addresses.
-TEST_F(LayoutsTest, Exchange2003OutlookRendered) {
+TEST_F(BounceLayoutsMta, Exchange2003OutlookRendered) {
   ExpectRecords(
       Parse("From: System Administrator <postmaster@example.org>\nTo: sender@example.com\n"
             "Subject: Undeliverable: hi\n\n"
@@ -896,7 +896,7 @@ TEST_F(LayoutsTest, Exchange2003OutlookRendered) {
 // with tabs, a Final-Recipient in angle brackets or without its type, a
 // status with a comment, "Action: Failed (bad address)", a multi-line
 // Diagnostic-Code, and a base64-encoded delivery-status part.
-TEST_F(LayoutsTest, Rfc3464FieldSpellings) {
+TEST_F(BounceLayoutsMta, Rfc3464FieldSpellings) {
   ExpectRecords(
       Parse("From: postmaster@mx.example.org\r\nTo: sender@example.com\r\nSubject: Delivery failure\r\n"
             "MIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status;\r\n\tboundary=\"R\"\r\n\r\n"
@@ -914,7 +914,7 @@ TEST_F(LayoutsTest, Rfc3464FieldSpellings) {
        {"tora@example.net", Reason::mailboxfull, "failed", nullptr, "quota exceeded"}});
 }
 
-TEST_F(LayoutsTest, Rfc3464Base64Part) {
+TEST_F(BounceLayoutsMta, Rfc3464Base64Part) {
   ExpectRecords(
       Parse("From: postmaster@mx.example.org\r\nTo: sender@example.com\r\nSubject: Delivery Status Notification\r\n"
             "MIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"R\"\r\n\r\n"
@@ -927,7 +927,7 @@ TEST_F(LayoutsTest, Rfc3464Base64Part) {
 // Courier's DSN part always says Status 5.0.0 and never the command; its
 // text's ">>> RCPT TO:" line does. A bare "550 Unknown user" to RCPT is the
 // mailbox's absence, to DATA a filter's word (as the corpus's courier-02).
-TEST_F(LayoutsTest, CourierCommandFromTranscript) {
+TEST_F(BounceLayoutsMta, CourierCommandFromTranscript) {
   ExpectRecords(Parse(Courier("UNDELIVERABLE MAIL", "Your message to the following recipients cannot be delivered:",
                               "<kijitora@example.net>:\n    mx.example.net [192.0.2.1]:\n"
                               ">>> RCPT TO:<kijitora@example.net>\n<<< 550 Unknown user kijitora@example.net\n",
@@ -941,7 +941,7 @@ TEST_F(LayoutsTest, CourierCommandFromTranscript) {
 }
 
 // Postfix relaying a multi-line reply (Gmail's) and a DATA-stage block.
-TEST_F(LayoutsTest, PostfixMultiLineRemoteReply) {
+TEST_F(BounceLayoutsMta, PostfixMultiLineRemoteReply) {
   std::string lines =
       "<kijitora@gmail.example>: host gmail-smtp-in.l.google.com[192.0.2.26] said:\n"
       "    550-5.1.1 The email account that you tried to reach does not exist. Please\n"
@@ -959,7 +959,7 @@ TEST_F(LayoutsTest, PostfixMultiLineRemoteReply) {
 }
 
 // The "remote server for ... command" style with a DSN part (Status 5.0.0).
-TEST_F(LayoutsTest, EximRemoteServerForCommandWithDsn) {
+TEST_F(BounceLayoutsMta, EximRemoteServerForCommandWithDsn) {
   std::string m =
       "From: Mail Delivery System <Mailer-Daemon@mx.example.org>\nTo: sender@example.com\n"
       "Subject: Mail delivery failed: returning message to sender\nMIME-Version: 1.0\n"
