@@ -1012,5 +1012,26 @@ TEST_F(LayoutsTest, Office365StatusCodesTextOnly) {
          {{"d@example.com", Reason::blocked}}, "exchange2007");
 }
 
+
+// Sendmail with PIPELINING writes the commands it sent together, then the
+// replies in the same order: ">>> RCPT To:<a>", ">>> DATA", "<<< 550 ...
+// (to RCPT)", "<<< 503 ... (to DATA)".
+TEST_F(LayoutsTest, SendmailPipelinedRcptAndData) {
+  Expect(std::string(kSendmailHead) +
+             "Subject: Returned mail: see transcript for details\n\n"
+             "   ----- The following addresses had permanent fatal errors -----\n"
+             "<a@example.net>\n    (reason: 550 Requested action not taken: mailbox unavailable)\n\n"
+             "   ----- Transcript of session follows -----\n"
+             "... while talking to mx.example.net.:\n"
+             ">>> MAIL From:<sender@example.com> SIZE=1234\n"
+             ">>> RCPT To:<a@example.net>\n"
+             ">>> DATA\n"
+             "<<< 250 2.1.0 Sender OK\n"
+             "<<< 550 Requested action not taken: mailbox unavailable\n"
+             "550 5.1.1 <a@example.net>... User unknown\n"
+             "<<< 503 5.5.1 No recipients\n",
+         {{"a@example.net", Reason::userunknown, "failed", "RCPT", "mailbox unavailable"}}, "sendmail");
+}
+
 }  // namespace
 }  // namespace rebound

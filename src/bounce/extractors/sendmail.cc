@@ -96,23 +96,40 @@ bool ExtractSendmail(const Context& ctx, Extraction* out) {
   // "Message could not be delivered for 5 days": sendmail gave up (the
   // subject may be the generic "see transcript for details").
   bool gave_up_in_text = false;
+  // Commands sent and not yet answered: with PIPELINING sendmail shows
+  // ">>> MAIL", ">>> RCPT", ">>> DATA" together, then the replies in order.
+  std::vector<std::pair<std::string, std::string>> unanswered;  // command, RCPT address
+  size_t next_answer = 0;
   for (size_t i = 1; i < lines.size(); ++i) {
     std::string_view t = Trim(lines[i]);
     if (t.starts_with("-----")) break;
     if (t.starts_with(">>>")) {
       in_session = true;
       std::string_view cmd = Trim(t.substr(3));
-      pending_cmd = IStartsWith(cmd, "RCPT") ? "RCPT" : IStartsWith(cmd, "MAIL") ? "MAIL" : IStartsWith(cmd, "DATA") || cmd == "." ? "DATA" : "";
-      pending_rcpt = IStartsWith(cmd, "RCPT") ? Lower(FirstAddress(cmd)) : pending_rcpt;
+      std::string name = IStartsWith(cmd, "RCPT") ? "RCPT" : IStartsWith(cmd, "MAIL") ? "MAIL" : IStartsWith(cmd, "DATA") || cmd == "." ? "DATA" : "";
+      unanswered.emplace_back(name, IStartsWith(cmd, "RCPT") ? Lower(FirstAddress(cmd)) : std::string());
       continue;
     }
     if (t.starts_with("<<<")) {
-      std::string reply(Trim(t.substr(3)));
-      // Collect continuation replies ("<<< 550-...").
-      while (i + 1 < lines.size() && Trim(lines[i + 1]).starts_with("<<<")) {
-        reply.push_back(' ');
-        reply.append(Trim(Trim(lines[++i]).substr(3)));
+      // The reply answers the oldest unanswered command.
+      if (next_answer < unanswered.size()) {
+        pending_cmd = unanswered[next_answer].first;
+        if (pending_cmd == "RCPT") pending_rcpt = unanswered[next_answer].second;
+        ++next_answer;
       }
+      std::string reply(Trim(t.substr(3)));
+      // Collect continuation lines ("<<< 550-..."); with no command left
+      // unanswered, any further "<<<" line is more of the same reply.
+      auto continues = [](std::string_view r) { return r.size() > 3 && r[3] == '-'; };
+      std::string_view last_line = reply;
+      while (i + 1 < lines.size() && Trim(lines[i + 1]).starts_with("<<<") &&
+             (continues(last_line) || next_answer >= unanswered.size())) {
+        last_line = Trim(Trim(lines[++i]).substr(3));
+        reply.push_back(' ');
+        reply.append(last_line);
+      }
+      // A positive reply (to a pipelined MAIL or RCPT) reports no failure.
+      if (!reply.empty() && (reply[0] == '2' || reply[0] == '3')) continue;
       // A reply to MAIL FROM is about the sender, whose address it may echo:
       // not a failed recipient. Sendmail then lists the recipient it could
       // not send with a summary of its own ("554 <rcpt>... Remote protocol
