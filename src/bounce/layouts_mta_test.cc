@@ -978,5 +978,26 @@ TEST_F(BounceLayoutsMta, EximRemoteServerForCommandWithDsn) {
   ExpectRecords(Parse(m), {{"kijitora@example.net", Reason::userunknown, "failed", "RCPT", "No such recipient"}});
 }
 
+// Exchange 2003 naming a recipient of its own organisation by display name
+// only; the DSN part's Final-Recipient gives the address, the text the reason.
+TEST_F(BounceLayoutsMta, Exchange2003DisplayNameOnly) {
+  BounceResult r = Parse(
+      "From: System Administrator <postmaster@example.org>\nTo: sender@example.com\n"
+      "Subject: Undeliverable: hi\nMIME-Version: 1.0\n"
+      "Content-Type: multipart/report; report-type=delivery-status; boundary=\"X\"\n\n"
+      "--X\nContent-Type: text/plain\n\n"
+      "Your message\n\n  To:      Kijitora Cat\n  Subject: hi\n  Sent:    Mon, 6 May 2024 10:00:00 +0200\n\n"
+      "did not reach the following recipient(s):\n\n"
+      "Kijitora Cat on Mon, 6 May 2024 10:00:05 +0200\n"
+      "    You do not have permission to send to this recipient.  For assistance, contact your system "
+      "administrator.\n"
+      "    <EXCH01.example.org #5.7.1>\n\n"
+      "--X\nContent-Type: message/delivery-status\n\nReporting-MTA: dns;EXCH01.example.org\n\n"
+      "Final-Recipient: rfc822;kijitora@example.org\nAction: failed\nStatus: 5.7.1\nX-Display-Name: Kijitora Cat\n\n"
+      "--X--\n");
+  ExpectRecords(r, {{"kijitora@example.org", Reason::policyviolation, "failed", nullptr, "permission"}});
+  EXPECT_EQ(r.records[0].diagnostic.find("Your message"), std::string::npos) << r.records[0].diagnostic;
+}
+
 }  // namespace
 }  // namespace rebound

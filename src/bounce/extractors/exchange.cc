@@ -11,12 +11,20 @@ bool ExtractExchange2003(const Context& ctx, Extraction* out) {
   for (size_t i = 1; i < lines.size(); ++i) {
     std::string_view t = Trim(lines[i]);
     size_t on = t.find(" on ");
-    if (t.empty() || t.find('@') == std::string_view::npos || lines[i].starts_with(" ")) continue;
-    Candidate c;
-    c.recipient = Lower(FirstAddress(on == std::string_view::npos ? t : t.substr(0, on)));
-    if (c.recipient.empty()) continue;
+    if (t.empty() || lines[i].starts_with(" ")) continue;
     size_t j = i + 1;
     while (j < lines.size() && !Trim(lines[j]).empty() && lines[j].starts_with(" ")) ++j;
+    Candidate c;
+    if (t.find('@') != std::string_view::npos) {
+      c.recipient = Lower(FirstAddress(on == std::string_view::npos ? t : t.substr(0, on)));
+      if (c.recipient.empty()) continue;
+    } else if (on == std::string_view::npos || j == i + 1 || JoinLines(lines, i + 1, j).find(" #") == std::string::npos) {
+      continue;
+    }
+    // (No address: a recipient of the sender's own organisation shown by
+    // display name, "Kijitora Cat on <date>", with its "<host #5.7.1>"
+    // reason. It stays unnamed: the DSN part's recipient in the same place,
+    // or the returned message's To, names it.)
     c.diagnostic = JoinLines(lines, i + 1, j);
     if (on != std::string_view::npos) c.timestamp = std::string(t.substr(on + 4));
     out->recipients.push_back(std::move(c));
