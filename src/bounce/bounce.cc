@@ -126,6 +126,12 @@ void Walk(const Part& p, bool top, Found* f) {
       if (!f->original) f->original = &p;
       return;
     }
+    // A message that is nothing but the reported one (Microsoft's junk-mail
+    // reports may come as a bare message/rfc822): that is the original.
+    if (t == "message/rfc822" && !p.children.empty()) {
+      f->original = &p;
+      return;
+    }
   }
   if (t.starts_with("multipart/")) {
     if (p.children.empty()) {  // no usable boundary: read the body as text
@@ -325,13 +331,16 @@ Status BounceParser::Parse(std::string_view message, BounceResult* out) {
     // Fill in what the DSN leaves out (the SMTP command, sometimes the
     // diagnostic) from the human-readable part.
     // With every diagnostic present only the texts that add the SMTP
-    // command (Postfix, Sendmail, Exim 4.87+, Courier) are worth reading.
+    // command (Postfix, Sendmail; Exim 4.87+ and Courier, whose DSN parts
+    // say Status 5.0.0, only when the report is theirs) are worth reading.
     bool missing = false;
     for (const auto& c : ex.recipients) missing = missing || c.diagnostic.empty();
     for (const auto& e : Extractors()) {
       std::string_view name = e.name;
       if (name == "generic") break;
-      if (!missing && name != "postfix" && name != "sendmail" && name != "exim" && name != "courier") continue;
+      const bool tells_command =
+          name == "postfix" || name == "sendmail" || ((name == "exim" || name == "courier") && ex.kind == name);
+      if (!missing && !tells_command) continue;
       Extraction text_ex;
       if (e.fn(ctx, &text_ex) && !text_ex.recipients.empty()) {
         MergeTextDiagnostics(text_ex, &ex);
