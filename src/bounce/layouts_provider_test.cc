@@ -1033,5 +1033,20 @@ TEST_F(LayoutsTest, SendmailPipelinedRcptAndData) {
          {{"a@example.net", Reason::userunknown, "failed", "RCPT", "mailbox unavailable"}}, "sendmail");
 }
 
+
+// Microsoft's junk-mail report as a bare message/rfc822 (no multipart
+// around it): the reported message is the whole body.
+TEST_F(LayoutsTest, MicrosoftJmrpBareMessage) {
+  BounceResult r = Parse("From: staff@hotmail.com\nTo: jmrp@example.com\n"
+                         "Subject: complaint about message from 192.0.2.1\nMIME-Version: 1.0\n"
+                         "Content-Type: message/rfc822\n\n"
+                         "X-HmXmrOriginalRecipient: <someone@hotmail.com>\nFrom: news@example.com\n"
+                         "To: someone@hotmail.com\nSubject: news\nMessage-ID: <j1@example.com>\n\nb\n");
+  ASSERT_EQ(r.records.size(), 1u);
+  EXPECT_EQ(r.records[0].recipient, "someone@hotmail.com");
+  EXPECT_EQ(r.records[0].verdict.reason, Reason::feedback);
+  EXPECT_EQ(r.original.message_id, "<j1@example.com>");
+}
+
 }  // namespace
 }  // namespace rebound
