@@ -999,5 +999,22 @@ TEST_F(BounceLayoutsMta, Exchange2003DisplayNameOnly) {
   EXPECT_EQ(r.records[0].diagnostic.find("Your message"), std::string::npos) << r.records[0].diagnostic;
 }
 
+// qmail-remote's greeting and HELO failures, and a reply of several lines.
+TEST_F(BounceLayoutsMta, QmailGreetingHeloAndMultiLine) {
+  ExpectRecords(Parse(Qmail("<a@example.net>:\nConnected to 192.0.2.1 but greeting failed.\n"
+                            "Remote host said: 554 5.7.1 Service unavailable; Client host [198.51.100.7] blocked "
+                            "using bl.example.org\n\n"
+                            "<b@example.net>:\nConnected to 192.0.2.2 but my name was rejected.\n"
+                            "Remote host said: 501 5.5.2 <mx>: Helo command rejected: need fully-qualified hostname\n\n"
+                            "<c@example.net>:\n192.0.2.3 does not like recipient.\n"
+                            "Remote host said: 550-5.1.1 The email account that you tried to reach does not exist.\n"
+                            "550-5.1.1 Please try double-checking the recipient's email address for typos\n"
+                            "550 5.1.1 or unnecessary spaces.\n"
+                            "Giving up on 192.0.2.3.\n")),
+                {{"a@example.net", Reason::blocked, "failed", "CONNECT", "blocked using"},
+                 {"b@example.net", Reason::requireptr, "failed", "HELO", "fully-qualified hostname"},
+                 {"c@example.net", Reason::userunknown, "failed", "RCPT", "does not exist"}});
+}
+
 }  // namespace
 }  // namespace rebound
