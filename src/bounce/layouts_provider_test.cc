@@ -1048,5 +1048,18 @@ TEST_F(LayoutsTest, MicrosoftJmrpBareMessage) {
   EXPECT_EQ(r.original.message_id, "<j1@example.com>");
 }
 
+
+// Other Gmail headings open the same layout ("** Mailbox full **", "Your
+// message couldn't be delivered to rcpt. Their inbox is full ...").
+TEST_F(LayoutsTest, GmailMailboxFullHeading) {
+  Expect(GmailBounce("f@example.com", "Delivery Status Notification (Failure)",
+                     "** Mailbox full **\n\n"
+                     "Your message couldn't be delivered to f@example.com. Their inbox is full, or it's getting too "
+                     "much mail right now.\n\n"
+                     "The response from the remote server was:\n"
+                     "452 4.2.2 The email account that you tried to reach is over quota.\n"),
+         {{"f@example.com", Reason::mailboxfull, "failed", "", "over quota"}}, "gmail");
+}
+
 }  // namespace
 }  // namespace rebound

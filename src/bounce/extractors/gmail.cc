@@ -23,6 +23,16 @@ static bool ExtractGmailCurrent(const Context& ctx, Extraction* out) {
   if (at == std::string::npos) {
     size_t marker = ctx.Find("** Message not delivered **");
     if (marker == std::string::npos) marker = ctx.Find("** Message blocked **");
+    // From Gmail's own daemon, any of its "** Heading **" lines ("** Mailbox
+    // full **", "** Message rejected **", ...) opens the same layout.
+    if (marker == std::string::npos && ctx.from.find("mailer-daemon@google") != std::string::npos) {
+      for (size_t h = ctx.Find("** "); h != std::string::npos && marker == std::string::npos; h = ctx.Find("** ", h + 3)) {
+        if (h != 0 && ctx.text[h - 1] != '\n') continue;
+        size_t eol = ctx.text.find('\n', h);
+        std::string_view line = Trim(std::string_view(ctx.text).substr(h, eol == std::string::npos ? std::string::npos : eol - h));
+        if (line.size() > 6 && line.size() < 60 && line.ends_with(" **")) marker = h;
+      }
+    }
     if (marker == std::string::npos) return false;
     at = ctx.text.find('\n', marker);
     if (at == std::string::npos) return false;
