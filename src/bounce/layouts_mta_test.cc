@@ -1016,5 +1016,33 @@ TEST_F(BounceLayoutsMta, QmailGreetingHeloAndMultiLine) {
                  {"c@example.net", Reason::userunknown, "failed", "RCPT", "does not exist"}});
 }
 
+// Exchange 2003's SMTP-side texts: the remote reply in the "<host #x.y.z
+// smtp;...>" line, DNS failure, refused delivery (wording of Exchange
+// 2003's NDR texts, as quoted in Microsoft KB 284204 and many threads).
+// ("could not be found in Domain Name Service (DNS) ... #5.4.0" reads as
+// networkerror by its status: left to the rules.)
+std::string Exchange2003(const std::string& blocks) {
+  return "From: System Administrator <postmaster@example.org>\nTo: sender@example.com\n"
+         "Subject: Undeliverable: hi\n\n"
+         "Your message\n\n  To:      someone@example.net\n  Subject: hi\n  Sent:    Mon, 6 May 2024 10:00:00 +0200\n\n"
+         "did not reach the following recipient(s):\n\n" +
+         blocks;
+}
+
+TEST_F(BounceLayoutsMta, Exchange2003SmtpReplies) {
+  ExpectRecords(
+      Parse(Exchange2003(
+          "a@example.net on Mon, 6 May 2024 10:00:05 +0200\n"
+          "    A problem occurred during the delivery of this message to this e-mail address. Try sending this "
+          "message again. If the problem continues, please contact your helpdesk.\n"
+          "    <mx.example.net #5.5.0 smtp;550 5.1.1 <a@example.net>... User unknown>\n\n"
+          "c@example.net on Mon, 6 May 2024 10:00:05 +0200\n"
+          "    The message reached the recipient's e-mail system, but delivery was refused.  Attempt to resend the "
+          "message.  If it still fails, contact your system administrator.\n"
+          "    <mx.example.net #5.0.0 smtp;554 5.7.1 Message rejected as spam>\n")),
+      {{"a@example.net", Reason::userunknown, "failed", nullptr, "User unknown"},
+       {"c@example.net", Reason::spamdetected, "failed", nullptr, "as spam"}});
+}
+
 }  // namespace
 }  // namespace rebound
