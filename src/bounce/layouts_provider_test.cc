@@ -1061,5 +1061,25 @@ TEST_F(LayoutsTest, GmailMailboxFullHeading) {
          {{"f@example.com", Reason::mailboxfull, "failed", "", "over quota"}}, "gmail");
 }
 
+
+TEST_F(LayoutsTest, Exchange2010RemoteServerReturnedWrapper) {
+  Expect(ExchangeBounce("Undeliverable: hi",
+                        "Delivery has failed to these recipients or groups:\n\nx@example.net\n"
+                        "The recipient's e-mail address was not found in the recipient's e-mail system.\n\n"
+                        "Diagnostic information for administrators:\n\nGenerating server: mail.example.org\n\n"
+                        "x@example.net\n"
+                        "mx.example.net #550 5.1.1 <x@example.net>: Recipient address rejected: User unknown ##\n\n"
+                        "Original message headers:\n\nTo: x@example.net\n"),
+         {{"x@example.net", Reason::userunknown, "failed", "", "User unknown"}}, "exchange2007");
+  Expect(ExchangeBounce("Undeliverable: hi",
+                        "Delivery has failed to these recipients or groups:\n\ny@example.net\n\n"
+                        "Diagnostic information for administrators:\n\nGenerating server: mail.example.org\n\n"
+                        "y@example.net\n"
+                        "Remote Server returned '<mx.example.net #5.0.0 smtp; 552 5.2.2 <y@example.net>: Mailbox "
+                        "full>'\n\n"
+                        "Original message headers:\n\nTo: y@example.net\n"),
+         {{"y@example.net", Reason::mailboxfull, "failed", "", "552 5.2.2"}}, "exchange2007");
+}
+
 }  // namespace
 }  // namespace rebound

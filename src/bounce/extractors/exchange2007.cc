@@ -35,7 +35,9 @@ std::string ExchangeReply(std::string_view text, std::string* remote_mta) {
     t = t.substr(returned + 10);
     size_t quote = t.rfind('\'');
     if (quote != std::string_view::npos) t = t.substr(0, quote);
-    return std::string(Trim(t));
+    t = Trim(t);
+    // Exchange 2010 quotes its relay's wrapper: '<host #5.0.0 smtp; 550 ...>'.
+    if (!t.starts_with('<')) return std::string(t);
   }
   // "host #<host #5.0.0 smtp; 550 ...> #SMTP#": the remote's own reply.
   // ("smtp;550" without the space in some versions.)
@@ -48,9 +50,12 @@ std::string ExchangeReply(std::string_view text, std::string* remote_mta) {
     if (close != std::string_view::npos) t = t.substr(0, close);
     return std::string(Trim(t));
   }
-  // "#550 5.1.1 RESOLVER.ADR.RecipNotFound; not found ##rfc822;rcpt"
-  if (t.starts_with('#')) {
-    t.remove_prefix(1);
+  // "#550 5.1.1 RESOLVER.ADR.RecipNotFound; not found ##rfc822;rcpt", or
+  // with the remote host before it: "host #550 5.1.1 ... ##".
+  size_t code = t.find('#');
+  if (code != std::string_view::npos && code + 1 < t.size() && (t[code + 1] == '4' || t[code + 1] == '5')) {
+    if (code > 0) *remote_mta = Lower(Trim(t.substr(0, code)));
+    t.remove_prefix(code + 1);
     size_t end = t.find("##");
     if (end != std::string_view::npos) t = t.substr(0, end);
   }
