@@ -64,6 +64,24 @@ class LayoutsTest : public ::testing::Test {
         EXPECT_NE(got.diagnostic.find(want[i].diagnostic), std::string::npos);
       }
     }
+    ExpectSameWithCrlf(msg);
+  }
+  // The same bounce with CRLF line ends (as stored by many mail systems)
+  // must read the same.
+  void ExpectSameWithCrlf(std::string_view msg) {
+    std::string crlf;
+    for (char ch : msg) {
+      if (ch == '\n') crlf.push_back('\r');
+      crlf.push_back(ch);
+    }
+    BounceResult lf = Parse(msg), cr = Parse(crlf);
+    ASSERT_EQ(lf.records.size(), cr.records.size()) << Dump(cr);
+    for (size_t i = 0; i < lf.records.size(); ++i) {
+      EXPECT_EQ(lf.records[i].recipient, cr.records[i].recipient);
+      EXPECT_EQ(lf.records[i].verdict.reason, cr.records[i].verdict.reason) << Dump(cr);
+      EXPECT_EQ(lf.records[i].action, cr.records[i].action);
+      EXPECT_EQ(lf.records[i].smtp_command, cr.records[i].smtp_command);
+    }
   }
   static std::string Dump(const BounceResult& r) {
     std::string s = "kind=" + r.kind;
