@@ -1054,5 +1054,32 @@ TEST_F(BounceLayoutsMta, Exchange2003SmtpReplies) {
        {"c@example.net", Reason::spamdetected, "failed", nullptr, "as spam"}});
 }
 
+// Postfix's notice to the postmaster (notify_classes; "Postfix SMTP server:
+// errors from HOST[IP]"): the SMTP session as " In:" / " Out:" lines.
+std::string PostfixTranscript(const std::string& session) {
+  return "From: MAILER-DAEMON@mx.example.org (Mail Delivery System)\nTo: postmaster@mx.example.org\n"
+         "Subject: Postfix SMTP server: errors from mail.example.com[192.0.2.1]\nMIME-Version: 1.0\n"
+         "Content-Type: multipart/mixed; boundary=\"B\"\n\n--B\nContent-Description: Transcript of session\n"
+         "Content-Type: text/plain; charset=us-ascii\n\nTranscript of session follows.\n\n"
+         " Out: 220 mx.example.org ESMTP Postfix\n In:  EHLO mail.example.com\n Out: 250-mx.example.org\n"
+         " Out: 250 8BITMIME\n In:  MAIL FROM:<sender@example.com>\n Out: 250 2.1.0 Ok\n" +
+         session + " In:  QUIT\n Out: 221 2.0.0 Bye\n\nFor other details, see the local mail logfile\n--B--\n";
+}
+
+TEST_F(BounceLayoutsMta, PostfixPostmasterTranscript) {
+  ExpectRecords(Parse(PostfixTranscript(" In:  RCPT TO:<ok@example.org>\n Out: 250 2.1.5 Ok\n"
+                                        " In:  RCPT TO:<kijitora@example.org>\n"
+                                        " Out: 550 5.1.1 <kijitora@example.org>: Recipient address rejected: User unknown\n"
+                                        "     in local recipient table\n")),
+                {{"kijitora@example.org", Reason::userunknown, "failed", "RCPT", "local recipient table"}});
+  // Refused after the content: every accepted recipient.
+  ExpectRecords(Parse(PostfixTranscript(" In:  RCPT TO:<a@example.org>\n Out: 250 2.1.5 Ok\n"
+                                        " In:  RCPT TO:<b@example.org>\n Out: 250 2.1.5 Ok\n"
+                                        " In:  DATA\n Out: 354 End data with <CR><LF>.<CR><LF>\n In:  .\n"
+                                        " Out: 554 5.7.1 Message rejected as spam\n")),
+                {{"a@example.org", Reason::spamdetected, "failed", "DATA", "as spam"},
+                 {"b@example.org", Reason::spamdetected, "failed", "DATA", "as spam"}});
+}
+
 }  // namespace
 }  // namespace rebound

@@ -5,6 +5,62 @@
 
 namespace rebound::bounce {
 
+namespace {
+
+// Postfix's notice to the postmaster ("Postfix SMTP server: errors from
+// HOST[IP]", notify_classes): "Transcript of session follows." then the
+// session as " In:  RCPT TO:<rcpt>" / " Out: 550 5.1.1 ..." lines, a
+// refusal's continuation indented further. A 4xx/5xx reply to RCPT refuses
+// that address; one to DATA or its end, every address accepted before.
+bool ReadSessionTranscript(const Context& ctx, size_t end, Extraction* out) {
+  auto lines = Lines(std::string_view(ctx.text).substr(LineStartAt(ctx.text, end)));
+  std::string last_command, pending;
+  std::vector<std::string> accepted;
+  for (size_t i = 1; i < lines.size(); ++i) {
+    std::string_view t = Trim(lines[i]);
+    if (t.starts_with("In:")) {
+      last_command = std::string(Trim(t.substr(3)));
+      if (IStartsWith(last_command, "RCPT TO:")) pending = Lower(FirstAddress(std::string_view(last_command).substr(8)));
+      continue;
+    }
+    if (!t.starts_with("Out:")) continue;
+    std::string reply(Trim(t.substr(4)));
+    size_t j = i + 1;
+    for (; j < lines.size(); ++j) {
+      std::string_view n = Trim(lines[j]);
+      if (n.empty() || n.starts_with("In:") || n.starts_with("Out:")) break;
+      reply += ' ';
+      reply += n;
+    }
+    i = j - 1;
+    if (reply.empty()) continue;
+    const bool refused = reply[0] == '4' || reply[0] == '5';
+    const bool to_rcpt = IStartsWith(last_command, "RCPT");
+    if (!refused) {
+      if (to_rcpt && !pending.empty()) accepted.push_back(pending);
+      continue;
+    }
+    auto add = [&](const std::string& rcpt, const char* command) {
+      if (rcpt.empty()) return;
+      for (const auto& o : out->recipients)
+        if (o.recipient == rcpt) return;
+      Candidate c;
+      c.recipient = rcpt;
+      c.diagnostic = reply;
+      c.command = command;
+      out->recipients.push_back(std::move(c));
+    };
+    if (to_rcpt) add(pending, "RCPT");
+    else if (IStartsWith(last_command, "DATA") || last_command == ".")
+      for (const auto& a : accepted) add(a, "DATA");
+  }
+  if (out->recipients.empty()) return false;
+  out->kind = "postfix";
+  return true;
+}
+
+}  // namespace
+
 bool ExtractPostfix(const Context& ctx, Extraction* out) {
   // OpenSMTPD lists its recipients the same way.
   std::string kind = "postfix";
@@ -22,7 +78,12 @@ bool ExtractPostfix(const Context& ctx, Extraction* out) {
     at = end = 0;  // Postfix-style lines without the usual preamble
     kind = "postfix";
   }
-  if (at == std::string::npos) return false;
+  if (at == std::string::npos) {
+    // (Sendmail's "----- Transcript of session follows -----" has no period
+    // and ">>>"/"<<<" lines: no " In:"/" Out:" lines are found in it.)
+    at = ctx.FindPhrase(REBOUND_PHRASE("Transcript of session follows."), 0, &end);
+    return at != std::string::npos && ReadSessionTranscript(ctx, end, out);
+  }
   // lines[0]: the line where the (maybe wrapped) phrase ends.
   auto lines = Lines(std::string_view(ctx.text).substr(LineStartAt(ctx.text, end)));
   // Where a recipient's line puts the colon before its text; npos when the
