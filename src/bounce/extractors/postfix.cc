@@ -79,8 +79,9 @@ bool ExtractPostfix(const Context& ctx, Extraction* out) {
     kind = "postfix";
   }
   if (at == std::string::npos) {
-    // (Sendmail's "----- Transcript of session follows -----" has no period
-    // and ">>>"/"<<<" lines: no " In:"/" Out:" lines are found in it.)
+    // The postmaster notice's subject is Postfix's own ("Postfix SMTP
+    // server: errors from ..."): other texts pay no search for it.
+    if (IFind(ctx.subject, "Postfix SMTP server") == std::string::npos) return false;
     at = ctx.FindPhrase(REBOUND_PHRASE("Transcript of session follows."), 0, &end);
     return at != std::string::npos && ReadSessionTranscript(ctx, end, out);
   }
