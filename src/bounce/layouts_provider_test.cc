@@ -237,8 +237,7 @@ TEST_F(LayoutsTest, SendmailAliasLoop) {
              "    (reason: 554 5.0.0 aliasing/forwarding loop broken (11 aliases deep; 10 max))\n\n"
              "   ----- Transcript of session follows -----\n"
              "554 5.0.0 <loop@example.org>... aliasing/forwarding loop broken (11 aliases deep; 10 max)\n",
-         // Reason: no rule knows sendmail's "aliasing/forwarding loop broken" yet (onhold).
-         {{"loop@example.org", Reason::undefined, "failed", "", "forwarding loop"}}, "sendmail");
+         {{"loop@example.org", Reason::systemerror, "failed", "", "forwarding loop"}}, "sendmail");
 }
 
 // --- V5 sendmail (and other pre-8 sendmails) ---------------------------------
@@ -298,8 +297,7 @@ TEST_F(LayoutsTest, GmailOlderPermanentAndDelayed) {
   Expect(GmailBounce("x@nohost.example", "Delivery Status Notification (Failure)",
                      "Delivery to the following recipient failed permanently:\n\n     x@nohost.example\n\n"
                      "Technical details of permanent failure:\nDNS Error: Domain name not found\n"),
-         // Reason: no rule knows Gmail's bare "DNS Error: Domain name not found" yet (onhold).
-         {{"x@nohost.example", Reason::undefined, "failed", "", "Domain name not found"}}, "gmail");
+         {{"x@nohost.example", Reason::hostunknown, "failed", "", "Domain name not found"}}, "gmail");
 }
 
 TEST_F(LayoutsTest, GmailCurrentLayoutsWithoutDsnPart) {
@@ -392,8 +390,7 @@ TEST_F(LayoutsTest, YahooStagesAndNoMx) {
                      "[BODY]\n"),
          {{"b@example.org", Reason::spamdetected, "failed", "DATA"}});
   Expect(YahooBounce("<c@nohost.example>:\nNo MX or A records for nohost.example\n"),
-         // Reason: no rule knows "No MX or A records for" yet (onhold).
-         {{"c@nohost.example", Reason::undefined, "failed", "", "No MX or A records"}});
+         {{"c@nohost.example", Reason::hostunknown, "failed", "", "No MX or A records"}});
 }
 
 // --- Microsoft Exchange 2007+ / Outlook.com / Office 365 ----------------------
