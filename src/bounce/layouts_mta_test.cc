@@ -161,13 +161,13 @@ TEST_F(BounceLayoutsMta, PostfixLocalDeliveryErrors) {
       "<tora@example.org> (expanded from <info@example.org>): cannot update mailbox\n"
       "    /var/mail/tora for user tora. error writing message: Disk quota exceeded\n\n"
       "<mike@example.org>: unknown user: \"mike\"\n\n"
+      "<loop@example.org>: mail for example.org loops back to myself\n\n"
       "<pipe@example.org>: Command died with status 75: \"/usr/bin/procmail\".\n"
       "    Command output: procmail: Couldn't create \"/var/mail/pipe\"\n";
   ExpectRecords(Parse(PostfixFailure(lines, false)),
                 {{"tora@example.org", Reason::mailboxfull, "failed", nullptr, "Disk quota exceeded"},
                  {"mike@example.org", Reason::userunknown, "failed", nullptr, "unknown user"},
-                 // ("mail for example.org loops back to myself" has no rule yet:
-                 // onhold. Not asserted here; see the report.)
+                 {"loop@example.org", Reason::networkerror, "failed", nullptr, "loops back to myself"},
                  {"pipe@example.org", Reason::mailererror, "failed", nullptr, "Command died"}});
 }
 
@@ -585,15 +585,18 @@ TEST_F(BounceLayoutsMta, PostfixSuccessNotice) {
 
 TEST_F(BounceLayoutsMta, PostfixTransferErrors) {
   std::string lines =
+      "<a@example.net>: conversation with mx.example.net[192.0.2.1] timed out while\n"
+      "    sending message body\n\n"
       "<b@example.net>: message size 20971520 exceeds size limit 10240000 of server\n"
       "    mx.example.net[192.0.2.1]\n\n"
       "<c@example.net>: host mx.example.net[192.0.2.1] said: 553 5.7.1\n"
       "    <sender@example.com>: Sender address rejected: not owned by user\n"
       "    sender@example.com (in reply to MAIL FROM command)\n";
   ExpectRecords(Parse(PostfixFailure(lines, false)),
-                // ("conversation with H timed out while sending message body"
-                // reads as systemerror through a generic rule: left to the rules.)
-                {{"b@example.net", Reason::mesgtoobig, "failed", nullptr, "exceeds size limit"},
+                // A time-out with no reply code in a failure notice: Postfix gave up
+                // retrying (expired, docs/bounce.md).
+                {{"a@example.net", Reason::expired, "failed", nullptr, "timed out while sending message body"},
+                 {"b@example.net", Reason::mesgtoobig, "failed", nullptr, "exceeds size limit"},
                  {"c@example.net", Reason::rejected, "failed", "MAIL", "Sender address rejected"}});
 }
 
