@@ -9,23 +9,12 @@
 #include "bounce/dsn.h"
 #include "bounce/finalize.h"
 #include "bounce/mime.h"
+#include "bounce/parse_fixture.h"
 
 namespace rebound {
 namespace {
 
-class BounceTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() { ASSERT_TRUE(BuildClassifier({}, &classifier_).ok()); }
-  static std::unique_ptr<const Classifier> classifier_;
-  BounceResult Parse(std::string_view msg) {
-    BounceParser p(classifier_.get());
-    BounceResult r;
-    Status st = p.Parse(msg, &r);
-    EXPECT_TRUE(st.ok()) << st.message();
-    return r;
-  }
-};
-std::unique_ptr<const Classifier> BounceTest::classifier_;
+class BounceTest : public BounceParseTest {};
 
 const char kDsn[] =
     "From: MAILER-DAEMON@mx.example.org (Mail Delivery System)\r\n"

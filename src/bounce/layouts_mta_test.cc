@@ -9,24 +9,13 @@
 #include <string>
 #include <vector>
 
+#include "bounce/parse_fixture.h"
 #include "rebound/bounce.h"
 
 namespace rebound {
 namespace {
 
-class BounceLayoutsMta : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() { ASSERT_TRUE(BuildClassifier({}, &classifier_).ok()); }
-  static std::unique_ptr<const Classifier> classifier_;
-  static BounceResult Parse(std::string_view msg) {
-    BounceParser p(classifier_.get());
-    BounceResult r;
-    Status st = p.Parse(msg, &r);
-    EXPECT_TRUE(st.ok()) << st.message();
-    return r;
-  }
-};
-std::unique_ptr<const Classifier> BounceLayoutsMta::classifier_;
+class BounceLayoutsMta : public BounceParseTest {};
 
 struct Want {
   const char* recipient;

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "bounce/parse_fixture.h"
 #include "rebound/bounce.h"
 #include "rebound/classifier.h"
 
@@ -29,18 +30,8 @@ struct Want {
   std::string diagnostic;  // a piece the diagnostic must hold ("" = not checked)
 };
 
-class LayoutsTest : public ::testing::Test {
+class LayoutsTest : public BounceParseTest {
  protected:
-  static void SetUpTestSuite() { ASSERT_TRUE(BuildClassifier({}, &classifier_).ok()); }
-  static std::unique_ptr<const Classifier> classifier_;
-
-  BounceResult Parse(std::string_view msg) {
-    BounceParser p(classifier_.get());
-    BounceResult r;
-    Status st = p.Parse(msg, &r);
-    EXPECT_TRUE(st.ok()) << st.message();
-    return r;
-  }
   // Parses msg and checks its records against want, in order.
   void Expect(std::string_view msg, const std::vector<Want>& want, std::string_view kind = "") {
     BounceResult r = Parse(msg);
@@ -91,7 +82,6 @@ class LayoutsTest : public ::testing::Test {
     return s;
   }
 };
-std::unique_ptr<const Classifier> LayoutsTest::classifier_;
 
 // --- Sendmail 8.x ----------------------------------------------------------
 // Fixed sentences from sendmail's savemail.c / deliver.c (the warning banner,
