@@ -308,12 +308,12 @@ Status BounceParser::Parse(std::string_view message, BounceResult* out) {
       done = true;
     }
   }
-  bool dsn_decoded = false;  // impl_->dsn_buf holds found.dsn's decoded text
+  // The delivery-status fields, decoded once (an MTA may send the part
+  // base64-encoded): read here, and by the format hints below.
+  std::string& dsn_text = impl_->dsn_buf;  // capacity kept across messages
+  dsn_text.clear();
+  if (found.dsn) AppendDecodedText(*found.dsn, &impl_->cc, kPartInputLimit, &dsn_text);
   if (!done && found.dsn) {
-    std::string& dsn_text = impl_->dsn_buf;  // capacity kept across messages
-    dsn_text.clear();
-    AppendDecodedText(*found.dsn, &impl_->cc, kPartInputLimit, &dsn_text);
-    dsn_decoded = true;
     ex = Extraction();
     done = ReadDeliveryStatus(dsn_text, ctx, &ex);
   }
@@ -404,13 +404,7 @@ Status BounceParser::Parse(std::string_view message, BounceResult* out) {
     return Status::Ok();
   }
   out->is_bounce = true;
-  // The hints read the DSN's fields decoded, as ReadDeliveryStatus does: an
-  // MTA may send the part base64-encoded.
-  if (found.dsn && !dsn_decoded) {
-    impl_->dsn_buf.clear();
-    AppendDecodedText(*found.dsn, &impl_->cc, kPartInputLimit, &impl_->dsn_buf);
-  }
-  ApplyFormatHints(ctx, found.dsn ? std::string_view(impl_->dsn_buf) : std::string_view(), &ex);
+  ApplyFormatHints(ctx, dsn_text, &ex);
   out->kind = ex.kind.empty() ? "rfc3464" : ex.kind;
   std::string& date = impl_->date_buf;
   date.clear();

@@ -9,13 +9,12 @@ namespace rebound::bounce {
 
 namespace {
 
-// The command a ">>> " transcript line sent, by SmtpCommandName; "" when
-// it is none of these.
+// The command a ">>> " transcript line sent (its first word, as
+// SmtpCommandName spells it); "" when it is none of these.
 std::string_view CommandSent(std::string_view sent) {
-  static const std::pair<const char*, const char*> kCommands[] = {
-      {"RCPT", "RCPT"}, {"MAIL", "MAIL"}, {"DATA", "DATA"}, {"EHLO", "EHLO"}, {"HELO", "HELO"}, {"STARTTLS", "STARTTLS"}};
-  for (const auto& [word, name] : kCommands)
-    if (IStartsWith(sent, word)) return name;
+  static constexpr std::string_view kCommands[] = {"RCPT", "MAIL", "DATA", "EHLO", "HELO", "STARTTLS"};
+  for (std::string_view name : kCommands)
+    if (IStartsWith(sent, name)) return name;
   return "";
 }
 
