@@ -50,6 +50,13 @@ struct BounceRecord {
   std::string reporting_mta_kind;  // "rfc3464", "postfix", "arf", ...
   std::string feedback_type;       // ARF: abuse, fraud, opt-out, ...
   Verdict verdict;
+  // Which part of the bounce decided the verdict: "diagnostic-code" (the
+  // DSN's fields), "extractor:NAME" (a per-format reader's text), "text"
+  // (the whole human-readable part), "format:KIND" (ARF, auto-reply),
+  // "prose:near-recipient" / "prose:below-heading" (a sentence the generic
+  // prose reader found where the others gave no cause), "none". Static
+  // storage.
+  std::string_view decided_by;
 };
 
 struct BounceResult {

@@ -18,6 +18,7 @@
 #include "bounce/extract.h"
 #include "bounce/finalize.h"
 #include "bounce/mime.h"
+#include "bounce/prose.h"
 
 namespace rebound {
 
@@ -162,6 +163,21 @@ void Walk(const Part& p, bool top, Found* f) {
   }
 }
 
+// "extractor:NAME" for each extractor, in Extractors() order (static
+// storage for BounceRecord::decided_by).
+std::string_view ExtractorSource(size_t index) {
+  static const std::vector<std::string> kSources = [] {
+    std::vector<std::string> v;
+    for (const auto& e : Extractors()) v.push_back(std::string("extractor:") + e.name);
+    return v;
+  }();
+  return index < kSources.size() ? std::string_view(kSources[index]) : std::string_view("extractor");
+}
+
+void SetSource(Extraction* ex, std::string_view source) {
+  for (auto& c : ex->recipients) c.source = source;
+}
+
 }  // namespace
 
 struct BounceParser::Impl {
@@ -181,6 +197,7 @@ struct BounceParser::Impl {
   // next message's (swapped with the result's vector).
   std::vector<BounceRecord> spare_records;
   Finalizer finalizer;
+  std::vector<ProseSentence> prose;  // the generic prose reader's sentences, reused
   explicit Impl(const Classifier* c) : classifier(c), scratch(c->NewScratch()), finalizer(c) {}
 };
 
@@ -280,6 +297,7 @@ Status BounceParser::Parse(std::string_view message, BounceResult* out) {
   Extraction ex;
   bool done = false;
   if (found.feedback) done = ReadFeedbackReport(*found.feedback, ctx, &impl_->cc, &ex);
+  if (done) SetSource(&ex, "format:arf");
   if (!done && ctx.original_headers && ctx.original_headers->Has("X-HmXmrOriginalRecipient")) {
     // Microsoft's junk-mail reporting program: the complaint is the attached
     // message, its recipient in X-HmXmrOriginalRecipient.
@@ -288,6 +306,7 @@ Status BounceParser::Parse(std::string_view message, BounceResult* out) {
     c.feedback_type = "abuse";
     c.reason_hint = Reason::feedback;
     c.diagnostic = ctx.subject;
+    c.source = "format:arf";
     ex.kind = "arf";
     ex.recipients.push_back(std::move(c));
     done = true;
@@ -302,6 +321,7 @@ Status BounceParser::Parse(std::string_view message, BounceResult* out) {
     c.feedback_type = "opt-out";
     c.reason_hint = Reason::feedback;
     c.diagnostic = SquashPrefix(ctx.text, 300);
+    c.source = "format:unsubscribe";
     ex.kind = "unsubscribe";
     if (!c.recipient.empty()) {
       ex.recipients.push_back(std::move(c));
@@ -334,8 +354,12 @@ Status BounceParser::Parse(std::string_view message, BounceResult* out) {
     // command (Postfix, Sendmail; Exim 4.87+ and Courier, whose DSN parts
     // say Status 5.0.0, only when the report is theirs) are worth reading.
     bool missing = false;
-    for (const auto& c : ex.recipients) missing = missing || c.diagnostic.empty();
-    for (const auto& e : Extractors()) {
+    for (auto& c : ex.recipients) {
+      missing = missing || c.diagnostic.empty();
+      if (!c.diagnostic.empty()) c.source = "diagnostic-code";
+    }
+    for (size_t ei = 0; ei < Extractors().size(); ++ei) {
+      const auto& e = Extractors()[ei];
       std::string_view name = e.name;
       if (name == "generic") break;
       const bool tells_command =
@@ -344,6 +368,8 @@ Status BounceParser::Parse(std::string_view message, BounceResult* out) {
       Extraction text_ex;
       if (e.fn(ctx, &text_ex) && !text_ex.recipients.empty()) {
         MergeTextDiagnostics(text_ex, &ex);
+        for (auto& c : ex.recipients)
+          if (c.source.empty() && !c.diagnostic.empty()) c.source = ExtractorSource(ei);
         if (ex.kind.empty() || ex.kind == "rfc3464") ex.kind = text_ex.kind;
         break;
       }
@@ -354,12 +380,16 @@ Status BounceParser::Parse(std::string_view message, BounceResult* out) {
       if (!c.diagnostic.empty()) continue;
       if (fallback.empty()) fallback = SquashPrefix(ctx.text, 1000);
       c.diagnostic = fallback;
+      c.source = "text";
+      c.whole_text = true;
     }
   }
   if (!done) {
-    for (const auto& e : Extractors()) {
+    for (size_t ei = 0; ei < Extractors().size(); ++ei) {
+      const auto& e = Extractors()[ei];
       ex = Extraction();
       if (e.fn(ctx, &ex)) {
+        SetSource(&ex, ExtractorSource(ei));
         // A recipient the text does not name is the returned message's To.
         for (auto& c : ex.recipients)
           if (c.recipient.empty()) c.recipient = Lower(FirstAddress(OriginalTo(ctx)));
@@ -396,6 +426,7 @@ Status BounceParser::Parse(std::string_view message, BounceResult* out) {
   if (!done) {
     ex = Extraction();
     done = ReadAutoReply(ctx, &ex);
+    if (done) SetSource(&ex, "format:rfc3834");
   }
 
   ReadOriginal(found.original, ctx, &impl_->cc, &out->original);
@@ -412,8 +443,25 @@ Status BounceParser::Parse(std::string_view message, BounceResult* out) {
   impl_->finalizer.BeginMessage();
   std::vector<BounceRecord>& records = impl_->spare_records;
   records.resize(ex.recipients.size());
-  for (size_t i = 0; i < ex.recipients.size(); ++i)
-    impl_->finalizer.FinishInto(ex.recipients[i], out->kind, date, impl_->scratch.get(), &records[i]);
+  size_t prose_end = std::string::npos;  // found once, when first needed
+  for (size_t i = 0; i < ex.recipients.size(); ++i) {
+    Finalizer& fin = impl_->finalizer;
+    const Candidate& c = ex.recipients[i];
+    fin.FinishInto(c, out->kind, date, impl_->scratch.get(), &records[i]);
+    // No cause in the fields or the extractor's text, or only the whole
+    // text as the diagnostic: the generic prose reader looks for the
+    // sentence that states one for this recipient (prose.h); the first
+    // that names a cause decides.
+    if (c.reason_hint == Reason::feedback || c.reason_hint == Reason::vacation ||
+        (!c.whole_text && !fin.NamesNoCause(records[i])))
+      continue;
+    if (prose_end == std::string::npos) prose_end = ProseEnd(ctx.text);
+    std::vector<ProseSentence>& sentences = impl_->prose;
+    sentences.clear();
+    ProseSentences(ctx.text, ctx.lower, prose_end, c.recipient, &sentences);
+    for (const ProseSentence& s : sentences)
+      if (fin.Reconsider(c, s.text, ProseWhereName(s.where), out->kind, date, impl_->scratch.get(), &records[i])) break;
+  }
   out->records.swap(records);
   return Status::Ok();
 }

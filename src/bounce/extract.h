@@ -98,6 +98,12 @@ struct Candidate {
   // recipient check), not the message: a "user unknown" then means what it
   // says even when the SMTP command is not stated (format_hints.cc).
   bool recipient_refused = false;
+  // What gave the diagnostic, for BounceRecord::decided_by (static
+  // storage; set by the parser, not by the extractors).
+  std::string_view source;
+  // The diagnostic is the whole human-readable text, not words about this
+  // recipient: the prose reader's sentences are tried before it.
+  bool whole_text = false;
 };
 
 struct Extraction {

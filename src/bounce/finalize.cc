@@ -449,6 +449,8 @@ void Finalizer::FinishInto(const Candidate& c, std::string_view kind, std::strin
   }
   r.diagnostic = c.diagnostic;
   r.smtp_command = c.command;
+  r.decided_by = c.source.empty() ? std::string_view("none") : c.source;
+  last_status_derived_ = false;
   r.status.clear();
   r.reply_code = 0;
   r.verdict = Verdict();
@@ -540,10 +542,61 @@ void Finalizer::FinishInto(const Candidate& c, std::string_view kind, std::strin
     int klass = rd.klass();
     // No code at all: the DSN's action tells whether the MTA gave up.
     if (klass != 4 && klass != 5) klass = r.action == "failed" ? 5 : (r.action == "delayed" || !v.permanent) ? 4 : 5;
-    if (const char* d = PseudoDetail(v.reason)) r.status = std::to_string(klass) + "." + d;
+    if (const char* d = PseudoDetail(v.reason)) {
+      r.status = std::to_string(klass) + "." + d;
+      last_status_derived_ = true;
+    }
   }
   v.hard_bounce = IsHardReason(v.reason);
   r.verdict = v;
+}
+
+namespace {
+bool CodeLevelRule(std::string_view rule) {
+  return rule.empty() || rule.starts_with("basic.") || rule.starts_with("rfc3463.");
+}
+}  // namespace
+
+bool Finalizer::NamesNoCause(const BounceRecord& r) const {
+  const Reason reason = r.verdict.reason;
+  if (reason == Reason::onhold || reason == Reason::undefined) return true;
+  if (!CodeLevelRule(r.verdict.rule)) return false;
+  if (r.status.empty() || last_status_derived_) return true;
+  EnhancedStatus es;
+  return ParseEnhancedStatus(r.status, &es) && es.subject == 0 && es.detail == 0;
+}
+
+bool Finalizer::Reconsider(const Candidate& c, std::string_view sentence, std::string_view decided_by,
+                           std::string_view kind, std::string_view message_date, Classifier::Scratch* scratch,
+                           BounceRecord* out) {
+  // The sentence read with the codes the record has (a derived status is
+  // the old reason's: not carried over).
+  Candidate& s = second_;
+  s.recipient = c.recipient;
+  s.action = c.action;
+  s.remote_mta = c.remote_mta;
+  s.timestamp = c.timestamp;
+  s.feedback_type.clear();
+  s.reason_hint.reset();
+  s.recipient_refused = c.recipient_refused;
+  s.source = decided_by;
+  s.diagnostic.assign(sentence);
+  s.status = last_status_derived_ ? std::string() : out->status;
+  s.reply_code = out->reply_code;
+  s.command = out->smtp_command;
+  const Verdict& v = Remembered(s, scratch).verdict;
+  if (v.category == Category::unknown || v.reason == Reason::undefined || v.reason == Reason::onhold ||
+      CodeLevelRule(v.rule))
+    return false;
+  BounceRecord& t = second_record_;
+  FinishInto(s, kind, message_date, scratch, &t);
+  out->verdict = t.verdict;
+  out->status = t.status;
+  out->reply_code = t.reply_code;
+  if (out->smtp_command.empty()) out->smtp_command = t.smtp_command;
+  if (Trim(out->diagnostic).empty()) out->diagnostic = t.diagnostic;
+  out->decided_by = decided_by;
+  return true;
 }
 
 }  // namespace rebound::bounce

@@ -48,6 +48,22 @@ class Finalizer {
   // reason hint), with the taxonomy's texts for it.
   Verdict VerdictFor(Category category, Reason reason, bool permanent) const;
 
+  // Whether the record FinishInto just wrote names no cause: reason onhold
+  // or undefined, or only a code-level reading (a basic reply code or a
+  // bare RFC 3463 status) of a status that says no more than its class
+  // (x.0.0, or none in the bounce). Then the generic prose reader is asked
+  // (prose.h). Only valid right after FinishInto for that record.
+  bool NamesNoCause(const BounceRecord& r) const;
+  // Reads sentence (from the bounce's human-readable text) as the cause of
+  // c's failure, with the reply code, status and command the record already
+  // has. When the sentence names a cause (a category, by a rule that reads
+  // words, not codes), *out (the record FinishInto wrote for c) takes its
+  // verdict and the status that follows from it, keeps its own diagnostic
+  // (the sentence when it had none), and returns true; else *out is
+  // unchanged.
+  bool Reconsider(const Candidate& c, std::string_view sentence, std::string_view decided_by, std::string_view kind,
+                  std::string_view message_date, Classifier::Scratch* scratch, BounceRecord* out);
+
   // For tests: readings remembered and readings answered from memory.
   size_t memo_size() const { return memo_.size(); }
   size_t memo_hits() const { return memo_hits_; }
@@ -90,6 +106,9 @@ class Finalizer {
   bool memo_enabled_ = true;
   std::vector<uint32_t> seen_ = std::vector<uint32_t>(2 * kSeenSets);
   std::string key_;            // the lookup key, its capacity reused
+  bool last_status_derived_ = false;  // FinishInto's last status came from the reason (x.0.9xx)
+  Candidate second_;           // Reconsider's candidate, its capacity reused
+  BounceRecord second_record_;
   std::deque<Reading> spill_;  // readings not kept, alive until the next message
 };
 

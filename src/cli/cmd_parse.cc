@@ -29,6 +29,7 @@ struct ParseOptions {
   std::vector<std::string> paths;
   std::string format;
   bool all = false;
+  bool explain = false;  // each record says which part of the bounce decided
   ClassifierOptions classifier;
 };
 
@@ -247,6 +248,10 @@ class Runner {
       AppendJsonString(&out_, r.feedback_type);
     }
     JsonOriginal(m);
+    if (o_.explain) {
+      out_.append(",\"decided_by\":"sv);
+      AppendJsonString(&out_, r.decided_by);
+    }
     AppendVerdictFields(&out_, r.verdict, lang_);
     out_.append("}\n"sv);
   }
@@ -272,7 +277,9 @@ class Runner {
     out_.append(file).append("\t"sv).append(r.recipient).append("\t"sv).append(r.status.empty() ? "-" : r.status);
     out_.append("\t"sv).append(r.reply_code ? std::to_string(r.reply_code) : "-");
     out_.append("\t"sv).append(CategoryName(r.verdict.category)).append(" ("sv).append(ReasonName(r.verdict.reason)).append(")"sv);
-    out_.append("\t"sv).append(r.verdict.hard_bounce ? "yes" : "no").append("\t"sv).append(diag).append("\n"sv);
+    out_.append("\t"sv).append(r.verdict.hard_bounce ? "yes" : "no").append("\t"sv).append(diag);
+    if (o_.explain) out_.append("\t[decided by "sv).append(r.decided_by).append("]"sv);
+    out_.append("\n"sv);
   }
 
   void Error(const std::string& file, const std::string& what) {
@@ -338,6 +345,9 @@ void Setup(CLI::App& root, int* exit_code) {
   cmd->add_option("--format", o->format, "text or json (JSON Lines); default: text on a terminal, else json")
       ->check(CLI::IsMember({"text", "json"}));
   cmd->add_flag("--all", o->all, "Also report messages that are not bounces (result not_bounce)");
+  cmd->add_flag("--explain", o->explain,
+                "Say which part of each bounce decided (decided_by: diagnostic-code, extractor:NAME, text,\n"
+                "format:KIND, prose:near-recipient, prose:below-heading)");
   o->classifier.AddTo(cmd);
   cmd->callback([o, exit_code] { *exit_code = Run(*o); });
 }

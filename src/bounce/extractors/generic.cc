@@ -2,6 +2,7 @@
 // sentence, then address lines with their text, or a single address named
 // in the text with the whole text as diagnostic.
 #include "bounce/extract.h"
+#include "bounce/prose.h"
 
 namespace rebound::bounce {
 
@@ -20,7 +21,11 @@ bool LooksLikeBounce(const Context& ctx) {
 
 bool ExtractGeneric(const Context& ctx, Extraction* out) {
   if (!LooksLikeBounce(ctx)) return false;
-  auto lines = Lines(ctx.text);
+  // Only the bounce's own words: a returned message that no known marker
+  // announced (its headers, an "original message" heading) is not read for
+  // recipients or diagnostics, as its body may say anything.
+  std::string_view text = std::string_view(ctx.text).substr(0, ProseEnd(ctx.text));
+  auto lines = Lines(text);
   AddressBlocks(lines, 0, lines.size(), &out->recipients);
   std::string own = Lower(FirstAddress(ctx.to));
   std::erase_if(out->recipients, [&](const Candidate& c) { return c.recipient == own; });
@@ -39,6 +44,7 @@ bool ExtractGeneric(const Context& ctx, Extraction* out) {
   if (out->recipients.empty()) {
     // No address in the bounce text: the returned message's To.
     std::string_view orig = ctx.inline_original;
+    if (text.size() < ctx.text.size()) orig = std::string_view(ctx.text).substr(text.size() - (text.empty() ? 0 : 1));
     size_t to = IFind(orig, "\nTo:");
     if (to != std::string_view::npos) {
       size_t eol = orig.find('\n', to + 4);
@@ -51,9 +57,12 @@ bool ExtractGeneric(const Context& ctx, Extraction* out) {
     }
   }
   if (out->recipients.empty()) return false;
-  std::string whole = SquashPrefix(ctx.text, 4000);
-  for (auto& c : out->recipients)
-    if (c.diagnostic.empty()) c.diagnostic = whole;
+  std::string whole = SquashPrefix(text, 4000);
+  for (auto& c : out->recipients) {
+    if (!c.diagnostic.empty()) continue;
+    c.diagnostic = whole;
+    c.whole_text = true;
+  }
   out->kind = "generic";
   return true;
 }
