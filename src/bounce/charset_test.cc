@@ -93,6 +93,12 @@ TEST(Charset, Iso2022JpDesignations) {
   EXPECT_EQ(Body("iso-2022-jp", "\x1b$B%a!<%k\n%a!<%k\x1b(B"), "メール\nメール");
   // JIS X 0212 (ESC $ ( D).
   EXPECT_EQ(Body("iso-2022-jp-1", "\x1b$(D\"/\x1b(B"), "\xcb\x98");
+  // The escape found wherever it is (after a long ASCII stretch, scanned 64
+  // bytes at a time).
+  for (size_t pad : {0u, 15u, 16u, 63u, 64u, 100u, 200u}) {
+    const std::string ascii(pad, 'x');
+    EXPECT_EQ(Body("", ascii + "\x1b$B%a!<%k\x1b(B"), ascii + "メール") << pad;
+  }
   // A lone ESC ( B proves nothing: plain text stays as it is.
   EXPECT_EQ(Body("", "a\x1b(Bb"), "a\x1b(Bb");
 }

@@ -630,19 +630,30 @@ namespace {
 // Offset of the first byte at or after i in p[0, n) that is not plain ASCII
 // (>= 0x80) or is NUL, or n: 64 bytes at a time (the high bits of their OR,
 // the zeros of their minimum), then 16, then 8 (without SSE2), then one.
-size_t SkipPlainAscii(const char* p, size_t i, size_t n) {
+// kEsc: ESC (0x1b) stops the scan too (Utf8Stats, which looks for
+// ISO-2022 text in the same pass).
+template <bool kEsc>
+size_t SkipPlain(const char* p, size_t i, size_t n) {
 #if defined(__SSE2__)
-  const __m128i zero = _mm_setzero_si128();
+  const __m128i zero = _mm_setzero_si128(), esc = _mm_set1_epi8(0x1b);
   auto flagged = [&](__m128i x) {
-    return static_cast<unsigned>(_mm_movemask_epi8(x) | _mm_movemask_epi8(_mm_cmpeq_epi8(x, zero)));
+    unsigned m = static_cast<unsigned>(_mm_movemask_epi8(x) | _mm_movemask_epi8(_mm_cmpeq_epi8(x, zero)));
+    if constexpr (kEsc) m |= static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(x, esc)));
+    return m;
   };
   for (; i + 64 <= n; i += 64) {
     const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
     const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i + 16));
     const __m128i c = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i + 32));
     const __m128i d = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i + 48));
-    const __m128i any = _mm_or_si128(_mm_or_si128(a, b), _mm_or_si128(c, d));
+    __m128i any = _mm_or_si128(_mm_or_si128(a, b), _mm_or_si128(c, d));
     const __m128i least = _mm_min_epu8(_mm_min_epu8(a, b), _mm_min_epu8(c, d));
+    if constexpr (kEsc) {
+      // An ESC byte sets the high bit of its lane in any.
+      const __m128i e = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(a, esc), _mm_cmpeq_epi8(b, esc)),
+                                     _mm_or_si128(_mm_cmpeq_epi8(c, esc), _mm_cmpeq_epi8(d, esc)));
+      any = _mm_or_si128(any, e);
+    }
     if ((_mm_movemask_epi8(any) | _mm_movemask_epi8(_mm_cmpeq_epi8(least, zero))) == 0) continue;
     const uint64_t bits = uint64_t{flagged(a)} | uint64_t{flagged(b)} << 16 | uint64_t{flagged(c)} << 32 |
                           uint64_t{flagged(d)} << 48;
@@ -655,14 +666,15 @@ size_t SkipPlainAscii(const char* p, size_t i, size_t n) {
   for (; i + 8 <= n; i += 8) {
     uint64_t w;
     memcpy(&w, p + i, 8);
-    const bool has_zero = ((w - 0x0101010101010101ull) & ~w & 0x8080808080808080ull) != 0;
-    if ((w & 0x8080808080808080ull) != 0 || has_zero) break;
+    auto has_zero = [](uint64_t v) { return ((v - 0x0101010101010101ull) & ~v & 0x8080808080808080ull) != 0; };
+    if ((w & 0x8080808080808080ull) != 0 || has_zero(w) || (kEsc && has_zero(w ^ 0x1b1b1b1b1b1b1b1bull))) break;
   }
 #endif
   for (; i < n; ++i)
-    if (p[i] == 0 || static_cast<unsigned char>(p[i]) >= 0x80) return i;
+    if (p[i] == 0 || static_cast<unsigned char>(p[i]) >= 0x80 || (kEsc && p[i] == 0x1b)) return i;
   return n;
 }
+size_t SkipPlainAscii(const char* p, size_t i, size_t n) { return SkipPlain<false>(p, i, n); }
 }  // namespace
 
 void SanitizeUtf8(std::string* s, size_t from) {
@@ -707,30 +719,16 @@ CharsetConverter::~CharsetConverter() {
 
 namespace {
 
-// True when every byte of s is ASCII and none is ESC, SO or SI (the bytes
-// that change state in ISO 2022 charsets). Eight bytes at a time.
-bool IsPlainAscii(std::string_view s) {
-  constexpr uint64_t kOnes = 0x0101010101010101ull, kHigh = 0x8080808080808080ull;
-  auto has_zero_byte = [](uint64_t v) { return ((v - kOnes) & ~v & kHigh) != 0; };
-  size_t i = 0;
-  for (; i + 8 <= s.size(); i += 8) {
-    uint64_t w;
-    memcpy(&w, s.data() + i, 8);
-    if ((w & kHigh) || has_zero_byte(w ^ (kOnes * 0x1b)) || has_zero_byte((w | kOnes) ^ (kOnes * 0x0f))) return false;
-  }
-  for (; i < s.size(); ++i) {
-    const unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x80 || c == 0x1b || c == 0x0e || c == 0x0f) return false;
-  }
-  return true;
-}
-
 // Whether s holds a byte >= 0x80 (SkipPlainAscii also stops at NUL).
 bool Has8Bit(std::string_view s) {
   size_t i = SkipPlainAscii(s.data(), 0, s.size());
   while (i < s.size() && s[i] == 0) i = SkipPlainAscii(s.data(), i + 1, s.size());
   return i < s.size();
 }
+
+// True when every byte of s is ASCII and none is ESC, SO or SI (the bytes
+// that change state in ISO 2022 charsets). Two vector scans.
+bool IsPlainAscii(std::string_view s) { return !Has8Bit(s) && FindAny(s, 0, '\x1b', '\x0e', '\x0f') == s.size(); }
 
 // Whether s holds an ISO-2022-JP designation: ESC $ B, ESC $ @, ESC $ ( D
 // (the double-byte sets), ESC ( J, ESC ( I (JIS X 0201). ESC ( B alone
@@ -834,12 +832,17 @@ ScriptCounts CountScripts(std::string_view s) {
   return n;
 }
 
-// Valid multi-byte UTF-8 sequences and invalid bytes in s.
-void Utf8Stats(std::string_view s, size_t* valid, size_t* invalid) {
-  *valid = *invalid = 0;
-  for (size_t i = SkipPlainAscii(s.data(), 0, s.size()); i < s.size(); i = SkipPlainAscii(s.data(), i, s.size())) {
+// Valid multi-byte UTF-8 sequences, invalid bytes, NUL and ESC bytes in s:
+// one vector scan for plain ASCII.
+struct Utf8Counts {
+  size_t valid = 0, invalid = 0, nul = 0, esc = 0;
+};
+Utf8Counts Utf8Stats(std::string_view s) {
+  Utf8Counts n;
+  for (size_t i = SkipPlain<true>(s.data(), 0, s.size()); i < s.size(); i = SkipPlain<true>(s.data(), i, s.size())) {
     const unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c == 0) {
+    if (c == 0 || c == 0x1b) {
+      ++(c == 0 ? n.nul : n.esc);
       ++i;
       continue;
     }
@@ -855,13 +858,14 @@ void Utf8Stats(std::string_view s, size_t* valid, size_t* invalid) {
       ok = !((c == 0xf0 && c1 < 0x90) || (c == 0xf4 && c1 >= 0x90));
     }
     if (ok) {
-      ++*valid;
+      ++n.valid;
       i += static_cast<size_t>(len);
     } else {
-      ++*invalid;
+      ++n.invalid;
       ++i;
     }
   }
+  return n;
 }
 
 // Share of double-byte pairs (lead >= 0x81) whose second byte is below
@@ -890,11 +894,22 @@ int LowTrailPercent(std::string_view s) {
 bool Iso2022JpToEucJp(std::string_view in, std::string* euc, size_t* bad) {
   enum Mode { kAscii, kKanji, kKana, kSupplement } mode = kAscii;
   bool shifted = false;  // SO: JIS X 0201 katakana until SI
-  euc->clear();
-  euc->reserve(in.size());
+  // No input byte gives more than two output bytes (a katakana byte after
+  // SO, or 8-bit); written through a pointer.
+  euc->resize(in.size() * 2 + 8);
+  char* o = euc->data();
   const size_t n = in.size();
   for (size_t i = 0; i < n;) {
     const unsigned char c = static_cast<unsigned char>(in[i]);
+    if (mode == kAscii && !shifted && c >= 0x20 && c < 0x7f) {
+      // An ASCII run, to the next control byte (ESC, SO, SI, line end) or 8-bit byte.
+      size_t j = i + 1;
+      while (j < n && static_cast<unsigned char>(in[j]) >= 0x20 && static_cast<unsigned char>(in[j]) < 0x7f) ++j;
+      memcpy(o, in.data() + i, j - i);
+      o += j - i;
+      i = j;
+      continue;
+    }
     if (c == 0x1b) {
       const std::string_view esc = in.substr(i + 1, 3);
       if (esc.starts_with("(B") || esc.starts_with("(J") || esc.starts_with("(H")) {
@@ -917,7 +932,7 @@ bool Iso2022JpToEucJp(std::string_view in, std::string* euc, size_t* bad) {
       } else if (esc.starts_with("$(") || esc.starts_with("$A") || esc.starts_with(".") || esc.starts_with("N")) {
         return false;
       } else {
-        euc->push_back('?');
+        *o++ = '?';
         ++*bad;
         ++i;
       }
@@ -930,46 +945,47 @@ bool Iso2022JpToEucJp(std::string_view in, std::string* euc, size_t* bad) {
     }
     if (c >= 0x80) {
       if (c >= 0xa1 && c <= 0xdf) {  // 8-bit JIS X 0201 katakana
-        euc->push_back('\x8e');
-        euc->push_back(static_cast<char>(c));
+        *o++ = '\x8e';
+        *o++ = static_cast<char>(c);
       } else {
-        euc->push_back('?');
+        *o++ = '?';
         ++*bad;
       }
       ++i;
       continue;
     }
     if (c < 0x21 || c == 0x7f) {  // controls, space, line ends: the mode stays
-      euc->push_back(static_cast<char>(c));
+      *o++ = static_cast<char>(c);
       ++i;
       continue;
     }
     if (shifted || mode == kKana) {
       if (c <= 0x5f) {
-        euc->push_back('\x8e');
-        euc->push_back(static_cast<char>(c | 0x80));
+        *o++ = '\x8e';
+        *o++ = static_cast<char>(c | 0x80);
       } else {
-        euc->push_back('?');
+        *o++ = '?';
         ++*bad;
       }
       ++i;
     } else if (mode == kKanji || mode == kSupplement) {
       const unsigned char c2 = i + 1 < n ? static_cast<unsigned char>(in[i + 1]) : 0;
       if (c2 >= 0x21 && c2 <= 0x7e) {
-        if (mode == kSupplement) euc->push_back('\x8f');
-        euc->push_back(static_cast<char>(c | 0x80));
-        euc->push_back(static_cast<char>(c2 | 0x80));
+        if (mode == kSupplement) *o++ = '\x8f';
+        *o++ = static_cast<char>(c | 0x80);
+        *o++ = static_cast<char>(c2 | 0x80);
         i += 2;
       } else {
-        euc->push_back('?');
+        *o++ = '?';
         ++*bad;
         ++i;
       }
     } else {
-      euc->push_back(static_cast<char>(c));
+      *o++ = static_cast<char>(c);
       ++i;
     }
   }
+  euc->resize(static_cast<size_t>(o - euc->data()));
   return true;
 }
 
@@ -1220,12 +1236,17 @@ void CharsetConverter::DecodeIso2022Jp(std::string_view in, std::string* out) {
 }
 
 void CharsetConverter::DecodeUnlabelled(std::string_view in, std::string* out) {
-  // ISO-2022-JP is 7-bit and often goes unlabelled (or labelled US-ASCII):
-  // its designations (ESC $ B, ESC $ @, ESC ( J, ...) tell. So do those of
-  // ISO-2022-KR (ESC $ ) C) and ISO-2022-CN (ESC $ ) A, ESC $ ) G).
-  if (!Has8Bit(in)) {
-    if (in.find('\x1b') == std::string_view::npos) {
+  // One scan tells plain ASCII (the usual case), UTF-8 and other 8-bit text
+  // apart.
+  const Utf8Counts counts = Utf8Stats(in);
+  const size_t valid = counts.valid, invalid = counts.invalid, nul = counts.nul;
+  if (invalid == 0 && valid == 0) {
+    // 7-bit. ISO-2022-JP often goes unlabelled (or labelled US-ASCII): its
+    // designations (ESC $ B, ESC $ @, ESC ( J, ...) tell. So do those of
+    // ISO-2022-KR (ESC $ ) C) and ISO-2022-CN (ESC $ ) A, ESC $ ) G).
+    if (counts.esc == 0) {
       out->append(in);
+      clean_ = nul == 0;
     } else if (HasJisDesignation(in)) {
       DecodeIso2022Jp(in, out);
     } else {
@@ -1246,11 +1267,10 @@ void CharsetConverter::DecodeUnlabelled(std::string_view in, std::string* out) {
   }
   // 8-bit: UTF-8 when most of it reads as UTF-8 (a damaged UTF-8 text stays
   // UTF-8, its bad bytes made '?' by SanitizeUtf8 afterwards); else a CJK
-  // charset when one fits (GuessCjk); else as it is.
-  size_t valid = 0, invalid = 0;
-  Utf8Stats(in, &valid, &invalid);
+  // charset when one fits (GuessCjk); else Windows-1252.
   if (invalid == 0 || valid >= invalid * 4) {
     out->append(in);
+    clean_ = invalid == 0 && nul == 0;
     return;
   }
   if (HasJisDesignation(in)) {  // ISO-2022-JP with stray 8-bit bytes
@@ -1270,9 +1290,7 @@ void CharsetConverter::DecodeUnlabelled(std::string_view in, std::string* out) {
 
 bool CharsetConverter::Recover(std::string_view in, size_t from, std::string* out) {
   if (!Has8Bit(in)) return false;
-  size_t valid = 0, invalid = 0;
-  Utf8Stats(in, &valid, &invalid);
-  if (invalid == 0) {  // UTF-8 under another label
+  if (Utf8Stats(in).invalid == 0) {  // UTF-8 under another label
     out->resize(from);
     out->append(in);
     return true;
@@ -1285,21 +1303,22 @@ bool CharsetConverter::Recover(std::string_view in, size_t from, std::string* ou
 }
 
 void CharsetConverter::ToUtf8(std::string_view charset_in, std::string_view in, std::string* out) {
+  clean_ = false;
   NormalizeLabel(charset_in, &scratch_);
   const std::string& charset = scratch_;
-  const bool plain = IsPlainAscii(in);
-  if (plain && (charset.empty() || charset == "us-ascii" || charset == "utf-8" || charset == "utf8" || charset == "ascii")) {
-    out->append(in);
+  // The labels of most bounce text, read by content without a lookup.
+  if (charset.empty() || charset == "us-ascii" || charset == "utf-8" || charset == "utf8" || charset == "ascii") {
+    DecodeUnlabelled(in, out);
     return;
   }
   Bound();
   const Converter& conv = Get(charset);
-  if (plain && conv.ascii_compatible) {
-    out->append(in);
-    return;
-  }
   if (conv.scheme == Scheme::kUnlabelled) {
     DecodeUnlabelled(in, out);
+    return;
+  }
+  if (conv.ascii_compatible && IsPlainAscii(in)) {
+    out->append(in);
     return;
   }
   if (conv.scheme == Scheme::kIso2022Jp) {
@@ -1345,7 +1364,9 @@ void CharsetConverter::DecodeHeaderTo(std::string_view raw, std::string* out_ptr
   out_ptr->clear();
   AppendUnfolded(raw, out_ptr);
   if (out_ptr->find("=?") == std::string::npos) {  // no encoded word: the usual case
-    if (!IsPlainAscii(*out_ptr)) {
+    const Utf8Counts n = Utf8Stats(*out_ptr);
+    if (n.invalid == 0 && n.nul == 0 && (n.valid > 0 || n.esc == 0)) return;  // ASCII, UTF-8
+    if (n.invalid > 0 || n.esc > 0) {
       // Raw ISO-2022-JP or 8-bit text (old Japanese mailers write the
       // Subject so): read it as an unlabelled body would be.
       unfolded_.swap(*out_ptr);
@@ -1456,7 +1477,7 @@ void AppendDecodedText(const Part& part, CharsetConverter* cc, size_t limit, std
   // a CJK guess): CharsetConverter::ToUtf8 with an empty label.
   const size_t from = out->size();
   cc->ToUtf8(part.content_type.charset, bytes, out);
-  SanitizeUtf8(out, from);
+  if (!cc->last_output_clean()) SanitizeUtf8(out, from);
 }
 
 std::string DecodeText(const Part& part, CharsetConverter* cc, size_t limit) {

@@ -187,6 +187,10 @@ class CharsetConverter {
   // Input bytes that no charset could read so far (each became '?'), for
   // tests and statistics. SanitizeUtf8's replacements are not counted.
   size_t lossy_bytes() const { return lossy_; }
+  // Whether the last ToUtf8 is known to have appended valid UTF-8 without
+  // NUL (SanitizeUtf8 would change nothing): text it checked on the way,
+  // so that AppendDecodedText need not scan it again.
+  bool last_output_clean() const { return clean_; }
 
   // How a label is decoded (public for tests): kUnlabelled for no label,
   // ASCII and UTF-8 labels and names no converter knows.
@@ -222,6 +226,7 @@ class CharsetConverter {
   std::string work_;  // an intermediate form (EUC-JP from ISO-2022-JP)
   std::string trial_;  // a guess's output
   size_t lossy_ = 0;
+  bool clean_ = false;
 };
 
 // The body of a text part, transfer-decoded and converted to UTF-8, at most
