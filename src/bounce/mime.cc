@@ -1184,11 +1184,19 @@ bool CharsetConverter::GuessCjk(std::string_view in, std::string* out) {
   // other source of stray 8-bit bytes, reads as isolated ideographs, half-
   // width katakana or private-use characters and fails these tests; the
   // caller reads it as Windows-1252, as anything else no test accepts.
+  enum Language { kJapanese, kKorean, kChinese };
+  struct Candidate {
+    const char* name;
+    Language language;
+  };
   const bool big5_first = LowTrailPercent(in) >= 20;
-  const char* const order[] = {"CP932", "EUC-JP-MS", "CP949", big5_first ? "CP950" : "GB18030",
-                               big5_first ? "GB18030" : "CP950"};
-  for (const char* name : order) {
-    const Converter& conv = GetIconv(name);
+  const Candidate order[] = {{"CP932", kJapanese},
+                             {"EUC-JP-MS", kJapanese},
+                             {"CP949", kKorean},
+                             {big5_first ? "CP950" : "GB18030", kChinese},
+                             {big5_first ? "GB18030" : "CP950", kChinese}};
+  for (const Candidate& candidate : order) {
+    const Converter& conv = GetIconv(candidate.name);
     if (conv.cd == reinterpret_cast<iconv_t>(-1)) continue;
     trial_.clear();
     size_t bad = 0;
@@ -1196,15 +1204,20 @@ bool CharsetConverter::GuessCjk(std::string_view in, std::string* out) {
     const ScriptCounts n = CountScripts(trial_);
     const size_t total = n.NonAscii();
     if (total == 0 || n.other * 10 > total) continue;
-    bool ok;
-    if (name[0] == 'C' && name[2] == '9' && name[3] == '3')  // CP932
-      ok = n.kana >= 2 && n.kana * 20 >= n.kana + n.han && n.kana + n.han >= n.halfwidth_kana;
-    else if (name[0] == 'E')  // EUC-JP-MS
-      ok = n.kana >= 2 && n.kana * 20 >= n.kana + n.han && n.hangul == 0;
-    else if (name[2] == '9' && name[3] == '4')  // CP949
-      ok = n.hangul >= 2 && n.hangul_run >= 2 && n.hangul * 10 >= (n.hangul + n.han) * 9 && n.kana == 0;
-    else  // GB18030, CP950
-      ok = n.han >= 2 && n.han_run >= 2 && n.kana == 0 && n.hangul == 0 && n.halfwidth_kana == 0;
+    bool ok = false;
+    switch (candidate.language) {
+      case kJapanese:
+        // Half-width katakana are Japanese too, but Latin-1 and Big5 bytes
+        // read as CP932 give them in runs: full-width letters must lead.
+        ok = n.kana >= 2 && n.kana * 20 >= n.kana + n.han && n.kana + n.han >= n.halfwidth_kana && n.hangul == 0;
+        break;
+      case kKorean:
+        ok = n.hangul >= 2 && n.hangul_run >= 2 && n.hangul * 10 >= (n.hangul + n.han) * 9 && n.kana == 0;
+        break;
+      case kChinese:
+        ok = n.han >= 2 && n.han_run >= 2 && n.kana == 0 && n.hangul == 0 && n.halfwidth_kana == 0;
+        break;
+    }
     if (!ok) continue;
     out->append(trial_);
     return true;
