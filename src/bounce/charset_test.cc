@@ -120,6 +120,16 @@ TEST(Charset, ShiftJisUnderEveryName) {
   EXPECT_EQ(Body("iso-2022-jp", kSjis), kSjisUtf8);
 }
 
+TEST(Charset, LongUnlabelledTextJudgedOnItsStart) {
+  // Over 16 KiB: the guess reads the start, then the whole is converted.
+  std::string sjis, want;
+  while (sjis.size() < (40u << 10)) {
+    sjis += kSjis;
+    want += kSjisUtf8;
+  }
+  EXPECT_EQ(PartText("text/plain", sjis), want);
+}
+
 TEST(Charset, EucJp) {
   for (const char* label : {"EUC-JP", "x-euc-jp", "eucjp", "ujis"}) EXPECT_EQ(Body(label, kEuc), kEucUtf8) << label;
   EXPECT_EQ(PartText("text/plain", kEuc), kEucUtf8);

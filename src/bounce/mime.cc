@@ -1195,12 +1195,19 @@ bool CharsetConverter::GuessCjk(std::string_view in, std::string* out) {
                              {"CP949", kKorean},
                              {big5_first ? "CP950" : "GB18030", kChinese},
                              {big5_first ? "GB18030" : "CP950", kChinese}};
+  // Judged on the first 16 KiB (to a line end): a long text is then
+  // converted once more, not five times.
+  std::string_view sample = in;
+  if (sample.size() > (16u << 10)) {
+    const size_t eol = sample.rfind('\n', 16u << 10);
+    sample = sample.substr(0, eol == std::string_view::npos || eol == 0 ? (16u << 10) : eol);
+  }
   for (const Candidate& candidate : order) {
     const Converter& conv = GetIconv(candidate.name);
     if (conv.cd == reinterpret_cast<iconv_t>(-1)) continue;
     trial_.clear();
     size_t bad = 0;
-    if (!Convert(conv.cd, in, true, &trial_, &bad)) continue;
+    if (!Convert(conv.cd, sample, true, &trial_, &bad)) continue;
     const ScriptCounts n = CountScripts(trial_);
     const size_t total = n.NonAscii();
     if (total == 0 || n.other * 10 > total) continue;
@@ -1219,7 +1226,12 @@ bool CharsetConverter::GuessCjk(std::string_view in, std::string* out) {
         break;
     }
     if (!ok) continue;
-    out->append(trial_);
+    if (sample.size() == in.size()) {
+      out->append(trial_);
+    } else {
+      Convert(conv.cd, in, false, out, &bad);
+      lossy_ += bad;
+    }
     return true;
   }
   return false;
