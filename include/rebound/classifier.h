@@ -12,6 +12,7 @@
 // steady state. A Verdict's string_views point into the Classifier.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -41,7 +42,9 @@ struct Rule {
   std::string file;  // where it was defined
   int line = 0;
   bool local = false;  // from --rules: evaluated before every shipped rule
-  int priority = 0;    // higher first; equal priority keeps file order
+  bool facet_row = false;  // a [[decide]] row of the facet layer
+  RuleTier tier = RuleTier::kProvider;  // evaluated tier by tier
+  int priority = 0;    // within a tier, higher first; equal priority keeps file order
   Category category = Category::unknown;
   Reason reason = Reason::undefined;
   std::string pattern;  // vectorscan regex over the reply text; may be empty
@@ -53,6 +56,28 @@ struct Rule {
   int permanent = -1;  // -1: follow the code class; 0/1: the text is certain
   int retry_after = -1;
   std::string provider, reference, solution_en, solution_zh, note;
+};
+
+// The facet layer (rules/facets.toml, format in rules/SCHEMA.md): word lists
+// that say WHO a reply is about (the recipient, the sender, the sending IP,
+// the account, ...) and WHAT happened to it (unknown, full, rate-limited,
+// listed, ...), and an ordered table that turns the facets found into a
+// category. It decides below the provider and MTA rules and above the
+// generic phrase rules and the code-only rules, so a reply nobody wrote a
+// rule for is still read by what it says rather than by its code alone.
+struct FacetRow {
+  Rule rule;                 // id, category, reason, code/status/command constraints
+  uint64_t what = 0;         // bit of the facet that must be present
+  uint32_t who_any = 0;      // at least one of these must be present (0: no constraint)
+  bool who_none = false;     // no who facet at all may be present
+  uint64_t unless_what = 0;  // none of these may be present
+  uint32_t unless_who = 0;
+};
+
+// What the facet layer found in one reply, by name, and the row that decided.
+struct FacetExplanation {
+  std::vector<std::string_view> who, what;
+  const FacetRow* decided = nullptr;
 };
 
 // What the taxonomy says of a category (rules/categories.toml).
@@ -87,7 +112,12 @@ class Classifier {
   static const Reply& LastReply(const Scratch* scratch);
 
   // Every rule that matched, in evaluation order; the first one decided.
+  // A facet row that matched is listed at the facet layer's place.
   std::vector<const Rule*> Explain(const Reply& reply, Scratch* scratch) const;
+  // The facets found in the reply and the facet row they select, if any
+  // (whether or not a rule above the facet layer decided).
+  FacetExplanation ExplainFacets(const Reply& reply, Scratch* scratch) const;
+
 
   const std::vector<Rule>& rules() const { return rules_; }  // evaluation order
   const CategoryInfo& category_info(Category c) const;
@@ -96,9 +126,15 @@ class Classifier {
   friend class ClassifierBuilder;
   struct Compiled;
   Classifier();
-  Verdict MakeVerdict(const Rule* rule, const Reply& reply) const;
+  struct Evidence;
+  Verdict MakeVerdict(const Rule* rule, const Reply& reply, const Evidence& evidence) const;
+  void Scan(const Reply& reply, Scratch* scratch, Evidence* evidence) const;
+  const FacetRow* DecideFacets(const Reply& reply, const Evidence& evidence) const;
 
   std::vector<Rule> rules_;
+  std::vector<FacetRow> facet_rows_;
+  std::vector<std::string> who_names_, what_names_;
+  uint64_t veto_hard_bounce_ = 0;  // what facets that contradict an address-level verdict
   std::vector<CategoryInfo> categories_;
   std::unique_ptr<Compiled> compiled_;
 };

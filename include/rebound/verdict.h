@@ -48,10 +48,23 @@ std::optional<Reason> ReasonFromName(std::string_view name);
 // Categories about the sender's reputation, authentication, policy or rate:
 // the recipient address is fine, so these never make a hard bounce.
 bool IsSenderSideCategory(Category c);
+// The one definition of a hard bounce, for classify, parse and the relay: the
+// failure is permanent, not sender-side, and about the address itself (an
+// address-level category, or an address-level interop reason: userunknown,
+// hostunknown, hasmoved, notaccept). The classifier further requires
+// positive evidence for it (see docs/taxonomy.md).
+bool IsHardBounce(Category c, Reason r, bool permanent);
 // Rate-limit categories: the disposition throttles the destination.
 bool IsRateLimitCategory(Category c);
 
 enum class Lang : uint8_t { kEn, kZh };
+
+// The layer of the rule base a rule belongs to (rules/SCHEMA.md, "Tiers"),
+// in evaluation order: the sending service's own document, texts that
+// override what their code suggests, provider and MTA texts, the facet
+// layer and generic phrases, and what a bare code or status means.
+enum class RuleTier : uint8_t { kSeed, kOverride, kProvider, kFacet, kCode, kNone };
+std::string_view RuleTierName(RuleTier t);  // "seed", ..., "" for kNone
 
 struct Verdict {
   Category category = Category::unknown;
@@ -63,6 +76,7 @@ struct Verdict {
   std::string_view solution_en;
   std::string_view solution_zh;
   std::string_view rule;       // id of the rule that decided
+  RuleTier tier = RuleTier::kNone;  // its tier; kNone when no rule decided
   std::string_view provider;   // receiving provider, when the reply names one
   std::string_view reference;  // provider's documentation URL, when known
 

@@ -315,6 +315,7 @@ Verdict Finalizer::VerdictFor(Category category, Reason reason, bool permanent) 
   v.solution_en = info.solution_en;
   v.solution_zh = info.solution_zh;
   v.rule = "bounce.format";
+  v.tier = RuleTier::kProvider;  // the format's own reading, as specific as a provider rule
   return v;
 }
 
@@ -484,7 +485,7 @@ void Finalizer::FinishInto(const Candidate& c, std::string_view kind, std::strin
     r.smtp_command = std::string(SmtpCommandName(rd.command));
   if (r.remote_mta.empty() && !rd.remote_host.empty()) r.remote_mta = rd.remote_host;
 
-  bool code_level_rule = v.rule.empty() || v.rule.starts_with("basic.") || v.rule.starts_with("rfc3463.");
+  bool code_level_rule = v.tier == RuleTier::kCode || v.tier == RuleTier::kNone;
   // A local delivery program's own words ("temporary failure") name no
   // cause beyond the program failing.
   const bool program_failed = c.reason_hint == Reason::mailererror &&
@@ -499,7 +500,7 @@ void Finalizer::FinishInto(const Candidate& c, std::string_view kind, std::strin
   // a block), that is an expiry.
   const bool timed_out = rd.timed_out;
   if (r.action == "failed" && (r.status.starts_with("4.") || (r.status.empty() && rd.klass() == 4))) {
-    const bool code_only = v.rule.starts_with("basic.") || v.rule.starts_with("rfc3463.");
+    const bool code_only = v.tier == RuleTier::kCode;
     if (v.reason == Reason::undefined || v.reason == Reason::expired || (v.reason == Reason::networkerror && timed_out) ||
         (code_only && v.reason == Reason::systemerror))
       v = VerdictFor(Category::expired, Reason::expired, true);
@@ -514,7 +515,7 @@ void Finalizer::FinishInto(const Candidate& c, std::string_view kind, std::strin
   // the queue, whatever transient code the last attempt got.
   if (r.action == "delayed" &&
       (v.reason == Reason::undefined || v.reason == Reason::networkerror ||
-       ((v.rule.starts_with("basic.") || v.rule.starts_with("rfc3463.")) && v.reason == Reason::systemerror)))
+       (v.tier == RuleTier::kCode && v.reason == Reason::systemerror)))
     v = VerdictFor(Category::expired, Reason::expired, false);
   // A recipient refused only once the content was sent is a filter's
   // decision, not a missing mailbox.
@@ -524,7 +525,9 @@ void Finalizer::FinishInto(const Candidate& c, std::string_view kind, std::strin
   // command the same cautious reading applies, so the address is not
   // suppressed on a guess, unless the report's format says the address was
   // refused (Candidate::recipient_refused).
-  const bool generic_rule = v.rule.starts_with("generic.") || v.rule.starts_with("basic.") || v.rule.starts_with("rfc3463.");
+  // The facet layer and generic phrases read wordings, not a format's
+  // fields: as cautious as a bare code here.
+  const bool generic_rule = v.tier == RuleTier::kFacet || v.tier == RuleTier::kCode;
   const bool before_data = rd.command == SmtpCommand::kRcpt || rd.command == SmtpCommand::kMail ||
                            rd.command == SmtpCommand::kConnect || rd.command == SmtpCommand::kHelo ||
                            rd.command == SmtpCommand::kEhlo;
@@ -552,15 +555,13 @@ void Finalizer::FinishInto(const Candidate& c, std::string_view kind, std::strin
 }
 
 namespace {
-bool CodeLevelRule(std::string_view rule) {
-  return rule.empty() || rule.starts_with("basic.") || rule.starts_with("rfc3463.");
-}
+bool CodeLevelRule(const Verdict& v) { return v.tier == RuleTier::kCode || v.tier == RuleTier::kNone; }
 }  // namespace
 
 bool Finalizer::NamesNoCause(const BounceRecord& r) const {
   const Reason reason = r.verdict.reason;
   if (reason == Reason::onhold || reason == Reason::undefined) return true;
-  if (!CodeLevelRule(r.verdict.rule)) return false;
+  if (!CodeLevelRule(r.verdict)) return false;
   if (r.status.empty() || last_status_derived_) return true;
   EnhancedStatus es;
   return ParseEnhancedStatus(r.status, &es) && es.subject == 0 && es.detail == 0;
@@ -586,7 +587,7 @@ bool Finalizer::Reconsider(const Candidate& c, std::string_view sentence, std::s
   s.command = out->smtp_command;
   const Verdict& v = Remembered(s, scratch).verdict;
   if (v.category == Category::unknown || v.reason == Reason::undefined || v.reason == Reason::onhold ||
-      CodeLevelRule(v.rule))
+      CodeLevelRule(v))
     return false;
   BounceRecord& t = second_record_;
   FinishInto(s, kind, message_date, scratch, &t);

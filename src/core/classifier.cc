@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <toml++/toml.h>
@@ -122,6 +123,15 @@ std::string_view UrlIn(std::string_view t) {
 
 }  // namespace
 
+// Facet patterns share the rules' vectorscan database; their ids start here.
+constexpr uint32_t kFacetIdBase = 0x40000000;
+constexpr uint32_t kWhoFlag = 0x20000000;  // within a facet id: a who facet
+
+struct Classifier::Evidence {
+  uint32_t who = 0;   // bits of who facets found
+  uint64_t what = 0;  // bits of what facets found
+};
+
 struct Classifier::Compiled {
   hs_database_t* db = nullptr;
   std::vector<uint32_t> code_only;  // rule indexes without a pattern, in order
@@ -216,15 +226,40 @@ Verdict Classifier::Classify(std::string_view raw, Scratch* scratch) const {
   return Classify(scratch->last, scratch);
 }
 
+void Classifier::Scan(const Reply& reply, Scratch* scratch, Evidence* evidence) const {
+  scratch->hits.clear();
+  if (!compiled_->db || reply.text.empty()) return;
+  hs_scan(compiled_->db, reply.text.data(), static_cast<unsigned>(std::min<size_t>(reply.text.size(), UINT_MAX)), 0,
+          scratch->hs, OnMatch, &scratch->hits);
+  // Facet hits are taken out of the list, which keeps only rule ids.
+  size_t kept = 0;
+  for (uint32_t id : scratch->hits) {
+    if (id < kFacetIdBase) { scratch->hits[kept++] = id; continue; }
+    const uint32_t bit = id & 0xffff;
+    if (id & kWhoFlag) evidence->who |= 1u << bit;
+    else evidence->what |= uint64_t{1} << bit;
+  }
+  scratch->hits.resize(kept);
+}
+
+const FacetRow* Classifier::DecideFacets(const Reply& reply, const Evidence& e) const {
+  if (!e.what) return nullptr;
+  for (const FacetRow& row : facet_rows_) {
+    if (!(e.what & row.what)) continue;
+    if (row.who_any && !(e.who & row.who_any)) continue;
+    if (row.who_none && e.who) continue;
+    if ((e.what & row.unless_what) || (e.who & row.unless_who)) continue;
+    if (ConstraintsHold(row.rule, reply)) return &row;
+  }
+  return nullptr;
+}
+
 Verdict Classifier::Classify(const Reply& reply, Scratch* scratch) const {
   uint32_t best = UINT32_MAX;
-  scratch->hits.clear();
-  if (compiled_->db && !reply.text.empty()) {
-    hs_scan(compiled_->db, reply.text.data(), static_cast<unsigned>(std::min<size_t>(reply.text.size(), UINT_MAX)), 0,
-            scratch->hs, OnMatch, &scratch->hits);
-    for (uint32_t id : scratch->hits)
-      if (id < best && ConstraintsHold(rules_[id], reply)) best = id;
-  }
+  Evidence evidence;
+  Scan(reply, scratch, &evidence);
+  for (uint32_t id : scratch->hits)
+    if (id < best && ConstraintsHold(rules_[id], reply)) best = id;
   const Compiled& c = *compiled_;
   auto first_holding = [&](const std::vector<uint32_t>& ids) {
     for (uint32_t id : ids) {
@@ -237,26 +272,57 @@ Verdict Classifier::Classify(const Reply& reply, Scratch* scratch) const {
   if (reply.status.present() && reply.status.subject <= 9 && reply.status.detail <= 99)
     first_holding(c.by_status[reply.status.subject * 100 + reply.status.detail]);
   first_holding(c.other);
-  return MakeVerdict(best == UINT32_MAX ? nullptr : &rules_[best], reply);
+  const Rule* rule = best == UINT32_MAX ? nullptr : &rules_[best];
+  // The facet rows head the facet tier: they outrank the generic phrases
+  // and the code-only rules, and yield to every tier above.
+  if (!rule || (!rule->local && rule->tier >= RuleTier::kFacet))
+    if (const FacetRow* row = DecideFacets(reply, evidence)) rule = &row->rule;
+  return MakeVerdict(rule, reply, evidence);
 }
 
 std::vector<const Rule*> Classifier::Explain(const Reply& reply, Scratch* scratch) const {
   std::vector<uint32_t> ids;
-  scratch->hits.clear();
-  if (compiled_->db && !reply.text.empty())
-    hs_scan(compiled_->db, reply.text.data(), static_cast<unsigned>(std::min<size_t>(reply.text.size(), UINT_MAX)), 0,
-            scratch->hs, OnMatch, &scratch->hits);
+  Evidence evidence;
+  Scan(reply, scratch, &evidence);
   for (uint32_t id : scratch->hits)
     if (ConstraintsHold(rules_[id], reply)) ids.push_back(id);
   for (uint32_t id : compiled_->code_only)
     if (ConstraintsHold(rules_[id], reply)) ids.push_back(id);
   std::sort(ids.begin(), ids.end());
   std::vector<const Rule*> out;
-  for (uint32_t id : ids) out.push_back(&rules_[id]);
+  const FacetRow* row = DecideFacets(reply, evidence);
+  for (uint32_t id : ids) {
+    const Rule& r = rules_[id];
+    if (row && !r.local && r.tier >= RuleTier::kFacet) out.push_back(&row->rule), row = nullptr;
+    out.push_back(&r);
+  }
+  if (row) out.push_back(&row->rule);
   return out;
 }
 
-Verdict Classifier::MakeVerdict(const Rule* rule, const Reply& reply) const {
+FacetExplanation Classifier::ExplainFacets(const Reply& reply, Scratch* scratch) const {
+  Evidence evidence;
+  Scan(reply, scratch, &evidence);
+  FacetExplanation out;
+  for (size_t i = 0; i < who_names_.size(); ++i)
+    if (evidence.who & (1u << i)) out.who.push_back(who_names_[i]);
+  for (size_t i = 0; i < what_names_.size(); ++i)
+    if (evidence.what & (uint64_t{1} << i)) out.what.push_back(what_names_[i]);
+  out.decided = DecideFacets(reply, evidence);
+  return out;
+}
+
+namespace {
+
+// Statuses that by themselves say the address is bad: bad mailbox (x.1.1),
+// bad mailbox syntax (x.1.3), the domain accepts no mail (x.1.10, RFC 7505).
+bool AddressStatus(const EnhancedStatus& s) {
+  return s.subject == 1 && (s.detail == 1 || s.detail == 3 || s.detail == 10);
+}
+
+}  // namespace
+
+Verdict Classifier::MakeVerdict(const Rule* rule, const Reply& reply, const Evidence& evidence) const {
   Verdict v;
   v.category = rule ? rule->category : Category::unknown;
   const CategoryInfo& info = category_info(v.category);
@@ -273,11 +339,14 @@ Verdict Classifier::MakeVerdict(const Rule* rule, const Reply& reply) const {
     }
   }
   if (v.category == Category::delivered) v.permanent = false;
-  const bool hard_category = v.category == Category::recipient_not_found ||
-                             v.category == Category::invalid_address || v.category == Category::dns_failure;
-  const bool hard_reason = v.reason == Reason::userunknown || v.reason == Reason::hostunknown ||
-                           v.reason == Reason::hasmoved || v.reason == Reason::notaccept;
-  v.hard_bounce = v.permanent && !IsSenderSideCategory(v.category) && (hard_category || hard_reason);
+  // A hard bounce suppresses the address for good, so it needs positive
+  // evidence about the address: the reply's words (a text rule or a facet
+  // row), or an address status; a bare code is not enough. Words about
+  // rate, reputation, spam, policy, relaying or authentication veto it.
+  const bool text_evidence = rule && (!rule->pattern.empty() || rule->facet_row);
+  const bool address_evidence = text_evidence || AddressStatus(reply.status) || reply.code == 556;
+  v.hard_bounce = IsHardBounce(v.category, v.reason, v.permanent) && address_evidence &&
+                  !(evidence.what & veto_hard_bounce_);
   if (!v.permanent && v.category != Category::delivered && v.category != Category::auto_reply) {
     int stated = klass == 4 ? StatedDelay(reply.text) : 0;
     v.retry_after = stated ? stated : (rule && rule->retry_after >= 0 ? rule->retry_after : info.retry_after);
@@ -288,6 +357,7 @@ Verdict Classifier::MakeVerdict(const Rule* rule, const Reply& reply) const {
   v.solution_zh = rule && !rule->solution_zh.empty() ? std::string_view(rule->solution_zh) : std::string_view(info.solution_zh);
   if (rule) {
     v.rule = rule->id;
+    v.tier = rule->tier;
     v.provider = rule->provider;
     v.reference = rule->reference;
   }
@@ -298,9 +368,26 @@ Verdict Classifier::MakeVerdict(const Rule* rule, const Reply& reply) const {
 // ---------------------------------------------------------------------------
 // Building
 
+// A [[who]] or [[what]] word list as loaded; several may share a name.
+struct FacetDef {
+  bool who = false;
+  std::string name, pattern, file;
+  int line = 0;
+  bool veto_hard_bounce = false;
+};
+
+struct DecideDef {
+  Rule rule;
+  std::string what;
+  std::vector<std::string> who, unless;
+};
+
 struct ClassifierBuilder::State {
   std::string cache_dir;
   std::vector<Rule> rules;
+  std::vector<FacetDef> facets;
+  std::vector<DecideDef> decide;
+  std::vector<std::pair<std::string, std::string>> disabled;  // rule id, where it was said
   std::vector<Permanence> permanence;
   std::vector<CategoryInfo> categories;
   std::vector<bool> category_seen = std::vector<bool>(kCategoryCount, false);
@@ -313,6 +400,8 @@ struct ClassifierBuilder::State {
   void LoadCategory(const std::string& file, const toml::table& t);
   void LoadRule(const std::string& file, const toml::table& t, const toml::table& defaults, bool local);
   void LoadPermanence(const std::string& file, const toml::table& t);
+  void LoadFacet(const std::string& file, const toml::table& t, bool who);
+  void LoadDecide(const std::string& file, const toml::table& t, bool local);
 };
 
 ClassifierBuilder::ClassifierBuilder() : state_(std::make_unique<State>()) {
@@ -321,6 +410,22 @@ ClassifierBuilder::ClassifierBuilder() : state_(std::make_unique<State>()) {
 ClassifierBuilder::~ClassifierBuilder() = default;
 
 namespace {
+
+std::optional<RuleTier> RuleTierFromName(std::string_view name) {
+  for (auto t : {RuleTier::kSeed, RuleTier::kOverride, RuleTier::kProvider, RuleTier::kFacet, RuleTier::kCode})
+    if (RuleTierName(t) == name) return t;
+  return std::nullopt;
+}
+
+// A rule that names no tier takes the one its priority falls in
+// (rules/SCHEMA.md): the bands keep the order the priorities always gave.
+RuleTier TierForPriority(int priority) {
+  if (priority >= 100) return RuleTier::kSeed;
+  if (priority >= 90) return RuleTier::kOverride;
+  if (priority >= 51) return RuleTier::kProvider;
+  if (priority >= 30) return RuleTier::kFacet;
+  return RuleTier::kCode;
+}
 
 int LineOf(const toml::node& n) { return static_cast<int>(n.source().begin.line); }
 
@@ -348,7 +453,8 @@ void ClassifierBuilder::State::Load(std::string_view name, std::string_view toml
     Problem(file, static_cast<int>(e.source().begin.line), std::string("bad TOML: ") + std::string(e.description()));
     return;
   }
-  static const std::set<std::string> kTopKeys = {"source", "provider", "reference", "priority", "rule", "category", "permanence"};
+  static const std::set<std::string> kTopKeys = {"source", "provider", "reference", "tier", "priority", "rule",
+                                                 "category", "permanence", "who", "what", "decide", "disable"};
   for (const auto& [k, v] : tbl)
     if (!kTopKeys.count(std::string(k.str()))) Problem(file, LineOf(v), "unknown key '" + std::string(k.str()) + "'");
   if (const toml::array* cats = tbl["category"].as_array()) {
@@ -371,6 +477,102 @@ void ClassifierBuilder::State::Load(std::string_view name, std::string_view toml
   if (const toml::array* ps = tbl["permanence"].as_array())
     for (const auto& e : *ps)
       if (const toml::table* t = e.as_table()) LoadPermanence(file, *t);
+  if (const toml::node* n = tbl.get("disable")) {
+    const toml::array* arr = n->as_array();
+    if (!arr) Problem(file, LineOf(*n), "'disable' must be an array of tables ([[disable]])");
+    else
+      for (const auto& e : *arr) {
+        const toml::table* t = e.as_table();
+        std::vector<std::string> ids;
+        if (!t || !t->get("ids") || !StringList(*t->get("ids"), &ids)) {
+          Problem(file, LineOf(e), "[[disable]] needs ids = [\"rule.id\", ...]");
+          continue;
+        }
+        for (auto& id : ids) disabled.emplace_back(std::move(id), file + ":" + std::to_string(LineOf(e)));
+      }
+  }
+  for (const char* kind : {"who", "what", "decide"}) {
+    const toml::node* n = tbl.get(kind);
+    if (!n) continue;
+    const toml::array* arr = n->as_array();
+    if (!arr) { Problem(file, LineOf(*n), std::string("'") + kind + "' must be an array of tables ([[" + kind + "]])"); continue; }
+    for (const auto& e : *arr) {
+      const toml::table* t = e.as_table();
+      if (!t) Problem(file, LineOf(e), std::string("[[") + kind + "]] must be a table");
+      else if (kind[1] == 'e') LoadDecide(file, *t, local);
+      else LoadFacet(file, *t, kind[1] == 'h' && kind[2] == 'o');
+    }
+  }
+}
+
+void ClassifierBuilder::State::LoadFacet(const std::string& file, const toml::table& t, bool who) {
+  static const std::set<std::string> kKeys = {"name", "match", "words", "veto_hard_bounce", "note"};
+  const char* kind = who ? "who" : "what";
+  for (const auto& [k, v] : t)
+    if (!kKeys.count(std::string(k.str())))
+      Problem(file, LineOf(v), "unknown key '" + std::string(k.str()) + "' in [[" + kind + "]]");
+  FacetDef f;
+  f.who = who;
+  f.file = file;
+  f.line = LineOf(t);
+  f.name = t["name"].value_or(std::string());
+  if (f.name.empty()) { Problem(file, f.line, std::string("[[") + kind + "]] without a name"); return; }
+  // words: literal phrases, matched as whole words; match: a pattern.
+  std::string pattern = t["match"].value_or(std::string());
+  if (const toml::node* n = t.get("words")) {
+    std::vector<std::string> words;
+    if (!StringList(*n, &words)) { Problem(file, LineOf(*n), "'words' must be an array of strings"); return; }
+    for (const auto& w : words) {
+      std::string escaped;
+      for (char c : w) {
+        if (std::strchr("\\^$.|?*+()[]{}/", c)) escaped += '\\';
+        escaped += c;
+      }
+      const bool ascii_edges = !w.empty() && static_cast<unsigned char>(w.front()) < 0x80 &&
+                               static_cast<unsigned char>(w.back()) < 0x80;
+      if (!pattern.empty()) pattern += '|';
+      pattern += ascii_edges ? "\\b" + escaped + "\\b" : escaped;
+    }
+  }
+  if (pattern.empty()) { Problem(file, f.line, std::string("[[") + kind + "]] " + f.name + ": needs match or words"); return; }
+  f.pattern = std::move(pattern);
+  f.veto_hard_bounce = t["veto_hard_bounce"].value_or(false);
+  if (who && f.veto_hard_bounce) Problem(file, f.line, "veto_hard_bounce is for [[what]] facets");
+  facets.push_back(std::move(f));
+}
+
+void ClassifierBuilder::State::LoadDecide(const std::string& file, const toml::table& t, bool local) {
+  static const std::set<std::string> kKeys = {"id", "category", "reason", "what", "who", "unless", "code", "status",
+                                              "command", "permanent", "retry_after", "solution_en", "solution_zh",
+                                              "note"};
+  DecideDef d;
+  const size_t before = problems.size();
+  for (const auto& [k, v] : t)
+    if (!kKeys.count(std::string(k.str())))
+      Problem(file, LineOf(v), "unknown key '" + std::string(k.str()) + "' in [[decide]]");
+  // The row's rule part (id, category, constraints) is read as a rule; a
+  // row needs no pattern, so a placeholder status keeps LoadRule content.
+  toml::table as_rule;
+  for (const char* k : {"id", "category", "reason", "code", "status", "command", "permanent", "retry_after",
+                        "solution_en", "solution_zh", "note"})
+    if (const toml::node* n = t.get(k)) as_rule.insert(k, *n);
+  if (!as_rule.contains("code") && !as_rule.contains("status")) as_rule.insert("match", "facet");
+  const size_t rules_before = rules.size();
+  LoadRule(file, as_rule, toml::table{}, local);
+  if (problems.size() != before || rules.size() == rules_before) return;
+  d.rule = std::move(rules.back());
+  rules.pop_back();
+  d.rule.pattern.clear();
+  d.rule.facet_row = true;
+  d.rule.tier = RuleTier::kFacet;
+  d.rule.line = LineOf(t);
+  d.what = t["what"].value_or(std::string());
+  if (d.what.empty()) Problem(file, d.rule.line, "[[decide]] " + d.rule.id + ": needs what");
+  if (const toml::node* n = t.get("who"); n && !StringList(*n, &d.who))
+    Problem(file, LineOf(*n), "'who' must be a string or an array of strings");
+  if (const toml::node* n = t.get("unless"); n && !StringList(*n, &d.unless))
+    Problem(file, LineOf(*n), "'unless' must be a string or an array of strings");
+  if (problems.size() == before) decide.push_back(std::move(d));
 }
 
 void ClassifierBuilder::State::LoadCategory(const std::string& file, const toml::table& t) {
@@ -395,7 +597,7 @@ void ClassifierBuilder::State::LoadCategory(const std::string& file, const toml:
 
 void ClassifierBuilder::State::LoadRule(const std::string& file, const toml::table& t, const toml::table& defaults, bool local) {
   static const std::set<std::string> kKeys = {"id", "category", "reason", "match", "code", "status", "command",
-                                              "priority", "permanent", "retry_after", "provider", "reference",
+                                              "tier", "priority", "permanent", "retry_after", "provider", "reference",
                                               "solution_en", "solution_zh", "note"};
   Rule r;
   r.file = file;
@@ -449,6 +651,13 @@ void ClassifierBuilder::State::LoadRule(const std::string& file, const toml::tab
   if (r.pattern.empty() && r.codes.empty() && r.statuses.empty())
     Problem(file, r.line, who + "needs at least one of match, code, status");
   r.priority = static_cast<int>(t["priority"].value_or(defaults["priority"].value_or(int64_t{50})));
+  if (auto tier_name = t["tier"].value<std::string>().value_or(defaults["tier"].value_or(std::string())); !tier_name.empty()) {
+    auto tier = RuleTierFromName(tier_name);
+    if (!tier) Problem(file, r.line, who + "unknown tier '" + tier_name + "' (seed, override, provider, facet, code)");
+    else r.tier = *tier;
+  } else {
+    r.tier = TierForPriority(r.priority);
+  }
   if (auto p = t["permanent"].value<bool>()) r.permanent = *p ? 1 : 0;
   r.retry_after = static_cast<int>(t["retry_after"].value_or(int64_t{-1}));
   r.provider = t["provider"].value_or(defaults["provider"].value_or(std::string()));
@@ -576,8 +785,16 @@ Status ClassifierBuilder::Build(std::unique_ptr<const Classifier>* out) {
       st.Problem(r.file, r.line, "duplicate rule id '" + r.id + "' (first defined at " + it->second->file + ":" + std::to_string(it->second->line) + ")");
   }
   // Evaluation order: local first, then priority, then definition order.
+  // Switched off by [[disable]]: gone before anything is ordered or compiled.
+  for (const auto& [id, where] : st.disabled) {
+    auto it = std::find_if(st.rules.begin(), st.rules.end(), [&](const Rule& r) { return r.id == id; });
+    if (it == st.rules.end()) st.problems.push_back(where + ": [[disable]] names no rule '" + id + "'");
+    else st.rules.erase(it);
+  }
+  // Evaluation order: local first, then tier, then priority, then definition order.
   std::stable_sort(st.rules.begin(), st.rules.end(), [](const Rule& a, const Rule& b) {
     if (a.local != b.local) return a.local;
+    if (a.tier != b.tier) return a.tier < b.tier;
     return a.priority > b.priority;
   });
 
@@ -590,6 +807,59 @@ Status ClassifierBuilder::Build(std::unique_ptr<const Classifier>* out) {
     flags.push_back(HS_FLAG_CASELESS | HS_FLAG_DOTALL | HS_FLAG_SINGLEMATCH);
     idents.push_back(i);
   }
+  // Facets: one bit per name (several lists may share a name), compiled
+  // into the same database; [[decide]] rows refer to them by name.
+  std::vector<std::string> who_names, what_names;
+  uint64_t veto_hard_bounce = 0;
+  auto bit_of = [](std::vector<std::string>& names, const std::string& name) {
+    auto it = std::find(names.begin(), names.end(), name);
+    if (it != names.end()) return static_cast<uint32_t>(it - names.begin());
+    names.push_back(name);
+    return static_cast<uint32_t>(names.size() - 1);
+  };
+  for (const FacetDef& f : st.facets) {
+    const uint32_t bit = bit_of(f.who ? who_names : what_names, f.name);
+    if (bit >= (f.who ? 32u : 64u)) {
+      st.Problem(f.file, f.line, std::string("too many distinct ") + (f.who ? "who (32)" : "what (64)") + " facet names");
+      continue;
+    }
+    if (f.veto_hard_bounce) veto_hard_bounce |= uint64_t{1} << bit;
+    exprs.push_back(f.pattern.c_str());
+    flags.push_back(HS_FLAG_CASELESS | HS_FLAG_DOTALL | HS_FLAG_SINGLEMATCH);
+    idents.push_back(kFacetIdBase | (f.who ? kWhoFlag : 0) | bit);
+  }
+  std::vector<FacetRow> facet_rows;
+  std::stable_sort(st.decide.begin(), st.decide.end(),
+                   [](const DecideDef& a, const DecideDef& b) { return a.rule.local && !b.rule.local; });
+  for (DecideDef& d : st.decide) {
+    FacetRow row;
+    bool ok = true;
+    auto lookup = [&](const std::vector<std::string>& names, const std::string& name, uint32_t* bit) {
+      auto it = std::find(names.begin(), names.end(), name);
+      if (it == names.end()) return false;
+      *bit = static_cast<uint32_t>(it - names.begin());
+      return true;
+    };
+    uint32_t bit;
+    if (lookup(what_names, d.what, &bit)) row.what = uint64_t{1} << bit;
+    else ok = false, st.Problem(d.rule.file, d.rule.line, "[[decide]] " + d.rule.id + ": no [[what]] named '" + d.what + "'");
+    for (const auto& w : d.who) {
+      if (w == "none") row.who_none = true;
+      else if (lookup(who_names, w, &bit)) row.who_any |= 1u << bit;
+      else ok = false, st.Problem(d.rule.file, d.rule.line, "[[decide]] " + d.rule.id + ": no [[who]] named '" + w + "'");
+    }
+    for (const auto& u : d.unless) {
+      if (lookup(what_names, u, &bit)) row.unless_what |= uint64_t{1} << bit;
+      else if (lookup(who_names, u, &bit)) row.unless_who |= 1u << bit;
+      else ok = false, st.Problem(d.rule.file, d.rule.line, "[[decide]] " + d.rule.id + ": 'unless' names no facet '" + u + "'");
+    }
+    if (!ok) continue;
+    if (auto [it, fresh] = ids.emplace(d.rule.id, &d.rule); !fresh)
+      st.Problem(d.rule.file, d.rule.line, "duplicate rule id '" + d.rule.id + "'");
+    row.rule = std::move(d.rule);
+    facet_rows.push_back(std::move(row));
+  }
+
   std::string cache_path;
   if (!exprs.empty() && !st.cache_dir.empty() && st.problems.empty()) {
     uint64_t key = Fnv1a(hs_version());
@@ -612,8 +882,15 @@ Status ClassifierBuilder::Build(std::unique_ptr<const Classifier>* out) {
         hs_database_t* one = nullptr;
         hs_compile_error_t* e1 = nullptr;
         if (hs_compile(exprs[k], flags[k], HS_MODE_BLOCK, nullptr, &one, &e1) != HS_SUCCESS) {
-          const Rule& r = st.rules[idents[k]];
-          st.Problem(r.file, r.line, "rule " + r.id + ": pattern does not compile: " + (e1 ? e1->message : "?"));
+          if (idents[k] >= kFacetIdBase) {
+            const std::string pattern = exprs[k];
+            for (const FacetDef& f : st.facets)
+              if (f.pattern == pattern)
+                st.Problem(f.file, f.line, "facet " + f.name + ": pattern does not compile: " + (e1 ? e1->message : "?"));
+          } else {
+            const Rule& r = st.rules[idents[k]];
+            st.Problem(r.file, r.line, "rule " + r.id + ": pattern does not compile: " + (e1 ? e1->message : "?"));
+          }
           hs_free_compile_error(e1);
         }
         hs_free_database(one);
@@ -633,6 +910,10 @@ Status ClassifierBuilder::Build(std::unique_ptr<const Classifier>* out) {
   c->rules_ = std::move(st.rules);
   c->categories_ = std::move(st.categories);
   c->compiled_ = std::move(compiled);
+  c->facet_rows_ = std::move(facet_rows);
+  c->who_names_ = std::move(who_names);
+  c->what_names_ = std::move(what_names);
+  c->veto_hard_bounce_ = veto_hard_bounce;
   *out = std::move(c);
   state_ = std::make_unique<State>();
   state_->categories.resize(kCategoryCount);

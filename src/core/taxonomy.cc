@@ -42,6 +42,20 @@ bool IsSenderSideCategory(Category c) {
   }
 }
 
+std::string_view RuleTierName(RuleTier t) {
+  static constexpr std::string_view kNames[] = {"seed", "override", "provider", "facet", "code", ""};
+  return kNames[static_cast<size_t>(t)];
+}
+
+bool IsHardBounce(Category c, Reason r, bool permanent) {
+  if (!permanent || IsSenderSideCategory(c)) return false;
+  const bool address_category =
+      c == Category::recipient_not_found || c == Category::invalid_address || c == Category::dns_failure;
+  const bool address_reason =
+      r == Reason::userunknown || r == Reason::hostunknown || r == Reason::hasmoved || r == Reason::notaccept;
+  return address_category || address_reason;
+}
+
 bool IsRateLimitCategory(Category c) {
   return c == Category::recipient_rate_limited || c == Category::ip_rate_limited ||
          c == Category::sender_rate_limited || c == Category::domain_rate_limited;

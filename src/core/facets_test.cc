@@ -1,0 +1,176 @@
+// The facet layer (rules/facets.toml): who x what, its place among the
+// tiers, the hard-bounce evidence it gives or vetoes, and its file format.
+#include <gtest/gtest.h>
+
+#include "rebound/classifier.h"
+
+namespace rebound {
+namespace {
+
+std::unique_ptr<const Classifier> Build(std::string_view local_toml = {}) {
+  ClassifierBuilder b;
+  EXPECT_TRUE(b.AddDefaults().ok());
+  if (!local_toml.empty()) {
+    EXPECT_TRUE(b.AddText("local.toml", local_toml, /*local=*/true).ok());
+  }
+  std::unique_ptr<const Classifier> c;
+  Status s = b.Build(&c);
+  EXPECT_TRUE(s.ok()) << s.message();
+  return c;
+}
+
+const Classifier& Default() {
+  static std::unique_ptr<const Classifier> c = Build();
+  return *c;
+}
+
+struct Case {
+  const char* reply;
+  Category category;
+};
+
+// Wordings no provider or MTA rule was written for: the layer reads who the
+// reply is about and what happened to it.
+TEST(Facets, ReadWhoAndWhat) {
+  const Case cases[] = {
+      {"421 Domain shop.example has exceeded the max emails per hour (150/150 (100%)) allowed", Category::domain_rate_limited},
+      {"550 Your sending account has been suspended", Category::sender_account_unavailable},
+      {"451 Sender example@example.com is sending too fast, slow down", Category::sender_rate_limited},
+      {"550 The mailbox you tried to reach does not exist here", Category::recipient_not_found},
+      {"552 Recipient mailbox has exceeded its storage quota", Category::mailbox_full},
+      {"554 Connecting IP 192.0.2.7 is not welcome: poor reputation", Category::ip_blacklisted},
+      {"550 Empfänger unbekannt", Category::recipient_not_found},
+      {"550 Destinataire inconnu", Category::recipient_not_found},
+      {"552 用户邮箱空间不足", Category::mailbox_full},
+      {"550 收件人不存在", Category::recipient_not_found},
+      {"451 Throttled: too many messages per minute from your IP", Category::ip_rate_limited},
+  };
+  auto scratch = Default().NewScratch();
+  for (const Case& c : cases) {
+    Verdict v = Default().Classify(c.reply, scratch.get());
+    EXPECT_EQ(v.category, c.category) << c.reply << " decided by " << v.rule;
+  }
+}
+
+// Precedence: a provider rule beats the facets; the facets beat a bare code
+// or an enhanced status read alone.
+TEST(Facets, PlaceAmongTheTiers) {
+  auto scratch = Default().NewScratch();
+  Verdict qq = Default().Classify("550 Ip frequency limited", scratch.get());
+  EXPECT_TRUE(qq.rule.starts_with("qq.")) << qq.rule;  // QQ's own rule, not the facet
+  Verdict text_over_code = Default().Classify("452 4.5.3 Too many recipients in this message", scratch.get());
+  EXPECT_EQ(text_over_code.category, Category::too_many_recipients) << text_over_code.rule;
+  Verdict status_over_text = Default().Classify("550 5.7.1 Message rejected: mailbox is full", scratch.get());
+  EXPECT_EQ(status_over_text.category, Category::mailbox_full) << status_over_text.rule;
+  Verdict code_alone = Default().Classify("452 4.3.1", scratch.get());
+  EXPECT_EQ(code_alone.tier, RuleTier::kCode);
+}
+
+// A hard bounce puts the address on a suppression list for good: sender-side
+// words veto it, and a bare code does not give it.
+TEST(Facets, HardBounceNeedsEvidenceAboutTheAddress) {
+  auto scratch = Default().NewScratch();
+  const char* not_about_the_address[] = {
+      "550 5.1.1 Sender blocked: sent to too many invalid recipients",
+      "550 5.7.1 Too many unknown recipients from your IP, try later",
+      "550 5.1.1 User unknown; your IP 192.0.2.1 is listed on our blocklist",
+      "553 sorry, relaying denied from your location",
+      "551 not our customer, relaying not permitted",
+      "550 5.1.1 rate limit exceeded for invalid users",
+      "553",
+      "551",
+  };
+  for (const char* reply : not_about_the_address) {
+    Verdict v = Default().Classify(reply, scratch.get());
+    EXPECT_FALSE(v.hard_bounce) << reply << " decided by " << v.rule;
+  }
+  EXPECT_TRUE(Default().Classify("550 5.1.1 <a@example.com>: Recipient address rejected: User unknown", scratch.get()).hard_bounce);
+  EXPECT_TRUE(Default().Classify("550 5.1.1", scratch.get()).hard_bounce) << "x.1.1 alone says the mailbox is bad";
+  EXPECT_FALSE(Default().Classify("450 4.1.1 User unknown, try later", scratch.get()).hard_bounce);
+}
+
+// Operators extend the layer: local words join a shipped facet, and local
+// rows decide before the shipped ones.
+TEST(Facets, LocalWordsAndRows) {
+  auto c = Build(R"([[who]]
+name = "recipient"
+words = ["brevkasse"]
+
+[[what]]
+name = "unknown"
+words = ["ukjent"]
+
+[[what]]
+name = "vacation_notice"
+match = 'out of (the )?office'
+
+[[decide]]
+id = "local.ooo"
+what = "vacation_notice"
+category = "auto_reply"
+reason = "vacation"
+)");
+  auto scratch = c->NewScratch();
+  EXPECT_EQ(c->Classify("550 brevkasse ukjent", scratch.get()).category, Category::recipient_not_found);
+  Verdict ooo = c->Classify("I am out of the office until Monday", scratch.get());
+  EXPECT_EQ(ooo.category, Category::auto_reply);
+  EXPECT_EQ(ooo.rule, "local.ooo");
+  FacetExplanation why = c->ExplainFacets(ReplyParser().Parse("550 brevkasse ukjent"), scratch.get());
+  ASSERT_NE(why.decided, nullptr);
+  EXPECT_EQ(why.decided->rule.id, "facet.recipient-unknown");
+  EXPECT_NE(std::find(why.who.begin(), why.who.end(), "recipient"), why.who.end());
+  EXPECT_NE(std::find(why.what.begin(), why.what.end(), "unknown"), why.what.end());
+}
+
+// [[disable]] switches off a shipped rule; tier orders the rule base.
+TEST(Facets, DisableAndTier) {
+  auto c = Build(R"([[disable]]
+ids = ["qq.ip-frequency"]
+
+[[rule]]
+id = "local.code-tier"
+tier = "code"
+category = "greylisted"
+code = "599"
+)");
+  auto scratch = c->NewScratch();
+  Verdict v = c->Classify("550 Ip frequency limited", scratch.get());
+  EXPECT_NE(v.rule, "qq.ip-frequency");
+  EXPECT_EQ(v.category, Category::ip_rate_limited) << "the facets still read it: " << v.rule;
+  // A local rule is evaluated first, whatever its tier.
+  EXPECT_EQ(c->Classify("599 zzqx", scratch.get()).rule, "local.code-tier");
+}
+
+TEST(Facets, BadFacetFilesAreReported) {
+  ClassifierBuilder b;
+  ASSERT_TRUE(b.AddDefaults().ok());
+  b.AddText("bad.toml", R"([[what]]
+name = "broken"
+match = '(unclosed'
+
+[[decide]]
+id = "x.row"
+what = "no_such_facet"
+category = "spam"
+
+[[disable]]
+ids = ["no.such.rule"]
+
+[[rule]]
+id = "x.tier"
+tier = "middle"
+category = "spam"
+match = "x"
+)", true);
+  std::unique_ptr<const Classifier> c;
+  Status s = b.Build(&c);
+  ASSERT_FALSE(s.ok());
+  const std::string& m = s.message();
+  EXPECT_NE(m.find("no [[what]] named 'no_such_facet'"), std::string::npos) << m;
+  EXPECT_NE(m.find("[[disable]] names no rule 'no.such.rule'"), std::string::npos) << m;
+  EXPECT_NE(m.find("unknown tier 'middle'"), std::string::npos) << m;
+  EXPECT_NE(m.find("bad.toml:1: facet broken: pattern does not compile"), std::string::npos) << m;
+}
+
+}  // namespace
+}  // namespace rebound
