@@ -443,19 +443,19 @@ Status BounceParser::Parse(std::string_view message, BounceResult* out) {
   impl_->finalizer.BeginMessage();
   std::vector<BounceRecord>& records = impl_->spare_records;
   records.resize(ex.recipients.size());
-  size_t prose_end = std::string::npos;  // found once, when first needed
   for (size_t i = 0; i < ex.recipients.size(); ++i) {
     Finalizer& fin = impl_->finalizer;
     const Candidate& c = ex.recipients[i];
     fin.FinishInto(c, out->kind, date, impl_->scratch.get(), &records[i]);
     // No cause in the fields or the extractor's text, or only the whole
-    // text as the diagnostic: the generic prose reader looks for the
-    // sentence that states one for this recipient (prose.h); the first
-    // that names a cause decides.
+    // text as the diagnostic of one of several recipients (it cannot tell
+    // them apart): the generic prose reader looks for the sentence that
+    // states one for this recipient (prose.h); the first that names a
+    // cause decides.
     if (c.reason_hint == Reason::feedback || c.reason_hint == Reason::vacation ||
-        (!c.whole_text && !fin.NamesNoCause(records[i])))
+        (!(c.whole_text && ex.recipients.size() > 1) && !fin.NamesNoCause(records[i])))
       continue;
-    if (prose_end == std::string::npos) prose_end = ProseEnd(ctx.text);
+    const size_t prose_end = ProseEndOf(ctx);
     std::vector<ProseSentence>& sentences = impl_->prose;
     sentences.clear();
     ProseSentences(ctx.text, ctx.lower, prose_end, c.recipient, &sentences);

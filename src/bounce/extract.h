@@ -81,6 +81,9 @@ struct Context {
   bool has_rfc822_part = false;
   // Headers of the attached original message, when there is one.
   const Headers* original_headers = nullptr;
+  // Where the bounce's own words in text end (ProseEnd, prose.h), found
+  // once for the generic extractor and the prose reader; npos until then.
+  mutable size_t prose_end = std::string::npos;
 };
 
 struct Candidate {

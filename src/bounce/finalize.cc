@@ -465,7 +465,8 @@ void Finalizer::FinishInto(const Candidate& c, std::string_view kind, std::strin
     return;
   }
 
-  const Reading& rd = Remembered(c, scratch);
+  const Reading& rd = known_ ? *known_ : Remembered(c, scratch);
+  known_ = nullptr;
   Verdict v = rd.verdict;
 
   r.reply_code = rd.code ? rd.code : c.reply_code;
@@ -570,6 +571,8 @@ bool Finalizer::NamesNoCause(const BounceRecord& r) const {
 bool Finalizer::Reconsider(const Candidate& c, std::string_view sentence, std::string_view decided_by,
                            std::string_view kind, std::string_view message_date, Classifier::Scratch* scratch,
                            BounceRecord* out) {
+  // The words the record was read from already named no cause.
+  if (sentence == c.diagnostic) return false;
   // The sentence read with the codes the record has (a derived status is
   // the old reason's: not carried over).
   Candidate& s = second_;
@@ -585,11 +588,13 @@ bool Finalizer::Reconsider(const Candidate& c, std::string_view sentence, std::s
   s.status = last_status_derived_ ? std::string() : out->status;
   s.reply_code = out->reply_code;
   s.command = out->smtp_command;
-  const Verdict& v = Remembered(s, scratch).verdict;
+  const Reading& rd = Remembered(s, scratch);
+  const Verdict& v = rd.verdict;
   if (v.category == Category::unknown || v.reason == Reason::undefined || v.reason == Reason::onhold ||
       CodeLevelRule(v))
     return false;
   BounceRecord& t = second_record_;
+  known_ = &rd;  // FinishInto reads it rather than classifying the sentence again
   FinishInto(s, kind, message_date, scratch, &t);
   out->verdict = t.verdict;
   out->status = t.status;

@@ -108,6 +108,7 @@ class Finalizer {
   std::string key_;            // the lookup key, its capacity reused
   bool last_status_derived_ = false;  // FinishInto's last status came from the reason (x.0.9xx)
   Candidate second_;           // Reconsider's candidate, its capacity reused
+  const Reading* known_ = nullptr;  // Reconsider's reading, for its FinishInto
   BounceRecord second_record_;
   std::deque<Reading> spill_;  // readings not kept, alive until the next message
 };

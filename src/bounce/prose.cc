@@ -136,23 +136,35 @@ std::string SquashedParagraph(std::string_view text, size_t start) {
 // begins one when the run holds two fields and one of them is not what a
 // bounce's own summary of the message shows ("Subject: 'Hello'", "Date:
 // ..."; From, To, Cc, Subject and Date are).
-bool StartsWithField(std::string_view line, std::initializer_list<std::string_view> names) {
+// The field name that begins line ("Received" of "Received: from ..."), or
+// "" when the line does not begin with one (a name is at most 40 bytes of
+// letters, digits and '-', then ':').
+std::string_view FieldName(std::string_view line) {
+  const size_t n = std::min<size_t>(line.size(), 41);
+  for (size_t i = 0; i < n; ++i) {
+    const char c = line[i];
+    if (c == ':') return line.substr(0, i);
+    if (!(AsciiAlnum(static_cast<unsigned char>(c)) || c == '-')) return {};
+  }
+  return {};
+}
+bool NameIn(std::string_view name, std::initializer_list<std::string_view> names) {
   for (std::string_view n : names)
-    if (IStartsWith(line, n) && line.size() > n.size() && line[n.size()] == ':') return true;
+    if (IEquals(name, n)) return true;
   return false;
 }
-bool MessageOnlyField(std::string_view line) {
-  return StartsWithField(line, {"Received", "Return-Path", "DKIM-Signature", "ARC-Seal", "Authentication-Results",
-                                "X-Original-To", "Delivered-To"});
+bool MessageOnlyField(std::string_view name) {
+  return NameIn(name, {"Received", "Return-Path", "DKIM-Signature", "ARC-Seal", "Authentication-Results",
+                       "X-Original-To", "Delivered-To"});
 }
-bool SummaryField(std::string_view line) { return StartsWithField(line, {"From", "To", "Cc", "Subject", "Date"}); }
-bool OtherMessageField(std::string_view line) {
-  return StartsWithField(line, {"Reply-To", "Sender", "Message-ID", "MIME-Version", "X-Mailer", "User-Agent",
-                                "In-Reply-To", "References"});
+bool SummaryField(std::string_view name) { return NameIn(name, {"From", "To", "Cc", "Subject", "Date"}); }
+bool OtherMessageField(std::string_view name) {
+  return NameIn(name, {"Reply-To", "Sender", "Message-ID", "MIME-Version", "X-Mailer", "User-Agent", "In-Reply-To",
+                       "References"});
 }
 // Content-Type and the like head MIME parts as well as messages: they
 // continue a run of fields but neither start nor complete one.
-bool ContentField(std::string_view line) { return IStartsWith(line, "Content-") && line.find(':') < 40; }
+bool ContentField(std::string_view name) { return IStartsWith(name, "Content-"); }
 
 // A line that announces the returned message: it names the copy
 // ("original message", "returned mail", "message headers", ...) and reads
@@ -256,14 +268,15 @@ size_t ProseEnd(std::string_view text) {
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     std::string_view quoted = line;  // a "> " quotation of the message is still the message
     if (quoted.starts_with("> ")) quoted.remove_prefix(2);
-    if (MessageOnlyField(quoted)) return pos;
-    const bool other = OtherMessageField(quoted);
-    if (other || SummaryField(quoted)) {
+    const std::string_view name = FieldName(quoted);
+    if (!name.empty() && MessageOnlyField(name)) return pos;
+    const bool other = !name.empty() && OtherMessageField(name);
+    if (other || (!name.empty() && SummaryField(name))) {
       if (run_start == std::string_view::npos) run_start = pos, run_fields = 0, run_other = false;
       ++run_fields;
       run_other = run_other || other;
       if (run_fields >= 2 && run_other) return run_start;
-    } else if (!(line.starts_with(' ') || line.starts_with('\t') || ContentField(quoted))) {
+    } else if (!(line.starts_with(' ') || line.starts_with('\t') || ContentField(name))) {
       run_start = std::string_view::npos;  // (a folded field's continuation keeps the run)
     }
     if (paragraph_start && AnnouncesOriginal(Trim(line))) return pos;
@@ -274,6 +287,11 @@ size_t ProseEnd(std::string_view text) {
   return text.size();
 }
 
+size_t ProseEndOf(const Context& ctx) {
+  if (ctx.prose_end == std::string::npos) ctx.prose_end = ProseEnd(ctx.text);
+  return ctx.prose_end;
+}
+
 void ProseSentences(std::string_view text, std::string_view lower, size_t end, std::string_view recipient,
                     std::vector<ProseSentence>* out) {
   end = std::min(end, text.size());
@@ -281,18 +299,17 @@ void ProseSentences(std::string_view text, std::string_view lower, size_t end, s
   lower = lower.substr(0, std::min(end, lower.size()));
   Collector col(out);
   size_t first_para = std::string_view::npos;
-  size_t last_para = std::string_view::npos;
   int paragraphs = 0;
   if (recipient.find('@') != std::string_view::npos) {
+    size_t from = 0;  // each paragraph once: the search goes on after it
     for (size_t at = FindBytes(lower, recipient); at != std::string_view::npos && paragraphs < 3 && !col.full();
-         at = FindBytes(lower, recipient, at + recipient.size())) {
+         at = FindBytes(lower, recipient, std::max(from, at + recipient.size()))) {
       if (!WholeAddress(lower, at, recipient.size())) continue;
       const size_t ps = ParagraphStartAt(text, at);
-      if (ps == last_para) continue;  // each paragraph once
-      last_para = ps;
       if (first_para == std::string_view::npos) first_para = ps;
       ++paragraphs;
       const size_t pe = ParagraphEnd(text, ps);
+      from = pe;
       const std::string p = SquashedParagraph(text, ps);
       const std::string pl = Lower(p);
       bool ends_paragraph = false;

@@ -21,6 +21,8 @@
 
 namespace rebound::bounce {
 
+struct Context;
+
 enum class ProseWhere : uint8_t {
   kNearRecipient,  // the sentence names the recipient, or follows it
   kBelowHeading,   // the failure heading above the addresses, or the text below it
@@ -41,6 +43,8 @@ struct ProseSentence {
 // "===== Returned message =====", "Original message headers:"), else
 // text.size().
 size_t ProseEnd(std::string_view text);
+// ProseEnd(ctx.text), found once per message (kept in ctx.prose_end).
+size_t ProseEndOf(const Context& ctx);
 
 // Appends to *out the sentences of text[0, end) that may state why delivery
 // to recipient (lower case) failed, best first, at most kMaxProseSentences:

@@ -24,7 +24,7 @@ bool ExtractGeneric(const Context& ctx, Extraction* out) {
   // Only the bounce's own words: a returned message that no known marker
   // announced (its headers, an "original message" heading) is not read for
   // recipients or diagnostics, as its body may say anything.
-  std::string_view text = std::string_view(ctx.text).substr(0, ProseEnd(ctx.text));
+  std::string_view text = std::string_view(ctx.text).substr(0, ProseEndOf(ctx));
   auto lines = Lines(text);
   AddressBlocks(lines, 0, lines.size(), &out->recipients);
   std::string own = Lower(FirstAddress(ctx.to));

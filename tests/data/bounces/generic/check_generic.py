@@ -37,11 +37,16 @@ EXPECTED = {
     # DSN has a bare Status 5.0.0 and no Diagnostic-Code.
     "dsn-heading-lists-addresses.eml": ([("hana@example.jp", "mailboxfull", HEADING),
                                          ("taro@example.jp", "mailboxfull", HEADING)], None),
-    # No DSN, no address line: the sentence that names the recipient decides,
-    # not the footer's "spam" (which the whole text would match).
-    "plain-sentence-names-recipient.eml": ([("midori@example.org", "mailboxfull", NEAR)], None),
+    # A DSN without diagnostics for two recipients: the text's whole is the
+    # same for both; each one's own line decides.
+    "dsn-two-recipients-own-causes.eml": ([("sora@example.com", "mailboxfull", NEAR),
+                                           ("riku@example.com", "mesgtoobig", NEAR)], None),
+    # No DSN, no address line: the recipient is named in a sentence, the
+    # cause in the next one, a footer speaks of spam. (The generic extractor
+    # or the prose reader may decide.)
+    "plain-sentence-names-recipient.eml": ([("midori@example.org", "mailboxfull", None)], None),
     # German, address in a "Field: value" line, the cause in the paragraph below.
-    "plain-two-paragraph-layout-de.eml": ([("jonas@beispiel.de", "mailboxfull", NEAR)],
+    "plain-two-paragraph-layout-de.eml": ([("jonas@beispiel.de", "mailboxfull", None)],
                                           "Das Postfach des Empfängers ist voll."),
 }
 
