@@ -325,8 +325,11 @@ void ProseSentences(std::string_view text, std::string_view lower, size_t end, s
         const std::string_view after = std::string_view(p).substr(te, next - te);
         col.Add(after, ProseWhere::kNearRecipient);
         ends_paragraph = ends_paragraph || !HasWords(after);
-        // The sentence that names it (from the previous address or sentence end).
-        const size_t s = std::max(SentenceStart(p, tb), PrevTokenEnd(p, tb));
+        // The sentence that names it. Words after another address in the
+        // same sentence are that address's ("a@x: mailbox full b@y: ..."):
+        // then the sentence starts at this address.
+        const size_t sentence_start = SentenceStart(p, tb);
+        const size_t s = PrevTokenEnd(p, tb) > sentence_start ? tb : sentence_start;
         const size_t e = std::min(SentenceEnd(p, te), next);
         col.Add(std::string_view(p).substr(s, e - s), ProseWhere::kNearRecipient);
       }
