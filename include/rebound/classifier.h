@@ -68,8 +68,8 @@ struct Rule {
 struct FacetRow {
   Rule rule;                 // id, category, reason, code/status/command constraints
   uint64_t what = 0;         // bit of the facet that must be present
-  uint32_t who_any = 0;      // at least one of these must be present (0: no constraint)
-  bool who_none = false;     // no who facet at all may be present
+  uint32_t who_any = 0;      // one of these must be present, or
+  bool who_none = false;     // (when set) no who facet at all; neither set: no constraint
   uint64_t unless_what = 0;  // none of these may be present
   uint32_t unless_who = 0;
 };

@@ -246,8 +246,9 @@ const FacetRow* Classifier::DecideFacets(const Reply& reply, const Evidence& e) 
   if (!e.what) return nullptr;
   for (const FacetRow& row : facet_rows_) {
     if (!(e.what & row.what)) continue;
-    if (row.who_any && !(e.who & row.who_any)) continue;
-    if (row.who_none && e.who) continue;
+    // who lists alternatives; "none" is one of them: no who facet at all.
+    const bool who_ok = (!row.who_any && !row.who_none) || (e.who & row.who_any) || (row.who_none && !e.who);
+    if (!who_ok) continue;
     if ((e.what & row.unless_what) || (e.who & row.unless_who)) continue;
     if (ConstraintsHold(row.rule, reply)) return &row;
   }
