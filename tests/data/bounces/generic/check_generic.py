@@ -37,6 +37,10 @@ EXPECTED = {
     # DSN has a bare Status 5.0.0 and no Diagnostic-Code.
     "dsn-heading-lists-addresses.eml": ([("hana@example.jp", "mailboxfull", HEADING),
                                          ("taro@example.jp", "mailboxfull", HEADING)], None),
+    # Exim's layout: its extractor finds the address and a generic reply
+    # (554 5.0.0 Transaction failed); the paragraph below names the cause.
+    # The copy of the message after Exim's marker says "mailbox is full" too.
+    "exim-generic-reply-cause-below.eml": ([("nao@example.org", "mailboxfull", NEAR)], None),
     # A DSN without diagnostics for two recipients: the text's whole is the
     # same for both; each one's own line decides.
     "dsn-two-recipients-own-causes.eml": ([("sora@example.com", "mailboxfull", NEAR),
