@@ -47,6 +47,7 @@ void AppendExplainJson(std::string* out, const std::vector<const Rule*>& rules) 
     AppendJsonString(out, r.id);
     out->append(",\"file\":");
     AppendJsonString(out, r.file + ":" + std::to_string(r.line));
+    out->append(",\"tier\":\"").append(RuleTierName(r.tier)).append("\"");
     out->append(",\"priority\":").append(std::to_string(r.priority));
     out->append(",\"category\":\"").append(CategoryName(r.category)).append("\"");
     out->append(",\"match\":");
@@ -82,8 +83,27 @@ void AppendReplyJson(std::string* out, std::string_view raw, const Reply& r) {
   AppendJsonString(out, r.text);
 }
 
+// What the facet layer read: the who and what facets found, and the row
+// they select (whether or not a rule above the layer decided).
+void AppendFacetsJson(std::string* out, const FacetExplanation& f) {
+  auto list = [&](const char* key, const std::vector<std::string_view>& names) {
+    out->append(",\"").append(key).append("\":[");
+    for (size_t i = 0; i < names.size(); ++i) {
+      if (i) out->push_back(',');
+      AppendJsonString(out, names[i]);
+    }
+    out->push_back(']');
+  };
+  out->append(",\"facets\":{\"row\":");
+  if (f.decided) AppendJsonString(out, f.decided->rule.id);
+  else out->append("null");
+  list("who", f.who);
+  list("what", f.what);
+  out->push_back('}');
+}
+
 void AppendText(std::string* out, std::string_view raw, const Reply& r, const Verdict& v, Lang lang,
-                const std::vector<const Rule*>* explain) {
+                const std::vector<const Rule*>* explain, const FacetExplanation* facets) {
   std::string_view shown = raw.size() > 300 ? raw.substr(0, 300) : raw;
   out->append(shown);
   if (shown.size() < raw.size()) out->append("…");
@@ -107,7 +127,8 @@ void AppendText(std::string* out, std::string_view raw, const Reply& r, const Ve
     for (size_t i = 0; i < explain->size(); ++i) {
       const Rule& rule = *(*explain)[i];
       out->append(i == 0 ? "\n    * " : "\n      ").append(rule.id);
-      out->append("  [").append(CategoryName(rule.category)).append(", priority ").append(std::to_string(rule.priority));
+      out->append("  [").append(CategoryName(rule.category)).append(", ").append(RuleTierName(rule.tier));
+      out->append(" tier, priority ").append(std::to_string(rule.priority));
       out->append(", ").append(rule.file).append(":").append(std::to_string(rule.line)).append("]");
       for (const auto& c : rule.code_texts) out->append(" code=").append(c);
       for (const auto& s : rule.status_texts) out->append(" status=").append(s);
@@ -117,6 +138,15 @@ void AppendText(std::string* out, std::string_view raw, const Reply& r, const Ve
       }
     }
     if (explain->empty()) out->append("\n      (none)");
+    if (facets) {
+      out->append("\n  facets:   who=");
+      for (size_t i = 0; i < facets->who.size(); ++i) out->append(i ? "," : "").append(facets->who[i]);
+      if (facets->who.empty()) out->append("-");
+      out->append(" what=");
+      for (size_t i = 0; i < facets->what.size(); ++i) out->append(i ? "," : "").append(facets->what[i]);
+      if (facets->what.empty()) out->append("-");
+      out->append(" -> ").append(facets->decided ? std::string_view(facets->decided->rule.id) : std::string_view("(no row)"));
+    }
   }
   out->append("\n\n");
 }
@@ -134,13 +164,20 @@ int Run(const ClassifyOptions& o) {
     Verdict v = classifier->Classify(raw, scratch.get());
     const Reply& r = Classifier::LastReply(scratch.get());
     std::vector<const Rule*> rules;
-    if (o.explain) rules = classifier->Explain(r, scratch.get());
+    FacetExplanation facets;
+    if (o.explain) {
+      rules = classifier->Explain(r, scratch.get());
+      facets = classifier->ExplainFacets(r, scratch.get());
+    }
     if (text) {
-      AppendText(&out.buf(), raw, r, v, lang, o.explain ? &rules : nullptr);
+      AppendText(&out.buf(), raw, r, v, lang, o.explain ? &rules : nullptr, o.explain ? &facets : nullptr);
     } else {
       AppendReplyJson(&out.buf(), raw, r);
       AppendVerdictFields(&out.buf(), v, lang);
-      if (o.explain) AppendExplainJson(&out.buf(), rules);
+      if (o.explain) {
+        AppendExplainJson(&out.buf(), rules);
+        AppendFacetsJson(&out.buf(), facets);
+      }
       out.buf().append("}\n");
     }
     out.MaybeFlush();

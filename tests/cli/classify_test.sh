@@ -78,6 +78,25 @@ check "--lang zh gives Chinese solutions" grep -q "邮箱" <<<"$out"
 out=$("$REBOUND" classify --format text --explain "550 5.1.1 user unknown")
 check "--explain shows the deciding rule" grep -q "matching rules, in evaluation order" <<<"$out"
 
+out=$("$REBOUND" classify --format text --explain "550 Empfänger unbekannt")
+check "--explain shows the facets and the row they select" grep -q "facets:   who=recipient what=unknown -> facet.recipient-unknown" <<<"$out"
+
+# Local rules: a [[disable]] switches a shipped rule off; local words join a facet.
+rules_dir=$(mktemp -d)
+cat > "$rules_dir/local.toml" <<'TOML'
+[[disable]]
+ids = ["qq.ip-frequency"]
+
+[[what]]
+name = "unknown"
+words = ["ukjent"]
+TOML
+out=$("$REBOUND" classify --format json --rules "$rules_dir/local.toml" "550 Ip frequency limited" | json_field rule)
+check "[[disable]] switches off a shipped rule" [ "$out" != "qq.ip-frequency" ]
+out=$("$REBOUND" classify --format json --rules "$rules_dir/local.toml" "550 mailbox ukjent" | json_field category)
+check "local facet words are read" [ "$out" = "recipient_not_found" ]
+rm -rf "$rules_dir"
+
 "$REBOUND" classify --bogus-flag 2>/dev/null; rc=$?
 check "usage error: exit 2" [ $rc -eq 2 ]
 check "categories lists the taxonomy" [ "$("$REBOUND" categories --format json | wc -l)" -eq 30 ]
