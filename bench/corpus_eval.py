@@ -63,8 +63,12 @@ SHARES = FIELDS + ("count",)
 # the classifier's facet layer (dd3cf46 on) reads one unseen recipient
 # differently (reason 80 of 84, 95.24%) while it raised the unseen replies
 # from 61% to 78%; per the split rule the file was not opened, and the
-# unseen reason floor moved from 0.960 to 0.950 with that commit.
-RATCHET_DEV = {"reason": 0.980, "status": 0.957, "replycode": 0.977, "hardbounce": 0.988, "count": 0.995}
+# unseen reason floor moved from 0.960 to 0.950 with that commit. And the
+# one hard-bounce definition shared with the classifier (a temporary reply is
+# never a hard bounce, issue 11) reads 3 dev recipients that Sisimai calls
+# hard after a 4xx (e.g. "450 4.1.1 ... User unknown") as soft: dev hard
+# bounce 98.84% -> 97.98%, unseen 100% -> 98.81%; floors moved with it.
+RATCHET_DEV = {"reason": 0.980, "status": 0.957, "replycode": 0.977, "hardbounce": 0.979, "count": 0.995}
 RATCHET_UNSEEN = {"reason": 0.950, "status": 0.950, "replycode": 0.995, "hardbounce": 0.985, "count": 0.995}
 RATCHET_LOFO = {"reason": 0.855}
 

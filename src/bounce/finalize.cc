@@ -50,10 +50,6 @@ const char* PseudoDetail(Reason r) {
   }
 }
 
-bool IsHardReason(Reason r) {
-  return r == Reason::userunknown || r == Reason::hostunknown || r == Reason::hasmoved || r == Reason::notaccept;
-}
-
 int MonthIndex(std::string_view m) {
   // The first three letters, lower-cased, as one number against the twelve.
   if (m.size() < 3) return 0;
@@ -309,7 +305,7 @@ Verdict Finalizer::VerdictFor(Category category, Reason reason, bool permanent) 
   v.category = category;
   v.reason = reason;
   v.permanent = permanent;
-  v.hard_bounce = IsHardReason(reason);
+  v.hard_bounce = IsHardBounce(category, reason, permanent);
   v.retry_after = permanent ? 0 : info.retry_after;
   v.action = info.action;
   v.solution_en = info.solution_en;
@@ -551,7 +547,9 @@ void Finalizer::FinishInto(const Candidate& c, std::string_view kind, std::strin
       last_status_derived_ = true;
     }
   }
-  v.hard_bounce = IsHardReason(v.reason);
+  // The one definition (rebound/verdict.h): a temporary reply never makes a
+  // hard bounce, even where the interop labels call "450 4.1.1" one.
+  v.hard_bounce = IsHardBounce(v.category, v.reason, v.permanent);
   r.verdict = v;
 }
 

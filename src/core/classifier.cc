@@ -789,8 +789,10 @@ Status ClassifierBuilder::Build(std::unique_ptr<const Classifier>* out) {
   // Switched off by [[disable]]: gone before anything is ordered or compiled.
   for (const auto& [id, where] : st.disabled) {
     auto it = std::find_if(st.rules.begin(), st.rules.end(), [&](const Rule& r) { return r.id == id; });
-    if (it == st.rules.end()) st.problems.push_back(where + ": [[disable]] names no rule '" + id + "'");
-    else st.rules.erase(it);
+    auto row = std::find_if(st.decide.begin(), st.decide.end(), [&](const DecideDef& d) { return d.rule.id == id; });
+    if (it != st.rules.end()) st.rules.erase(it);
+    else if (row != st.decide.end()) st.decide.erase(row);
+    else st.problems.push_back(where + ": [[disable]] names no rule '" + id + "'");
   }
   // Evaluation order: local first, then tier, then priority, then definition order.
   std::stable_sort(st.rules.begin(), st.rules.end(), [](const Rule& a, const Rule& b) {
