@@ -378,7 +378,8 @@ Status BounceParser::Parse(std::string_view message, BounceResult* out) {
     std::string fallback;
     for (auto& c : ex.recipients) {
       if (!c.diagnostic.empty()) continue;
-      if (fallback.empty()) fallback = SquashPrefix(ctx.text, 1000);
+      // (only the bounce's own words: not a returned message no marker announced)
+      if (fallback.empty()) fallback = SquashPrefix(std::string_view(ctx.text).substr(0, ProseEndOf(ctx)), 1000);
       c.diagnostic = fallback;
       c.source = "text";
       c.whole_text = true;
