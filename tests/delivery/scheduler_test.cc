@@ -62,7 +62,8 @@ class SchedulerTest : public ::testing::Test {
     service_.reset();
     store_.reset();
     server_.Stop();
-    if (!dir_.empty() && !HasFailure()) fs::remove_all(dir_);
+    // REBOUND_KEEP_TEST_DIR=1 keeps the store and the events log to look at.
+    if (!dir_.empty() && !HasFailure() && !getenv("REBOUND_KEEP_TEST_DIR")) fs::remove_all(dir_);
   }
   void MakeService() { ASSERT_TRUE(DeliveryService::Create(opt_, store_.get(), classifier_.get(), &service_).ok()); }
   int64_t Enqueue(std::string from, std::vector<std::string> rcpts, std::string subject = "hello") {
@@ -264,6 +265,59 @@ TEST_F(SchedulerTest, RateLimitThrottlesTheDestination) {
   EXPECT_EQ(Pass(), 10);
   for (size_t i = 0; i < ids.size(); ++i)
     EXPECT_EQ(Row(ids[i], "user" + std::to_string(i) + "@rate.test").state, relay::RecipientState::kDelivered);
+}
+
+// A recipient whose queue lifetime ends while its destination is held by the
+// throttle expires (once, with a notice); it is not put back by a second on
+// every pass, with an events row each time, until the throttle lets go.
+TEST_F(SchedulerTest, PastItsLifetimeBehindTheThrottleExpires) {
+  opt_.retry.max_queue_age = Seconds(30);  // the throttle's first window is 60 s
+  MakeService();
+  const int64_t t0 = now_;
+  int64_t a = Enqueue("sender@example.org", {"rate@rate.test"}, "m1");
+  EXPECT_EQ(Pass(), 1);  // 421 frequency limited: rate.test is throttled until t0 + 60
+  auto r = Row(a, "rate@rate.test");
+  ASSERT_EQ(r.state, relay::RecipientState::kDeferred);
+  EXPECT_EQ(r.next_attempt_at, t0 + 30);  // the last attempt moved to the deadline
+
+  // A second message while the throttle holds: deferred without a connection.
+  now_ = t0 + 5;
+  int64_t b = Enqueue("sender@example.org", {"user@rate.test"}, "m2");
+  size_t received = Received(dir_ / "out").size();
+  EXPECT_EQ(Pass(), 1);
+  EXPECT_EQ(Received(dir_ / "out").size(), received);
+  auto rb = Row(b, "user@rate.test");
+  EXPECT_EQ(rb.state, relay::RecipientState::kDeferred);
+  EXPECT_EQ(rb.next_attempt_at, t0 + 5 + 30);  // the window ends after its deadline
+
+  // At the deadline the throttle still holds rate.test: both expire.
+  for (int64_t t = t0 + 30; t <= t0 + 40; ++t) {
+    now_ = t;
+    Pass();
+  }
+  EXPECT_EQ(Row(a, "rate@rate.test").state, relay::RecipientState::kExpired);
+  EXPECT_EQ(Row(b, "user@rate.test").state, relay::RecipientState::kExpired);
+  EXPECT_EQ(Received(dir_ / "out").size(), received + 2);  // nothing to rate.test; one expiry notice per message
+  for (int64_t id : {a, b}) {
+    std::vector<relay::Event> events;
+    relay::EventFilter f;
+    f.message_id = id;
+    ASSERT_TRUE(store_->ListEvents(f, &events).ok());
+    std::vector<std::string> decisions;
+    for (const auto& e : events) decisions.push_back(e.decision);
+    const std::vector<std::string> expect = {"queued", "deferred", "expired"};
+    EXPECT_EQ(decisions, expect) << "message " << id;
+    ASSERT_EQ(events.size(), 3u);
+    if (id == b) {
+      // The throttle's own rows: no connection, the category that throttled.
+      for (size_t i = 1; i < 3; ++i) {
+        EXPECT_EQ(events[i].rule, "local.throttle");
+        EXPECT_EQ(events[i].category, "ip_rate_limited");
+        EXPECT_EQ(events[i].mx, "");
+        EXPECT_NE(events[i].reply.find("held by the throttle"), std::string::npos) << events[i].reply;
+      }
+    }
+  }
 }
 
 TEST_F(SchedulerTest, BlocklistPausesAndAlerts) {
