@@ -49,6 +49,22 @@ Seconds Jittered(Seconds base, double jitter, double draw) {
 Disposition Decide(const DispositionInput& in, const RetryPolicy& policy) {
   const Verdict& v = in.verdict;
   Disposition out;
+  const TimePoint deadline = in.history.first_queued + policy.max_queue_age;
+
+  if (in.destination_held) {
+    // Nothing was tried: no failure is counted and the destination has
+    // already been acted on by the reply that throttled it.
+    if (in.now >= deadline) {
+      out.decision = Decision::kExpired;
+      out.send_dsn = true;
+      out.why = "queue lifetime exceeded while the destination was held";
+      return out;
+    }
+    out.decision = Decision::kDeferred;
+    out.next_attempt = std::min(std::max(in.destination_ready_at, in.now + Seconds(1)), deadline);
+    out.why = "destination held by the throttle";
+    return out;
+  }
 
   if (v.category == Category::delivered) {
     out.decision = Decision::kDelivered;
@@ -75,8 +91,6 @@ Disposition Decide(const DispositionInput& in, const RetryPolicy& policy) {
     out.why = out.suppress ? "permanent failure, bad address" : "permanent failure";
     return out;
   }
-
-  const TimePoint deadline = in.history.first_queued + policy.max_queue_age;
 
   // mailbox_full: temporary, but an address whose mailbox has been full again
   // and again over days is treated as abandoned.

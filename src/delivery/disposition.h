@@ -76,14 +76,21 @@ struct DispositionInput {
   TimePoint now{};
   double jitter_draw = 0.5;  // uniform in [0,1); 0.5 means "no jitter"
   // When the destination is throttled or paused, deferred recipients go no
-  // earlier than this (the throttle spreads them; see throttle.h).
+  // earlier than this (the throttle spreads them; see throttle.h). The
+  // scheduler gives the throttle as it stands after this reply's own
+  // destination action, if any.
   TimePoint destination_ready_at{};
+  // No connection was made: the destination is held by the throttle (a rate
+  // limit's window, a blocklist pause). The verdict is the one that throttled
+  // it. The recipient is deferred to destination_ready_at without counting a
+  // failure, or expires when its queue lifetime is over.
+  bool destination_held = false;
 };
 
 struct Disposition {
   Decision decision = Decision::kDeferred;
   TimePoint next_attempt{};     // for kDeferred
-  bool counts_as_failure = false;  // add one to the recipient's failures
+  bool counts_as_failure = false;  // add one to the recipient's failures (stored with the attempt)
   bool suppress = false;        // put the address on the account's suppression list
   bool clear_soft_failures = false;  // delivered: the address works again
   bool send_dsn = false;        // bounced or expired: notify the envelope sender
@@ -93,6 +100,9 @@ struct Disposition {
 };
 
 // The decision. Rules, in order:
+//  - held by the throttle (no connection made): deferred until the
+//    destination is ready again, not a failure, no destination action; or
+//    expired when the queue lifetime is over.
 //  - delivered (2xx / category delivered): delivered, clears soft failures,
 //    lets the destination's throttle shrink.
 //  - permanent: bounced; suppressed when the verdict is a hard bounce (never

@@ -14,4 +14,10 @@ std::string_view RelayFailureReply(RelayFailure f) {
   return "423 Dns resolve error";
 }
 
+std::string ThrottleHoldReply(std::string_view destination) {
+  std::string s = "451 4.7.0 Rebound: deliveries to ";
+  s.append(destination).append(" are held by the throttle");
+  return s;
+}
+
 }  // namespace rebound::delivery

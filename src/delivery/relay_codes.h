@@ -9,9 +9,16 @@
 //   427 Socks Connect to UNREACHABLE host connection refused, unreachable or timed out
 //   421 4.4.2 Connection lost ...         the server dropped the session mid-dialogue
 //
+// And one that is not a failure but Rebound's own hold, recorded when a
+// recipient is put back without a connection because its destination is
+// throttled or paused (throttle.h):
+//
+//   451 4.7.0 Rebound: deliveries to <destination> are held by the throttle
+//
 // Pure, thread-safe.
 #pragma once
 
+#include <string>
 #include <string_view>
 
 namespace rebound::delivery {
@@ -19,5 +26,12 @@ namespace rebound::delivery {
 enum class RelayFailure { kDnsTemporary, kDnsNotFound, kDnsNoData, kNullMx, kUnreachable, kConnectionLost };
 
 std::string_view RelayFailureReply(RelayFailure f);
+
+// The reply recorded for a recipient held by the throttle; `destination` is
+// the throttle key (the provider, else the domain).
+std::string ThrottleHoldReply(std::string_view destination);
+// The rule id its events rows carry (no classifier rule has it: the verdict
+// is the one that throttled the destination).
+inline constexpr std::string_view kThrottleHoldRule = "local.throttle";
 
 }  // namespace rebound::delivery

@@ -18,6 +18,7 @@
 #include <unordered_map>
 
 #include "delivery/dsn.h"
+#include "delivery/relay_codes.h"
 #include "delivery/service.h"
 #include "delivery/smtp_client.h"
 #include "relay/config.h"
@@ -43,28 +44,6 @@ relay::RecipientState StateFor(Decision d) {
     case Decision::kSuppressed: return relay::RecipientState::kSuppressed;
   }
   return relay::RecipientState::kDeferred;
-}
-
-std::string_view PostfixCommandWords(SmtpCommand c) {
-  switch (c) {
-    case SmtpCommand::kMail: return "MAIL FROM";
-    case SmtpCommand::kRcpt: return "RCPT TO";
-    case SmtpCommand::kData: return "DATA";
-    case SmtpCommand::kDataEnd: return "end of DATA";
-    case SmtpCommand::kEhlo: return "EHLO";
-    case SmtpCommand::kHelo: return "HELO";
-    case SmtpCommand::kStartTls: return "STARTTLS";
-    case SmtpCommand::kConnect: return "initial greeting";
-    default: return "";
-  }
-}
-
-bool IsOwnRelayCode(std::string_view reply) {
-  for (RelayFailure f : {RelayFailure::kDnsTemporary, RelayFailure::kDnsNotFound, RelayFailure::kDnsNoData,
-                         RelayFailure::kNullMx, RelayFailure::kUnreachable, RelayFailure::kConnectionLost}) {
-    if (reply.rfind(RelayFailureReply(f), 0) == 0) return true;
-  }
-  return false;
 }
 
 TlsMode ParseTlsMode(std::string_view s, bool* ok) {
@@ -100,8 +79,9 @@ class DeliveryService::Impl {
   asio::ssl::context tls_;
   DestinationThrottle throttle_;
   std::mt19937_64 rng_;
+  ReplyParser parser_;
   std::unordered_map<std::string, std::string> provider_of_;  // domain -> provider named by replies
-  std::unordered_map<std::string, std::string> throttle_cause_;  // throttle key -> category
+  std::unordered_map<std::string, Verdict> throttle_cause_;  // throttle key -> the verdict that throttled it
   std::optional<asio::strand<asio::io_context::executor_type>> strand_;
   std::unique_ptr<asio::steady_timer> wake_;
   std::atomic<bool> stopping_{false};
@@ -219,6 +199,7 @@ class DeliveryService::Impl {
       RecipientOutcome o;
       o.reply = std::string(RelayFailureReply(route.failure()));
       if (!route.detail.empty()) o.reply += " (" + route.detail + ")";
+      o.relay_failure = route.failure();
       o.command = SmtpCommand::kConnect;
       o.scope = ReplyScope::kSession;
       co_await FailRest(domain, std::move(first), o, "", "");
@@ -283,7 +264,7 @@ class DeliveryService::Impl {
     Load(batch, &loaded);
     if (!loaded.status.ok()) co_return;  // deleted meanwhile: nothing to deliver
 
-    std::vector<relay::AttemptRecord> records;
+    Pending pending;
     std::vector<relay::RecipientRow> to_send;
     const int64_t now = Now();
     for (size_t i = 0; i < batch.rows.size(); ++i) {
@@ -301,7 +282,7 @@ class DeliveryService::Impl {
       a.reason = std::string(ReasonName(v.reason));
       a.rule = loaded.found[i].rule;
       a.decision = "suppressed";
-      records.push_back(std::move(a));
+      pending.Add(std::move(a), batch.message_id, batch.rows[i].address);
     }
     std::vector<RecipientOutcome> outcomes;
     if (!to_send.empty()) {
@@ -311,7 +292,8 @@ class DeliveryService::Impl {
       m.body = &loaded.message.body;
       outcomes = co_await session.Send(m);
     }
-    co_await Dispose(domain, loaded.message, to_send, outcomes, session.mx(), session.ip(), std::move(records));
+    Dispose(domain, loaded.message, to_send, outcomes, session.mx(), session.ip(), nullptr, &pending);
+    co_await Commit(std::move(pending));
   }
 
   // Every waiting batch of the domain gets the same session failure.
@@ -322,7 +304,9 @@ class DeliveryService::Impl {
       Status st = store_->ReadMessage(b->message_id, &msg);
       if (st.ok()) {
         std::vector<RecipientOutcome> outcomes(b->rows.size(), o);
-        co_await Dispose(domain, msg, b->rows, outcomes, mx, ip, {});
+        Pending pending;
+        Dispose(domain, msg, b->rows, outcomes, mx, ip, nullptr, &pending);
+        co_await Commit(std::move(pending));
       }
       Batch next;
       if (PopBatch(domain, &next)) b = std::move(next);
@@ -330,111 +314,118 @@ class DeliveryService::Impl {
     }
   }
 
-  // The destination is throttled: put the batch back, spread over the end of
-  // the window, without trying it.
+  // The destination is held by the throttle: no connection. Each recipient
+  // still goes through Decide() (deferred to the end of the window, spread,
+  // or expired once its queue lifetime is over), with the verdict that
+  // throttled the destination; all of them in one commit.
   awaitable<void> DeferThrottled(const std::string& domain, Batch first) {
-    std::vector<relay::AttemptRecord> records;
-    const int64_t now = Now();
     const std::string key = ThrottleKey(domain);
+    const Verdict held_by = HeldVerdict(key);
+    const std::string reply = ThrottleHoldReply(key);
+    Pending pending;
     std::optional<Batch> b = std::move(first);
     while (b) {
-      for (const auto& r : b->rows) {
-        relay::AttemptRecord a;
-        a.recipient_id = r.id;
-        a.new_state = relay::RecipientState::kDeferred;
-        a.time = now;
-        TimePoint ready = throttle_.ReadyAt(key, At(now), Draw());
-        TimePoint deadline = At(r.queued_at) + opt_.retry.max_queue_age;
-        a.next_attempt_at = Unix(std::min(ready, std::max(deadline, At(now + 1))));
-        a.reply = "451 4.7.0 Rebound: deliveries to " + key + " are held by the throttle";
-        a.category = throttle_cause_.count(key) ? throttle_cause_[key] : "ip_rate_limited";
-        a.rule = "local.throttle";
-        a.decision = "deferred";
-        records.push_back(std::move(a));
+      relay::Message msg;  // the body is read only if a notice needs it
+      if (store_->GetMessageInfo(b->message_id, &msg.info).ok()) {
+        RecipientOutcome o;
+        o.reply = reply;
+        o.scope = ReplyScope::kSession;
+        std::vector<RecipientOutcome> outcomes(b->rows.size(), o);
+        Dispose(domain, msg, b->rows, outcomes, "", "", &held_by, &pending);
       }
       Batch next;
       if (PopBatch(domain, &next)) b = std::move(next);
       else b.reset();
     }
-    co_await Commit(std::move(records), {}, {}, nullptr);
+    co_await Commit(std::move(pending));
+  }
+
+  // The verdict recorded for a recipient held by the throttle: the one that
+  // throttled (or paused) the destination, as a temporary failure of
+  // Rebound's own rule.
+  Verdict HeldVerdict(const std::string& key) const {
+    Verdict v;
+    v.category = Category::ip_rate_limited;
+    if (auto it = throttle_cause_.find(key); it != throttle_cause_.end()) v = it->second;
+    v.permanent = false;
+    v.hard_bounce = false;
+    v.retry_after = 0;
+    v.rule = kThrottleHoldRule;
+    v.tier = RuleTier::kNone;
+    return v;
   }
 
   // ---- classify, decide, commit --------------------------------------------
 
-  struct History {
-    int failures = 0;
-    int mailbox_full = 0;
-    int64_t first_mailbox_full = 0;
+  // What the dispositions of one or more messages commit together.
+  struct Pending {
+    std::vector<relay::AttemptRecord> records;
+    std::vector<std::pair<int64_t, std::string>> about;  // message id and address of each record (the log)
+    std::vector<relay::Suppression> suppressions;
+    std::vector<relay::NewMessage> notices;
+    void Add(relay::AttemptRecord a, int64_t message_id, std::string address) {
+      records.push_back(std::move(a));
+      about.emplace_back(message_id, std::move(address));
+    }
   };
 
-  std::vector<History> LoadHistory(const std::vector<relay::RecipientRow>& rows, const std::vector<Verdict>& verdicts,
-                                   int64_t message_id, int64_t since) {
-    const size_t n = verdicts.size();
-    std::vector<History> h(n);
-    for (size_t i = 0; i < n; ++i) {
-      if (verdicts[i].permanent || verdicts[i].category == Category::delivered) continue;
-      relay::EventFilter f;
-      f.message_id = message_id;
-      f.recipient = rows[i].address;
-      std::vector<relay::Event> ev;
-      if (store_->ListEvents(f, &ev).ok()) {
-        for (const auto& e : ev)
-          h[i].failures += e.decision == "deferred" && e.category != "greylisted" && e.rule != "local.throttle";
-      }
-      if (verdicts[i].category == Category::mailbox_full) {
-        // Every message to this address counts, oldest first; a delivery in
-        // between means the mailbox works again and the count starts over.
-        relay::EventFilter m;
-        m.recipient = rows[i].address;
-        m.since = since;
-        ev.clear();
-        if (store_->ListEvents(m, &ev).ok()) {
-          for (const auto& e : ev) {
-            if (e.decision == "delivered") {
-              h[i].mailbox_full = 0;
-              h[i].first_mailbox_full = 0;
-            } else if (e.decision == "deferred" && e.category == "mailbox_full") {
-              if (h[i].mailbox_full++ == 0) h[i].first_mailbox_full = e.time;
-            }
-          }
-        }
+  struct MailboxFullHistory {
+    int failures = 0;
+    int64_t first = 0;
+  };
+
+  // Earlier mailbox_full replies for this address, any message, oldest
+  // first; a delivery in between means the mailbox works again and the count
+  // starts over.
+  MailboxFullHistory LoadMailboxFullHistory(const std::string& address, int64_t since) {
+    MailboxFullHistory h;
+    relay::EventFilter m;
+    m.recipient = address;
+    m.since = since;
+    std::vector<relay::Event> ev;
+    if (!store_->ListEvents(m, &ev).ok()) return h;
+    for (const auto& e : ev) {
+      if (e.decision == "delivered") {
+        h = {};
+      } else if (e.decision == "deferred" && e.category == "mailbox_full") {
+        if (h.failures++ == 0) h.first = e.time;
       }
     }
     return h;
   }
 
-  awaitable<void> Dispose(const std::string& domain, const relay::Message& msg, const std::vector<relay::RecipientRow>& rows,
-                          const std::vector<RecipientOutcome>& outcomes, std::string mx, std::string ip,
-                          std::vector<relay::AttemptRecord> records) {
-    const size_t n = std::min(rows.size(), outcomes.size());
-    std::vector<Verdict> verdicts(n);
-    std::vector<std::string> raw(n);
-    for (size_t i = 0; i < n; ++i) {
-      const RecipientOutcome& o = outcomes[i];
-      // Remote replies are classified as Postfix logs them, so rules that
-      // depend on the command (RCPT vs end of DATA) see it.
-      if (!mx.empty() && !IsOwnRelayCode(o.reply) && !PostfixCommandWords(o.command).empty()) {
-        raw[i] = "host " + mx + "[" + ip + "] said: " + o.reply + " (in reply to " + std::string(PostfixCommandWords(o.command)) + " command)";
-      } else {
-        raw[i] = o.reply;
-      }
-      verdicts[i] = classifier_->Classify(raw[i], scratch_.get());
-      if (!verdicts[i].provider.empty()) provider_of_[domain] = std::string(verdicts[i].provider);
+  // The reply as the session received it, with the command it answered and
+  // the host that said it; Rebound's own relay codes answer no command.
+  Verdict ClassifyOutcome(const RecipientOutcome& o, const std::string& host) {
+    Reply r = parser_.Parse(o.reply);
+    if (!o.relay_failure) {
+      r.command = o.command;
+      if (!host.empty()) r.remote_host = host;
     }
-    // History for temporary failures: earlier failures of this recipient,
-    // and earlier mailbox_full replies for this address.
-    std::vector<History> history(n);
-    bool need_history = false;
-    for (size_t i = 0; i < n; ++i) need_history |= !verdicts[i].permanent && verdicts[i].category != Category::delivered;
-    if (need_history) {
-      const int64_t since = Now() - 2 * opt_.retry.mailbox_full_span.count();
-      history = LoadHistory(rows, verdicts, msg.info.id, since);
+    return classifier_->Classify(r, scratch_.get());
+  }
+
+  // Classifies each outcome (or takes `held_by`: every row is held by the
+  // throttle), asks Decide() what to do, and adds the records, suppressions
+  // and notice to `out`.
+  void Dispose(const std::string& domain, const relay::Message& msg, const std::vector<relay::RecipientRow>& rows,
+               const std::vector<RecipientOutcome>& outcomes, const std::string& mx, const std::string& ip,
+               const Verdict* held_by, Pending* out) {
+    const size_t n = std::min(rows.size(), outcomes.size());
+    const std::string host = mx.empty() ? std::string() : mx + "[" + ip + "]";
+    std::vector<Verdict> verdicts(n);
+    for (size_t i = 0; i < n; ++i) {
+      if (held_by) {
+        verdicts[i] = *held_by;
+        continue;
+      }
+      verdicts[i] = ClassifyOutcome(outcomes[i], host);
+      if (!verdicts[i].provider.empty()) provider_of_[domain] = std::string(verdicts[i].provider);
     }
 
     const int64_t now = Now();
     const std::string key = ThrottleKey(domain);
     bool destination_acted = false;
-    std::vector<relay::Suppression> suppressions;
     std::vector<DsnRecipient> dsn;
     for (size_t i = 0; i < n; ++i) {
       const Verdict& v = verdicts[i];
@@ -443,11 +434,15 @@ class DeliveryService::Impl {
       in.scope = outcomes[i].scope;
       in.now = At(now);
       in.jitter_draw = Draw();
-      in.history.failures = history[i].failures;
+      in.history.failures = rows[i].failures;
       in.history.first_queued = At(rows[i].queued_at ? rows[i].queued_at : msg.info.queued_at);
-      in.history.mailbox_full_failures = history[i].mailbox_full;
-      in.history.first_mailbox_full = At(history[i].first_mailbox_full);
+      if (v.category == Category::mailbox_full && !v.permanent && !held_by) {
+        MailboxFullHistory h = LoadMailboxFullHistory(rows[i].address, now - 2 * opt_.retry.mailbox_full_span.count());
+        in.history.mailbox_full_failures = h.failures;
+        in.history.first_mailbox_full = At(h.first);
+      }
       in.destination_ready_at = throttle_.ReadyAt(key, At(now), Draw());
+      in.destination_held = held_by != nullptr;
       Disposition d = Decide(in, opt_.retry);
       // A destination acts once per message, not once per recipient: one
       // rate-limit reply repeated for ten recipients is one signal. Success
@@ -455,14 +450,13 @@ class DeliveryService::Impl {
       if (d.destination != DestinationAction::kNone && !destination_acted) {
         throttle_.Apply(d.destination, key, At(now));
         if (d.destination == DestinationAction::kThrottle || d.destination == DestinationAction::kPause) {
-          throttle_cause_[key] = std::string(CategoryName(v.category));
+          throttle_cause_[key] = v;
           destination_acted = true;
+          // What this reply did to the destination is part of what becomes
+          // of the recipient: decide again with the window it opened.
+          in.destination_ready_at = throttle_.ReadyAt(key, At(now), Draw());
+          d = Decide(in, opt_.retry);
         }
-      }
-      if (d.decision == Decision::kDeferred && throttle_.Blocked(key, At(now))) {
-        TimePoint ready = throttle_.ReadyAt(key, At(now), Draw());
-        TimePoint deadline = in.history.first_queued + opt_.retry.max_queue_age;
-        d.next_attempt = std::min(std::max(d.next_attempt, ready), std::max(deadline, At(now + 1)));
       }
       relay::AttemptRecord a;
       a.recipient_id = rows[i].id;
@@ -478,6 +472,7 @@ class DeliveryService::Impl {
       a.permanent = v.permanent;
       a.hard_bounce = v.hard_bounce;
       a.decision = std::string(DecisionName(d.decision));
+      a.counts_as_failure = d.counts_as_failure;
       if (d.suppress) {
         relay::Suppression s;
         s.account = msg.info.account;
@@ -486,7 +481,7 @@ class DeliveryService::Impl {
         s.rule = std::string(v.rule);
         s.source = "bounce";
         s.time = now;
-        suppressions.push_back(std::move(s));
+        out->suppressions.push_back(std::move(s));
       }
       if (d.send_dsn && opt_.bounce_notices && !msg.info.mail_from.empty()) {
         DsnRecipient r;
@@ -498,55 +493,54 @@ class DeliveryService::Impl {
         dsn.push_back(std::move(r));
       }
       if (d.alert) Alert(msg.info.id, rows[i].address, key, a);
-      records.push_back(std::move(a));
+      out->Add(std::move(a), msg.info.id, rows[i].address);
     }
-    std::optional<relay::NewMessage> notice;
     if (!dsn.empty()) {
+      relay::Message full;  // DeferThrottled reads the message without its body
+      const relay::Message* m = &msg;
+      if (held_by && store_->ReadMessage(msg.info.id, &full).ok()) m = &full;
       DsnInput in;
       in.reporting_mta = opt_.helo_name;
-      in.original_sender = msg.info.mail_from;
-      in.original_envelope_id = std::to_string(msg.info.id);
-      in.original_message = msg.body;
-      in.arrival_time = msg.info.queued_at;
+      in.original_sender = m->info.mail_from;
+      in.original_envelope_id = std::to_string(m->info.id);
+      in.original_message = m->body;
+      in.arrival_time = m->info.queued_at;
       in.now = now;
       in.recipients = std::move(dsn);
-      relay::NewMessage m;
-      m.account = msg.info.account;
-      m.mail_from = "";  // null sender: a notice never causes another notice
-      m.recipients = {msg.info.mail_from};
-      m.body = BuildDsn(in);
-      m.client_ip = "127.0.0.1";
-      m.helo = opt_.helo_name;
-      notice = std::move(m);
+      relay::NewMessage notice;
+      notice.account = m->info.account;
+      notice.mail_from = "";  // null sender: a notice never causes another notice
+      notice.recipients = {m->info.mail_from};
+      notice.body = BuildDsn(in);
+      notice.client_ip = "127.0.0.1";
+      notice.helo = opt_.helo_name;
+      out->notices.push_back(std::move(notice));
     }
-    co_await Commit(std::move(records), std::move(suppressions), std::move(notice), &msg);
   }
 
-  Status CommitSync(const std::vector<relay::AttemptRecord>& records, const std::vector<relay::Suppression>& suppressions,
-                    const std::optional<relay::NewMessage>& notice) {
-    Status s = store_->RecordAttempts(records);
+  Status CommitSync(const Pending& p) {
+    Status s = store_->RecordAttempts(p.records);
     if (!s.ok()) return s;
-    if (!suppressions.empty()) {
-      Status t = store_->AddSuppressions(suppressions);
+    if (!p.suppressions.empty()) {
+      Status t = store_->AddSuppressions(p.suppressions);
       if (!t.ok()) return t;
     }
-    if (notice) {
+    for (const auto& notice : p.notices) {
       int64_t id = 0;
-      Status t = store_->Enqueue(*notice, &id);
+      Status t = store_->Enqueue(notice, &id);
       if (!t.ok()) return t;
     }
     return Status::Ok();
   }
 
-  // One transaction for the attempts; suppressions and the notice right after.
-  awaitable<void> Commit(std::vector<relay::AttemptRecord> records, std::vector<relay::Suppression> suppressions,
-                         std::optional<relay::NewMessage> notice, const relay::Message* msg) {
-    if (records.empty()) co_return;
-    Status st = CommitSync(records, suppressions, notice);
+  // One transaction for the attempts; suppressions and the notices right after.
+  awaitable<void> Commit(Pending p) {
+    if (p.records.empty()) co_return;
+    Status st = CommitSync(p);
     if (!st.ok()) fprintf(stderr, "rebound delivery: recording attempts: %s\n", st.ToString().c_str());
-    Log(records, msg);
+    Log(p);
     std::lock_guard<std::mutex> lock(counters_mu_);
-    for (const auto& r : records) {
+    for (const auto& r : p.records) {
       ++counters_.attempts;
       switch (r.new_state) {
         case relay::RecipientState::kDelivered: ++counters_.delivered; break;
@@ -557,21 +551,19 @@ class DeliveryService::Impl {
         default: break;
       }
     }
-    if (notice && st.ok()) ++counters_.dsns;
+    if (st.ok()) counters_.dsns += static_cast<int64_t>(p.notices.size());
   }
 
-  void Log(const std::vector<relay::AttemptRecord>& records, const relay::Message* msg) {
+  void Log(const Pending& p) {
     if (!events_) return;
     std::string out;
-    for (const auto& a : records) {
+    for (size_t i = 0; i < p.records.size(); ++i) {
+      const relay::AttemptRecord& a = p.records[i];
       nlohmann::json j;
       j["time"] = a.time;
-      j["message_id"] = msg ? msg->info.id : 0;
+      j["message_id"] = p.about[i].first;
       j["recipient_id"] = a.recipient_id;
-      if (msg) {
-        for (const auto& r : msg->info.recipients)
-          if (r.id == a.recipient_id) j["recipient"] = r.address;
-      }
+      j["recipient"] = p.about[i].second;
       j["mx"] = a.mx;
       j["ip"] = a.ip;
       j["reply"] = a.reply;

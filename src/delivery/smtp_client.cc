@@ -98,6 +98,7 @@ void SmtpSession::Close() {
 RecipientOutcome SmtpSession::SessionFailure(const Reply& r, SmtpCommand cmd) const {
   RecipientOutcome o;
   o.reply = r.code ? r.text : Lost(r.text.empty() ? std::string(SessionStateName(state_)) : r.text);
+  if (!r.code) o.relay_failure = RelayFailure::kConnectionLost;
   o.command = cmd;
   o.scope = ReplyScope::kSession;
   return o;
@@ -213,6 +214,7 @@ awaitable<bool> SmtpSession::TryHost(const std::string& address, uint16_t port, 
   tcp::endpoint ep(asio::ip::make_address(address, ec), port);
   if (ec) {
     failure->reply = std::string(RelayFailureReply(RelayFailure::kUnreachable)) + " (bad address " + address + ")";
+    failure->relay_failure = RelayFailure::kUnreachable;
     failure->command = SmtpCommand::kConnect;
     failure->scope = ReplyScope::kSession;
     co_return false;
@@ -223,6 +225,7 @@ awaitable<bool> SmtpSession::TryHost(const std::string& address, uint16_t port, 
     if (ec) {
       failure->reply = std::string(RelayFailureReply(RelayFailure::kUnreachable)) + " (" + address + ":" +
                        std::to_string(port) + ": " + (wd.fired() ? std::string("timed out") : ec.message()) + ")";
+      failure->relay_failure = RelayFailure::kUnreachable;
       failure->command = SmtpCommand::kConnect;
       failure->scope = ReplyScope::kSession;
       Close();
@@ -294,14 +297,16 @@ awaitable<bool> SmtpSession::Open(const Route& route, RecipientOutcome* failure)
       RecipientOutcome f;
       if (co_await TryHost(address, host.port, true, &f)) co_return true;
       // A server's own refusal says more than a refused connection elsewhere.
-      if (f.command != SmtpCommand::kConnect || f.reply.rfind("427", 0) != 0 || !had_reply) {
-        if (f.reply.rfind("427", 0) != 0) had_reply = true;
+      const bool unreachable = f.relay_failure == RelayFailure::kUnreachable;
+      if (!unreachable || !had_reply) {
+        if (!unreachable) had_reply = true;
         last = f;
       }
     }
   }
   if (last.reply.empty()) {
     last.reply = std::string(RelayFailureReply(RelayFailure::kUnreachable)) + " (no address to try)";
+    last.relay_failure = RelayFailure::kUnreachable;
     last.command = SmtpCommand::kConnect;
     last.scope = ReplyScope::kSession;
   }

@@ -30,12 +30,14 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "delivery/disposition.h"
 #include "delivery/dns.h"
+#include "delivery/relay_codes.h"
 #include "rebound/reply.h"
 
 namespace rebound::delivery {
@@ -72,6 +74,9 @@ struct RecipientOutcome {
   std::string reply;                   // one line: "550 5.1.1 <x>: User unknown"
   SmtpCommand command = SmtpCommand::kUnknown;  // the command it answered
   ReplyScope scope = ReplyScope::kRecipient;
+  // Set when `reply` is one of Rebound's own relay codes (relay_codes.h)
+  // rather than the receiver's words: it answers none of its commands.
+  std::optional<RelayFailure> relay_failure;
   bool accepted() const { return !reply.empty() && reply[0] == '2'; }
 };
 

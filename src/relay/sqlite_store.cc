@@ -78,11 +78,11 @@ namespace {
 
 #define kRecipientColumns \
   "id, message_id, address, domain, state, attempts, next_attempt_at, lease_until, queued_at, updated_at, " \
-  "last_reply, last_category"
+  "last_reply, last_category, failures"
 
 const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
-INSERT OR IGNORE INTO meta(key, value) VALUES('schema_version', '1');
+INSERT OR IGNORE INTO meta(key, value) VALUES('schema_version', '2');
 CREATE TABLE IF NOT EXISTS messages(
   id INTEGER PRIMARY KEY,
   account TEXT NOT NULL,
@@ -104,7 +104,8 @@ CREATE TABLE IF NOT EXISTS recipients(
   queued_at INTEGER NOT NULL,
   updated_at INTEGER NOT NULL,
   last_reply TEXT NOT NULL DEFAULT '',
-  last_category TEXT NOT NULL DEFAULT '');
+  last_category TEXT NOT NULL DEFAULT '',
+  failures INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS recipients_due ON recipients(next_attempt_at) WHERE state IN ('queued', 'deferred');
 CREATE INDEX IF NOT EXISTS recipients_message ON recipients(message_id);
 CREATE TABLE IF NOT EXISTS events(
@@ -152,6 +153,18 @@ CREATE TABLE IF NOT EXISTS quota_usage(
   period TEXT NOT NULL,
   count INTEGER NOT NULL,
   PRIMARY KEY(account, period)) WITHOUT ROWID;
+)sql";
+
+// Version 1 -> 2: recipients.failures, the temporary failures the backoff
+// counts. Until then they were counted from the events rows by their strings;
+// the same count fills the new column.
+const char* kMigrateTo2 = R"sql(
+ALTER TABLE recipients ADD COLUMN failures INTEGER NOT NULL DEFAULT 0;
+UPDATE recipients SET failures = (
+  SELECT count(*) FROM events e
+  WHERE e.message_id = recipients.message_id AND e.recipient = recipients.address COLLATE NOCASE
+    AND e.decision = 'deferred' AND e.category <> 'greylisted' AND e.rule <> 'local.throttle');
+UPDATE meta SET value = '2' WHERE key = 'schema_version';
 )sql";
 
 // A prepared statement, reset on scope exit.
@@ -204,7 +217,26 @@ class SqliteStore final : public Store {
     if (s.ok()) s = Exec(synchronous_full ? "PRAGMA synchronous=FULL;" : "PRAGMA synchronous=OFF;");
     if (s.ok()) s = Exec("PRAGMA foreign_keys=ON;");
     if (s.ok()) s = Exec(kSchema);
+    if (s.ok()) s = Migrate();
     return s;
+  }
+
+  // Brings a file written by an older Rebound to the current schema, in one
+  // transaction; two processes opening it at once migrate it once.
+  Status Migrate() {
+    if (SchemaVersion() != "1") return Status::Ok();  // current (or newer): no write lock taken
+    Status s = Exec("BEGIN IMMEDIATE");
+    if (!s.ok()) return s;
+    if (SchemaVersion() == "1") {  // another process may have migrated it meanwhile
+      s = Exec(kMigrateTo2);
+      if (!s.ok()) return Rollback(s);
+    }
+    return Exec("COMMIT");
+  }
+
+  std::string SchemaVersion() {
+    Stmt q(Prep("SELECT value FROM meta WHERE key = 'schema_version'"));
+    return q.Step() == SQLITE_ROW ? q.Text(0) : std::string();
   }
 
   Status Enqueue(const NewMessage& m, int64_t* message_id) override {
@@ -286,10 +318,11 @@ class SqliteStore final : public Store {
         address = q.Text(1);
       }
       {
-        Stmt u(Prep("UPDATE recipients SET state = ?1, attempts = attempts + 1, next_attempt_at = ?2, "
-                    "lease_until = 0, updated_at = ?3, last_reply = ?4, last_category = ?5 WHERE id = ?6"));
+        Stmt u(Prep("UPDATE recipients SET state = ?1, attempts = attempts + 1, failures = failures + ?7, "
+                    "next_attempt_at = ?2, lease_until = 0, updated_at = ?3, last_reply = ?4, last_category = ?5 "
+                    "WHERE id = ?6"));
         u.Bind(1, RecipientStateName(a.new_state)).Bind(2, next).Bind(3, t).Bind(4, a.reply).Bind(5, a.category);
-        u.Bind(6, a.recipient_id);
+        u.Bind(6, a.recipient_id).Bind(7, int64_t{a.counts_as_failure});
         if (u.Step() != SQLITE_DONE) return Rollback(Error("record attempt"));
       }
       Event e;
@@ -671,6 +704,7 @@ class SqliteStore final : public Store {
     r.updated_at = q.Int(9);
     r.last_reply = q.Text(10);
     r.last_category = q.Text(11);
+    r.failures = static_cast<int>(q.Int(12));
     return r;
   }
 

@@ -61,6 +61,9 @@ struct RecipientRow {
   std::string domain;  // lower case
   RecipientState state = RecipientState::kQueued;
   int attempts = 0;
+  // Temporary failures the retry backoff counts: attempts whose record said
+  // counts_as_failure (not greylisting, not the throttle's own deferrals).
+  int failures = 0;
   int64_t next_attempt_at = 0;
   int64_t lease_until = 0;
   int64_t queued_at = 0;
@@ -98,6 +101,9 @@ struct AttemptRecord {
   std::string category, reason, rule;
   bool permanent = false, hard_bounce = false;
   std::string decision;  // "delivered", "retry", "bounce", "expire", "suppress", ...
+  // The disposition's word on whether this attempt adds one to the
+  // recipient's failures (RecipientRow::failures), which the backoff reads.
+  bool counts_as_failure = false;
 };
 
 struct Event {
@@ -158,8 +164,9 @@ class Store {
   // get the same recipient while its lease lives.
   virtual Status ClaimDue(int64_t now, int limit, int lease_seconds, std::vector<RecipientRow>* out) = 0;
   virtual Status ReadMessage(int64_t message_id, Message* out) = 0;
-  // One transaction: state, attempts+1, next_attempt_at, last reply and
-  // category, lease cleared, one events row.
+  // One transaction: state, attempts+1, failures+1 when the record counts
+  // as a failure, next_attempt_at, last reply and category, lease cleared,
+  // one events row.
   virtual Status RecordAttempt(const AttemptRecord& a) = 0;
   // Several attempts in one transaction (one fsync).
   virtual Status RecordAttempts(const std::vector<AttemptRecord>& a) = 0;

@@ -186,6 +186,54 @@ TEST_F(DispositionTest, BlocklistPausesAndAlerts) {
   }
 }
 
+// No connection was made because the destination is held by the throttle;
+// the verdict is the one that throttled it.
+TEST_F(DispositionTest, HeldByTheThrottleDefersToTheWindowWithoutAFailure) {
+  DispositionInput in = In("421 4.7.0 Too many messages, frequency limited, try again later", 2);
+  ASSERT_EQ(in.verdict.category, Category::ip_rate_limited);
+  in.destination_held = true;
+  in.destination_ready_at = in.now + Seconds(75);
+  Disposition d = Decide(in, policy_);
+  EXPECT_EQ(d.decision, Decision::kDeferred);
+  EXPECT_EQ(d.next_attempt, in.now + Seconds(75));  // the throttle's time, not the backoff
+  EXPECT_FALSE(d.counts_as_failure);
+  EXPECT_EQ(d.destination, DestinationAction::kNone);  // the reply that throttled it acted already
+  EXPECT_FALSE(d.send_dsn);
+  // A window that ends after the queue lifetime: the last try at the deadline.
+  in.destination_ready_at = t0_ + policy_.max_queue_age + Seconds(600);
+  d = Decide(in, policy_);
+  EXPECT_EQ(d.decision, Decision::kDeferred);
+  EXPECT_EQ(d.next_attempt, t0_ + policy_.max_queue_age);
+
+  // A blocklist pause holds a destination whose reply was permanent: the
+  // held recipient was not refused, it waits.
+  DispositionInput paused = In("554 5.7.1 Service unavailable; Client host [192.0.2.1] blocked using zen.spamhaus.org");
+  ASSERT_EQ(paused.verdict.category, Category::ip_blacklisted);
+  paused.destination_held = true;
+  paused.destination_ready_at = paused.now + Seconds(3600);
+  d = Decide(paused, policy_);
+  EXPECT_EQ(d.decision, Decision::kDeferred);
+  EXPECT_FALSE(d.alert);
+  EXPECT_FALSE(d.suppress);
+  EXPECT_EQ(d.destination, DestinationAction::kNone);
+}
+
+// The bug this replaced: at or past the deadline a held recipient was put
+// back by one second on every pass until the throttle let go.
+TEST_F(DispositionTest, HeldPastItsLifetimeExpires) {
+  for (Seconds late : {Seconds(0), Seconds(1), Seconds(3600)}) {
+    DispositionInput in = In("421 4.7.0 Too many messages, frequency limited, try again later", 3);
+    in.destination_held = true;
+    in.now = t0_ + policy_.max_queue_age + late;
+    in.destination_ready_at = in.now + Seconds(60);
+    Disposition d = Decide(in, policy_);
+    EXPECT_EQ(d.decision, Decision::kExpired) << late.count();
+    EXPECT_TRUE(d.send_dsn);
+    EXPECT_FALSE(d.counts_as_failure);
+    EXPECT_EQ(d.destination, DestinationAction::kNone);
+  }
+}
+
 TEST_F(DispositionTest, RelayOwnCodesClassifyAndDecide) {
   struct Case { RelayFailure f; Category cat; Decision decision; bool suppress; };
   for (const Case& c : {Case{RelayFailure::kDnsTemporary, Category::dns_failure, Decision::kDeferred, false},

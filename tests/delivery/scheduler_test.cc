@@ -10,6 +10,8 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include <sqlite3.h>
+
 #include "delivery/service.h"
 #include "relay/store.h"
 #include "test_util.h"
@@ -297,6 +299,8 @@ TEST_F(SchedulerTest, PastItsLifetimeBehindTheThrottleExpires) {
   }
   EXPECT_EQ(Row(a, "rate@rate.test").state, relay::RecipientState::kExpired);
   EXPECT_EQ(Row(b, "user@rate.test").state, relay::RecipientState::kExpired);
+  EXPECT_EQ(Row(a, "rate@rate.test").failures, 1);  // the rate-limit reply; holds are not failures
+  EXPECT_EQ(Row(b, "user@rate.test").failures, 0);
   EXPECT_EQ(Received(dir_ / "out").size(), received + 2);  // nothing to rate.test; one expiry notice per message
   for (int64_t id : {a, b}) {
     std::vector<relay::Event> events;
@@ -415,6 +419,93 @@ TEST_F(SchedulerTest, MailboxFullSuppressesOnlyAfterRepeatsOverDays) {
   EXPECT_TRUE(suppressed);
   EXPECT_NE(found.reply.find("452 4.2.2"), std::string::npos);
   EXPECT_EQ(Row(a, "full@rcpt.test").state, relay::RecipientState::kBounced);
+}
+
+// The failures the backoff counts are stored with each attempt
+// (recipients.failures, schema version 2); a version 1 file gets the column,
+// filled from its events the way they used to be counted.
+TEST(StoreFailures, CountedWithTheAttemptAndMigratedFromVersionOne) {
+  const fs::path dir = fs::temp_directory_path() / ("rebound-store-failures-" + std::to_string(getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const std::string path = (dir / "queue.db").string();
+  relay::StoreOptions so;
+  so.clock = [] { return int64_t{1'800'000'000}; };
+  so.synchronous_full = false;
+  int64_t id = 0;
+  std::vector<int64_t> rcpt;
+  {
+    std::unique_ptr<relay::Store> store;
+    ASSERT_TRUE(relay::OpenSqliteStore(path, so, &store).ok());
+    relay::NewMessage m;
+    m.account = "acct";
+    m.mail_from = "s@example.org";
+    m.recipients = {"a@x.test", "b@x.test"};
+    m.body = "Subject: x\r\n\r\nx\r\n";
+    ASSERT_TRUE(store->Enqueue(m, &id).ok());
+    relay::MessageInfo info;
+    ASSERT_TRUE(store->GetMessageInfo(id, &info).ok());
+    for (const auto& r : info.recipients) rcpt.push_back(r.id);
+    // a: a counted failure, greylisting, a throttle hold, a counted failure.
+    auto attempt = [&](int64_t who, const char* category, const char* rule, bool counts) {
+      relay::AttemptRecord a;
+      a.recipient_id = who;
+      a.new_state = relay::RecipientState::kDeferred;
+      a.next_attempt_at = 1'800'000'100;
+      a.category = category;
+      a.rule = rule;
+      a.decision = "deferred";
+      a.counts_as_failure = counts;
+      return a;
+    };
+    ASSERT_TRUE(store->RecordAttempts({attempt(rcpt[0], "ip_rate_limited", "facet.rate", true),
+                                       attempt(rcpt[0], "greylisted", "postgrey.greylisted", false),
+                                       attempt(rcpt[0], "ip_rate_limited", "local.throttle", false),
+                                       attempt(rcpt[0], "dns_failure", "seed.dns-resolve-error", true),
+                                       attempt(rcpt[1], "greylisted", "postgrey.greylisted", false)})
+                    .ok());
+    ASSERT_TRUE(store->GetMessageInfo(id, &info).ok());
+    EXPECT_EQ(info.recipients[0].attempts, 4);
+    EXPECT_EQ(info.recipients[0].failures, 2);
+    EXPECT_EQ(info.recipients[1].failures, 0);
+  }
+  // Make it a version 1 file: no failures column.
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db,
+                           "ALTER TABLE recipients DROP COLUMN failures;"
+                           "UPDATE meta SET value = '1' WHERE key = 'schema_version';",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK)
+        << sqlite3_errmsg(db);
+    sqlite3_close(db);
+  }
+  for (int open = 0; open < 2; ++open) {  // the second open finds it current
+    std::unique_ptr<relay::Store> store;
+    ASSERT_TRUE(relay::OpenSqliteStore(path, so, &store).ok());
+    relay::MessageInfo info;
+    ASSERT_TRUE(store->GetMessageInfo(id, &info).ok());
+    EXPECT_EQ(info.recipients[0].failures, 2 + open);
+    EXPECT_EQ(info.recipients[1].failures, 0);
+    relay::AttemptRecord a;
+    a.recipient_id = rcpt[0];
+    a.new_state = relay::RecipientState::kDeferred;
+    a.decision = "deferred";
+    a.counts_as_failure = true;
+    ASSERT_TRUE(store->RecordAttempt(a).ok());
+  }
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    sqlite3_stmt* q = nullptr;
+    ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = 'schema_version'", -1, &q, nullptr), SQLITE_OK);
+    ASSERT_EQ(sqlite3_step(q), SQLITE_ROW);
+    EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(q, 0)), "2");
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+  }
+  if (!::testing::Test::HasFailure()) fs::remove_all(dir);
 }
 
 }  // namespace
