@@ -46,6 +46,16 @@ relay::RecipientState StateFor(Decision d) {
   return relay::RecipientState::kDeferred;
 }
 
+// The basic code a reply from the wire starts with (the SMTP client keeps
+// it), 0 when there is none.
+int WireCode(std::string_view reply) {
+  if (reply.size() < 3 || reply[0] < '2' || reply[0] > '5' || !isdigit(static_cast<unsigned char>(reply[1])) ||
+      !isdigit(static_cast<unsigned char>(reply[2])))
+    return 0;
+  if (reply.size() > 3 && reply[3] != ' ' && reply[3] != '-') return 0;
+  return (reply[0] - '0') * 100 + (reply[1] - '0') * 10 + (reply[2] - '0');
+}
+
 TlsMode ParseTlsMode(std::string_view s, bool* ok) {
   *ok = true;
   if (s == "off" || s == "none") return TlsMode::kOff;
@@ -399,6 +409,12 @@ class DeliveryService::Impl {
   Verdict ClassifyOutcome(const RecipientOutcome& o, const std::string& host) {
     Reply r = parser_.Parse(o.reply);
     if (!o.relay_failure) {
+      // The parser peels the wrappers of pasted text, and a receiver's own
+      // words can look like one ("451 4.3.0 Deferred, the scanner said:
+      // busy"). When that loses the code the receiver sent, read the reply
+      // again behind the session's own "host ... said:", so that only that
+      // one is peeled.
+      if (r.code != WireCode(o.reply) && !host.empty()) r = parser_.Parse("host " + host + " said: " + o.reply);
       r.command = o.command;
       if (!host.empty()) r.remote_host = host;
     }
@@ -451,6 +467,7 @@ class DeliveryService::Impl {
         throttle_.Apply(d.destination, key, At(now));
         if (d.destination == DestinationAction::kThrottle || d.destination == DestinationAction::kPause) {
           throttle_cause_[key] = v;
+          throttle_cause_[key].reference = {};  // may point into the parser's buffer, which the next reply reuses
           destination_acted = true;
           // What this reply did to the destination is part of what becomes
           // of the recipient: decide again with the window it opened.

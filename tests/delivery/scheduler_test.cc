@@ -364,6 +364,18 @@ TEST_F(SchedulerTest, SpamAndDropMidData) {
   EXPECT_EQ(Row(after, "after@rcpt.test").state, relay::RecipientState::kDelivered);
 }
 
+// The reply is classified as received, with the command from the session:
+// words of the receiver that look like a wrapper do not lose its code.
+TEST_F(SchedulerTest, ReceiverWordsThatLookLikeAWrapper) {
+  MakeService();
+  int64_t id = Enqueue("sender@example.org", {"said@rcpt.test"}, "said");
+  EXPECT_EQ(Pass(), 1);
+  auto r = Row(id, "said@rcpt.test");
+  EXPECT_EQ(r.state, relay::RecipientState::kDeferred) << r.last_category;  // a 451, not a bounce
+  EXPECT_NE(r.last_category, "unknown");
+  EXPECT_EQ(r.failures, 1);
+}
+
 TEST_F(SchedulerTest, RelayCodesForDnsAndConnectionFailures) {
   opt_.dns.routes["dead.test"] = "127.0.0.1:" + std::to_string(FreePort());
   MakeService();

@@ -9,6 +9,7 @@ receiver a test needs:
              --grey-seconds have passed since the first try (RCPT)
   rate@      421 4.7.0 frequency limited (RCPT)
   rbl@       554 5.7.1 blocklisted client host (RCPT)
+  said@      451 4.3.0 whose text reads like a wrapper ("... said: busy") (RCPT)
   spam@      554 5.7.1 spam, at the end of DATA
   drop@      the connection is dropped after the data, before the reply
   anything else: accepted.
@@ -30,6 +31,7 @@ RCPT_REPLIES = {
     "full": "452 4.2.2 <{a}>: Mailbox full, over quota",
     "rate": "421 4.7.0 Too many messages, frequency limited, try again later",
     "rbl": "554 5.7.1 Service unavailable; Client host [127.0.0.1] blocked using zen.spamhaus.org",
+    "said": "451 4.3.0 <{a}>: Temporarily deferred, the scanner said: busy",
 }
 
 
