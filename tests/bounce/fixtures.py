@@ -57,7 +57,7 @@ def find_fixtures(data, only):
         for name in sorted(files):
             rel = os.path.normpath(os.path.join(rel_root, name))
             if name.endswith(SUFFIX):
-                if name[: -len(SUFFIX)] + ".eml" not in names:
+                if name[: -len(SUFFIX)] + ".eml" not in names and (not only or any(o in rel for o in only)):
                     problems.append(f"{rel}: no {name[: -len(SUFFIX)]}.eml beside it")
                 continue
             if not name.endswith(".eml"):
@@ -77,7 +77,11 @@ def run_parse(rebound, cwd, rels):
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     out = {rel: [] for rel in rels}
     errors = []
-    for line in proc.stdout.decode("utf-8", "replace").splitlines():
+    # Split at LF only: str.splitlines() would also cut at U+2028, U+0085,
+    # ... which JSON strings may hold unescaped.
+    for line in proc.stdout.decode("utf-8", "replace").split("\n"):
+        if not line:
+            continue
         try:
             rel = json.loads(line).get("file")
         except ValueError:
@@ -166,14 +170,14 @@ def main():
         have = os.path.exists(exp_path)
         want = []
         if have:
-            with open(exp_path, encoding="utf-8") as f:
-                want = f.read().splitlines()
+            with open(exp_path, encoding="utf-8", newline="") as f:
+                want = [line for line in f.read().split("\n") if line]
         if have and want == got[rel]:
             continue
         if args.update:
             print(f"UPDATE {rel[:-4]}{SUFFIX}" + ("" if have else " (new)"))
             print(diff(want, got[rel], rel, "now"))
-            with open(exp_path, "w", encoding="utf-8") as f:
+            with open(exp_path, "w", encoding="utf-8", newline="") as f:
                 f.write("".join(line + "\n" for line in got[rel]))
             updated += 1
             continue
