@@ -51,6 +51,12 @@ Disposition Decide(const DispositionInput& in, const RetryPolicy& policy) {
   Disposition out;
   const TimePoint deadline = in.history.first_queued + policy.max_queue_age;
 
+  if (in.address_suppressed) {
+    out.decision = Decision::kSuppressed;
+    out.why = "address on the suppression list";
+    return out;
+  }
+
   if (in.destination_held) {
     // Nothing was tried: no failure is counted and the destination has
     // already been acted on by the reply that throttled it.

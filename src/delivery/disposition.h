@@ -85,6 +85,9 @@ struct DispositionInput {
   // it. The recipient is deferred to destination_ready_at without counting a
   // failure, or expires when its queue lifetime is over.
   bool destination_held = false;
+  // Not tried either: the address is on the account's suppression list
+  // (the verdict is that of the reply that put it there).
+  bool address_suppressed = false;
 };
 
 struct Disposition {
@@ -100,6 +103,7 @@ struct Disposition {
 };
 
 // The decision. Rules, in order:
+//  - the address is on the suppression list: suppressed, nothing else.
 //  - held by the throttle (no connection made): deferred until the
 //    destination is ready again, not a failure, no destination action; or
 //    expired when the queue lifetime is over.

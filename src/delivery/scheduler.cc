@@ -282,16 +282,25 @@ class DeliveryService::Impl {
         to_send.push_back(batch.rows[i]);
         continue;
       }
+      // Not tried: the address is on the account's suppression list. The
+      // record carries the reply and rule that put it there.
       relay::AttemptRecord a;
       a.recipient_id = batch.rows[i].id;
-      a.new_state = relay::RecipientState::kSuppressed;
       a.time = now;
       a.reply = loaded.found[i].reply.empty() ? "on the suppression list" : loaded.found[i].reply;
-      Verdict v = classifier_->Classify(a.reply, scratch_.get());
-      a.category = std::string(CategoryName(v.category));
-      a.reason = std::string(ReasonName(v.reason));
+      DispositionInput in;
+      in.verdict = classifier_->Classify(a.reply, scratch_.get());
+      in.now = At(now);
+      in.history.first_queued = At(batch.rows[i].queued_at);
+      in.history.failures = batch.rows[i].failures;
+      in.address_suppressed = true;
+      Disposition d = Decide(in, opt_.retry);
+      a.new_state = StateFor(d.decision);
+      a.category = std::string(CategoryName(in.verdict.category));
+      a.reason = std::string(ReasonName(in.verdict.reason));
       a.rule = loaded.found[i].rule;
-      a.decision = "suppressed";
+      a.decision = std::string(DecisionName(d.decision));
+      a.counts_as_failure = d.counts_as_failure;
       pending.Add(std::move(a), batch.message_id, batch.rows[i].address);
     }
     std::vector<RecipientOutcome> outcomes;

@@ -186,6 +186,19 @@ TEST_F(DispositionTest, BlocklistPausesAndAlerts) {
   }
 }
 
+TEST_F(DispositionTest, SuppressedAddressIsNotTried) {
+  DispositionInput in = In("550 5.1.1 <nobody@example.test>: Recipient address rejected: User unknown", 2);
+  in.address_suppressed = true;
+  in.now = t0_ + policy_.max_queue_age + Seconds(10);  // even past the lifetime: suppressed, not expired
+  Disposition d = Decide(in, policy_);
+  EXPECT_EQ(d.decision, Decision::kSuppressed);
+  EXPECT_EQ(DecisionName(d.decision), "suppressed");
+  EXPECT_FALSE(d.counts_as_failure);
+  EXPECT_FALSE(d.suppress);  // it is on the list already
+  EXPECT_FALSE(d.send_dsn);
+  EXPECT_EQ(d.destination, DestinationAction::kNone);
+}
+
 // No connection was made because the destination is held by the throttle;
 // the verdict is the one that throttled it.
 TEST_F(DispositionTest, HeldByTheThrottleDefersToTheWindowWithoutAFailure) {
