@@ -74,7 +74,6 @@ Disposition Decide(const DispositionInput& in, const RetryPolicy& policy) {
 
   if (v.category == Category::delivered) {
     out.decision = Decision::kDelivered;
-    out.clear_soft_failures = true;
     out.destination = DestinationAction::kRecordSuccess;
     out.why = "accepted by the receiver";
     return out;

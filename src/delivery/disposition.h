@@ -95,11 +95,10 @@ struct Disposition {
   TimePoint next_attempt{};     // for kDeferred
   bool counts_as_failure = false;  // add one to the recipient's failures (stored with the attempt)
   bool suppress = false;        // put the address on the account's suppression list
-  bool clear_soft_failures = false;  // delivered: the address works again
   bool send_dsn = false;        // bounced or expired: notify the envelope sender
   bool alert = false;           // emit an alert event (ip_blacklisted)
   DestinationAction destination = DestinationAction::kNone;
-  std::string_view why;         // a short phrase for the event log
+  std::string_view why;         // a short phrase for the events log ("why"); static storage
 };
 
 // The decision. Rules, in order:
@@ -107,8 +106,8 @@ struct Disposition {
 //  - held by the throttle (no connection made): deferred until the
 //    destination is ready again, not a failure, no destination action; or
 //    expired when the queue lifetime is over.
-//  - delivered (2xx / category delivered): delivered, clears soft failures,
-//    lets the destination's throttle shrink.
+//  - delivered (2xx / category delivered): delivered, lets the destination's
+//    throttle shrink.
 //  - permanent: bounced; suppressed when the verdict is a hard bounce (never
 //    for sender-side categories: reputation, authentication, policy, rate).
 //  - greylisted (temporary): retry after the verdict's delay, not a failure.

@@ -301,7 +301,7 @@ class DeliveryService::Impl {
       a.rule = loaded.found[i].rule;
       a.decision = std::string(DecisionName(d.decision));
       a.counts_as_failure = d.counts_as_failure;
-      pending.Add(std::move(a), batch.message_id, batch.rows[i].address);
+      pending.Add(std::move(a), batch.message_id, batch.rows[i].address, d.why);
     }
     std::vector<RecipientOutcome> outcomes;
     if (!to_send.empty()) {
@@ -379,12 +379,15 @@ class DeliveryService::Impl {
   // What the dispositions of one or more messages commit together.
   struct Pending {
     std::vector<relay::AttemptRecord> records;
-    std::vector<std::pair<int64_t, std::string>> about;  // message id and address of each record (the log)
+    // For the log: each record's message id and address, and Decide()'s why.
+    std::vector<std::pair<int64_t, std::string>> about;
+    std::vector<std::string_view> why;
     std::vector<relay::Suppression> suppressions;
     std::vector<relay::NewMessage> notices;
-    void Add(relay::AttemptRecord a, int64_t message_id, std::string address) {
+    void Add(relay::AttemptRecord a, int64_t message_id, std::string address, std::string_view reason) {
       records.push_back(std::move(a));
       about.emplace_back(message_id, std::move(address));
+      why.push_back(reason);
     }
   };
 
@@ -519,7 +522,7 @@ class DeliveryService::Impl {
         dsn.push_back(std::move(r));
       }
       if (d.alert) Alert(msg.info.id, rows[i].address, key, a);
-      out->Add(std::move(a), msg.info.id, rows[i].address);
+      out->Add(std::move(a), msg.info.id, rows[i].address, d.why);
     }
     if (!dsn.empty()) {
       relay::Message full;  // DeferThrottled reads the message without its body
@@ -599,6 +602,7 @@ class DeliveryService::Impl {
       j["hard_bounce"] = a.hard_bounce;
       j["rule"] = a.rule;
       j["decision"] = a.decision;
+      if (!p.why[i].empty()) j["why"] = p.why[i];
       j["state"] = relay::RecipientStateName(a.new_state);
       if (a.next_attempt_at) j["next_attempt_at"] = a.next_attempt_at;
       out += j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);

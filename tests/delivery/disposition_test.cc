@@ -35,10 +35,11 @@ class DispositionTest : public ::testing::Test {
   RetryPolicy policy_;
 };
 
-TEST_F(DispositionTest, DeliveredClearsAndRecordsSuccess) {
+TEST_F(DispositionTest, DeliveredRecordsSuccess) {
   Disposition d = Decide(In("250 2.0.0 Ok: queued as 1234"), policy_);
   EXPECT_EQ(d.decision, Decision::kDelivered);
-  EXPECT_TRUE(d.clear_soft_failures);
+  EXPECT_FALSE(d.counts_as_failure);
+  EXPECT_EQ(d.why, "accepted by the receiver");
   EXPECT_FALSE(d.suppress);
   EXPECT_EQ(d.destination, DestinationAction::kRecordSuccess);
   EXPECT_EQ(DecisionName(d.decision), "delivered");

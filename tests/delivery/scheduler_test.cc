@@ -301,6 +301,11 @@ TEST_F(SchedulerTest, PastItsLifetimeBehindTheThrottleExpires) {
   EXPECT_EQ(Row(b, "user@rate.test").state, relay::RecipientState::kExpired);
   EXPECT_EQ(Row(a, "rate@rate.test").failures, 1);  // the rate-limit reply; holds are not failures
   EXPECT_EQ(Row(b, "user@rate.test").failures, 0);
+  int held_expiries = 0;
+  for (const auto& e : EventsLog())
+    held_expiries += e.value("rule", "") == "local.throttle" && e.value("decision", "") == "expired" &&
+                     e.value("why", "") == "queue lifetime exceeded while the destination was held";
+  EXPECT_EQ(held_expiries, 2);
   EXPECT_EQ(Received(dir_ / "out").size(), received + 2);  // nothing to rate.test; one expiry notice per message
   for (int64_t id : {a, b}) {
     std::vector<relay::Event> events;
