@@ -135,6 +135,7 @@ class Classifier {
   std::vector<FacetRow> facet_rows_;
   std::vector<std::string> who_names_, what_names_;
   uint64_t veto_hard_bounce_ = 0;  // what facets that contradict an address-level verdict
+  uint32_t ip_who_bit_ = 0;        // the "ip" who facet, also set by an IPv4 literal in the text
   std::vector<CategoryInfo> categories_;
   std::unique_ptr<Compiled> compiled_;
 };
