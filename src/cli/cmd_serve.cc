@@ -14,12 +14,15 @@ namespace {
 struct ServeOptions {
   relay::ServiceOptions service;
   std::string listen;
+  std::vector<std::string> rules;
 };
 
 int Run(const ServeOptions& o) {
   relay::Config config;
   Status s = relay::LoadServiceConfig(o.service, &config);
   if (s.ok() && !o.listen.empty()) s = config.Set("server.listen", o.listen);
+  for (const auto& path : o.rules)
+    if (s.ok()) s = config.Set("classifier.rules", path);
   if (!s.ok()) {
     std::cerr << "rebound serve: " << s.message() << "\n";
     return kExitRules;
@@ -61,6 +64,11 @@ void Setup(CLI::App& root, int* exit_code) {
       ->check(CLI::ExistingFile);
   cmd->add_option("--listen", o->listen, "ADDR:PORT to listen on (default 127.0.0.1:2525)");
   cmd->add_option("--data", o->service.data_dir, "Data directory (default ./rebound-data)");
+  cmd->add_option("--rules", o->rules,
+                  "Local rule file or directory (TOML, see rules/SCHEMA.md) for the delivery verdicts, on top of "
+                  "[classifier] rules; evaluated before the shipped rules. Repeatable.")
+      ->check(CLI::ExistingPath)
+      ->allow_extra_args(false);
   cmd->footer(
       "Accounts: rebound account add USER --domain DOMAIN (password on stdin).\n"
       "Logs: JSON Lines on stderr (server.log). Exit status: 0 stopped, 3 bad config, 4 could not start.");

@@ -718,7 +718,7 @@ Status StartDelivery(const relay::Config& config, const std::string& config_path
   Status s = DeliveryOptionsFromConfig(config, config_path, &options);
   if (!s.ok()) return s;
   std::unique_ptr<const Classifier> classifier;
-  s = BuildClassifier({}, &classifier);
+  s = BuildClassifier(config.StringList("classifier.rules"), &classifier);
   if (!s.ok()) return s;
   std::unique_ptr<DeliveryService> service;
   s = DeliveryService::Create(options, store, classifier.get(), &service);

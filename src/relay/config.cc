@@ -16,6 +16,7 @@ using T = ConfigKey::Type;
 std::vector<ConfigKey>& Registry() {
   static std::vector<ConfigKey> keys = {
       {"server.listen", T::kString, "127.0.0.1:2525", "Address and port the SMTP submission server listens on (ADDR:PORT, [v6]:PORT)"},
+      {"classifier.rules", T::kStringList, "", "Local rule files or directories (rules/SCHEMA.md), evaluated before the shipped rules; `serve --rules` adds to them"},
       {"server.data_dir", T::kString, "./rebound-data", "Directory of the queue database, TLS certificate and logs"},
       {"server.hostname", T::kString, "", "Name in the greeting and EHLO reply; empty: the machine's host name"},
       {"server.threads", T::kInt, "2", "Threads running the network event loop"},
@@ -94,8 +95,21 @@ void Walk(const toml::table& t, const std::string& prefix, const std::string& fi
     if (k->type == T::kString && node.is_string()) value = *node.value<std::string>();
     else if (k->type == T::kInt && node.is_integer()) value = std::to_string(*node.value<int64_t>());
     else if (k->type == T::kBool && node.is_boolean()) value = *node.value<bool>() ? "true" : "false";
-    else {
-      const char* want = k->type == T::kString ? "a string" : k->type == T::kInt ? "an integer" : "true or false";
+    else if (const toml::array* items = node.as_array(); k->type == T::kStringList && items) {
+      // Kept as one string, items separated by a NUL (no path or name has one).
+      bool ok = true;
+      for (const auto& item : *items) {
+        if (!item.is_string()) { ok = false; break; }
+        if (!value.empty()) value += '\0';
+        value += *item.value<std::string>();
+      }
+      if (!ok) {
+        *errors += where + name + ": expected an array of strings\n";
+        continue;
+      }
+    } else {
+      const char* want = k->type == T::kString ? "a string" : k->type == T::kInt ? "an integer"
+                         : k->type == T::kStringList ? "an array of strings" : "true or false";
       *errors += where + name + ": expected " + want + "\n";
       continue;
     }
@@ -144,8 +158,23 @@ Status Config::Set(std::string_view key, std::string_view value) {
   if (!k) return Status::InvalidArgument("unknown configuration key '" + std::string(key) + "'");
   Status s = CheckValue(*k, value);
   if (!s.ok()) return s;
-  values_[std::string(key)] = std::string(value);
+  std::string& stored = values_[std::string(key)];
+  if (k->type == T::kStringList && !stored.empty()) stored += '\0';  // a list grows by one item
+  if (k->type == T::kStringList) stored += value;
+  else stored = std::string(value);
   return Status::Ok();
+}
+
+std::vector<std::string> Config::StringList(std::string_view key) const {
+  std::vector<std::string> items;
+  const std::string& joined = String(key);
+  for (size_t start = 0; start < joined.size();) {
+    size_t end = joined.find('\0', start);
+    if (end == std::string::npos) end = joined.size();
+    items.push_back(joined.substr(start, end - start));
+    start = end + 1;
+  }
+  return items;
 }
 
 std::map<std::string, std::string> Config::Section(std::string_view section) const {
@@ -191,7 +220,9 @@ std::string Config::DefaultsToml() {
       continue;
     }
     out += key + " = ";
-    if (k.type == T::kString) {
+    if (k.type == T::kStringList) {
+      out += "[]\n";  // list keys default to empty
+    } else if (k.type == T::kString) {
       out += "\"";
       for (char c : k.default_value) {
         if (c == '"' || c == '\\') out += '\\';

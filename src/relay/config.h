@@ -21,7 +21,7 @@
 namespace rebound::relay {
 
 struct ConfigKey {
-  enum class Type { kString, kInt, kBool };
+  enum class Type { kString, kInt, kBool, kStringList };  // a list is an array of strings in TOML
   // "section.key"; "section.*" defines a table whose keys the user chooses
   // (e.g. [routes] "example.test" = "127.0.0.1:2626"), all of this type.
   std::string name;
@@ -46,6 +46,8 @@ class Config {
   const std::string& String(std::string_view key) const;
   int64_t Int(std::string_view key) const;
   bool Bool(std::string_view key) const;
+  // A kStringList key's items (a command-line override gives one item).
+  std::vector<std::string> StringList(std::string_view key) const;
   // The keys set under "section." (for "section.*" tables), without the
   // prefix, with their values.
   std::map<std::string, std::string> Section(std::string_view section) const;

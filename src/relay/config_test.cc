@@ -35,6 +35,24 @@ TEST(Config, DefaultsAndOverrides) {
   remove(path.c_str());
 }
 
+// [classifier] rules: an array of strings; the command line adds items.
+TEST(Config, StringLists) {
+  Config c;
+  EXPECT_TRUE(c.StringList("classifier.rules").empty());
+  std::string path = WriteTemp("[classifier]\nrules = [\"/etc/rebound/local.toml\", \"rules.d\"]\n");
+  ASSERT_TRUE(Config::Load(path, &c).ok());
+  ASSERT_TRUE(c.Set("classifier.rules", "extra.toml").ok());
+  EXPECT_EQ(c.StringList("classifier.rules"),
+            (std::vector<std::string>{"/etc/rebound/local.toml", "rules.d", "extra.toml"}));
+  remove(path.c_str());
+  path = WriteTemp("[classifier]\nrules = \"one.toml\"\n");
+  Status s = Config::Load(path, &c);
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("classifier.rules: expected an array of strings"), std::string::npos) << s.message();
+  remove(path.c_str());
+  EXPECT_NE(Config::DefaultsToml().find("rules = []"), std::string::npos);
+}
+
 TEST(Config, ErrorsNameFileAndLine) {
   std::string path = WriteTemp("[server]\nthreads = \"two\"\nbogus = 1\n");
   Config c;
