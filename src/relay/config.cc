@@ -16,7 +16,6 @@ using T = ConfigKey::Type;
 std::vector<ConfigKey>& Registry() {
   static std::vector<ConfigKey> keys = {
       {"server.listen", T::kString, "127.0.0.1:2525", "Address and port the SMTP submission server listens on (ADDR:PORT, [v6]:PORT)"},
-      {"classifier.rules", T::kStringList, "", "Local rule files or directories (rules/SCHEMA.md), evaluated before the shipped rules; `serve --rules` adds to them"},
       {"server.data_dir", T::kString, "./rebound-data", "Directory of the queue database, TLS certificate and logs"},
       {"server.hostname", T::kString, "", "Name in the greeting and EHLO reply; empty: the machine's host name"},
       {"server.threads", T::kInt, "2", "Threads running the network event loop"},
@@ -42,6 +41,7 @@ std::vector<ConfigKey>& Registry() {
       {"content_check.rspamd_url", T::kString, "", "rspamd to check each message with after DATA (http://HOST[:PORT]); empty: no content check"},
       {"content_check.timeout_ms", T::kInt, "5000", "Time allowed for rspamd's reply to one message before on_error applies"},
       {"content_check.on_error", T::kString, "accept", "When rspamd is unreachable or answers badly: accept (queue the message) or tempfail (451)"},
+      {"classifier.rules", T::kStringList, "", "Local rule files or directories (rules/SCHEMA.md), evaluated before the shipped rules; `serve --rules` adds to them"},
   };
   return keys;
 }
