@@ -103,6 +103,8 @@ class Classifier {
 
   ScratchPtr NewScratch() const;
 
+  struct Evidence;  // the facets found in one reply (classifier.cc)
+
   // Classifies a parsed reply. Never fails: a reply no rule knows gets
   // category unknown with the permanence its code gives.
   Verdict Classify(const Reply& reply, Scratch* scratch) const;
@@ -126,9 +128,9 @@ class Classifier {
   friend class ClassifierBuilder;
   struct Compiled;
   Classifier();
-  struct Evidence;
   Verdict MakeVerdict(const Rule* rule, const Reply& reply, const Evidence& evidence) const;
-  void Scan(const Reply& reply, Scratch* scratch, Evidence* evidence) const;
+  void ScanRules(const Reply& reply, Scratch* scratch) const;  // matching rule ids into the scratch
+  void ScanFacets(const Reply& reply, Scratch* scratch, Evidence* evidence) const;
   const FacetRow* DecideFacets(const Reply& reply, const Evidence& evidence) const;
 
   std::vector<Rule> rules_;

@@ -133,7 +133,8 @@ struct Classifier::Evidence {
 };
 
 struct Classifier::Compiled {
-  hs_database_t* db = nullptr;
+  hs_database_t* db = nullptr;        // every rule pattern
+  hs_database_t* facet_db = nullptr;  // every facet pattern; scanned only when the facet layer may decide
   std::vector<uint32_t> code_only;  // rule indexes without a pattern, in order
   // The same rules indexed so a reply looks at a handful, not all of them
   // (each list in evaluation order):
@@ -142,7 +143,10 @@ struct Classifier::Compiled {
   std::vector<std::vector<uint32_t>> by_status = std::vector<std::vector<uint32_t>>(kStatusSlots);  // exact subject.detail
   std::vector<uint32_t> other;  // status constraints with wildcards or beyond the slots
   std::vector<Permanence> permanence;
-  ~Compiled() { hs_free_database(db); }
+  ~Compiled() {
+    hs_free_database(db);
+    hs_free_database(facet_db);
+  }
 
   void Index(uint32_t id, const Rule& r) {
     code_only.push_back(id);
@@ -181,7 +185,9 @@ void Classifier::ScratchDeleter::operator()(Scratch* s) const { delete s; }
 
 Classifier::ScratchPtr Classifier::NewScratch() const {
   ScratchPtr s(new Scratch());
+  // One scratch serves both databases (vectorscan grows it to fit each).
   if (compiled_->db && hs_alloc_scratch(compiled_->db, &s->hs) != HS_SUCCESS) std::abort();
+  if (compiled_->facet_db && hs_alloc_scratch(compiled_->facet_db, &s->hs) != HS_SUCCESS) std::abort();
   s->hits.reserve(rules_.size());
   return s;
 }
@@ -252,20 +258,29 @@ bool HasIpv4Literal(std::string_view t) {
 
 }  // namespace
 
-void Classifier::Scan(const Reply& reply, Scratch* scratch, Evidence* evidence) const {
+namespace {
+
+int OnFacet(unsigned int id, unsigned long long, unsigned long long, unsigned int, void* ctx) {
+  auto* e = static_cast<Classifier::Evidence*>(ctx);
+  const uint32_t bit = id & 0xffff;
+  if (id & kWhoFlag) e->who |= 1u << bit;
+  else e->what |= uint64_t{1} << bit;
+  return 0;
+}
+
+}  // namespace
+
+void Classifier::ScanRules(const Reply& reply, Scratch* scratch) const {
   scratch->hits.clear();
   if (!compiled_->db || reply.text.empty()) return;
   hs_scan(compiled_->db, reply.text.data(), static_cast<unsigned>(std::min<size_t>(reply.text.size(), UINT_MAX)), 0,
           scratch->hs, OnMatch, &scratch->hits);
-  // Facet hits are taken out of the list, which keeps only rule ids.
-  size_t kept = 0;
-  for (uint32_t id : scratch->hits) {
-    if (id < kFacetIdBase) { scratch->hits[kept++] = id; continue; }
-    const uint32_t bit = id & 0xffff;
-    if (id & kWhoFlag) evidence->who |= 1u << bit;
-    else evidence->what |= uint64_t{1} << bit;
-  }
-  scratch->hits.resize(kept);
+}
+
+void Classifier::ScanFacets(const Reply& reply, Scratch* scratch, Evidence* evidence) const {
+  if (!compiled_->facet_db || reply.text.empty()) return;
+  hs_scan(compiled_->facet_db, reply.text.data(), static_cast<unsigned>(std::min<size_t>(reply.text.size(), UINT_MAX)),
+          0, scratch->hs, OnFacet, evidence);
   if (ip_who_bit_ && !(evidence->who & ip_who_bit_) && evidence->what && HasIpv4Literal(reply.text))
     evidence->who |= ip_who_bit_;
 }
@@ -285,8 +300,7 @@ const FacetRow* Classifier::DecideFacets(const Reply& reply, const Evidence& e) 
 
 Verdict Classifier::Classify(const Reply& reply, Scratch* scratch) const {
   uint32_t best = UINT32_MAX;
-  Evidence evidence;
-  Scan(reply, scratch, &evidence);
+  ScanRules(reply, scratch);
   for (uint32_t id : scratch->hits)
     if (id < best && ConstraintsHold(rules_[id], reply)) best = id;
   const Compiled& c = *compiled_;
@@ -303,16 +317,22 @@ Verdict Classifier::Classify(const Reply& reply, Scratch* scratch) const {
   first_holding(c.other);
   const Rule* rule = best == UINT32_MAX ? nullptr : &rules_[best];
   // The facet rows head the facet tier: they outrank the generic phrases
-  // and the code-only rules, and yield to every tier above.
-  if (!rule || (!rule->local && rule->tier >= RuleTier::kFacet))
+  // and the code-only rules, and yield to every tier above. Only then are
+  // the facets looked for at all: a seed, override, provider or local rule
+  // that matched has said what the reply means, vetoes included.
+  Evidence evidence;
+  if (!rule || (!rule->local && rule->tier >= RuleTier::kFacet)) {
+    ScanFacets(reply, scratch, &evidence);
     if (const FacetRow* row = DecideFacets(reply, evidence)) rule = &row->rule;
+  }
   return MakeVerdict(rule, reply, evidence);
 }
 
 std::vector<const Rule*> Classifier::Explain(const Reply& reply, Scratch* scratch) const {
   std::vector<uint32_t> ids;
   Evidence evidence;
-  Scan(reply, scratch, &evidence);
+  ScanRules(reply, scratch);
+  ScanFacets(reply, scratch, &evidence);
   for (uint32_t id : scratch->hits)
     if (ConstraintsHold(rules_[id], reply)) ids.push_back(id);
   for (uint32_t id : compiled_->code_only)
@@ -331,7 +351,7 @@ std::vector<const Rule*> Classifier::Explain(const Reply& reply, Scratch* scratc
 
 FacetExplanation Classifier::ExplainFacets(const Reply& reply, Scratch* scratch) const {
   Evidence evidence;
-  Scan(reply, scratch, &evidence);
+  ScanFacets(reply, scratch, &evidence);
   FacetExplanation out;
   for (size_t i = 0; i < who_names_.size(); ++i)
     if (evidence.who & (1u << i)) out.who.push_back(who_names_[i]);
@@ -891,46 +911,56 @@ Status ClassifierBuilder::Build(std::unique_ptr<const Classifier>* out) {
     facet_rows.push_back(std::move(row));
   }
 
-  std::string cache_path;
-  if (!exprs.empty() && !st.cache_dir.empty() && st.problems.empty()) {
-    uint64_t key = Fnv1a(hs_version());
-    for (size_t k = 0; k < exprs.size(); ++k) {
-      key = Fnv1a(exprs[k], key);
-      key = Fnv1a(std::to_string(flags[k]) + "/" + std::to_string(idents[k]) + "\n", key);
-    }
-    char name[40];
-    std::snprintf(name, sizeof name, "rules-%016llx.hsdb", static_cast<unsigned long long>(key));
-    cache_path = st.cache_dir + "/" + name;
-    compiled->db = LoadCachedDatabase(cache_path);
-  }
-  if (!exprs.empty() && !compiled->db) {
-    hs_compile_error_t* err = nullptr;
-    if (hs_compile_multi(exprs.data(), flags.data(), idents.data(), static_cast<unsigned>(exprs.size()), HS_MODE_BLOCK,
-                         nullptr, &compiled->db, &err) != HS_SUCCESS) {
-      hs_free_compile_error(err);
-      // Compile one by one to name every pattern that fails.
-      for (size_t k = 0; k < exprs.size(); ++k) {
-        hs_database_t* one = nullptr;
-        hs_compile_error_t* e1 = nullptr;
-        if (hs_compile(exprs[k], flags[k], HS_MODE_BLOCK, nullptr, &one, &e1) != HS_SUCCESS) {
-          if (idents[k] >= kFacetIdBase) {
-            const std::string pattern = exprs[k];
-            for (const FacetDef& f : st.facets)
-              if (f.pattern == pattern)
-                st.Problem(f.file, f.line, "facet " + f.name + ": pattern does not compile: " + (e1 ? e1->message : "?"));
-          } else {
-            const Rule& r = st.rules[idents[k]];
-            st.Problem(r.file, r.line, "rule " + r.id + ": pattern does not compile: " + (e1 ? e1->message : "?"));
-          }
-          hs_free_compile_error(e1);
-        }
-        hs_free_database(one);
+  // Two databases: the rules, scanned for every reply, and the facets,
+  // scanned only when no rule above the facet tier decided.
+  auto compile = [&](bool facets, hs_database_t** out) {
+    std::vector<const char*> e;
+    std::vector<unsigned> f, ids;
+    for (size_t k = 0; k < exprs.size(); ++k)
+      if ((idents[k] >= kFacetIdBase) == facets) e.push_back(exprs[k]), f.push_back(flags[k]), ids.push_back(idents[k]);
+    if (e.empty()) return;
+    std::string cache_path;
+    if (!st.cache_dir.empty() && st.problems.empty()) {
+      uint64_t key = Fnv1a(hs_version());
+      for (size_t k = 0; k < e.size(); ++k) {
+        key = Fnv1a(e[k], key);
+        key = Fnv1a(std::to_string(f[k]) + "/" + std::to_string(ids[k]) + "\n", key);
       }
-      if (st.problems.empty()) st.problems.push_back("rule base: the patterns do not compile together");
-    } else if (!cache_path.empty()) {
-      StoreCachedDatabase(st.cache_dir, cache_path, compiled->db);
+      char name[48];
+      std::snprintf(name, sizeof name, "%s-%016llx.hsdb", facets ? "facets" : "rules", static_cast<unsigned long long>(key));
+      cache_path = st.cache_dir + "/" + name;
+      *out = LoadCachedDatabase(cache_path);
+      if (*out) return;
     }
-  }
+    hs_compile_error_t* err = nullptr;
+    if (hs_compile_multi(e.data(), f.data(), ids.data(), static_cast<unsigned>(e.size()), HS_MODE_BLOCK, nullptr, out,
+                         &err) == HS_SUCCESS) {
+      if (!cache_path.empty()) StoreCachedDatabase(st.cache_dir, cache_path, *out);
+      return;
+    }
+    hs_free_compile_error(err);
+    // Compile one by one to name every pattern that fails.
+    for (size_t k = 0; k < e.size(); ++k) {
+      hs_database_t* one = nullptr;
+      hs_compile_error_t* e1 = nullptr;
+      if (hs_compile(e[k], f[k], HS_MODE_BLOCK, nullptr, &one, &e1) != HS_SUCCESS) {
+        if (facets) {
+          const std::string pattern = e[k];
+          for (const FacetDef& fd : st.facets)
+            if (fd.pattern == pattern)
+              st.Problem(fd.file, fd.line, "facet " + fd.name + ": pattern does not compile: " + (e1 ? e1->message : "?"));
+        } else {
+          const Rule& r = st.rules[ids[k]];
+          st.Problem(r.file, r.line, "rule " + r.id + ": pattern does not compile: " + (e1 ? e1->message : "?"));
+        }
+        hs_free_compile_error(e1);
+      }
+      hs_free_database(one);
+    }
+    if (st.problems.empty()) st.problems.push_back("rule base: the patterns do not compile together");
+  };
+  compile(false, &compiled->db);
+  compile(true, &compiled->facet_db);
   if (!st.problems.empty()) {
     std::string msg;
     for (const auto& p : st.problems) msg += (msg.empty() ? "" : "\n") + p;

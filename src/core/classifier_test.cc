@@ -197,18 +197,20 @@ TEST(Classifier, DatabaseCacheIsUsedAndSurvivesCorruption) {
   auto first = build();
   std::vector<std::filesystem::path> files;
   for (const auto& e : std::filesystem::directory_iterator(dir)) files.push_back(e.path());
-  ASSERT_EQ(files.size(), 1u) << "one cached database";
+  ASSERT_EQ(files.size(), 2u) << "one cached database for the rules, one for the facets";
   auto second = build();  // from the cache
   auto scratch = second->NewScratch();
   EXPECT_EQ(second->Classify("421 RP-001", scratch.get()).category, Category::ip_rate_limited);
-  {
-    std::fstream f(files[0], std::ios::in | std::ios::out | std::ios::binary);
+  EXPECT_EQ(second->Classify("550 Empfänger unbekannt", scratch.get()).category, Category::recipient_not_found);
+  for (const auto& file : files) {
+    std::fstream f(file, std::ios::in | std::ios::out | std::ios::binary);
     f.seekp(100);
     f.write("garbage!", 8);
   }
-  auto third = build();  // corrupt entry: rebuilt, not trusted
+  auto third = build();  // corrupt entries: rebuilt, not trusted
   auto scratch3 = third->NewScratch();
   EXPECT_EQ(third->Classify("421 RP-001", scratch3.get()).category, Category::ip_rate_limited);
+  EXPECT_EQ(third->Classify("550 Empfänger unbekannt", scratch3.get()).category, Category::recipient_not_found);
   std::filesystem::remove_all(dir);
 }
 
