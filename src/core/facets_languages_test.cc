@@ -1,0 +1,163 @@
+// The facet layer in other languages (rules/facets-languages.toml): the
+// localized wordings of bounce notices and SMTP replies say who and what in
+// Japanese, Chinese, Korean, German, French, Spanish, Portuguese, Italian,
+// Russian, Dutch and Polish, and the shipped [[decide]] rows read them.
+#include <gtest/gtest.h>
+
+#include "rebound/classifier.h"
+
+namespace rebound {
+namespace {
+
+const Classifier& Default() {
+  static std::unique_ptr<const Classifier> c = [] {
+    ClassifierBuilder b;
+    EXPECT_TRUE(b.AddDefaults().ok());
+    std::unique_ptr<const Classifier> built;
+    Status s = b.Build(&built);
+    EXPECT_TRUE(s.ok()) << s.message();
+    return built;
+  }();
+  return *c;
+}
+
+struct Case {
+  const char* reply;
+  Category category;
+};
+
+void ExpectAll(const Case* begin, const Case* end) {
+  auto scratch = Default().NewScratch();
+  for (const Case* c = begin; c != end; ++c) {
+    Verdict v = Default().Classify(c->reply, scratch.get());
+    EXPECT_EQ(v.category, c->category) << c->reply << " decided by " << v.rule;
+  }
+}
+
+TEST(FacetLanguages, Japanese) {
+  const Case cases[] = {
+      {"550 ユーザが存在しません", Category::recipient_not_found},
+      {"550 宛先不明", Category::recipient_not_found},
+      {"550 このユーザーは登録されていません", Category::recipient_not_found},
+      {"552 受信者のメールボックスが一杯です", Category::mailbox_full},
+      {"550 あて先のアカウントは利用停止中です", Category::recipient_unavailable},
+      {"552 メールサイズが大きすぎます", Category::message_too_large},
+  };
+  ExpectAll(std::begin(cases), std::end(cases));
+}
+
+TEST(FacetLanguages, Chinese) {
+  const Case cases[] = {
+      {"550 用户不存在", Category::recipient_not_found},
+      {"550 收件者不存在", Category::recipient_not_found},
+      {"552 收件人邮箱空间已满", Category::mailbox_full},
+      {"552 收件人信箱已滿", Category::mailbox_full},
+      {"550 收件人帳號已停用", Category::recipient_unavailable},
+      {"554 邮件过大", Category::message_too_large},
+      {"451 投递超时", Category::expired},
+  };
+  ExpectAll(std::begin(cases), std::end(cases));
+}
+
+TEST(FacetLanguages, Korean) {
+  const Case cases[] = {
+      {"550 존재하지 않는 사용자입니다", Category::recipient_not_found},
+      {"552 받는사람의 메일함 용량이 부족합니다", Category::mailbox_full},
+      {"550 휴면 계정입니다", Category::recipient_unavailable},
+  };
+  ExpectAll(std::begin(cases), std::end(cases));
+}
+
+TEST(FacetLanguages, German) {
+  const Case cases[] = {
+      {"550 5.1.1 Der Empfänger wurde nicht gefunden", Category::recipient_not_found},
+      {"550 Benutzer existiert nicht", Category::recipient_not_found},
+      {"552 Postfach des Empfängers ist voll", Category::mailbox_full},
+      {"452 Speicherkontingent des Empfängers überschritten", Category::mailbox_full},
+      {"550 Das Postfach des Empfängers wurde deaktiviert", Category::recipient_unavailable},
+      {"552 Die Nachricht überschreitet die maximale Größe", Category::message_too_large},
+      {"550 Die Nachricht konnte nach mehreren Versuchen nicht zugestellt werden", Category::expired},
+  };
+  ExpectAll(std::begin(cases), std::end(cases));
+}
+
+TEST(FacetLanguages, French) {
+  const Case cases[] = {
+      {"550 5.1.1 Destinataire introuvable", Category::recipient_not_found},
+      {"552 Boîte aux lettres pleine", Category::mailbox_full},
+      {"452 Quota dépassé pour ce destinataire", Category::mailbox_full},
+      {"554 Message refusé : courrier indésirable", Category::spam},
+  };
+  ExpectAll(std::begin(cases), std::end(cases));
+}
+
+TEST(FacetLanguages, Spanish) {
+  const Case cases[] = {
+      {"550 Usuario desconocido", Category::recipient_not_found},
+      {"552 Buzón lleno", Category::mailbox_full},
+      {"550 La cuenta del destinatario está deshabilitada", Category::recipient_unavailable},
+      {"552 El mensaje excede el tamaño máximo permitido", Category::message_too_large},
+  };
+  ExpectAll(std::begin(cases), std::end(cases));
+}
+
+TEST(FacetLanguages, Portuguese) {
+  const Case cases[] = {
+      {"550 Usuário inexistente", Category::recipient_not_found},
+      {"552 Caixa postal cheia", Category::mailbox_full},
+      {"550 Conta do destinatário desativada", Category::recipient_unavailable},
+  };
+  ExpectAll(std::begin(cases), std::end(cases));
+}
+
+TEST(FacetLanguages, Italian) {
+  const Case cases[] = {
+      {"550 Utente inesistente", Category::recipient_not_found},
+      {"552 Casella piena", Category::mailbox_full},
+      {"552 Quota superata per la casella di posta del destinatario", Category::mailbox_full},
+      {"421 Troppi messaggi, riprovare più tardi", Category::sender_rate_limited},
+  };
+  ExpectAll(std::begin(cases), std::end(cases));
+}
+
+TEST(FacetLanguages, Russian) {
+  const Case cases[] = {
+      {"550 нет такого пользователя", Category::recipient_not_found},
+      {"550 Адресат не найден", Category::recipient_not_found},
+      {"552 Ящик переполнен", Category::mailbox_full},
+      {"554 Сообщение отклонено как спам", Category::spam},
+      {"421 Слишком много писем, повторите попытку позже", Category::sender_rate_limited},
+  };
+  ExpectAll(std::begin(cases), std::end(cases));
+}
+
+TEST(FacetLanguages, DutchAndPolish) {
+  const Case cases[] = {
+      {"550 Ontvanger onbekend", Category::recipient_not_found},
+      {"552 Postvak is vol", Category::mailbox_full},
+      {"550 Użytkownik nie istnieje", Category::recipient_not_found},
+      {"552 Skrzynka odbiorcy jest przepełniona", Category::mailbox_full},
+  };
+  ExpectAll(std::begin(cases), std::end(cases));
+}
+
+// Words that count recipients are not a rate, a closed connection is not a
+// closed account, and sender-side words still veto a hard bounce.
+TEST(FacetLanguages, NoMisreadings) {
+  const Case cases[] = {
+      {"452 宛先が多すぎます", Category::too_many_recipients},
+      {"550 Absender unbekannt", Category::policy_rejected},
+      {"421 Zu viele Verbindungen von Ihrer IP", Category::ip_rate_limited},
+  };
+  ExpectAll(std::begin(cases), std::end(cases));
+  auto scratch = Default().NewScratch();
+  Verdict closed_connection = Default().Classify("421 Verbindung geschlossen, bitte später erneut versuchen", scratch.get());
+  EXPECT_FALSE(closed_connection.hard_bounce) << closed_connection.rule;
+  EXPECT_NE(closed_connection.category, Category::recipient_not_found) << closed_connection.rule;
+  Verdict spam = Default().Classify("550 5.7.1 Nachricht als Spam eingestuft, Empfänger unbekannt", scratch.get());
+  EXPECT_FALSE(spam.hard_bounce) << spam.rule;
+  EXPECT_TRUE(Default().Classify("550 нет такого пользователя", scratch.get()).hard_bounce);
+}
+
+}  // namespace
+}  // namespace rebound
