@@ -2,7 +2,8 @@
 # Side by side, in one run: Sisimai::Reason->match (Debian's libsisimai-perl)
 # and `rebound classify`, as whole processes over the same 300,000 replies
 # (the realistic mix of bench/replies_mix.sh, repeated). Prints both
-# throughputs and the ratio.
+# throughputs and the ratio. MIX=wide uses the second mix (with the sourced
+# provider and MTA replies).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD:-$repo/build/release}
@@ -12,7 +13,8 @@ bash "$repo/scripts/install-deps.sh" --with-tests
 ninja -C "$build" rebound >/dev/null
 
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
-bash "$repo/bench/replies_mix.sh" > "$work/mix.txt"
+bash "$repo/bench/replies_mix.sh" "${MIX:-}" > "$work/mix.txt"
+echo "mix: ${MIX:-realistic}, $(sort -u "$work/mix.txt" | wc -l) distinct replies"
 /usr/bin/python3 - "$work/mix.txt" "$count" > "$work/replies.txt" <<'PY'
 import sys
 mix = [l.rstrip("\n") for l in open(sys.argv[1], encoding="utf-8", errors="replace") if l.strip()]
