@@ -835,7 +835,9 @@ Status ClassifierBuilder::Build(std::unique_ptr<const Classifier>* out) {
   }
   // Evaluation order: local first, then priority, then definition order.
   // Switched off by [[disable]]: gone before anything is ordered or compiled.
-  for (const auto& [id, where] : st.disabled) {
+  for (const auto& disabled : st.disabled) {
+    const std::string& id = disabled.first;  // named, not bound: lambdas below capture it
+    const std::string& where = disabled.second;
     auto it = std::find_if(st.rules.begin(), st.rules.end(), [&](const Rule& r) { return r.id == id; });
     auto row = std::find_if(st.decide.begin(), st.decide.end(), [&](const DecideDef& d) { return d.rule.id == id; });
     if (it != st.rules.end()) st.rules.erase(it);
