@@ -123,7 +123,8 @@ std::string_view UrlIn(std::string_view t) {
 
 }  // namespace
 
-// Facet patterns share the rules' vectorscan database; their ids start here.
+// Facet pattern ids (in the facet database) start here, so a hit tells a
+// facet from a rule.
 constexpr uint32_t kFacetIdBase = 0x40000000;
 constexpr uint32_t kWhoFlag = 0x20000000;  // within a facet id: a who facet
 
@@ -255,10 +256,6 @@ bool HasIpv4Literal(std::string_view t) {
   }
   return false;
 }
-
-}  // namespace
-
-namespace {
 
 int OnFacet(unsigned int id, unsigned long long, unsigned long long, unsigned int, void* ctx) {
   auto* e = static_cast<Classifier::Evidence*>(ctx);
