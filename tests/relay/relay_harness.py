@@ -21,6 +21,18 @@ def free_port():
         return s.getsockname()[1]
 
 
+def wait_port(port, limit=10.0):
+    """True once something listens on 127.0.0.1:port, False after limit seconds."""
+    end = time.time() + limit
+    while time.time() < end:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return True
+        except OSError:
+            time.sleep(0.05)
+    return False
+
+
 def tls_context():
     ctx = ssl.create_default_context()
     ctx.check_hostname = False
