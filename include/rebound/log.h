@@ -124,7 +124,4 @@ class LineSplitter {
 // build the text; the result points into *buf or into the event.
 std::string_view ClassifierInput(const DeliveryEvent& e, std::string* buf);
 
-// Seconds since the epoch for a civil UTC date and time (proleptic Gregorian).
-int64_t CivilToEpoch(int year, int month, int day, int hour, int minute, int second);
-
 }  // namespace rebound

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "bounce/mime.h"
+#include "core/civil_time.h"
 
 namespace rebound::bounce {
 namespace {
@@ -48,43 +49,6 @@ const char* PseudoDetail(Reason r) {
     case Reason::undefined: return "0.900";
     default: return nullptr;
   }
-}
-
-int MonthIndex(std::string_view m) {
-  // The first three letters, lower-cased, as one number against the twelve.
-  if (m.size() < 3) return 0;
-  auto key = [](char a, char b, char c) {
-    return static_cast<uint32_t>(static_cast<unsigned char>(a)) | static_cast<uint32_t>(static_cast<unsigned char>(b)) << 8 |
-           static_cast<uint32_t>(static_cast<unsigned char>(c)) << 16;
-  };
-  static constexpr std::string_view kMonths[] = {"jan", "feb", "mar", "apr", "may", "jun",
-                                                 "jul", "aug", "sep", "oct", "nov", "dec"};
-  const uint32_t k = key(LowerAscii(m[0]), LowerAscii(m[1]), LowerAscii(m[2]));
-  for (int i = 0; i < 12; ++i)
-    if (k == key(kMonths[i][0], kMonths[i][1], kMonths[i][2])) return i + 1;
-  return 0;
-}
-
-// Days since 1970-01-01 of a civil date (proleptic Gregorian).
-long DaysFromCivil(long y, unsigned m, unsigned d) {
-  y -= m <= 2;
-  const long era = (y >= 0 ? y : y - 399) / 400;
-  const unsigned yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<long>(doe) - 719468;
-}
-
-void CivilFromDays(long z, long* y, unsigned* m, unsigned* d) {
-  z += 719468;
-  const long era = (z >= 0 ? z : z - 146096) / 146097;
-  const unsigned doe = static_cast<unsigned>(z - era * 146097);
-  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const unsigned mp = (5 * doy + 2) / 153;
-  *d = doy - (153 * mp + 2) / 5 + 1;
-  *m = mp < 10 ? mp + 3 : mp - 9;
-  *y = static_cast<long>(yoe) + era * 400 + (*m <= 2);
 }
 
 // The SMTP command a bounce's wording names around the reply, when the reply
@@ -203,16 +167,16 @@ size_t Iso8601Chars(std::string_view date, char* buf) {
   }
   size_t k = 0;
   for (int skip = 0; skip < 2; ++skip)
-    if (k < ntok && std::isalpha(static_cast<unsigned char>(tok[k][0])) && !MonthIndex(tok[k])) ++k;
+    if (k < ntok && std::isalpha(static_cast<unsigned char>(tok[k][0])) && !MonthFromAbbrev(tok[k])) ++k;
   if (k + 3 > ntok) return 0;
   int day = 0, month = 0, year = 0;
   // "DD Mon YYYY" or "Mon DD YYYY".
-  if (MonthIndex(tok[k + 1])) {
+  if (MonthFromAbbrev(tok[k + 1])) {
     day = ToInt(tok[k]);
-    month = MonthIndex(tok[k + 1]);
+    month = MonthFromAbbrev(tok[k + 1]);
     year = ToInt(tok[k + 2]);
-  } else if (MonthIndex(tok[k])) {
-    month = MonthIndex(tok[k]);
+  } else if (MonthFromAbbrev(tok[k])) {
+    month = MonthFromAbbrev(tok[k]);
     day = ToInt(tok[k + 1]);
     year = ToInt(tok[k + 2]);
   } else {
@@ -238,30 +202,8 @@ size_t Iso8601Chars(std::string_view date, char* buf) {
         if (IEquals(z, n)) offset_min = off;
     }
   }
-  long secs = DaysFromCivil(year, static_cast<unsigned>(month), static_cast<unsigned>(day)) * 86400L + hh * 3600L +
-              mm * 60L + ss - offset_min * 60L;
-  long days = secs >= 0 ? secs / 86400 : (secs - 86399) / 86400;
-  long rem = secs - days * 86400;
-  long y;
-  unsigned m, d;
-  CivilFromDays(days, &y, &m, &d);
-  if (y < 0 || y > 9999) {
-    const int n = std::snprintf(buf, 96, "%04ld-%02u-%02uT%02d:%02d:%02dZ", y, m, d, static_cast<int>(rem / 3600),
-                                static_cast<int>((rem / 60) % 60), static_cast<int>(rem % 60));
-    return n < 0 ? 0 : std::min<size_t>(static_cast<size_t>(n), 95);
-  }
-  // Digits by hand: snprintf was a tenth of the time of a whole record.
-  auto digits = [](char* at, long v, int n) {
-    for (int i = n - 1; i >= 0; --i, v /= 10) at[i] = static_cast<char>('0' + v % 10);
-  };
-  std::memcpy(buf, "0000-00-00T00:00:00Z", 20);
-  digits(buf, y, 4);
-  digits(buf + 5, m, 2);
-  digits(buf + 8, d, 2);
-  digits(buf + 11, rem / 3600, 2);
-  digits(buf + 14, (rem / 60) % 60, 2);
-  digits(buf + 17, rem % 60, 2);
-  return 20;
+  const int64_t secs = CivilToEpoch(year, month, day, hh, mm, ss) - offset_min * 60L;
+  return FormatTime(secs * 1000, TimeFormat::kIso, buf);
 }
 }  // namespace
 

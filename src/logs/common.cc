@@ -2,7 +2,6 @@
 // detection and the reader factory. See rebound/log.h.
 #include <charconv>
 #include <cstring>
-#include <ctime>
 
 #include "logs/internal.h"
 
@@ -45,40 +44,10 @@ std::string_view DeliveryEvent::RecipientDomain() const {
   return at == npos ? std::string_view() : recipient.substr(at + 1);
 }
 
-int64_t CivilToEpoch(int year, int month, int day, int hour, int minute, int second) {
-  // Days from 1970-01-01 in the proleptic Gregorian calendar (H. Hinnant's
-  // well-known era arithmetic, written out here).
-  const int y = year - (month <= 2);
-  const int era = (y >= 0 ? y : y - 399) / 400;
-  const unsigned yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned mp = static_cast<unsigned>(month > 2 ? month - 3 : month + 9);
-  const unsigned doy = (153 * mp + 2) / 5 + static_cast<unsigned>(day) - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  const int64_t days = int64_t(era) * 146097 + int64_t(doe) - 719468;
-  return days * 86400 + hour * 3600 + minute * 60 + second;
-}
-
 namespace logs {
 
-int MonthFromAbbrev(std::string_view s) {
-  static constexpr std::string_view kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                                 "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-  if (s.size() < 3) return 0;
-  static thread_local int last = 0;  // logs stay in one month for a long time
-  if (last && s.substr(0, 3) == kMonths[last - 1]) return last;
-  for (int i = 0; i < 12; ++i)
-    if (s.substr(0, 3) == kMonths[i]) return last = i + 1;
-  return 0;
-}
-
-YearResolver::YearResolver(int64_t reference_time) : reference_(reference_time), year_(1970) {
-  if (reference_time > 0) {
-    const time_t t = static_cast<time_t>(reference_time);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    year_ = tm.tm_year + 1900;
-  }
-}
+YearResolver::YearResolver(int64_t reference_time)
+    : reference_(reference_time), year_(reference_time > 0 ? UtcYear(reference_time) : 1970) {}
 
 int64_t YearResolver::Resolve(int month, int day, int hour, int minute, int second) const {
   if (month != last_month_ || day != last_day_) {

@@ -14,6 +14,7 @@
 #include <emmintrin.h>
 #endif
 
+#include "core/civil_time.h"
 #include "rebound/log.h"
 
 namespace rebound::logs {
@@ -99,9 +100,6 @@ inline int Digits(std::string_view s, size_t i, size_t n) {
   }
   return v;
 }
-
-// "Jan".."Dec" -> 1..12, else 0.
-int MonthFromAbbrev(std::string_view s);
 
 // Resolves syslog timestamps, which have no year, against the reference time.
 class YearResolver {

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include "core/civil_time.h"
 #include "logs/scan.h"
 
 namespace rebound::logs {

@@ -10,6 +10,7 @@
 #include <random>
 #include <set>
 
+#include "core/civil_time.h"
 #include "logs/scan.h"
 
 namespace rebound::logs {
