@@ -500,7 +500,8 @@ void ClassifierBuilder::State::Load(std::string_view name, std::string_view toml
     return;
   }
   static const std::set<std::string> kTopKeys = {"source", "provider", "reference", "tier", "priority", "rule",
-                                                 "category", "permanence", "who", "what", "decide", "disable"};
+                                                 "category", "permanence", "who", "what", "decide", "disable",
+                                                 "blocklist"};
   for (const auto& [k, v] : tbl)
     if (!kTopKeys.count(std::string(k.str()))) Problem(file, LineOf(v), "unknown key '" + std::string(k.str()) + "'");
   if (const toml::array* cats = tbl["category"].as_array()) {
@@ -535,6 +536,29 @@ void ClassifierBuilder::State::Load(std::string_view name, std::string_view toml
           continue;
         }
         for (auto& id : ids) disabled.emplace_back(std::move(id), file + ":" + std::to_string(LineOf(e)));
+      }
+  }
+  // [[blocklist]]: the names `rebound scan` gives the blocklists that
+  // rejections mention (src/logs/blocklists.cc reads them); one table, in
+  // the shipped file about blocklists.
+  if (const toml::node* n = tbl.get("blocklist")) {
+    const toml::array* arr = n->as_array();
+    if (local || !file.ends_with("providers/dnsbl.toml"))
+      Problem(file, LineOf(*n), "[[blocklist]] belongs in the shipped rules/providers/dnsbl.toml only");
+    else if (!arr)
+      Problem(file, LineOf(*n), "'blocklist' must be an array of tables ([[blocklist]])");
+    else
+      for (const auto& e : *arr) {
+        const toml::table* t = e.as_table();
+        std::vector<std::string> texts;
+        if (!t || t->size() != 2 || !t->get("name") || !t->get("name")->is_string() || !t->get("mentioned_as") ||
+            !StringList(*t->get("mentioned_as"), &texts) || texts.empty()) {
+          Problem(file, LineOf(e), "[[blocklist]] needs name = \"...\" and mentioned_as = [\"text\", ...], nothing else");
+          continue;
+        }
+        for (const std::string& x : texts)
+          if (x.empty() || std::any_of(x.begin(), x.end(), [](char c) { return c >= 'A' && c <= 'Z'; }))
+            Problem(file, LineOf(e), "[[blocklist]] mentioned_as '" + x + "' must be lower case, not empty (it is found in any case)");
       }
   }
   for (const char* kind : {"who", "what", "decide"}) {
