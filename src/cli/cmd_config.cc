@@ -2,7 +2,7 @@
 #include <iostream>
 
 #include "cli/command.h"
-#include "relay/config.h"
+#include "config/config.h"
 
 namespace rebound::cli {
 namespace {

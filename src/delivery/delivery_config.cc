@@ -1,9 +1,9 @@
-// The delivery side's configuration keys, registered in the relay's one
-// table (relay/config.h): each key once, with its default and a line of doc.
+// The delivery side's configuration keys, registered in the one config
+// table (config/config.h): each key once, with its default and a line of doc.
 #include <unistd.h>
 
+#include "config/config.h"
 #include "delivery/service.h"
-#include "relay/config.h"
 
 namespace rebound::delivery {
 

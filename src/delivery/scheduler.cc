@@ -17,12 +17,12 @@
 #include <random>
 #include <unordered_map>
 
+#include "config/config.h"
 #include "delivery/dsn.h"
 #include "delivery/relay_codes.h"
 #include "delivery/service.h"
 #include "delivery/smtp_client.h"
-#include "relay/config.h"
-#include "relay/store.h"
+#include "store/store.h"
 
 namespace rebound::delivery {
 

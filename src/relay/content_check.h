@@ -21,7 +21,7 @@
 #include <string>
 #include <vector>
 
-#include "relay/config.h"
+#include "config/config.h"
 #include "rebound/status.h"
 
 namespace rebound::relay {

@@ -6,8 +6,8 @@
 #include <memory>
 #include <string>
 
-#include "relay/config.h"
-#include "relay/store.h"
+#include "config/config.h"
+#include "store/store.h"
 
 namespace rebound::relay {
 

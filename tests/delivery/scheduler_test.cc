@@ -13,7 +13,7 @@
 #include <sqlite3.h>
 
 #include "delivery/service.h"
-#include "relay/store.h"
+#include "store/store.h"
 #include "test_util.h"
 
 namespace rebound::delivery {

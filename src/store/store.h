@@ -1,4 +1,4 @@
-// relay/store.h: the relay's durable state behind one interface.
+// store/store.h: the relay's durable state behind one interface.
 //
 // What it is: the queue (messages and their recipients with delivery state),
 // the event history, the suppression lists, the accounts and their quota

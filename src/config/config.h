@@ -1,4 +1,4 @@
-// relay/config.h: the service configuration (one TOML file).
+// config/config.h: the service configuration (one TOML file).
 //
 // Every key is defined once, in a table of ConfigKey (name, type, default,
 // one line of documentation): the submission side's keys in config.cc, other

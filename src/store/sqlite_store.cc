@@ -15,7 +15,7 @@
 #include <mutex>
 #include <unordered_map>
 
-#include "relay/store.h"
+#include "store/store.h"
 
 namespace rebound::relay {
 

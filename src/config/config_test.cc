@@ -1,5 +1,5 @@
 // The configuration mechanism on real TOML files.
-#include "relay/config.h"
+#include "config/config.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>

@@ -7,7 +7,7 @@
 #include <set>
 #include <thread>
 
-#include "relay/store.h"
+#include "store/store.h"
 
 namespace rebound::relay {
 namespace {

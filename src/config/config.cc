@@ -1,4 +1,4 @@
-#include "relay/config.h"
+#include "config/config.h"
 
 #include <cstdio>
 #include <cstdlib>
