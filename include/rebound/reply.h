@@ -34,6 +34,17 @@ struct EnhancedStatus {
 // The SMTP command a reply answered, when the wrapper states it.
 enum class SmtpCommand : uint8_t { kUnknown, kConnect, kHelo, kEhlo, kStartTls, kAuth, kMail, kRcpt, kData, kDataEnd, kQuit };
 std::string_view SmtpCommandName(SmtpCommand c);  // "RCPT", "" for kUnknown
+// The command that words name at their start, the one vocabulary for every
+// place that reads a command out of text: the verb as sent ("RCPT TO:<a@b>",
+// "MAIL FROM", "EHLO mx.example.com"), the MTAs' wordings after "in reply
+// to" and "after" ("pipelined RCPT TO", "end of DATA", "initial
+// connection"), a transcript's lone "." (the end of the message data), and
+// SmtpCommandName's own names ("DATA-END", "CONNECT"). Case-insensitive; a
+// name must end where a word does ("DATABASE" names nothing). The end of
+// the message data is kDataEnd, never kData: a refusal then is about the
+// message sent, one at DATA is not. *used, when given, gets the bytes the
+// name took. kUnknown when the words name no command.
+SmtpCommand SmtpCommandFromWords(std::string_view words, size_t* used = nullptr);
 
 struct Reply {
   int code = 0;                // basic reply code (RFC 5321), 0 when absent

@@ -44,6 +44,37 @@ std::string_view SmtpCommandName(SmtpCommand c) {
   return {};
 }
 
+SmtpCommand SmtpCommandFromWords(std::string_view words, size_t* used) {
+  struct Name { std::string_view words; SmtpCommand command; };
+  // A name that begins another comes after it ("DATA-END" before "DATA").
+  static constexpr Name kNames[] = {
+      {"RCPT", SmtpCommand::kRcpt},
+      {"MAIL", SmtpCommand::kMail},
+      {"DATA-END", SmtpCommand::kDataEnd},
+      {"end of DATA", SmtpCommand::kDataEnd},
+      {".", SmtpCommand::kDataEnd},
+      {"DATA", SmtpCommand::kData},
+      {"EHLO", SmtpCommand::kEhlo},
+      {"HELO", SmtpCommand::kHelo},
+      {"STARTTLS", SmtpCommand::kStartTls},
+      {"AUTH", SmtpCommand::kAuth},
+      {"QUIT", SmtpCommand::kQuit},
+      {"CONNECT", SmtpCommand::kConnect},
+      {"initial connection", SmtpCommand::kConnect},
+      {"initial greeting", SmtpCommand::kConnect},
+  };
+  // Exim and Postfix say "pipelined" before a command sent with others.
+  const size_t lead = IStartsWith(words, "pipelined ") ? 10 : 0;
+  const std::string_view w = words.substr(lead);
+  for (const Name& n : kNames) {
+    if (!IStartsWith(w, n.words)) continue;
+    if (w.size() > n.words.size() && std::isalnum(static_cast<unsigned char>(w[n.words.size()]))) continue;
+    if (used) *used = lead + n.words.size();
+    return n.command;
+  }
+  return SmtpCommand::kUnknown;
+}
+
 size_t ParseEnhancedStatus(std::string_view s, EnhancedStatus* out) {
   // class "." subject "." detail, with 1-3 digit subject and detail.
   if (s.size() < 5 || (s[0] != '2' && s[0] != '4' && s[0] != '5') || s[1] != '.') return 0;
@@ -67,25 +98,6 @@ size_t ParseEnhancedStatus(std::string_view s, EnhancedStatus* out) {
 }
 
 namespace {
-
-// The command a wrapper names, from the words that follow "in reply to " or
-// "after ".
-SmtpCommand CommandFromWords(std::string_view w) {
-  struct Name { std::string_view prefix; SmtpCommand cmd; };
-  static constexpr Name kNames[] = {
-      {"RCPT", SmtpCommand::kRcpt},        {"pipelined RCPT", SmtpCommand::kRcpt},
-      {"MAIL", SmtpCommand::kMail},        {"pipelined MAIL", SmtpCommand::kMail},
-      {"end of DATA", SmtpCommand::kDataEnd}, {"end of data", SmtpCommand::kDataEnd},
-      {"DATA", SmtpCommand::kData},        {"pipelined DATA", SmtpCommand::kData},
-      {"EHLO", SmtpCommand::kEhlo},        {"HELO", SmtpCommand::kHelo},
-      {"STARTTLS", SmtpCommand::kStartTls}, {"AUTH", SmtpCommand::kAuth},
-      {"QUIT", SmtpCommand::kQuit},        {"initial connection", SmtpCommand::kConnect},
-      {"initial greeting", SmtpCommand::kConnect}, {"connect", SmtpCommand::kConnect},
-  };
-  for (const auto& n : kNames)
-    if (IStartsWith(w, n.prefix)) return n.cmd;
-  return SmtpCommand::kUnknown;
-}
 
 // A basic reply code at s[i]: [2-5]dd followed by end, space or '-'.
 bool CodeAt(std::string_view s, size_t i) {
@@ -178,7 +190,7 @@ Reply ReplyParser::Parse(std::string_view raw) {
 
   // Postfix: "... (in reply to RCPT TO command)".
   if (size_t p = IFind(s, "(in reply to "); p != npos) {
-    r.command = CommandFromWords(s.substr(p + 13));
+    r.command = SmtpCommandFromWords(s.substr(p + 13));
     s = Trim(s.substr(0, p));
   }
   // Postfix: "host mx.example.com[192.0.2.1] said: 550 ...", or
@@ -204,7 +216,7 @@ Reply ReplyParser::Parse(std::string_view raw) {
     size_t after = IFind(s, " after ", e);
     if (after != npos) {
       std::string_view rest = s.substr(after + 7);
-      if (r.command == SmtpCommand::kUnknown) r.command = CommandFromWords(rest);
+      if (r.command == SmtpCommand::kUnknown) r.command = SmtpCommandFromWords(rest);
       size_t colon = rest.find(':');
       if (size_t gt = rest.find(">:"); gt != npos && (colon == npos || gt < rest.find('\n'))) colon = gt + 1;
       if (colon != npos) rest = Trim(rest.substr(colon + 1));
@@ -220,7 +232,7 @@ Reply ReplyParser::Parse(std::string_view raw) {
   // Sendmail transcript: ">>> RCPT To:<x>" then "<<< 550 5.1.1 ...".
   if (size_t t = s.find("<<< "); t != npos) {
     if (size_t cmd = s.rfind(">>> ", t); cmd != npos && r.command == SmtpCommand::kUnknown)
-      r.command = CommandFromWords(s.substr(cmd + 4));
+      r.command = SmtpCommandFromWords(s.substr(cmd + 4));
     s = s.substr(t);
   }
 

@@ -155,6 +155,42 @@ TEST(ReplyParser, EmptyInput) {
   EXPECT_TRUE(r.text.empty());
 }
 
+TEST(SmtpCommandFromWords, OneVocabulary) {
+  EXPECT_EQ(SmtpCommandFromWords("RCPT TO:<a@example.org>"), SmtpCommand::kRcpt);
+  EXPECT_EQ(SmtpCommandFromWords("pipelined MAIL FROM:<>"), SmtpCommand::kMail);
+  EXPECT_EQ(SmtpCommandFromWords("end of data"), SmtpCommand::kDataEnd);
+  EXPECT_EQ(SmtpCommandFromWords("DATA-END"), SmtpCommand::kDataEnd);
+  EXPECT_EQ(SmtpCommandFromWords("."), SmtpCommand::kDataEnd);
+  EXPECT_EQ(SmtpCommandFromWords("DATA command"), SmtpCommand::kData);
+  EXPECT_EQ(SmtpCommandFromWords("HELO mx.example.org"), SmtpCommand::kHelo);
+  EXPECT_EQ(SmtpCommandFromWords("ehlo"), SmtpCommand::kEhlo);
+  EXPECT_EQ(SmtpCommandFromWords("STARTTLS"), SmtpCommand::kStartTls);
+  EXPECT_EQ(SmtpCommandFromWords("initial connection"), SmtpCommand::kConnect);
+  EXPECT_EQ(SmtpCommandFromWords("RCPT_TO]"), SmtpCommand::kRcpt);
+  // A name ends where a word does.
+  EXPECT_EQ(SmtpCommandFromWords("database error"), SmtpCommand::kUnknown);
+  EXPECT_EQ(SmtpCommandFromWords("mailbox full"), SmtpCommand::kUnknown);
+  EXPECT_EQ(SmtpCommandFromWords(""), SmtpCommand::kUnknown);
+  size_t used = 0;
+  EXPECT_EQ(SmtpCommandFromWords("pipelined RCPT TO:<x>", &used), SmtpCommand::kRcpt);
+  EXPECT_EQ(used, 14u);
+  // Every canonical name reads back as itself.
+  for (auto c : {SmtpCommand::kConnect, SmtpCommand::kHelo, SmtpCommand::kEhlo, SmtpCommand::kStartTls,
+                 SmtpCommand::kAuth, SmtpCommand::kMail, SmtpCommand::kRcpt, SmtpCommand::kData,
+                 SmtpCommand::kDataEnd, SmtpCommand::kQuit}) {
+    used = 0;
+    EXPECT_EQ(SmtpCommandFromWords(SmtpCommandName(c), &used), c) << SmtpCommandName(c);
+    EXPECT_EQ(used, SmtpCommandName(c).size());
+  }
+}
+
+TEST(ReplyParser, SendmailEndOfDataLine) {
+  ReplyParser p;
+  Reply r = p.Parse(">>> .\n<<< 554 5.7.1 Message rejected");
+  EXPECT_EQ(r.command, SmtpCommand::kDataEnd);
+  EXPECT_EQ(r.code, 554);
+}
+
 TEST(EnhancedStatus, RejectsLookalikes) {
   EnhancedStatus s;
   EXPECT_EQ(ParseEnhancedStatus("5.1.10 x", &s), 6u);
