@@ -2,12 +2,15 @@
 //
 // What it is: the queue (messages and their recipients with delivery state),
 // the event history, the suppression lists, the accounts and their quota
-// usage. The on-disk format of the SQLite implementation is documented in
-// docs/queue-format.md. Another backend implements the same interface.
+// usage. Store is abstract and its callers (the SMTP server, the scheduler,
+// the CLI) see nothing else. A backend derives from it and adds an Open
+// function below; it shares store.cc (state names, quota periods) and keeps
+// the contract of this comment. SQLite (sqlite_store.cc, on-disk format in
+// docs/queue-format.md) is the one backend today; PostgreSQL is planned.
 //
 // Durability: every mutating call is one transaction and returns only after
-// it is committed to disk (SQLite WAL, synchronous=FULL). Enqueue() returning
-// ok is what allows the server to answer "250 send mail ok".
+// it is committed to disk (SQLite: WAL, synchronous=FULL). Enqueue()
+// returning ok is what allows the server to answer "250 send mail ok".
 //
 // Threads: a Store is safe to use from many threads at once. Concurrent
 // Enqueue() calls are committed together (group commit), each caller
@@ -100,7 +103,9 @@ struct AttemptRecord {
   // depend on the classifier.
   std::string category, reason, rule;
   bool permanent = false, hard_bounce = false;
-  std::string decision;  // "delivered", "retry", "bounce", "expire", "suppress", ...
+  // delivery::DecisionName: "delivered", "deferred", "bounced", "expired" or
+  // "suppressed" (the events row Enqueue writes says "queued").
+  std::string decision;
   // The disposition's word on whether this attempt adds one to the
   // recipient's failures (RecipientRow::failures), which the backoff reads.
   bool counts_as_failure = false;
