@@ -92,36 +92,16 @@ class MboxSplitter {
  public:
   using Callback = std::function<void(std::string_view message, bool truncated)>;
   explicit MboxSplitter(Callback cb, size_t max_message = 32u << 20);
+  ~MboxSplitter();
+  MboxSplitter(const MboxSplitter&) = delete;
+  MboxSplitter& operator=(const MboxSplitter&) = delete;
   void Feed(std::string_view chunk);
   void Finish();  // flushes the last message
-  size_t messages() const { return messages_; }
+  size_t messages() const;
 
  private:
-  void FeedLines(std::string_view chunk);  // Feed after the stream's first bytes were looked at
-  // in_chunk: line points into the chunk Feed is reading (else a copy).
-  void Line(std::string_view line, bool in_chunk);
-  void Bulk(std::string_view lines);  // whole lines of the chunk, none starting "From "
-  void Append(std::string_view piece, bool in_chunk);
-  void FlushSpan();
-  size_t Size() const { return msg_.size() + span_.size(); }
-  void Emit();
-  Callback cb_;
-  size_t max_;
-  std::string pending_;  // partial line
-  // The current message is msg_ followed by span_: span_ is its latest
-  // bytes while they are still in the caller's chunk, so a message that
-  // lies within one chunk reaches the callback without being copied.
-  std::string msg_;
-  std::string_view span_;
-  bool truncated_ = false;
-  bool seen_content_ = false;
-  bool prev_blank_ = true;
-  bool is_mbox_ = false;
-  size_t messages_ = 0;
-  bool started_ = false;   // the first chunk was looked at (BOM, line ends)
-  bool cr_lines_ = false;  // an mbox with CR line ends: read with LF instead
-  bool prev_cr_ = false;   // the last byte fed was a CR (cr_lines_ only)
-  std::string cr_buf_;     // the chunk with its line ends made LF (cr_lines_ only)
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace rebound
