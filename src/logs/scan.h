@@ -37,8 +37,9 @@ class ScanReport {
   // Counters of the readers, for the "input" section.
   void AddInputStats(const std::string& name, LogFormat format, const LogReaderStats& stats, uint64_t bytes);
 
-  // The whole report as one JSON document (what --json prints); the text
-  // and HTML renderings are made from it, so all three say the same.
+  // The whole report as one JSON document (what --json prints; made in
+  // report_json.cc); the text and HTML renderings are made from it, so all
+  // three say the same.
   nlohmann::json ToJson() const;
   // Hard-bounced addresses, sorted.
   std::vector<std::string> SuppressList() const;
@@ -148,6 +149,11 @@ class Scanner {
 // punctuation kept), at most kMaxNormalised bytes.
 constexpr size_t kMaxNormalised = 200;
 void NormaliseDiagnostic(const Reply& r, std::string* out);
+
+// The blocklist a rejection names: one of the lists of rules/providers/
+// dnsbl.toml ([[blocklist]]) whose text it mentions, else the zone after
+// "blocked using" or "listed at/on/in/by", else "a blocklist".
+std::string BlocklistName(std::string_view reply_text);
 
 // Renderings of ScanReport::ToJson().
 std::string RenderReportText(const nlohmann::json& report, bool color);
