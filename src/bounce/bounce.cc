@@ -181,10 +181,11 @@ void SetSource(Extraction* ex, std::string_view source) {
   for (auto& c : ex->recipients) c.source = source;
 }
 
-// Whether an extractor's text states the SMTP command that a DSN's fields
+// The extractors whose text states the SMTP command that a DSN's fields
 // leave out: Postfix's and Sendmail's always; Exim's (4.87+) and Courier's,
-// whose DSN parts say Status 5.0.0, only when the report is theirs.
-enum class CommandTelling { never, always, own_reports };
+// whose DSN parts say Status 5.0.0, only when the report is theirs. The
+// others' texts add nothing to a DSN that has every diagnostic.
+enum class CommandTelling { always, own_reports };
 
 struct CommandTeller {
   std::string_view extractor;
