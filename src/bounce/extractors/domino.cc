@@ -1,16 +1,24 @@
 // IBM/HCL Domino and Lotus Notes: "was not delivered to:" the address,
-// then "because:" and the reason.
+// then "because:" and the reason; a German or French Domino writes the
+// same frame in its language ("wurde nicht zugestellt an:" ... "weil:",
+// "n'a pas été remis à :" ... "parce que :").
 #include "bounce/extract.h"
 
 namespace rebound::bounce {
 
 bool ExtractDomino(const Context& ctx, Extraction* out) {
   size_t end = 0;
+  std::string_view because_word = "because:";
   size_t at = ctx.FindPhrase(REBOUND_PHRASE("was not delivered to:"), 0, &end);
+  if (at == std::string::npos && (at = ctx.FindPhrase(REBOUND_PHRASE("wurde nicht zugestellt an:"), 0, &end)) != std::string::npos)
+    because_word = "weil:";
+  if (at == std::string::npos &&
+      (at = ctx.FindPhrase(REBOUND_PHRASE("n'a pas \xC3\xA9t\xC3\xA9 remis \xC3\xA0 :"), 0, &end)) != std::string::npos)
+    because_word = "parce que :";
   if (at == std::string::npos) return false;
   // lines[0]: the line where the (maybe wrapped) phrase ends.
   auto lines = Lines(std::string_view(ctx.text).substr(LineStartAt(ctx.text, end)));
-  size_t because = FindLine(lines, "because:");
+  size_t because = FindLine(lines, because_word);
   std::vector<Candidate> found;
   // The Notes "Delivery Failure Report" table puts the address on the
   // phrase's own line ("was not delivered to:<TAB>rcpt@example.net").
@@ -36,7 +44,7 @@ bool ExtractDomino(const Context& ctx, Extraction* out) {
   if (because != std::string::npos) {
     // The table form: "because:<TAB>reason" up to the "What should you do?" row.
     std::string_view row = lines[because];
-    std::string_view reason = Trim(row.substr(IFind(row, "because:") + 8));
+    std::string_view reason = Trim(row.substr(IFind(row, because_word) + because_word.size()));
     if (!reason.empty()) {
       size_t j = because + 1;
       while (j < lines.size() && !Trim(lines[j]).empty() && IFind(lines[j], "What should you do") == std::string_view::npos) ++j;

@@ -69,22 +69,48 @@ bool AddressOnly(std::string_view t) {
   return space == std::string_view::npos && !FirstAddress(t).empty();
 }
 
+// The administrators' heading in the languages Exchange and Office 365
+// localize it to; the reply lines under it stay English. The Latin-script
+// ones share the stem "administra" (administrators, Administratoren,
+// administrateurs, administradores) and are told apart by the words before
+// it; the Japanese and Chinese ones are searched as written.
+constexpr std::string_view kHeadingWordsBefore[] = {
+    "diagnostic information for ",
+    "diagnoseinformationen f\xC3\xBCr ",
+    "informations de diagnostic pour les ",
+    "informaci\xC3\xB3n de diagn\xC3\xB3stico para ",
+};
+constexpr std::string_view kCjkHeadings[] = {
+    "\xE7\xAE\xA1\xE7\x90\x86\xE8\x80\x85\xE5\x90\x91\xE3\x81\x91\xE3\x81\xAE\xE8\xA8\xBA\xE6\x96\xAD\xE6\x83\x85\xE5\xA0\xB1",  // 管理者向けの診断情報
+    "\xE7\xAE\xA1\xE7\x90\x86\xE5\x91\x98\xE7\x9A\x84\xE8\xAF\x8A\xE6\x96\xAD\xE4\xBF\xA1\xE6\x81\xAF",  // 管理员的诊断信息
+};
+// Where the section ends: the original message's headers.
+constexpr std::string_view kSectionEnds[] = {
+    "original message headers",
+    "urspr\xC3\xBCngliche nachrichtenkopfzeilen",
+    "en-t\xC3\xAAtes de message d'origine",
+    "encabezados originales del mensaje",
+    "\xE5\x85\x83\xE3\x81\xAE\xE3\x83\xA1\xE3\x83\x83\xE3\x82\xBB\xE3\x83\xBC\xE3\x82\xB8 \xE3\x83\x98\xE3\x83\x83\xE3\x83\x80\xE3\x83\xBC",  // 元のメッセージ ヘッダー
+    "\xE5\x8E\x9F\xE5\xA7\x8B\xE9\x82\xAE\xE4\xBB\xB6\xE5\xA4\xB4",  // 原始邮件头
+};
+
 }  // namespace
 
 bool ExtractExchange2007(const Context& ctx, Extraction* out) {
-  // The heading in English, or as German Exchange/Office 365 writes it (the
-  // "Remote Server returned" line stays English there). One search for the
-  // word both share, then a look at the words before it.
+  // One search for the stem the Latin-script headings share, then a look at
+  // the words before it.
   size_t at = std::string::npos;
-  for (size_t hit = ctx.Find("administrat"); hit != std::string::npos; hit = ctx.Find("administrat", hit + 1)) {
+  for (size_t hit = ctx.Find("administra"); hit != std::string::npos && at == std::string::npos;
+       hit = ctx.Find("administra", hit + 1)) {
     std::string_view before = std::string_view(ctx.lower).substr(0, hit);
-    if (before.ends_with("diagnostic information for ") || before.ends_with("diagnoseinformationen f\xC3\xBCr ")) {
-      at = hit;
-      break;
-    }
+    for (std::string_view words : kHeadingWordsBefore)
+      if (before.ends_with(words)) at = hit;
   }
+  for (std::string_view heading : kCjkHeadings)
+    at = std::min(at, ctx.Find(heading));
   if (at == std::string::npos) return false;
-  size_t end = ctx.Find("Original message headers", at);
+  size_t end = std::string::npos;
+  for (std::string_view marker : kSectionEnds) end = std::min(end, ctx.Find(marker, at));
   std::string_view section = std::string_view(ctx.text).substr(at, end == std::string::npos ? std::string::npos : end - at);
   auto lines = Lines(section);
   Candidate* current = nullptr;
