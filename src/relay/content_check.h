@@ -11,7 +11,7 @@
 //
 // Threads: CheckContent() is a coroutine that runs on the caller's executor
 // (the session strand) and never blocks it; the timeout closes the socket.
-// Only src/relay/smtp_server.cc includes this header (it pulls in Asio's
+// Only src/relay/smtp_session.h includes this header (it pulls in Asio's
 // awaitable).
 #pragma once
 

@@ -1,13 +1,16 @@
 // relay/smtp_server.h: the ESMTP submission server of `rebound serve`.
 //
 // What it is: a Boost.Asio server (C++20 coroutines, one strand per session)
-// whose sessions are an explicit state machine (see smtp_server.cc:
-// SessionState and kSessionStateNames). It authenticates accounts, applies
-// the limits and quotas with the return codes of the document (535, 556,
-// 557, 559, 552, 551, 550 for suppressed recipients), runs the optional
-// content check (rspamd, relay/content_check.h: 554 Reject by content spam)
-// after DATA, and answers "250 send mail ok" only after Store::Enqueue()
-// committed the message.
+// whose sessions are an explicit state machine: smtp_session.cc's
+// SessionState, with a verb table (kVerbRules) saying which command runs in
+// which state. The listener (smtp_listener.cc) binds, caps sessions and hands
+// each connection to a session; every reply sent is in relay/replies.h; the
+// JSON Lines log is relay/event_log.h. It authenticates accounts, applies the
+// limits and quotas with the return codes of the document (535, 556, 557,
+// 559, 552, 551, 550 for suppressed recipients), runs the optional content
+// check (rspamd, relay/content_check.h: 554 Reject by content spam) after
+// DATA, and answers "250 send mail ok" only after Store::Enqueue() committed
+// the message.
 //
 // Ownership: the server borrows the Store and the Config (both must outlive
 // it). Threads: Run() blocks, running the event loop on server.threads
