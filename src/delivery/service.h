@@ -14,10 +14,12 @@
 // Every attempt is also a line in a JSON Lines events log when configured.
 //
 // Threads: the service runs its coroutines on a strand of the io_context it
-// is started on (any number of threads may run that io_context). DNS and
-// SQLite calls run on a small private thread pool so they never stall the
-// sessions. Start() returns at once; Stop() asks the loop to finish after the
-// messages in flight; the destructor waits for that.
+// is started on (any number of threads may run that io_context). DNS
+// lookups and SQLite calls are made on that strand and block the thread
+// running it meanwhile (`rebound serve` runs server.threads = 2 by default,
+// so the submission sessions keep another one). Start() returns at once;
+// Stop() asks the loop to finish after the messages in flight; the
+// destructor waits for that.
 //
 // This header is light (no Boost.Asio): the CLI includes it.
 #pragma once

@@ -1,5 +1,8 @@
-// delivery/smtp_client.h: the outgoing SMTP client, an explicit state machine
-// on Boost.Asio C++20 coroutines.
+// delivery/smtp_client.h: the outgoing SMTP client, on Boost.Asio C++20
+// coroutines. The dialogue is written out in order inside three coroutines
+// (Open, Send, Quit); SessionState records the step a session is in, which
+// says whether it can take another message (usable()) and names the step in
+// the words of a timeout or a dropped connection. Nothing dispatches on it.
 //
 // One SmtpSession is one connection to one destination. Open() walks the MX
 // hosts and their addresses in order until one greets with 2xx, then EHLO
@@ -15,7 +18,7 @@
 // greeting/EHLO/MAIL refusal, connection dropped, timeout). Rebound's own
 // failures are said in the relay codes of relay_codes.h.
 //
-// Each state has its own timeout (RFC 5321 §4.5.3.2 defaults). A session is
+// Each step has its own timeout (RFC 5321 §4.5.3.2 defaults). A session is
 // used by one coroutine at a time; it lives on the executor it was made with.
 //
 // This header pulls in Boost.Asio: include it only from delivery's .cc files.

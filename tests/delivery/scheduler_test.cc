@@ -13,6 +13,7 @@
 #include <sqlite3.h>
 
 #include "delivery/service.h"
+#include "delivery/service_impl.h"
 #include "store/store.h"
 #include "test_util.h"
 
@@ -379,6 +380,36 @@ TEST_F(SchedulerTest, ReceiverWordsThatLookLikeAWrapper) {
   EXPECT_EQ(r.state, relay::RecipientState::kDeferred) << r.last_category;  // a 451, not a bounce
   EXPECT_NE(r.last_category, "unknown");
   EXPECT_EQ(r.failures, 1);
+}
+
+// A reply from the wire is read as sent, not through the wrappers of pasted
+// text: words that look like a wrapper stay the receiver's words, and the
+// status each joined line repeats is dropped.
+TEST(WireReply, ReadsTheReplyAsSent) {
+  std::string text;
+  Reply r = WireReply("451 4.3.0 <a@b.test>: Temporarily deferred, the scanner said: busy", &text);
+  EXPECT_EQ(r.code, 451);
+  EXPECT_EQ(r.status.klass, 4);
+  EXPECT_EQ(r.status.subject, 3);
+  EXPECT_EQ(r.status.detail, 0);
+  EXPECT_EQ(r.text, "<a@b.test>: Temporarily deferred, the scanner said: busy");
+  EXPECT_EQ(r.command, SmtpCommand::kUnknown);
+  EXPECT_TRUE(r.remote_host.empty());
+
+  r = WireReply("550 5.1.1 Unknown user (in reply to RCPT TO command)", &text);
+  EXPECT_EQ(r.text, "Unknown user (in reply to RCPT TO command)");
+  EXPECT_EQ(r.command, SmtpCommand::kUnknown);
+
+  // Lines joined by the client, and lines the receiver flattened itself.
+  r = WireReply("550 5.1.1 The account does not exist. 5.1.1 Please try again", &text);
+  EXPECT_EQ(r.text, "The account does not exist. Please try again");
+  r = WireReply("450 4.2.1 The user is receiving 450-4.2.1 mail too fast", &text);
+  EXPECT_EQ(r.text, "The user is receiving mail too fast");
+
+  r = WireReply("554 no status\there", &text);
+  EXPECT_EQ(r.code, 554);
+  EXPECT_FALSE(r.status.present());
+  EXPECT_EQ(r.text, "no status here");
 }
 
 TEST_F(SchedulerTest, RelayCodesForDnsAndConnectionFailures) {
