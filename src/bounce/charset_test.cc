@@ -175,8 +175,8 @@ TEST(Charset, UnlabelledLatinIsWindows1252) {
   EXPECT_EQ(PartText("text/plain", "Gr\xfc\xdf" "e aus M\xfcnchen, caf\xe9 \x93ok\x94"),
             "Grüße aus München, café “ok”");
   EXPECT_EQ(PartText("text/plain; charset=us-ascii", "D\xe9j\xe0 vu \x81"), "Déjà vu \xc2\x81");
-  // Damaged UTF-8 stays UTF-8.
-  EXPECT_EQ(PartText("text/plain", "メール\xff配信"), "メール?配信");
+  // Damaged UTF-8 stays UTF-8, the bad byte a replacement character.
+  EXPECT_EQ(PartText("text/plain", "メール\xff配信"), "メール\uFFFD配信");
 }
 
 TEST(Charset, EncodedWordSubjects) {

@@ -15,135 +15,17 @@
 #include "bounce/extract.h"
 #include "bounce/mime.h"
 #include "core/text.h"
+#include "core/text_testing.h"
 #include "rebound/bounce.h"
 
 namespace rebound::bounce {
 namespace {
 
-// Text from a small alphabet so that needles occur, with the letters in both
-// cases, white space of every kind, line ends, NUL and high bytes.
-std::string RandomText(std::mt19937& rng, size_t max_len) {
-  static const char kAlphabet[] = "aAbBzZ@[`{ -\t\n\r\f\v\x01\x7f\x80\xff";
-  std::uniform_int_distribution<size_t> len(0, max_len);
-  std::uniform_int_distribution<size_t> pick(0, sizeof kAlphabet - 1);  // includes the NUL terminator
-  std::string s(len(rng), ' ');
-  for (char& c : s) c = kAlphabet[pick(rng)];
-  return s;
-}
+using text::testing::NaiveLower;
+using text::testing::RandomText;
 
-std::string NaiveLower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
-  return out;
-}
-
-TEST(MimeFast, SearchesAgreeWithFind) {
-  std::mt19937 rng(7);
-  for (int round = 0; round < 20000; ++round) {
-    const std::string hay = RandomText(rng, round % 4 ? 80 : 400);  // short and long (the 32-byte blocks)
-    std::string needle = RandomText(rng, 4);
-    if (round % 3 == 0 && hay.size() >= 2) {  // a needle that is surely there, in some case
-      size_t at = rng() % (hay.size() - 1);
-      needle = hay.substr(at, 1 + rng() % std::min<size_t>(hay.size() - at, 20));
-      if (round % 2) needle = NaiveLower(needle);
-    }
-    const size_t from = rng() % (hay.size() + 2);
-    EXPECT_EQ(FindBytes(hay, needle, from), std::string_view(hay).find(needle, from))
-        << "hay=" << testing::PrintToString(hay) << " needle=" << testing::PrintToString(needle) << " from=" << from;
-    EXPECT_EQ(IFind(hay, needle, from), NaiveLower(hay).find(NaiveLower(needle), from))
-        << "hay=" << testing::PrintToString(hay) << " needle=" << testing::PrintToString(needle) << " from=" << from;
-  }
-  // Needles longer than IFind's stack buffer.
-  const std::string long_needle(100, 'q');
-  EXPECT_EQ(IFind("xx" + std::string(100, 'Q'), long_needle), 2u);
-}
-
-TEST(MimeFast, LowerUnfoldAndSanitizeAgreeWithReferences) {
-  std::mt19937 rng(11);
-  for (int round = 0; round < 5000; ++round) {
-    const std::string s = RandomText(rng, 100);
-    EXPECT_EQ(Lower(s), NaiveLower(s));
-    std::string expected = "pre", got = "pre";
-    text::AppendCollapsed(s, &expected);
-    AppendUnfolded(s, &got);
-    EXPECT_EQ(got, expected) << testing::PrintToString(s);
-    // Prose: words and single spaces, now and then a fold or a double space
-    // (the vector path's long runs).
-    std::string prose;
-    for (int w = static_cast<int>(rng() % 30); w > 0; --w) {
-      prose.append(1 + rng() % 12, static_cast<char>('a' + rng() % 26));
-      const unsigned r = rng() % 20;
-      prose += r == 0 ? "\n\t" : r == 1 ? "  " : r == 2 ? "\r\n " : " ";
-    }
-    expected = got = "";
-    text::AppendCollapsed(prose, &expected);
-    AppendUnfolded(prose, &got);
-    EXPECT_EQ(got, expected) << testing::PrintToString(prose);
-    // Sanitizing a tail in place equals sanitizing it alone.
-    const size_t from = rng() % (s.size() + 1);
-    std::string whole = s, tail = s.substr(from);
-    SanitizeUtf8(&whole, from);
-    SanitizeUtf8(&tail);
-    EXPECT_EQ(whole.substr(0, from), s.substr(0, from));
-    EXPECT_EQ(whole.substr(from), tail);
-  }
-}
-
-// SanitizeUtf8's contract, one byte at a time.
-std::string NaiveSanitize(std::string s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    const unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c < 0x80) {
-      if (c == 0) s[i] = ' ';
-      ++i;
-      continue;
-    }
-    size_t len = (c >= 0xc2 && c <= 0xdf) ? 2 : (c >= 0xe0 && c <= 0xef) ? 3 : (c >= 0xf0 && c <= 0xf4) ? 4 : 0;
-    bool ok = len > 0 && i + len <= s.size();
-    for (size_t k = 1; ok && k < len; ++k) ok = (static_cast<unsigned char>(s[i + k]) & 0xc0) == 0x80;
-    const unsigned char c1 = ok ? static_cast<unsigned char>(s[i + 1]) : 0;
-    if (ok && ((c == 0xe0 && c1 < 0xa0) || (c == 0xed && c1 >= 0xa0) || (c == 0xf0 && c1 < 0x90) || (c == 0xf4 && c1 >= 0x90)))
-      ok = false;
-    if (ok) {
-      i += len;
-    } else {
-      s[i++] = '?';
-    }
-  }
-  return s;
-}
-
-TEST(MimeFast, SanitizeAgreesWithTheByteLoop) {
-  // Long ASCII runs (the 64- and 16-byte blocks) broken now and then by NUL,
-  // valid and invalid UTF-8, at every offset and length.
-  std::mt19937 rng(13);
-  const std::string kPieces[] = {std::string(1, '\0'), "\xc3\xa9", "\xe6\x97\xa5", "\xf0\x9f\x98\x80", "\xff", "\x80",
-                                 "\xe0\x80\x80", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\xc3", "\xe6\x97"};
-  for (int round = 0; round < 20000; ++round) {
-    std::string s;
-    const size_t target = rng() % (round % 5 ? 200 : 1000);
-    while (s.size() < target) {
-      if (rng() % 4) s.append(rng() % 90, static_cast<char>(' ' + rng() % 95));
-      else s += kPieces[rng() % std::size(kPieces)];
-    }
-    const size_t from = rng() % (s.size() + 1);
-    std::string got = s;
-    SanitizeUtf8(&got, from);
-    ASSERT_EQ(got, s.substr(0, from) + NaiveSanitize(s.substr(from))) << testing::PrintToString(s) << " from=" << from;
-  }
-}
-
-TEST(MimeFast, LineEndAgreesWithFind) {
-  std::mt19937 rng(5);
-  for (int round = 0; round < 5000; ++round) {
-    const std::string s = RandomText(rng, 70);
-    const size_t from = rng() % (s.size() + 1);
-    const size_t want = s.find('\n', from);
-    EXPECT_EQ(LineEnd(s, from), want == std::string::npos ? s.size() : want);
-  }
-}
+// The text searches, lower-casing, collapsing and UTF-8 repair the reader
+// relies on are tested with the text layer (src/core/text_test.cc).
 
 TEST(MimeFast, HeaderLookupsFindEveryFieldInAnyCase) {
   // The name filter must never hide a field: every name, in any case, is

@@ -1,70 +1,121 @@
 #include "core/text.h"
 
-#include <algorithm>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace rebound::text {
 
-size_t IFind(std::string_view hay, std::string_view needle, size_t from) {
-  constexpr auto npos = std::string_view::npos;
-  if (needle.empty()) return from <= hay.size() ? from : npos;
-  if (hay.size() < needle.size()) return npos;
-  // Candidates come from memchr (vectorised) on both cases of the first
-  // letter; only they are compared in full.
-  const char lo = Lower(needle[0]);
-  const char up = (lo >= 'a' && lo <= 'z') ? char(lo - 32) : lo;
-  const size_t last = hay.size() - needle.size();
-  size_t next_lo = hay.find(lo, from), next_up = lo == up ? npos : hay.find(up, from);
-  while (true) {
-    const size_t i = std::min(next_lo, next_up);
-    if (i == npos || i > last) return npos;
-    size_t j = 1;
-    while (j < needle.size() && Lower(hay[i + j]) == Lower(needle[j])) ++j;
-    if (j == needle.size()) return i;
-    if (i == next_lo) next_lo = hay.find(lo, i + 1);
-    else next_up = hay.find(up, i + 1);
+void LowerTo(std::string_view s, std::string* out) {
+  out->resize(s.size());
+  // Branch-free so that the compiler vectorises it: the whole bounce text
+  // goes through here once per message.
+  const unsigned char* in = reinterpret_cast<const unsigned char*>(s.data());
+  char* o = out->data();
+  size_t i = 0;
+#if defined(__SSE2__)
+  const __m128i before_a = _mm_set1_epi8('A' - 1), after_z = _mm_set1_epi8('Z' + 1), case_bit = _mm_set1_epi8(0x20);
+  for (; i + 16 <= s.size(); i += 16) {
+    // Signed compares: bytes >= 0x80 are negative, never upper case.
+    const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(in + i));
+    const __m128i upper = _mm_and_si128(_mm_cmpgt_epi8(x, before_a), _mm_cmplt_epi8(x, after_z));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(o + i), _mm_add_epi8(x, _mm_and_si128(upper, case_bit)));
+  }
+#endif
+  for (; i < s.size(); ++i) {
+    const unsigned char c = in[i];
+    o[i] = static_cast<char>(c + (static_cast<unsigned char>(c - 'A') < 26 ? 32 : 0));
   }
 }
 
-bool IStartsWith(std::string_view s, std::string_view prefix) {
-  return s.size() >= prefix.size() && IEquals(s.substr(0, prefix.size()), prefix);
+std::string Lower(std::string_view s) {
+  std::string out;
+  LowerTo(s, &out);
+  return out;
 }
 
-bool IEndsWith(std::string_view s, std::string_view suffix) {
-  return s.size() >= suffix.size() && IEquals(s.substr(s.size() - suffix.size()), suffix);
-}
-
-bool IEquals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i)
-    if (Lower(a[i]) != Lower(b[i])) return false;
-  return true;
-}
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && IsSpace(s.front())) s.remove_prefix(1);
-  while (!s.empty() && IsSpace(s.back())) s.remove_suffix(1);
-  return s;
-}
-
-// Length of the valid UTF-8 sequence at s[i], 0 when invalid.
-static size_t Utf8Len(std::string_view s, size_t i) {
-  const auto b = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
-  const unsigned char c = b(i);
-  size_t n;
-  unsigned min;
-  if (c < 0x80) return 1;
-  if (c >= 0xC2 && c <= 0xDF) { n = 2; min = 0x80; }
-  else if (c >= 0xE0 && c <= 0xEF) { n = 3; min = 0x800; }
-  else if (c >= 0xF0 && c <= 0xF4) { n = 4; min = 0x10000; }
-  else return 0;
-  if (i + n > s.size()) return 0;
-  unsigned cp = c & (0x7F >> n);
-  for (size_t k = 1; k < n; ++k) {
-    if ((b(i + k) & 0xC0) != 0x80) return 0;
-    cp = (cp << 6) | (b(i + k) & 0x3F);
+void AppendCollapsed(std::string_view s, std::string* out) {
+  // Sixteen bytes at a time between white space: header values, replies
+  // and diagnostics are collapsed by the thousand, and a byte loop
+  // mispredicts at every space.
+  const size_t start = out->size();
+  out->resize(start + s.size());  // the most it can take
+  char* const begin = out->data() + start;
+  char* w = begin;
+  const size_t n = s.size();
+  bool after_space = true;  // drops leading white space
+  size_t i = 0;
+  while (i < n) {
+#if defined(__SSE2__)
+    if (i + 16 <= n) {
+      // w never runs ahead of i, so a 16-byte store at w stays inside out.
+      const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s.data() + i));
+      const __m128i is_space = _mm_cmpeq_epi8(x, _mm_set1_epi8(' '));
+      const __m128i ws_bytes = _mm_or_si128(is_space, _mm_and_si128(_mm_cmpgt_epi8(x, _mm_set1_epi8('\t' - 1)),
+                                                                   _mm_cmplt_epi8(x, _mm_set1_epi8('\r' + 1))));
+      const unsigned ws = static_cast<unsigned>(_mm_movemask_epi8(ws_bytes));
+      const unsigned sp = static_cast<unsigned>(_mm_movemask_epi8(is_space));
+      // Bytes that change: white space other than ' ', and a ' ' that
+      // follows white space (or starts the value). Single spaces between
+      // words, the usual case, are copied as they are.
+      const unsigned changes = ((ws & ~sp) | (sp & ((ws << 1) | (after_space ? 1u : 0u)))) & 0xffffu;
+      const size_t run = changes ? static_cast<size_t>(__builtin_ctz(changes)) : 16;
+      if (run > 0) {
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(w), x);
+        w += run;
+        i += run;
+        after_space = (ws >> (run - 1)) & 1u;
+        continue;
+      }
+    }
+#endif
+    const char c = s[i++];
+    if (IsSpace(c)) {
+      if (!after_space) *w++ = ' ';
+      after_space = true;
+    } else {
+      *w++ = c;
+      after_space = false;
+    }
   }
-  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-  return n;
+  if (w > begin && w[-1] == ' ') --w;
+  out->resize(start + static_cast<size_t>(w - begin));
+}
+
+void SanitizeUtf8(std::string* s, size_t from) {
+  // In place up to the first byte that is no character: text that needs no
+  // change (nearly all) is only scanned, ASCII runs a vector at a time.
+  std::string& t = *s;
+  const size_t n = t.size();
+  size_t i = from;
+  while (i < n) {
+    const unsigned char c = static_cast<unsigned char>(t[i]);
+    if (c == 0) {
+      t[i++] = ' ';
+    } else if (c < 0x80) {
+      i = SkipPlainAscii(t.data(), i + 1, n);
+    } else if (const size_t len = Utf8CharLength(t, i)) {
+      i += len;
+    } else {
+      break;
+    }
+  }
+  if (i >= n) return;
+  // From there on, rebuilt: a replacement character is three bytes.
+  const std::string rest = t.substr(i);
+  t.resize(i);
+  for (size_t k = 0; k < rest.size();) {
+    if (rest[k] == 0) {
+      t.push_back(' ');
+      ++k;
+    } else if (const size_t len = Utf8CharLength(rest, k)) {
+      t.append(rest, k, len);
+      k += len;
+    } else {
+      t.append("\xEF\xBF\xBD");
+      ++k;
+    }
+  }
 }
 
 void AppendCleanUtf8(std::string_view s, std::string* out) {
@@ -90,7 +141,7 @@ void AppendCleanUtf8(std::string_view s, std::string* out) {
     } else if (c < 0x80) {
       out->push_back(static_cast<char>(c));
       ++i;
-    } else if (size_t n = Utf8Len(s, i)) {
+    } else if (size_t n = Utf8CharLength(s, i)) {
       out->append(s.data() + i, n);
       i += n;
     } else {
@@ -98,27 +149,6 @@ void AppendCleanUtf8(std::string_view s, std::string* out) {
       ++i;
     }
   }
-}
-
-void AppendCollapsed(std::string_view s, std::string* out) {
-  // Append, then squeeze spaces in place: one comparison a byte.
-  const size_t start = out->size();
-  out->append(s);
-  std::string& t = *out;
-  size_t w = start;
-  bool after_space = true;  // drops leading white space
-  for (size_t r = start; r < t.size(); ++r) {
-    const char c = t[r];
-    if (IsSpace(c)) {
-      if (!after_space) t[w++] = ' ';
-      after_space = true;
-    } else {
-      t[w++] = c;
-      after_space = false;
-    }
-  }
-  if (w > start && t[w - 1] == ' ') --w;
-  t.resize(w);
 }
 
 }  // namespace rebound::text

@@ -3,9 +3,14 @@
 #include <array>
 #include <cctype>
 
+#include "core/text.h"
+
 namespace rebound::relay {
 
 namespace {
+
+using text::IEquals;
+using text::Trim;
 
 struct VerbEntry {
   std::string_view name;
@@ -17,19 +22,6 @@ constexpr VerbEntry kVerbs[] = {
     {"VRFY", Verb::kVrfy}, {"EXPN", Verb::kExpn}, {"HELP", Verb::kHelp}, {"STARTTLS", Verb::kStartTls},
     {"AUTH", Verb::kAuth}, {"BDAT", Verb::kBdat},
 };
-
-bool IEquals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i)
-    if (std::toupper(static_cast<unsigned char>(a[i])) != std::toupper(static_cast<unsigned char>(b[i]))) return false;
-  return true;
-}
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
 
 bool IsAtext(unsigned char c, bool utf8) {
   if (c >= 0x80) return utf8;
