@@ -1,19 +1,11 @@
 #include "delivery/dsn.h"
 
-#include <ctime>
-
+#include "core/civil_time.h"
 #include "rebound/reply.h"
 
 namespace rebound::delivery {
 
-std::string Rfc5322Date(int64_t t) {
-  time_t tt = static_cast<time_t>(t);
-  struct tm tm;
-  gmtime_r(&tt, &tm);
-  char buf[64];
-  strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S +0000", &tm);
-  return buf;
-}
+std::string Rfc5322Date(int64_t t) { return FormatTime(t * 1000, TimeFormat::kRfc5322); }
 
 std::string DsnStatusFor(std::string_view reply, bool expired) {
   ReplyParser parser;
