@@ -22,8 +22,6 @@ size_t SlotCount(size_t max_entries) {
   return n;
 }
 
-constexpr size_t kSeenSlots = 1 << 16;
-
 // Entry ids are unique across memos (a report may hear from several
 // scanners, one per log format).
 std::atomic<uint64_t> g_next_id{1};
@@ -65,14 +63,7 @@ const VerdictMemo::Entry* VerdictMemo::Insert(std::string_view input, uint64_t h
                                               const Reply& reply) {
   const size_t cost = input.size() + reply.text.size() + reply.remote_host.size();
   if (input.size() > kMaxKeyBytes || cost > max_bytes_) return nullptr;
-  if (seen_.empty()) seen_.assign(kSeenSlots, 0);
-  // Admit on second sight; the fingerprint is the hash's high half.
-  uint32_t& seen = seen_[hash & (kSeenSlots - 1)];
-  const uint32_t fingerprint = static_cast<uint32_t>(hash >> 32) | 1;
-  if (seen != fingerprint) {
-    seen = fingerprint;
-    return nullptr;
-  }
+  if (!seen_.SeenBefore(hash)) return nullptr;
   if (!arena_) {
     arena_.reset(new char[max_bytes_]);  // untouched pages cost nothing
     entries_.reserve(max_entries_);

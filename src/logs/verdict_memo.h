@@ -15,10 +15,10 @@
 // message, and never share an answer with another address's reply, because
 // a rule may tell addresses apart (a provider's domain in one, say).
 //
-// Admission: a text is kept the second time it is classified (a small
-// table of hash fingerprints remembers the first time), so texts that occur
-// once -- per-message tokens, one-off addresses -- do not push the
-// recurring ones out.
+// Admission: a text is kept the second time it is classified
+// (SecondSightFilter, core/second_sight.h), so texts that occur once --
+// per-message tokens, one-off addresses -- do not push the recurring ones
+// out.
 //
 // Ownership: entries own copies of the key, the reply's text and remote
 // host (in one arena); a returned Reply's views and a Verdict view into the
@@ -38,6 +38,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/second_sight.h"
 #include "rebound/classifier.h"
 
 namespace rebound::logs {
@@ -77,7 +78,7 @@ class VerdictMemo {
   size_t max_entries_, max_bytes_;
   std::vector<Entry> entries_;     // reserved once: entries never move
   std::vector<uint32_t> slots_;    // open addressing: entry index + 1, 0 empty
-  std::vector<uint32_t> seen_;     // first-sight fingerprints, direct-mapped
+  SecondSightFilter seen_{1 << 15};
   std::unique_ptr<char[]> arena_;  // keys and reply copies
   size_t arena_used_ = 0;
   uint64_t clears_ = 0;
