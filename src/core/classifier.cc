@@ -74,16 +74,6 @@ bool ParseStatusPattern(std::string_view s, StatusPattern* out) {
   return true;
 }
 
-bool ParseCommand(std::string_view s, SmtpCommand* out) {
-  static constexpr SmtpCommand kAll[] = {SmtpCommand::kConnect, SmtpCommand::kHelo, SmtpCommand::kEhlo,
-                                         SmtpCommand::kStartTls, SmtpCommand::kAuth, SmtpCommand::kMail,
-                                         SmtpCommand::kRcpt, SmtpCommand::kData, SmtpCommand::kDataEnd,
-                                         SmtpCommand::kQuit};
-  for (auto c : kAll)
-    if (text::IEquals(SmtpCommandName(c), s)) { *out = c; return true; }
-  return false;
-}
-
 // "try again in 5 minutes", "retry after 30 seconds": the delay a reply
 // asks for, in seconds; 0 when it names none.
 int StatedDelay(std::string_view t) {
@@ -366,6 +356,22 @@ bool AddressStatus(const EnhancedStatus& s) {
   return s.subject == 1 && (s.detail == 1 || s.detail == 3 || s.detail == 10);
 }
 
+// Commands answered before the receiver has seen a recipient: a refusal
+// there is about the client, the sender or the session, never an address.
+bool BeforeRecipients(SmtpCommand c) {
+  switch (c) {
+    case SmtpCommand::kConnect:
+    case SmtpCommand::kHelo:
+    case SmtpCommand::kEhlo:
+    case SmtpCommand::kStartTls:
+    case SmtpCommand::kAuth:
+    case SmtpCommand::kMail:
+      return true;
+    default:
+      return false;
+  }
+}
+
 }  // namespace
 
 Verdict Classifier::MakeVerdict(const Rule* rule, const Reply& reply, const Evidence& evidence) const {
@@ -389,10 +395,14 @@ Verdict Classifier::MakeVerdict(const Rule* rule, const Reply& reply, const Evid
   // evidence about the address: the reply's words (a text rule or a facet
   // row), or an address status; a bare code is not enough. Words about
   // rate, reputation, spam, policy, relaying or authentication veto it.
+  // So do a reply that names only the sending side (the sender, its
+  // account or domain: "sender verify failed", "sender domain not found"),
+  // and a reply to a command given before any recipient was named.
   const bool text_evidence = rule && (!rule->pattern.empty() || rule->facet_row);
   const bool address_evidence = text_evidence || AddressStatus(reply.status) || reply.code == 556;
+  const bool about_sender = (evidence.who & sender_side_who_) && !(evidence.who & ~sender_side_who_ & ~ip_who_bit_);
   v.hard_bounce = IsHardBounce(v.category, v.reason, v.permanent) && address_evidence &&
-                  !(evidence.what & veto_hard_bounce_);
+                  !(evidence.what & veto_hard_bounce_) && !about_sender && !BeforeRecipients(reply.command);
   if (!v.permanent && v.category != Category::delivered && v.category != Category::auto_reply) {
     int stated = klass == 4 ? StatedDelay(reply.text) : 0;
     v.retry_after = stated ? stated : (rule && rule->retry_after >= 0 ? rule->retry_after : info.retry_after);
@@ -607,7 +617,6 @@ void ClassifierBuilder::State::LoadFacet(const std::string& file, const toml::ta
   if (pattern.empty()) { Problem(file, f.line, std::string("[[") + kind + "]] " + f.name + ": needs match or words"); return; }
   f.pattern = std::move(pattern);
   f.veto_hard_bounce = t["veto_hard_bounce"].value_or(false);
-  if (who && f.veto_hard_bounce) Problem(file, f.line, "veto_hard_bounce is for [[what]] facets");
   facets.push_back(std::move(f));
 }
 
@@ -713,8 +722,9 @@ void ClassifierBuilder::State::LoadRule(const std::string& file, const toml::tab
     list.clear();
     if (!StringList(*n, &list)) Problem(file, LineOf(*n), who + "'command' must be a string or an array of strings");
     for (const auto& s : list) {
-      SmtpCommand c;
-      if (ParseCommand(s, &c)) r.commands.push_back(c);
+      size_t used = 0;  // a rule names a command in full: "RCPT", not "RCPT x"
+      const SmtpCommand c = SmtpCommandFromWords(s, &used);
+      if (c != SmtpCommand::kUnknown && used == s.size()) r.commands.push_back(c);
       else Problem(file, LineOf(*n), who + "unknown command '" + s + "'");
     }
   }
@@ -750,8 +760,9 @@ void ClassifierBuilder::State::LoadPermanence(const std::string& file, const tom
   list.clear();
   if (const toml::node* n = t.get("command"); n && StringList(*n, &list))
     for (const auto& s : list) {
-      SmtpCommand c;
-      if (ParseCommand(s, &c)) p.commands.push_back(c);
+      size_t used = 0;
+      const SmtpCommand c = SmtpCommandFromWords(s, &used);
+      if (c != SmtpCommand::kUnknown && used == s.size()) p.commands.push_back(c);
       else Problem(file, LineOf(t), "permanence: unknown command '" + s + "'");
     }
   auto perm = t["permanent"].value<bool>();
@@ -885,6 +896,7 @@ Status ClassifierBuilder::Build(std::unique_ptr<const Classifier>* out) {
   // into the same database; [[decide]] rows refer to them by name.
   std::vector<std::string> who_names, what_names;
   uint64_t veto_hard_bounce = 0;
+  uint32_t sender_side_who = 0;
   auto bit_of = [](std::vector<std::string>& names, const std::string& name) {
     auto it = std::find(names.begin(), names.end(), name);
     if (it != names.end()) return static_cast<uint32_t>(it - names.begin());
@@ -897,7 +909,7 @@ Status ClassifierBuilder::Build(std::unique_ptr<const Classifier>* out) {
       st.Problem(f.file, f.line, std::string("too many distinct ") + (f.who ? "who (32)" : "what (64)") + " facet names");
       continue;
     }
-    if (f.veto_hard_bounce) veto_hard_bounce |= uint64_t{1} << bit;
+    if (f.veto_hard_bounce) (f.who ? sender_side_who |= 1u << bit : veto_hard_bounce |= uint64_t{1} << bit);
     exprs.push_back(f.pattern.c_str());
     flags.push_back(HS_FLAG_CASELESS | HS_FLAG_DOTALL | HS_FLAG_SINGLEMATCH);
     idents.push_back(kFacetIdBase | (f.who ? kWhoFlag : 0) | bit);
@@ -998,6 +1010,7 @@ Status ClassifierBuilder::Build(std::unique_ptr<const Classifier>* out) {
   c->who_names_ = std::move(who_names);
   c->what_names_ = std::move(what_names);
   c->veto_hard_bounce_ = veto_hard_bounce;
+  c->sender_side_who_ = sender_side_who;
   if (auto it = std::find(c->who_names_.begin(), c->who_names_.end(), "ip"); it != c->who_names_.end())
     c->ip_who_bit_ = 1u << (it - c->who_names_.begin());
   *out = std::move(c);
