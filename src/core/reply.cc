@@ -52,6 +52,7 @@ SmtpCommand SmtpCommandFromWords(std::string_view words, size_t* used) {
       {"MAIL", SmtpCommand::kMail},
       {"DATA-END", SmtpCommand::kDataEnd},
       {"end of DATA", SmtpCommand::kDataEnd},
+      {"final DATA", SmtpCommand::kDataEnd},  // DragonFly: "did not like our final DATA"
       {".", SmtpCommand::kDataEnd},
       {"DATA", SmtpCommand::kData},
       {"EHLO", SmtpCommand::kEhlo},

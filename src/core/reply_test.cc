@@ -160,6 +160,7 @@ TEST(SmtpCommandFromWords, OneVocabulary) {
   EXPECT_EQ(SmtpCommandFromWords("pipelined MAIL FROM:<>"), SmtpCommand::kMail);
   EXPECT_EQ(SmtpCommandFromWords("end of data"), SmtpCommand::kDataEnd);
   EXPECT_EQ(SmtpCommandFromWords("DATA-END"), SmtpCommand::kDataEnd);
+  EXPECT_EQ(SmtpCommandFromWords("final DATA: 550 ..."), SmtpCommand::kDataEnd);
   EXPECT_EQ(SmtpCommandFromWords("."), SmtpCommand::kDataEnd);
   EXPECT_EQ(SmtpCommandFromWords("DATA command"), SmtpCommand::kData);
   EXPECT_EQ(SmtpCommandFromWords("HELO mx.example.org"), SmtpCommand::kHelo);
