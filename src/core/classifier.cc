@@ -356,22 +356,6 @@ bool AddressStatus(const EnhancedStatus& s) {
   return s.subject == 1 && (s.detail == 1 || s.detail == 3 || s.detail == 10);
 }
 
-// Commands answered before the receiver has seen a recipient: a refusal
-// there is about the client, the sender or the session, never an address.
-bool BeforeRecipients(SmtpCommand c) {
-  switch (c) {
-    case SmtpCommand::kConnect:
-    case SmtpCommand::kHelo:
-    case SmtpCommand::kEhlo:
-    case SmtpCommand::kStartTls:
-    case SmtpCommand::kAuth:
-    case SmtpCommand::kMail:
-      return true;
-    default:
-      return false;
-  }
-}
-
 }  // namespace
 
 Verdict Classifier::MakeVerdict(const Rule* rule, const Reply& reply, const Evidence& evidence) const {
@@ -395,14 +379,10 @@ Verdict Classifier::MakeVerdict(const Rule* rule, const Reply& reply, const Evid
   // evidence about the address: the reply's words (a text rule or a facet
   // row), or an address status; a bare code is not enough. Words about
   // rate, reputation, spam, policy, relaying or authentication veto it.
-  // So do a reply that names only the sending side (the sender, its
-  // account or domain: "sender verify failed", "sender domain not found"),
-  // and a reply to a command given before any recipient was named.
   const bool text_evidence = rule && (!rule->pattern.empty() || rule->facet_row);
   const bool address_evidence = text_evidence || AddressStatus(reply.status) || reply.code == 556;
-  const bool about_sender = (evidence.who & sender_side_who_) && !(evidence.who & ~sender_side_who_ & ~ip_who_bit_);
   v.hard_bounce = IsHardBounce(v.category, v.reason, v.permanent) && address_evidence &&
-                  !(evidence.what & veto_hard_bounce_) && !about_sender && !BeforeRecipients(reply.command);
+                  !(evidence.what & veto_hard_bounce_);
   if (!v.permanent && v.category != Category::delivered && v.category != Category::auto_reply) {
     int stated = klass == 4 ? StatedDelay(reply.text) : 0;
     v.retry_after = stated ? stated : (rule && rule->retry_after >= 0 ? rule->retry_after : info.retry_after);
@@ -617,6 +597,7 @@ void ClassifierBuilder::State::LoadFacet(const std::string& file, const toml::ta
   if (pattern.empty()) { Problem(file, f.line, std::string("[[") + kind + "]] " + f.name + ": needs match or words"); return; }
   f.pattern = std::move(pattern);
   f.veto_hard_bounce = t["veto_hard_bounce"].value_or(false);
+  if (who && f.veto_hard_bounce) Problem(file, f.line, "veto_hard_bounce is for [[what]] facets");
   facets.push_back(std::move(f));
 }
 
@@ -896,7 +877,6 @@ Status ClassifierBuilder::Build(std::unique_ptr<const Classifier>* out) {
   // into the same database; [[decide]] rows refer to them by name.
   std::vector<std::string> who_names, what_names;
   uint64_t veto_hard_bounce = 0;
-  uint32_t sender_side_who = 0;
   auto bit_of = [](std::vector<std::string>& names, const std::string& name) {
     auto it = std::find(names.begin(), names.end(), name);
     if (it != names.end()) return static_cast<uint32_t>(it - names.begin());
@@ -909,7 +889,7 @@ Status ClassifierBuilder::Build(std::unique_ptr<const Classifier>* out) {
       st.Problem(f.file, f.line, std::string("too many distinct ") + (f.who ? "who (32)" : "what (64)") + " facet names");
       continue;
     }
-    if (f.veto_hard_bounce) (f.who ? sender_side_who |= 1u << bit : veto_hard_bounce |= uint64_t{1} << bit);
+    if (f.veto_hard_bounce) veto_hard_bounce |= uint64_t{1} << bit;
     exprs.push_back(f.pattern.c_str());
     flags.push_back(HS_FLAG_CASELESS | HS_FLAG_DOTALL | HS_FLAG_SINGLEMATCH);
     idents.push_back(kFacetIdBase | (f.who ? kWhoFlag : 0) | bit);
@@ -1010,7 +990,6 @@ Status ClassifierBuilder::Build(std::unique_ptr<const Classifier>* out) {
   c->who_names_ = std::move(who_names);
   c->what_names_ = std::move(what_names);
   c->veto_hard_bounce_ = veto_hard_bounce;
-  c->sender_side_who_ = sender_side_who;
   if (auto it = std::find(c->who_names_.begin(), c->who_names_.end(), "ip"); it != c->who_names_.end())
     c->ip_who_bit_ = 1u << (it - c->who_names_.begin());
   *out = std::move(c);
