@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
+#include "core/text.h"
 #include "relay/password.h"
 #include "relay/replies.h"
 #include "relay/smtp_command.h"
@@ -540,7 +541,7 @@ awaitable<void> Session::OnAuth(const Command& c) {
   }
   std::string_view arg = c.arg;
   size_t sp = arg.find(' ');
-  std::string mech = ToLowerAscii(arg.substr(0, sp));
+  std::string mech = text::Lower(arg.substr(0, sp));
   std::string_view initial = sp == std::string_view::npos ? std::string_view() : arg.substr(sp + 1);
   std::string user, password;
 
@@ -601,7 +602,7 @@ awaitable<void> Session::OnMail(const Command& c) {
   }
   bool utf8 = false;
   for (const auto& [k, v] : c.params) {
-    std::string key = ToLowerAscii(k);
+    std::string key = text::Lower(k);
     if (key == "size") {
       char* end = nullptr;
       std::string val(v);
@@ -615,7 +616,7 @@ awaitable<void> Session::OnMail(const Command& c) {
         co_return;
       }
     } else if (key == "body") {
-      std::string b = ToLowerAscii(v);
+      std::string b = text::Lower(v);
       if (b != "7bit" && b != "8bitmime") {
         Refuse(kReplyBadBody, "bad BODY");
         co_return;

@@ -12,6 +12,7 @@
 #include <mutex>
 #include <unordered_map>
 
+#include "core/text.h"
 #include "store/store.h"
 
 namespace rebound::relay {
@@ -386,7 +387,7 @@ class SqliteStore final : public Store {
     for (const auto& e : list) {
       Stmt q(Prep("INSERT OR REPLACE INTO suppressions(account, address, reply, rule, source, time) "
                   "VALUES(?1, ?2, ?3, ?4, ?5, ?6)"));
-      q.Bind(1, e.account).Bind(2, ToLowerAscii(e.address)).Bind(3, e.reply).Bind(4, e.rule);
+      q.Bind(1, e.account).Bind(2, text::Lower(e.address)).Bind(3, e.reply).Bind(4, e.rule);
       q.Bind(5, e.source.empty() ? std::string_view("manual") : std::string_view(e.source));
       q.Bind(6, e.time ? e.time : clock_());
       if (q.Step() != SQLITE_DONE) return Rollback(Error("add suppression"));
@@ -398,7 +399,7 @@ class SqliteStore final : public Store {
                       Suppression* found) override {
     std::lock_guard<std::mutex> lock(db_mu_);
     Stmt q(Prep("SELECT account, address, reply, rule, source, time FROM suppressions WHERE account = ?1 AND address = ?2"));
-    q.Bind(1, account).Bind(2, ToLowerAscii(address));
+    q.Bind(1, account).Bind(2, text::Lower(address));
     int rc = q.Step();
     if (rc == SQLITE_ROW) {
       *suppressed = true;
@@ -412,7 +413,7 @@ class SqliteStore final : public Store {
   Status RemoveSuppression(std::string_view account, std::string_view address) override {
     std::lock_guard<std::mutex> lock(db_mu_);
     Stmt q(Prep("DELETE FROM suppressions WHERE account = ?1 AND address = ?2"));
-    q.Bind(1, account).Bind(2, ToLowerAscii(address));
+    q.Bind(1, account).Bind(2, text::Lower(address));
     if (q.Step() != SQLITE_DONE) return Error("remove suppression");
     if (sqlite3_changes(db_) == 0)
       return Status::NotFound(std::string(address) + " is not on the suppression list of " + std::string(account));
@@ -450,7 +451,7 @@ class SqliteStore final : public Store {
     }
     for (const auto& dom : a.domains) {
       Stmt q(Prep("INSERT OR IGNORE INTO account_domains(account, domain) VALUES(?1, ?2)"));
-      q.Bind(1, a.name).Bind(2, ToLowerAscii(dom));
+      q.Bind(1, a.name).Bind(2, text::Lower(dom));
       if (q.Step() != SQLITE_DONE) return Rollback(Error("put account"));
     }
     return Exec("COMMIT");

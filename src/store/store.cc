@@ -3,12 +3,12 @@
 // only its storage.
 #include <time.h>
 
-#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
 
+#include "core/text.h"
 #include "store/store.h"
 
 namespace rebound::relay {
@@ -30,16 +30,10 @@ std::optional<RecipientState> RecipientStateFromName(std::string_view name) {
 }
 bool IsFinal(RecipientState s) { return s != RecipientState::kQueued && s != RecipientState::kDeferred; }
 
-std::string ToLowerAscii(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 std::string AddressDomain(std::string_view address) {
   size_t at = address.rfind('@');
   if (at == std::string_view::npos) return "";
-  return ToLowerAscii(address.substr(at + 1));
+  return text::Lower(address.substr(at + 1));
 }
 
 void QuotaPeriods(std::string_view timezone, int64_t now, std::string* day, std::string* month) {

@@ -216,6 +216,5 @@ void QuotaPeriods(std::string_view timezone, int64_t now, std::string* day, std:
 
 // The domain part of an address, lower case ("" when there is no '@').
 std::string AddressDomain(std::string_view address);
-std::string ToLowerAscii(std::string_view s);
 
 }  // namespace rebound::relay
