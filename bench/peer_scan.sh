@@ -107,7 +107,7 @@ def measure(cmd, out_path):
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return wall, cpu
 
-rw, rc = measure([rebound, "scan", "--no-progress", "--json", log], "/tmp/rebound-bench-report.json")
+rw, rc = measure([rebound, "scan", "--no-progress", "--format", "json", log], "/tmp/rebound-bench-report.json")
 pw, pc = measure(["pflogsumm", "--problems-first", log], "/tmp/rebound-bench-pflogsumm.txt")
 t = json.load(open("/tmp/rebound-bench-report.json"))["totals"]
 mb = size / 1e6

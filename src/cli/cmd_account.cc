@@ -7,6 +7,8 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
+#include "cli/output.h"
+#include "cli/store_command.h"
 #include "relay/password.h"
 #include "relay/service.h"
 
@@ -19,7 +21,7 @@ struct AccountOptions {
   std::vector<std::string> domains;
   int64_t daily = -1, monthly = -1;
   std::string timezone;
-  std::string format;
+  FormatOption format;
 };
 
 std::string ReadLineNoEcho(const char* prompt) {
@@ -50,11 +52,6 @@ Status ReadPassword(std::string* pw) {
   return Status::Ok();
 }
 
-void AddServiceOptions(CLI::App* app, relay::ServiceOptions* o) {
-  app->add_option("--config", o->config_path, "Service configuration file (TOML)")->check(CLI::ExistingFile);
-  app->add_option("--data", o->data_dir, "Data directory (default: server.data_dir, ./rebound-data)");
-}
-
 std::string Describe(const relay::Account& a) {
   std::string out = a.name + (a.enabled ? "  enabled" : "  DISABLED");
   out += "  daily " + (a.daily_quota ? std::to_string(a.daily_quota) : std::string("unlimited"));
@@ -71,18 +68,8 @@ nlohmann::json ToJson(const relay::Account& a) {
 }
 
 int WithStore(const AccountOptions& o, const std::function<int(relay::Store*)>& fn) {
-  relay::Config config;
-  Status s = relay::LoadServiceConfig(o.service, &config);
-  if (!s.ok()) {
-    std::cerr << "rebound account: " << s.message() << "\n";
-    return kExitRules;
-  }
   std::unique_ptr<relay::Store> store;
-  s = relay::OpenServiceStore(config, &store);
-  if (!s.ok()) {
-    std::cerr << "rebound account: " << s.message() << "\n";
-    return kExitRuntime;
-  }
+  if (int rc = OpenStoreForCommand("account", o.service, &store); rc != kExitOk) return rc;
   return fn(store.get());
 }
 
@@ -141,15 +128,29 @@ void Setup(CLI::App& root, int* exit_code) {
   });
 
   CLI::App* list = cmd->add_subcommand("list", "List accounts");
-  list->add_option("--format", o->format, "text or json")->check(CLI::IsMember({"text", "json"}));
+  o->format.AddTo(list, {OutputFormat::kText, OutputFormat::kJson, OutputFormat::kCsv});
   AddServiceOptions(list, &o->service);
   list->callback([o, exit_code] {
     *exit_code = WithStore(*o, [&](relay::Store* store) {
       std::vector<relay::Account> all;
       Status s = store->ListAccounts(&all);
       if (!s.ok()) return Fail(s);
-      const bool json = (o->format.empty() ? DefaultFormat() : o->format) == "json";
-      for (const auto& a : all) std::cout << (json ? ToJson(a).dump() : Describe(a)) << "\n";
+      Output out(o->format.Get(), {"name", "enabled", "daily_quota", "monthly_quota", "timezone", "domains",
+                                   "created_at", "updated_at"});
+      for (const auto& a : all) {
+        switch (out.format()) {
+          case OutputFormat::kJson: out.JsonLine(ToJson(a)); break;
+          case OutputFormat::kCsv: {
+            std::string domains;  // one field: the domains separated by spaces
+            for (const auto& d : a.domains) domains += (domains.empty() ? "" : " ") + d;
+            out.CsvRow({a.name, a.enabled ? "true" : "false", std::to_string(a.daily_quota),
+                        std::to_string(a.monthly_quota), a.timezone, domains, std::to_string(a.created_at),
+                        std::to_string(a.updated_at)});
+            break;
+          }
+          case OutputFormat::kText: out.buffer().append(Describe(a)).append("\n"); break;
+        }
+      }
       return int{kExitOk};
     });
   });

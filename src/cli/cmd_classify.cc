@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
+#include "cli/output.h"
 #include "cli/verdict_json.h"
 
 namespace rebound::cli {
@@ -17,89 +18,56 @@ struct ClassifyOptions {
   std::string input;
   bool jsonl = false;
   bool explain = false;
-  std::string format;
+  FormatOption format;
   ClassifierOptions classifier;
 };
 
-class Output {
- public:
-  ~Output() { Flush(); }
-  std::string& buf() { return buf_; }
-  void MaybeFlush() {
-    if (buf_.size() > (64 << 10)) Flush();
-  }
-  void Flush() {
-    fwrite(buf_.data(), 1, buf_.size(), stdout);
-    fflush(stdout);
-    buf_.clear();
-  }
-
- private:
-  std::string buf_;
-};
-
-void AppendExplainJson(std::string* out, const std::vector<const Rule*>& rules) {
-  out->append(",\"explain\":[");
+void WriteExplainJson(JsonWriter& w, const std::vector<const Rule*>& rules) {
+  w.BeginArray("explain");
   for (size_t i = 0; i < rules.size(); ++i) {
     const Rule& r = *rules[i];
-    if (i) out->push_back(',');
-    out->append("{\"rule\":");
-    AppendJsonString(out, r.id);
-    out->append(",\"file\":");
-    AppendJsonString(out, r.file + ":" + std::to_string(r.line));
-    out->append(",\"tier\":\"").append(RuleTierName(r.tier)).append("\"");
-    out->append(",\"priority\":").append(std::to_string(r.priority));
-    out->append(",\"category\":\"").append(CategoryName(r.category)).append("\"");
-    out->append(",\"match\":");
-    AppendJsonString(out, r.pattern);
-    out->append(",\"code\":");
     std::string codes, statuses;
     for (const auto& c : r.code_texts) codes += (codes.empty() ? "" : " ") + c;
     for (const auto& s : r.status_texts) statuses += (statuses.empty() ? "" : " ") + s;
-    AppendJsonString(out, codes);
-    out->append(",\"status\":");
-    AppendJsonString(out, statuses);
-    out->append(",\"decided\":").append(i == 0 ? "true}" : "false}");
+    w.BeginObject()
+        .String("rule", r.id)
+        .String("file", r.file + ":" + std::to_string(r.line))
+        .String("tier", RuleTierName(r.tier))
+        .Int("priority", r.priority)
+        .String("category", CategoryName(r.category))
+        .String("match", r.pattern)
+        .String("code", codes)
+        .String("status", statuses)
+        .Bool("decided", i == 0)
+        .EndObject();
   }
-  out->push_back(']');
+  w.EndArray();
 }
 
-void AppendReplyJson(std::string* out, std::string_view raw, const Reply& r) {
-  out->append("{\"reply\":");
-  AppendJsonString(out, raw);
-  out->append(",\"code\":");
-  out->append(r.code ? std::to_string(r.code) : "null");
+// Opens the record's object and writes the parsed reply's fields.
+void WriteReplyJson(JsonWriter& w, std::string_view raw, const Reply& r) {
+  w.BeginObject().String("reply", raw);
+  if (r.code) w.Int("code", r.code);
+  else w.Null("code");
   char buf[12];
-  out->append(",\"status\":");
-  if (r.status.present()) AppendJsonString(out, r.status.Format(buf));
-  else out->append("null");
-  out->append(",\"command\":");
-  if (r.command != SmtpCommand::kUnknown) AppendJsonString(out, SmtpCommandName(r.command));
-  else out->append("null");
-  out->append(",\"remote_host\":");
-  if (!r.remote_host.empty()) AppendJsonString(out, r.remote_host);
-  else out->append("null");
-  out->append(",\"text\":");
-  AppendJsonString(out, r.text);
+  if (r.status.present()) w.String("status", r.status.Format(buf));
+  else w.Null("status");
+  if (r.command != SmtpCommand::kUnknown) w.String("command", SmtpCommandName(r.command));
+  else w.Null("command");
+  w.StringOrNull("remote_host", r.remote_host).String("text", r.text);
 }
 
 // What the facet layer read: the who and what facets found, and the row
 // they select (whether or not a rule above the layer decided).
-void AppendFacetsJson(std::string* out, const FacetExplanation& f) {
-  auto list = [&](const char* key, const std::vector<std::string_view>& names) {
-    out->append(",\"").append(key).append("\":[");
-    for (size_t i = 0; i < names.size(); ++i) {
-      if (i) out->push_back(',');
-      AppendJsonString(out, names[i]);
-    }
-    out->push_back(']');
-  };
-  out->append(",\"facets\":{\"row\":");
-  if (f.decided) AppendJsonString(out, f.decided->rule.id);
-  else out->append("null");
-  list("who", f.who);
-  list("what", f.what);
-  out->push_back('}');
+void WriteFacetsJson(JsonWriter& w, const FacetExplanation& f) {
+  w.BeginObject("facets");
+  if (f.decided) w.String("row", f.decided->rule.id);
+  else w.Null("row");
+  w.BeginArray("who");
+  for (auto name : f.who) w.Element(name);
+  w.EndArray().BeginArray("what");
+  for (auto name : f.what) w.Element(name);
+  w.EndArray().EndObject();
 }
 
 void AppendText(std::string* out, std::string_view raw, const Reply& r, const Verdict& v, Lang lang,
@@ -156,8 +124,8 @@ int Run(const ClassifyOptions& o) {
   if (!classifier) return kExitRules;
   auto scratch = classifier->NewScratch();
   const Lang lang = o.classifier.language();
-  const bool text = (o.format.empty() ? DefaultFormat() : o.format) == "text";
-  Output out;
+  const bool text = o.format.Get() == OutputFormat::kText;
+  Output out(o.format.Get());
   int rc = kExitOk;
 
   auto classify_one = [&](std::string_view raw) {
@@ -170,17 +138,19 @@ int Run(const ClassifyOptions& o) {
       facets = classifier->ExplainFacets(r, scratch.get());
     }
     if (text) {
-      AppendText(&out.buf(), raw, r, v, lang, o.explain ? &rules : nullptr, o.explain ? &facets : nullptr);
-    } else {
-      AppendReplyJson(&out.buf(), raw, r);
-      AppendVerdictFields(&out.buf(), v, lang);
-      if (o.explain) {
-        AppendExplainJson(&out.buf(), rules);
-        AppendFacetsJson(&out.buf(), facets);
-      }
-      out.buf().append("}\n");
+      AppendText(&out.buffer(), raw, r, v, lang, o.explain ? &rules : nullptr, o.explain ? &facets : nullptr);
+      out.MaybeFlush();
+      return;
     }
-    out.MaybeFlush();
+    JsonWriter w = out.Json();
+    WriteReplyJson(w, raw, r);
+    WriteVerdictFields(w, v, lang);
+    if (o.explain) {
+      WriteExplainJson(w, rules);
+      WriteFacetsJson(w, facets);
+    }
+    w.EndObject();
+    out.EndJsonRecord();
   };
 
   if (!o.replies.empty() && !o.jsonl) {
@@ -226,10 +196,12 @@ int Run(const ClassifyOptions& o) {
     for (auto f : kVerdictFieldNames) obj.erase(std::string(f));
     std::string dumped = obj.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     dumped.pop_back();  // the closing brace; the object is never empty ("reply")
-    out.buf().append(dumped);
-    AppendVerdictFields(&out.buf(), v, lang);
-    out.buf().append("}\n");
-    out.MaybeFlush();
+    out.buffer().append(dumped);
+    JsonWriter w = out.Json();
+    w.ResumeObject();
+    WriteVerdictFields(w, v, lang);
+    w.EndObject();
+    out.EndJsonRecord();
   }
   return rc;
 }
@@ -250,8 +222,7 @@ void Setup(CLI::App& root, int* exit_code) {
   cmd->add_option("reply", o->replies, "SMTP reply text (quote it)");
   cmd->add_option("-i,--input", o->input, "Read replies from FILE ('-' for stdin), one per line");
   cmd->add_flag("--jsonl", o->jsonl, "Input is JSON Lines with a \"reply\" field; output keeps every input field");
-  cmd->add_option("--format", o->format, "text or json (JSON Lines); default: text on a terminal, else json")
-      ->check(CLI::IsMember({"text", "json"}));
+  o->format.AddTo(cmd, {OutputFormat::kText, OutputFormat::kJson});
   cmd->add_flag("--explain", o->explain, "Show the parsed reply, the deciding rule and the runners-up");
   o->classifier.AddTo(cmd);
   cmd->callback([o, exit_code] { *exit_code = Run(*o); });

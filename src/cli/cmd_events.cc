@@ -1,12 +1,13 @@
 // `rebound events`: every delivery decision, from the store.
 // `rebound events [--message ID] [--recipient ADDR] [--since T] [--category C]
-// [--format json|text]`; JSON Lines when stdout is not a terminal.
+// [--format text|json|csv]`; JSON Lines when stdout is not a terminal.
 #include <ctime>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
-#include "cli/events_common.h"
+#include "cli/output.h"
+#include "cli/store_command.h"
 #include "delivery/service.h"
 #include "relay/service.h"
 
@@ -16,61 +17,13 @@ namespace rebound::cli {
 // command loads a config file. Here because this file is always linked.
 static const bool kDeliveryKeysRegistered = (delivery::RegisterDeliveryConfigKeys(), true);
 
-bool ParseSince(const std::string& s, int64_t now, int64_t* out) {
-  if (s.empty()) {
-    *out = 0;
-    return true;
-  }
-  // Relative: 90s, 15m, 2h, 3d (ago).
-  char unit = s.back();
-  std::string num = s.substr(0, s.size() - 1);
-  auto all_digits = [](const std::string& x) {
-    return !x.empty() && x.find_first_not_of("0123456789") == std::string::npos;
-  };
-  if ((unit == 's' || unit == 'm' || unit == 'h' || unit == 'd') && all_digits(num)) {
-    int64_t n = std::stoll(num);
-    int64_t mult = unit == 's' ? 1 : unit == 'm' ? 60 : unit == 'h' ? 3600 : 86400;
-    *out = now - n * mult;
-    return true;
-  }
-  if (all_digits(s)) {
-    *out = std::stoll(s);
-    return true;
-  }
-  // ISO 8601 UTC: 2026-11-27, 2026-11-27T22:00:00Z, 2026-11-27 22:00:00
-  struct tm tm {};
-  const char* end = strptime(s.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
-  if (!end) end = strptime(s.c_str(), "%Y-%m-%d %H:%M:%S", &tm);
-  if (!end) {
-    tm = {};
-    end = strptime(s.c_str(), "%Y-%m-%d", &tm);
-  }
-  if (!end || (*end && std::string(end) != "Z")) return false;
-  *out = timegm(&tm);
-  return true;
-}
-
-int OpenStoreForCommand(const char* name, const relay::ServiceOptions& so, std::unique_ptr<relay::Store>* store) {
-  relay::Config config;
-  Status s = relay::LoadServiceConfig(so, &config);
-  if (!s.ok()) {
-    std::cerr << "rebound " << name << ": " << s.message() << "\n";
-    return kExitRules;
-  }
-  s = relay::OpenServiceStore(config, store);
-  if (!s.ok()) {
-    std::cerr << "rebound " << name << ": " << s.message() << "\n";
-    return kExitRuntime;
-  }
-  return kExitOk;
-}
-
 namespace {
 
 struct EventsOptions {
   relay::ServiceOptions service;
   int64_t message_id = 0;
-  std::string recipient, since, category, format;
+  std::string recipient, since, category;
+  FormatOption format;
   int limit = 0;
   bool include_queued = false;
 };
@@ -97,47 +50,49 @@ int Run(const EventsOptions& o) {
     std::cerr << "rebound events: " << s.message() << "\n";
     return kExitRuntime;
   }
-  const std::string format = o.format.empty() ? DefaultFormat() : o.format;
-  std::string out;
+  Output out(o.format.Get(), {"time", "message_id", "recipient", "decision", "state", "mx", "ip", "reply", "category",
+                              "reason", "permanent", "hard_bounce", "rule", "next_attempt_at"});
   for (const auto& e : events) {
     if (!o.include_queued && e.decision == "queued") continue;
-    if (format == "json") {
-      nlohmann::json j = {{"time", IsoUtc(e.time)}, {"message_id", e.message_id}, {"recipient", e.recipient},
-                          {"decision", e.decision}, {"state", e.state},       {"mx", e.mx},
-                          {"ip", e.ip},             {"reply", e.reply},       {"category", e.category},
-                          {"reason", e.reason},     {"permanent", e.permanent}, {"hard_bounce", e.hard_bounce},
-                          {"rule", e.rule}};
-      j["next_attempt_at"] = e.next_attempt_at ? nlohmann::json(IsoUtc(e.next_attempt_at)) : nlohmann::json(nullptr);
-      out += j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-      out += '\n';
-    } else {
-      out += IsoUtc(e.time) + "  #" + std::to_string(e.message_id) + "  " + e.recipient + "  " + e.decision + "  " +
-             e.category + (e.mx.empty() ? "" : "  via " + e.mx + (e.ip.empty() ? "" : "[" + e.ip + "]")) + "\n    " +
-             e.reply + (e.next_attempt_at ? "\n    next attempt " + IsoUtc(e.next_attempt_at) : "") + "\n";
-    }
-    if (out.size() > (64 << 10)) {
-      fwrite(out.data(), 1, out.size(), stdout);
-      out.clear();
+    const std::string next_attempt_at = IsoUtc(e.next_attempt_at);
+    switch (out.format()) {
+      case OutputFormat::kJson: {
+        nlohmann::json j = {{"time", IsoUtc(e.time)}, {"message_id", e.message_id}, {"recipient", e.recipient},
+                            {"decision", e.decision}, {"state", e.state},       {"mx", e.mx},
+                            {"ip", e.ip},             {"reply", e.reply},       {"category", e.category},
+                            {"reason", e.reason},     {"permanent", e.permanent}, {"hard_bounce", e.hard_bounce},
+                            {"rule", e.rule}};
+        j["next_attempt_at"] = e.next_attempt_at ? nlohmann::json(next_attempt_at) : nlohmann::json(nullptr);
+        out.JsonLine(j);
+        break;
+      }
+      case OutputFormat::kCsv:
+        out.CsvRow({IsoUtc(e.time), std::to_string(e.message_id), e.recipient, e.decision, e.state, e.mx, e.ip, e.reply,
+                    e.category, e.reason, e.permanent ? "true" : "false", e.hard_bounce ? "true" : "false", e.rule,
+                    next_attempt_at});
+        break;
+      case OutputFormat::kText:
+        out.buffer() += IsoUtc(e.time) + "  #" + std::to_string(e.message_id) + "  " + e.recipient + "  " + e.decision +
+                        "  " + e.category + (e.mx.empty() ? "" : "  via " + e.mx + (e.ip.empty() ? "" : "[" + e.ip + "]")) +
+                        "\n    " + e.reply + (e.next_attempt_at ? "\n    next attempt " + next_attempt_at : "") + "\n";
+        out.MaybeFlush();
+        break;
     }
   }
-  fwrite(out.data(), 1, out.size(), stdout);
-  fflush(stdout);
   return kExitOk;
 }
 
 void Setup(CLI::App& root, int* exit_code) {
   auto o = std::make_shared<EventsOptions>();
   CLI::App* cmd = root.add_subcommand("events", "Delivery attempts and decisions of the sending service");
-  cmd->add_option("--config", o->service.config_path, "Service configuration file (TOML)")->check(CLI::ExistingFile);
-  cmd->add_option("--data", o->service.data_dir, "Data directory (default ./rebound-data)");
+  AddServiceOptions(cmd, &o->service);
   cmd->add_option("--message", o->message_id, "Only this message id");
   cmd->add_option("--recipient", o->recipient, "Only this recipient address");
   cmd->add_option("--since", o->since, "From this time: Unix seconds, YYYY-MM-DD[THH:MM:SSZ], or 15m/2h/3d ago");
   cmd->add_option("--category", o->category, "Only this verdict category");
   cmd->add_option("--limit", o->limit, "Only the newest N events");
   cmd->add_flag("--queued", o->include_queued, "Also show the submission events (decision queued)");
-  cmd->add_option("--format", o->format, "json (JSON Lines) or text; default: text on a terminal, else json")
-      ->check(CLI::IsMember({"json", "text"}));
+  o->format.AddTo(cmd, {OutputFormat::kText, OutputFormat::kJson, OutputFormat::kCsv});
   cmd->callback([o, exit_code] { *exit_code = Run(*o); });
 }
 

@@ -4,6 +4,8 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
+#include "cli/output.h"
+#include "cli/store_command.h"
 #include "relay/service.h"
 
 namespace rebound::cli {
@@ -11,7 +13,8 @@ namespace {
 
 struct QueueOptions {
   relay::ServiceOptions service;
-  std::string state, account, format;
+  std::string state, account;
+  FormatOption format;
   int limit = 0;
   std::vector<int64_t> ids;
   bool body = false;
@@ -34,26 +37,6 @@ nlohmann::json MessageJson(const relay::MessageInfo& m) {
           {"client_ip", m.client_ip}, {"queued_at", IsoUtc(m.queued_at)}, {"recipients", rc}};
 }
 
-int Open(const QueueOptions& o, std::unique_ptr<relay::Store>* store) {
-  relay::Config config;
-  Status s = relay::LoadServiceConfig(o.service, &config);
-  if (!s.ok()) {
-    std::cerr << "rebound queue: " << s.message() << "\n";
-    return kExitRules;
-  }
-  s = relay::OpenServiceStore(config, store);
-  if (!s.ok()) {
-    std::cerr << "rebound queue: " << s.message() << "\n";
-    return kExitRuntime;
-  }
-  return kExitOk;
-}
-
-void AddServiceOptions(CLI::App* app, relay::ServiceOptions* o) {
-  app->add_option("--config", o->config_path, "Service configuration file (TOML)")->check(CLI::ExistingFile);
-  app->add_option("--data", o->data_dir, "Data directory (default: server.data_dir, ./rebound-data)");
-}
-
 void Setup(CLI::App& root, int* exit_code) {
   auto o = std::make_shared<QueueOptions>();
   CLI::App* cmd = root.add_subcommand("queue", "Inspect or delete messages in the relay's queue");
@@ -64,11 +47,14 @@ void Setup(CLI::App& root, int* exit_code) {
       ->check(CLI::IsMember({"queued", "deferred", "delivered", "bounced", "expired", "suppressed"}));
   list->add_option("--account", o->account, "Only this account's messages");
   list->add_option("--limit", o->limit, "At most N messages");
-  list->add_option("--format", o->format, "text or json")->check(CLI::IsMember({"text", "json"}));
+  o->format.AddTo(list, {OutputFormat::kText, OutputFormat::kJson, OutputFormat::kCsv});
+  list->footer("JSON: one object per message, its recipients inside. CSV: one row per recipient, the message's\n"
+               "columns repeated: id,account,mail_from,size,client_ip,queued_at,recipient_id,address,state,\n"
+               "attempts,next_attempt_at,last_reply,last_category.");
   AddServiceOptions(list, &o->service);
   list->callback([o, exit_code] {
     std::unique_ptr<relay::Store> store;
-    if ((*exit_code = Open(*o, &store)) != kExitOk) return;
+    if ((*exit_code = OpenStoreForCommand("queue", o->service, &store)) != kExitOk) return;
     relay::QueueFilter f;
     if (!o->state.empty()) f.state = relay::RecipientStateFromName(o->state);
     f.account = o->account;
@@ -80,18 +66,29 @@ void Setup(CLI::App& root, int* exit_code) {
       *exit_code = kExitRuntime;
       return;
     }
-    const bool json = (o->format.empty() ? DefaultFormat() : o->format) == "json";
+    Output out(o->format.Get(), {"id", "account", "mail_from", "size", "client_ip", "queued_at", "recipient_id",
+                                 "address", "state", "attempts", "next_attempt_at", "last_reply", "last_category"});
     for (const auto& m : msgs) {
-      if (json) {
-        std::cout << MessageJson(m).dump() << "\n";
-        continue;
+      switch (out.format()) {
+        case OutputFormat::kJson: out.JsonLine(MessageJson(m)); break;
+        case OutputFormat::kCsv:
+          for (const auto& r : m.recipients)
+            out.CsvRow({std::to_string(m.id), m.account, m.mail_from, std::to_string(m.size), m.client_ip,
+                        IsoUtc(m.queued_at), std::to_string(r.id), r.address, relay::RecipientStateName(r.state),
+                        std::to_string(r.attempts), std::to_string(r.next_attempt_at), r.last_reply, r.last_category});
+          break;
+        case OutputFormat::kText: {
+          std::string& text = out.buffer();
+          text += std::to_string(m.id) + "  " + IsoUtc(m.queued_at) + "  " + m.account + "  <" + m.mail_from + ">  " +
+                  std::to_string(m.size) + " bytes\n";
+          for (const auto& r : m.recipients)
+            text += std::string("    ") + std::string(relay::RecipientStateName(r.state)) + "  " + r.address +
+                    (r.attempts ? "  attempts " + std::to_string(r.attempts) : "") +
+                    (r.last_reply.empty() ? "" : "  " + r.last_reply) + "\n";
+          out.MaybeFlush();
+          break;
+        }
       }
-      std::cout << m.id << "  " << IsoUtc(m.queued_at) << "  " << m.account << "  <" << m.mail_from << ">  "
-                << m.size << " bytes\n";
-      for (const auto& r : m.recipients)
-        std::cout << "    " << relay::RecipientStateName(r.state) << "  " << r.address
-                  << (r.attempts ? "  attempts " + std::to_string(r.attempts) : "")
-                  << (r.last_reply.empty() ? "" : "  " + r.last_reply) << "\n";
     }
   });
 
@@ -101,7 +98,7 @@ void Setup(CLI::App& root, int* exit_code) {
   AddServiceOptions(show, &o->service);
   show->callback([o, exit_code] {
     std::unique_ptr<relay::Store> store;
-    if ((*exit_code = Open(*o, &store)) != kExitOk) return;
+    if ((*exit_code = OpenStoreForCommand("queue", o->service, &store)) != kExitOk) return;
     for (int64_t id : o->ids) {
       relay::Message m;
       Status s = store->ReadMessage(id, &m);
@@ -133,7 +130,7 @@ void Setup(CLI::App& root, int* exit_code) {
   AddServiceOptions(del, &o->service);
   del->callback([o, exit_code] {
     std::unique_ptr<relay::Store> store;
-    if ((*exit_code = Open(*o, &store)) != kExitOk) return;
+    if ((*exit_code = OpenStoreForCommand("queue", o->service, &store)) != kExitOk) return;
     for (int64_t id : o->ids) {
       Status s = store->DeleteMessage(id);
       if (!s.ok()) {

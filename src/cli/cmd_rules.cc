@@ -4,7 +4,7 @@
 #include <sstream>
 
 #include "cli/command.h"
-#include "cli/verdict_json.h"
+#include "cli/output.h"
 
 namespace rebound::cli {
 namespace {
@@ -32,25 +32,25 @@ int Check(const std::vector<std::string>& paths, bool shipped) {
   return kExitOk;
 }
 
-int List(const ClassifierOptions& opts, const std::string& format) {
+int List(const ClassifierOptions& opts, OutputFormat format) {
   auto c = opts.Build();
   if (!c) return kExitRules;
-  if ((format.empty() ? DefaultFormat() : format) == "json") {
-    std::string out;
+  if (format == OutputFormat::kJson) {
+    Output out(format);
     for (const auto& r : c->rules()) {
-      out.append("{\"rule\":");
-      AppendJsonString(&out, r.id);
-      out.append(",\"category\":\"").append(CategoryName(r.category));
-      out.append("\",\"reason\":\"").append(ReasonName(r.reason)).append("\",\"priority\":").append(std::to_string(r.priority));
-      out.append(",\"local\":").append(r.local ? "true" : "false").append(",\"provider\":");
-      AppendJsonString(&out, r.provider);
-      out.append(",\"file\":");
-      AppendJsonString(&out, r.file + ":" + std::to_string(r.line));
-      out.append(",\"match\":");
-      AppendJsonString(&out, r.pattern);
-      out.append("}\n");
+      out.Json()
+          .BeginObject()
+          .String("rule", r.id)
+          .String("category", CategoryName(r.category))
+          .String("reason", ReasonName(r.reason))
+          .Int("priority", r.priority)
+          .Bool("local", r.local)
+          .String("provider", r.provider)
+          .String("file", r.file + ":" + std::to_string(r.line))
+          .String("match", r.pattern)
+          .EndObject();
+      out.EndJsonRecord();
     }
-    std::cout << out;
     return kExitOk;
   }
   std::cout << std::left << std::setw(44) << "RULE" << std::setw(28) << "CATEGORY" << std::setw(6) << "PRIO"
@@ -62,23 +62,26 @@ int List(const ClassifierOptions& opts, const std::string& format) {
   return kExitOk;
 }
 
-int Categories(const ClassifierOptions& opts, const std::string& format) {
+int Categories(const ClassifierOptions& opts, OutputFormat format) {
   auto c = opts.Build();
   if (!c) return kExitRules;
   const Lang lang = opts.language();
-  const bool json = (format.empty() ? DefaultFormat() : format) == "json";
-  std::string out;
+  Output output(format);
+  std::string& out = output.buffer();
   for (int i = 0; i < kCategoryCount; ++i) {
     const CategoryInfo& info = c->category_info(static_cast<Category>(i));
     const bool hard = info.id == Category::recipient_not_found || info.id == Category::invalid_address ||
                       info.id == Category::dns_failure;
-    if (json) {
-      out.append("{\"category\":\"").append(CategoryName(info.id)).append("\",\"reason\":\"").append(ReasonName(info.reason));
-      out.append("\",\"hard_bounce_when_permanent\":").append(hard ? "true" : "false").append(",\"action\":");
-      AppendJsonString(&out, info.action);
-      out.append(",\"solution\":");
-      AppendJsonString(&out, lang == Lang::kZh ? info.solution_zh : info.solution_en);
-      out.append("}\n");
+    if (format == OutputFormat::kJson) {
+      output.Json()
+          .BeginObject()
+          .String("category", CategoryName(info.id))
+          .String("reason", ReasonName(info.reason))
+          .Bool("hard_bounce_when_permanent", hard)
+          .String("action", info.action)
+          .String("solution", lang == Lang::kZh ? info.solution_zh : info.solution_en)
+          .EndObject();
+      output.EndJsonRecord();
     } else {
       out.append(CategoryName(info.id)).append("  (reason ").append(ReasonName(info.reason));
       out.append(hard ? "; hard bounce when permanent)\n" : ")\n");
@@ -86,7 +89,6 @@ int Categories(const ClassifierOptions& opts, const std::string& format) {
       out.append(lang == Lang::kZh ? info.solution_zh : info.solution_en).append("\n\n");
     }
   }
-  std::cout << out;
   return kExitOk;
 }
 
@@ -105,20 +107,20 @@ void Setup(CLI::App& root, int* exit_code) {
   check->callback([paths, shipped, exit_code] { *exit_code = Check(*paths, *shipped); });
 
   auto list_opts = std::make_shared<ClassifierOptions>();
-  auto list_format = std::make_shared<std::string>();
+  auto list_format = std::make_shared<FormatOption>();
   CLI::App* list = rules->add_subcommand("list", "List every rule in evaluation order");
   list_opts->AddTo(list);
-  list->add_option("--format", *list_format, "text or json")->check(CLI::IsMember({"text", "json"}));
+  list_format->AddTo(list, {OutputFormat::kText, OutputFormat::kJson});
   list->footer("Example:\n  rebound rules list --rules ./my-rules | grep qq");
-  list->callback([list_opts, list_format, exit_code] { *exit_code = List(*list_opts, *list_format); });
+  list->callback([list_opts, list_format, exit_code] { *exit_code = List(*list_opts, list_format->Get()); });
 
   auto cat_opts = std::make_shared<ClassifierOptions>();
-  auto cat_format = std::make_shared<std::string>();
+  auto cat_format = std::make_shared<FormatOption>();
   CLI::App* cats = root.add_subcommand("categories", "Show the taxonomy: every category, its action and solution");
   cat_opts->AddTo(cats);
-  cats->add_option("--format", *cat_format, "text or json")->check(CLI::IsMember({"text", "json"}));
+  cat_format->AddTo(cats, {OutputFormat::kText, OutputFormat::kJson});
   cats->footer("Example:\n  rebound categories --lang zh");
-  cats->callback([cat_opts, cat_format, exit_code] { *exit_code = Categories(*cat_opts, *cat_format); });
+  cats->callback([cat_opts, cat_format, exit_code] { *exit_code = Categories(*cat_opts, cat_format->Get()); });
 }
 
 REBOUND_REGISTER_COMMAND(20, Setup);

@@ -23,6 +23,7 @@
 #include <thread>
 
 #include "cli/command.h"
+#include "cli/output.h"
 #include "cli/verdict_json.h"
 #include "logs/gzip.h"
 #include "logs/scan.h"
@@ -40,6 +41,7 @@ constexpr size_t kDetectBytes = 64 << 10;
 struct ScanOptions {
   std::vector<std::string> paths;
   bool events = false, json = false, follow = false, no_progress = false;
+  FormatOption format;  // of the report; --json is the older spelling of --format json
   std::string html, suppress_out, log_format;
   ClassifierOptions classifier;
 };
@@ -51,44 +53,30 @@ double Now() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
-void AppendNullable(std::string* out, std::string_view s) {
-  if (s.empty()) out->append("null");
-  else AppendJsonString(out, s);
-}
-
-void AppendEventJson(std::string* out, const DeliveryEvent& e, const Verdict& v, Lang lang) {
-  out->append("{\"time\":");
-  AppendNullable(out, IsoUtc(e.time));
-  out->append(",\"queue_id\":");
-  AppendNullable(out, e.queue_id);
-  out->append(",\"from\":");
-  AppendNullable(out, e.from);
-  out->append(",\"recipient\":");
-  AppendNullable(out, e.recipient);
-  out->append(",\"domain\":");
-  AppendNullable(out, e.RecipientDomain());
-  out->append(",\"relay_host\":");
-  AppendNullable(out, e.relay_host);
-  out->append(",\"relay_ip\":");
-  AppendNullable(out, e.relay_ip);
-  out->append(",\"delay\":");
+void WriteEventJson(JsonWriter& w, const DeliveryEvent& e, const Verdict& v, Lang lang) {
+  w.BeginObject()
+      .StringOrNull("time", IsoUtc(e.time))
+      .StringOrNull("queue_id", e.queue_id)
+      .StringOrNull("from", e.from)
+      .StringOrNull("recipient", e.recipient)
+      .StringOrNull("domain", e.RecipientDomain())
+      .StringOrNull("relay_host", e.relay_host)
+      .StringOrNull("relay_ip", e.relay_ip);
   if (e.delay >= 0) {
     char buf[32];
     snprintf(buf, sizeof buf, "%.3g", e.delay);
-    out->append(buf);
+    w.Raw("delay", buf);
   } else {
-    out->append("null");
+    w.Null("delay");
   }
-  out->append(",\"status\":\"").append(DeliveryStatusName(e.status)).append("\",\"dsn\":");
-  AppendNullable(out, e.dsn);
-  out->append(",\"diagnostic\":");
-  AppendNullable(out, e.diagnostic);
-  out->append(",\"message_id\":");
-  AppendNullable(out, e.message_id);
-  out->append(",\"size\":");
-  out->append(e.size >= 0 ? std::to_string(e.size) : "null");
-  AppendVerdictFields(out, v, lang);
-  out->append("}\n");
+  w.String("status", DeliveryStatusName(e.status))
+      .StringOrNull("dsn", e.dsn)
+      .StringOrNull("diagnostic", e.diagnostic)
+      .StringOrNull("message_id", e.message_id);
+  if (e.size >= 0) w.Int("size", e.size);
+  else w.Null("size");
+  WriteVerdictFields(w, v, lang);
+  w.EndObject();
 }
 
 // Rotated sets in the order they were written: mail.log.3.gz, mail.log.2.gz,
@@ -118,7 +106,9 @@ std::vector<std::string> ChronologicalOrder(std::vector<std::string> paths) {
 
 class ScanRun {
  public:
-  ScanRun(const ScanOptions& o, const Classifier& c) : o_(o), classifier_(c), report_(c), lang_(o.classifier.language()) {
+  ScanRun(const ScanOptions& o, const Classifier& c)
+      : o_(o), classifier_(c), report_(c), lang_(o.classifier.language()),
+        report_format_(o.json ? OutputFormat::kJson : o.format.Get()), out_(OutputFormat::kJson) {
     if (!o.log_format.empty()) forced_ = LogFormatFromName(o.log_format).value_or(LogFormat::kUnknown);
     progress_ = StderrIsTty() && !o.no_progress && !o.follow;
   }
@@ -161,15 +151,13 @@ class ScanRun {
       out << logs::RenderReportHtml(doc);
       if (!out) Error(o_.html + ": cannot write");
     }
-    if (o_.json) {
-      std::string s = doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
-      s.push_back('\n');
-      fwrite(s.data(), 1, s.size(), stdout);
+    if (!o_.events && report_format_ == OutputFormat::kJson) {
+      out_.buffer() = doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
+      out_.buffer().push_back('\n');
     } else if (!o_.events) {
-      const std::string s = logs::RenderReportText(doc, StdoutIsTty());
-      fwrite(s.data(), 1, s.size(), stdout);
+      out_.buffer() = logs::RenderReportText(doc, StdoutIsTty());
     }
-    fflush(stdout);
+    out_.Flush();
   }
 
   bool had_error() const { return had_error_; }
@@ -196,11 +184,7 @@ class ScanRun {
     had_error_ = true;
   }
 
-  void FlushOut() {
-    if (out_.empty()) return;
-    fwrite(out_.data(), 1, out_.size(), stdout);
-    out_.clear();
-  }
+  void FlushOut() { out_.Flush(); }
 
   Scanner* ScannerFor(LogFormat f) {
     auto& s = scanners_[f];
@@ -210,8 +194,10 @@ class ScanRun {
       s = std::make_unique<Scanner>(classifier_, f, ro, &report_);
       if (o_.events)
         s->set_sink([this](const DeliveryEvent& e, const Verdict& v) {
-          AppendEventJson(&out_, e, v, lang_);
-          if (out_.size() > (256 << 10) || o_.follow) FlushOut();
+          JsonWriter w = out_.Json();
+          WriteEventJson(w, e, v, lang_);
+          out_.EndJsonRecord();
+          if (o_.follow) FlushOut();
         });
     }
     return s.get();
@@ -380,7 +366,8 @@ class ScanRun {
   LogFormat forced_ = LogFormat::kUnknown;
   int64_t reference_time_ = 0;
   std::map<LogFormat, std::unique_ptr<Scanner>> scanners_;
-  std::string out_;
+  OutputFormat report_format_;
+  Output out_;  // the events (JSON Lines) as they come, then the report
   bool progress_ = false, progress_shown_ = false, had_error_ = false;
 };
 
@@ -423,13 +410,16 @@ void Setup(CLI::App& root, int* exit_code) {
       "Examples:\n"
       "  rebound scan /var/log/mail.log*\n"
       "  rebound scan --html report.html --suppress-out suppress.txt /var/log/mail.log\n"
+      "  rebound scan --format json mail.log.1 mail.log > report.json\n"
       "  rebound scan --events mail.log | jq 'select(.hard_bounce)'\n"
       "  rebound scan --follow --events /var/log/mail.log\n\n"
       "Exit status: 0 ok, 1 some input could not be read (unknown format, corrupt .gz), 2 usage,\n"
       "3 invalid rule base.");
   cmd->add_option("path", o->paths, "Log files ('-' for stdin)");
-  auto* events = cmd->add_flag("--events", o->events, "JSON Lines: one object per delivery attempt, with its verdict");
-  cmd->add_flag("--json", o->json, "The report as one JSON document")->excludes(events);
+  auto* events = cmd->add_flag("--events", o->events,
+                               "Instead of the report, JSON Lines: one object per delivery attempt, with its verdict");
+  o->format.AddTo(cmd, {OutputFormat::kText, OutputFormat::kJson}, "the report as one JSON document");
+  cmd->add_flag("--json", o->json, "The same as --format json")->excludes(events)->group("");
   cmd->add_option("--html", o->html, "Also write the report as a self-contained HTML page to FILE");
   cmd->add_option("--suppress-out", o->suppress_out, "Write the hard-bounced addresses (suppress them) to FILE");
   cmd->add_option("--log-format", o->log_format, "postfix, exim, sendmail, kumomta or pmta (default: detect)");

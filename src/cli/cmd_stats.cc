@@ -13,7 +13,8 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
-#include "cli/events_common.h"
+#include "cli/output.h"
+#include "cli/store_command.h"
 #include "relay/service.h"
 
 namespace rebound::cli {
@@ -21,7 +22,8 @@ namespace {
 
 struct StatsOptions {
   relay::ServiceOptions service;
-  std::string since, format;
+  std::string since;
+  FormatOption format;
   int top = 20;
   ClassifierOptions classifier;
 };
@@ -83,8 +85,27 @@ int Run(const StatsOptions& o) {
     if (!e.reply.empty()) provider = std::string(classifier->Classify(e.reply, scratch.get()).provider);
     by_provider[provider.empty() ? "(unidentified)" : provider].Add(e.decision);
   }
-  const std::string format = o.format.empty() ? DefaultFormat() : o.format;
-  if (format == "json") {
+  const OutputFormat format = o.format.Get();
+  if (format == OutputFormat::kCsv) {
+    Output out(format, {"section", "key", "attempts", "delivered", "deferred", "bounced", "expired", "suppressed",
+                        "deferral_rate", "bounce_rate"});
+    auto row = [&](std::string_view section, std::string_view key, const Tally& t) {
+      auto rate = [](double r) {
+        char b[32];
+        snprintf(b, sizeof b, "%.4f", r);
+        return std::string(b);
+      };
+      out.CsvRow({section, key, std::to_string(t.attempts), std::to_string(t.delivered), std::to_string(t.deferred),
+                  std::to_string(t.bounced), std::to_string(t.expired), std::to_string(t.suppressed),
+                  rate(t.DeferralRate()), rate(t.BounceRate())});
+    };
+    row("total", "", total);
+    for (const auto& [k, t] : by_category) row("category", k, t);
+    for (const auto& [k, t] : Top(by_domain, o.top)) row("domain", k, t);
+    for (const auto& [k, t] : Top(by_provider, o.top)) row("provider", k, t);
+    return kExitOk;
+  }
+  if (format == OutputFormat::kJson) {
     nlohmann::json j;
     j["since"] = f.since ? nlohmann::json(IsoUtc(f.since)) : nlohmann::json(nullptr);
     j["total"] = total.Json();
@@ -122,12 +143,11 @@ int Run(const StatsOptions& o) {
 void Setup(CLI::App& root, int* exit_code) {
   auto o = std::make_shared<StatsOptions>();
   CLI::App* cmd = root.add_subcommand("stats", "Delivery statistics: by category, domain and provider; deferral and bounce rates");
-  cmd->add_option("--config", o->service.config_path, "Service configuration file (TOML)")->check(CLI::ExistingFile);
-  cmd->add_option("--data", o->service.data_dir, "Data directory (default ./rebound-data)");
+  AddServiceOptions(cmd, &o->service);
   cmd->add_option("--since", o->since, "From this time: Unix seconds, YYYY-MM-DD[THH:MM:SSZ], or 15m/2h/3d ago");
   cmd->add_option("--top", o->top, "Rows per domain/provider table (0: all)");
-  cmd->add_option("--format", o->format, "json or text; default: text on a terminal, else json")
-      ->check(CLI::IsMember({"json", "text"}));
+  o->format.AddTo(cmd, {OutputFormat::kText, OutputFormat::kJson, OutputFormat::kCsv}, "one JSON document");
+  cmd->footer("CSV: one row per table line (section total, category, domain or provider; key; the counts; the rates).");
   o->classifier.AddTo(cmd);
   cmd->callback([o, exit_code] { *exit_code = Run(*o); });
 }

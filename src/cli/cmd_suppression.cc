@@ -1,9 +1,13 @@
 // `rebound suppression list|add|remove|import|export`: per-account lists of
 // addresses the relay refuses at RCPT (CSV: account,address,reply,rule,source,time).
+#include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <nlohmann/json.hpp>
 
 #include "cli/command.h"
+#include "cli/output.h"
+#include "cli/store_command.h"
 #include "relay/service.h"
 
 namespace rebound::cli {
@@ -13,22 +17,8 @@ struct SuppressionOptions {
   relay::ServiceOptions service;
   std::string account, file, reply;
   std::vector<std::string> addresses;
+  FormatOption format;
 };
-
-void AddServiceOptions(CLI::App* app, relay::ServiceOptions* o) {
-  app->add_option("--config", o->config_path, "Service configuration file (TOML)")->check(CLI::ExistingFile);
-  app->add_option("--data", o->data_dir, "Data directory (default: server.data_dir, ./rebound-data)");
-}
-
-std::string CsvField(const std::string& s) {
-  if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
-}
 
 // One CSV record (RFC 4180; quoted fields may not span lines here).
 bool ParseCsvLine(const std::string& line, std::vector<std::string>* fields) {
@@ -56,39 +46,26 @@ bool ParseCsvLine(const std::string& line, std::vector<std::string>* fields) {
   return !quoted;
 }
 
-int Open(const SuppressionOptions& o, std::unique_ptr<relay::Store>* store) {
-  relay::Config config;
-  Status s = relay::LoadServiceConfig(o.service, &config);
-  if (!s.ok()) {
-    std::cerr << "rebound suppression: " << s.message() << "\n";
-    return kExitRules;
-  }
-  s = relay::OpenServiceStore(config, store);
-  if (!s.ok()) {
-    std::cerr << "rebound suppression: " << s.message() << "\n";
-    return kExitRuntime;
-  }
-  return kExitOk;
-}
-
 void Setup(CLI::App& root, int* exit_code) {
   auto o = std::make_shared<SuppressionOptions>();
   CLI::App* cmd = root.add_subcommand("suppression", "Manage per-account suppression lists");
   cmd->require_subcommand(1);
-  cmd->footer("CSV columns: account,address,reply,rule,source,time (a header line is written and skipped).");
+  cmd->footer("CSV columns: account,address,reply,rule,source,time (a header line is written and skipped).\n"
+              "JSON (list --format json): one object per address with the same fields.");
 
   CLI::App* list = cmd->add_subcommand("list", "List suppressed addresses");
   list->add_option("--account", o->account, "Only this account");
+  o->format.AddTo(list, {OutputFormat::kText, OutputFormat::kJson, OutputFormat::kCsv});
   AddServiceOptions(list, &o->service);
-  CLI::App* exp = cmd->add_subcommand("export", "Write the lists as CSV (stdout or -o FILE)");
+  CLI::App* exp = cmd->add_subcommand("export", "Write the lists as CSV (stdout or -o FILE); as list --format csv");
   exp->add_option("--account", o->account, "Only this account");
   exp->add_option("-o,--output", o->file, "Output file");
   AddServiceOptions(exp, &o->service);
   for (CLI::App* sub : {list, exp}) {
-    const bool csv = sub == exp;
-    sub->callback([o, exit_code, csv] {
+    const bool is_export = sub == exp;
+    sub->callback([o, exit_code, is_export] {
       std::unique_ptr<relay::Store> store;
-      if ((*exit_code = Open(*o, &store)) != kExitOk) return;
+      if ((*exit_code = OpenStoreForCommand("suppression", o->service, &store)) != kExitOk) return;
       std::vector<relay::Suppression> all;
       Status s = store->ListSuppressions(o->account, &all);
       if (!s.ok()) {
@@ -96,25 +73,37 @@ void Setup(CLI::App& root, int* exit_code) {
         *exit_code = kExitRuntime;
         return;
       }
-      std::ofstream file;
-      std::ostream* out = &std::cout;
-      if (!o->file.empty()) {
-        file.open(o->file);
-        if (!file) {
-          std::cerr << "rebound suppression: " << o->file << ": cannot write\n";
-          *exit_code = kExitInputError;
-          return;
+      FILE* to = stdout;
+      if (is_export && !o->file.empty() && !(to = fopen(o->file.c_str(), "w"))) {
+        std::cerr << "rebound suppression: " << o->file << ": cannot write\n";
+        *exit_code = kExitInputError;
+        return;
+      }
+      {
+        Output out(is_export ? OutputFormat::kCsv : o->format.Get(),
+                   {"account", "address", "reply", "rule", "source", "time"}, to);
+        for (const auto& e : all) {
+          switch (out.format()) {
+            case OutputFormat::kJson:
+              out.JsonLine({{"account", e.account}, {"address", e.address}, {"reply", e.reply},
+                            {"rule", e.rule},       {"source", e.source},   {"time", e.time}});
+              break;
+            case OutputFormat::kCsv:
+              out.CsvRow({e.account, e.address, e.reply, e.rule, e.source, std::to_string(e.time)});
+              break;
+            case OutputFormat::kText:
+              out.buffer() += e.account + "  " + e.address + "  " + e.source + (e.reply.empty() ? "" : "  " + e.reply) + "\n";
+              out.MaybeFlush();
+              break;
+          }
         }
-        out = &file;
+        out.Flush();
+        if (!out.ok()) {
+          std::cerr << "rebound suppression: " << (to == stdout ? "stdout" : o->file) << ": cannot write\n";
+          *exit_code = kExitRuntime;
+        }
       }
-      if (csv) *out << "account,address,reply,rule,source,time\n";
-      for (const auto& e : all) {
-        if (csv)
-          *out << CsvField(e.account) << ',' << CsvField(e.address) << ',' << CsvField(e.reply) << ','
-               << CsvField(e.rule) << ',' << CsvField(e.source) << ',' << e.time << "\n";
-        else
-          *out << e.account << "  " << e.address << "  " << e.source << (e.reply.empty() ? "" : "  " + e.reply) << "\n";
-      }
+      if (to != stdout) fclose(to);
     });
   }
 
@@ -125,7 +114,7 @@ void Setup(CLI::App& root, int* exit_code) {
   AddServiceOptions(add, &o->service);
   add->callback([o, exit_code] {
     std::unique_ptr<relay::Store> store;
-    if ((*exit_code = Open(*o, &store)) != kExitOk) return;
+    if ((*exit_code = OpenStoreForCommand("suppression", o->service, &store)) != kExitOk) return;
     std::vector<relay::Suppression> list;
     for (const auto& a : o->addresses) {
       if (a.find('@') == std::string::npos) {
@@ -155,7 +144,7 @@ void Setup(CLI::App& root, int* exit_code) {
   AddServiceOptions(rm, &o->service);
   rm->callback([o, exit_code] {
     std::unique_ptr<relay::Store> store;
-    if ((*exit_code = Open(*o, &store)) != kExitOk) return;
+    if ((*exit_code = OpenStoreForCommand("suppression", o->service, &store)) != kExitOk) return;
     for (const auto& a : o->addresses) {
       Status s = store->RemoveSuppression(o->account, a);
       if (!s.ok()) {
@@ -173,7 +162,7 @@ void Setup(CLI::App& root, int* exit_code) {
   AddServiceOptions(imp, &o->service);
   imp->callback([o, exit_code] {
     std::unique_ptr<relay::Store> store;
-    if ((*exit_code = Open(*o, &store)) != kExitOk) return;
+    if ((*exit_code = OpenStoreForCommand("suppression", o->service, &store)) != kExitOk) return;
     std::ifstream file;
     std::istream* in = &std::cin;
     if (o->file != "-") {

@@ -45,8 +45,6 @@ struct ClassifierOptions {
 // ISO 8601 UTC ("2026-11-27T22:36:20Z") of Unix seconds; "" for t <= 0.
 std::string IsoUtc(int64_t unix_seconds);
 
-// "text" when stdout is a terminal, else "json" (JSON Lines).
-std::string DefaultFormat();
 bool StdoutIsTty();
 bool StderrIsTty();
 

@@ -51,6 +51,5 @@ std::string IsoUtc(int64_t unix_seconds) {
 
 bool StdoutIsTty() { return isatty(STDOUT_FILENO) == 1; }
 bool StderrIsTty() { return isatty(STDERR_FILENO) == 1; }
-std::string DefaultFormat() { return StdoutIsTty() ? "text" : "json"; }
 
 }  // namespace rebound::cli

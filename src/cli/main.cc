@@ -16,6 +16,8 @@ int main(int argc, char** argv) {
       "  rebound scan /var/log/mail.log --html report.html\n"
       "  rebound serve                                 # the relay on 127.0.0.1:2525, data in ./rebound-data\n"
       "  rebound categories --lang zh\n\n"
+      "Commands that list or report take --format text|json (csv for the relay's lists and\n"
+      "stats); the default is text on a terminal, else json (JSON Lines).\n\n"
       "Each subcommand has --help with examples. Exit status: 0 ok, 1 some input skipped,\n"
       "2 usage, 3 invalid rules or configuration, 4 service failure.\n",
       "rebound"};

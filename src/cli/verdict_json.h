@@ -1,21 +1,20 @@
-// Writing Verdicts as JSON without a DOM: the CLI's hot path for classify,
-// parse and scan. Every JSON object Rebound prints with Verdict fields puts
-// them through AppendVerdictFields, so the field set is defined once.
+// Verdicts as JSON: every JSON object Rebound prints with Verdict fields
+// (classify, parse, scan --events) writes them through WriteVerdictFields
+// and the one JsonWriter, so the field set and its encoding are defined once.
 #pragma once
 
-#include <string>
 #include <string_view>
 
+#include "cli/json_writer.h"
 #include "rebound/verdict.h"
 
 namespace rebound::cli {
 
-// Appends s as a JSON string literal (quotes included).
-void AppendJsonString(std::string* out, std::string_view s);
-// Appends ,"category":...,"reason":...,...,"reference":... (a leading comma,
-// no braces), so it can extend any object.
-void AppendVerdictFields(std::string* out, const Verdict& v, Lang lang);
-// The names AppendVerdictFields writes, for callers that must remove them
+// Writes "category", "reason", "permanent", "hard_bounce", "action",
+// "retry_after", "solution", "rule", "provider", "reference" as members of
+// the object w is in.
+void WriteVerdictFields(JsonWriter& w, const Verdict& v, Lang lang);
+// The names WriteVerdictFields writes, for callers that must remove them
 // from an object first.
 inline constexpr std::string_view kVerdictFieldNames[] = {
     "category", "reason", "permanent", "hard_bounce", "action", "retry_after",

@@ -1,7 +1,7 @@
 // AppendJsonString's vector scan against the plain byte-by-byte escaper, on
 // random strings rich in the bytes that need escaping and the bytes next to
 // them (0x1f/0x20, 0x7f/0x80, '"', '\\'), at every length around the
-// 16-byte blocks.
+// 16-byte blocks; and JsonWriter's commas and nesting.
 #include "cli/verdict_json.h"
 
 #include <gtest/gtest.h>
@@ -61,6 +61,28 @@ TEST(VerdictJson, EscapesEveryControlByteQuoteAndBackslash) {
   out.clear();
   AppendJsonString(&out, "");
   EXPECT_EQ(out, "\"\"");
+}
+
+TEST(JsonWriter, SeparatesMembersAndElementsAtEveryDepth) {
+  std::string out;
+  JsonWriter w(&out);
+  w.BeginObject().String("a", "x\"y").StringOrNull("b", "").Int("c", -3).BeginObject("d").Bool("e", true);
+  w.BeginArray("f").Element("1").Element("2").EndArray().EndObject().BeginArray("g").EndArray().Raw("h", "0.5");
+  w.EndObject();
+  EXPECT_EQ(out, R"({"a":"x\"y","b":null,"c":-3,"d":{"e":true,"f":["1","2"]},"g":[],"h":0.5})");
+  // Two objects in a row at the top level (JSON Lines) take no comma.
+  out.clear();
+  JsonWriter lines(&out);
+  lines.BeginObject().Null("a").EndObject();
+  lines.BeginObject().Null("b").EndObject();
+  EXPECT_EQ(out, R"({"a":null}{"b":null})");
+}
+
+TEST(JsonWriter, ResumesAnObjectWrittenElsewhere) {
+  std::string out = R"({"id":7)";
+  JsonWriter w(&out);
+  w.ResumeObject().String("category", "unknown").EndObject();
+  EXPECT_EQ(out, R"({"id":7,"category":"unknown"})");
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
-// Inflating gzip streams (.gz log files, concatenated members included) in
-// blocks, bytes in and bytes out. Internal to rebound_logs; pure.
+// Inflating gzip streams (.gz files, concatenated members included) in
+// blocks, bytes in and bytes out: the one gzip reader, for `rebound scan`'s
+// logs and `rebound parse`'s mailboxes. Pure.
 #pragma once
 
 #include <functional>

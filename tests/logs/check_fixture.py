@@ -78,7 +78,7 @@ if f"suppress these {len(hard)} addresses (hard bounces)" not in titles:
 # --suppress-out: exactly the hard bounces; the terminal report names them too.
 with tempfile.TemporaryDirectory() as d:
     path = os.path.join(d, "suppress.txt")
-    rc, out, err = run("--suppress-out", path, log)
+    rc, out, err = run("--format", "text", "--suppress-out", path, log)
     got = open(path).read().split()
     if got != hard:
         fail(f"--suppress-out wrote {got}, expected {hard}")
