@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <ctime>
 
 #include "core/text.h"
 #include "logs/internal.h"
@@ -37,12 +36,7 @@ bool ParseIpv4(std::string_view s, size_t at, size_t* len) {
 
 std::string FormatTime(int64_t t, bool with_date) {
   if (t <= 0) return "-";
-  const time_t tt = static_cast<time_t>(t);
-  struct tm tm;
-  gmtime_r(&tt, &tm);
-  char buf[32];
-  strftime(buf, sizeof buf, with_date ? "%Y-%m-%d %H:%M" : "%H:%M", &tm);
-  return buf;
+  return rebound::FormatTime(t * 1000, with_date ? TimeFormat::kMinute : TimeFormat::kClock);
 }
 
 void NormaliseDiagnostic(const Reply& r, std::string* out) {
