@@ -26,7 +26,7 @@ int MonthFromAbbrev(std::string_view s);
 // The written forms of an instant, all in UTC.
 enum class TimeFormat {
   kIso,        // "2026-11-27T22:45:35Z"
-  kIsoMillis,  // "2026-11-27T22:45:35.123Z": the time field of every JSON log
+  kIsoMillis,  // "2026-11-27T22:45:35.123Z": the `ts` field of a JSON log line
   kMinute,     // "2026-11-27 22:45": a report's time span
   kClock,      // "22:45": a time within a report's day
   kRfc5322,    // "Fri, 27 Nov 2026 22:45:35 +0000": a mail header's Date
