@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "rebound/classifier.h"
+#include "rebound/reply.h"
 #include "rebound/status.h"
 #include "rebound/verdict.h"
 
@@ -45,7 +46,9 @@ struct BounceRecord {
   int reply_code = 0;      // basic SMTP code, 0 when the bounce has none
   std::string diagnostic;  // the full reply text as the bounce gives it
   std::string remote_mta;
-  std::string smtp_command;  // "RCPT", "DATA", ... when known
+  // The command the failing reply answered, when the bounce says; in JSON
+  // its SmtpCommandName ("RCPT", "DATA-END"), null when unknown.
+  SmtpCommand smtp_command = SmtpCommand::kUnknown;
   std::string timestamp;     // ISO 8601, "" when unknown
   std::string reporting_mta_kind;  // "rfc3464", "postfix", "arf", ...
   std::string feedback_type;       // ARF: abuse, fraud, opt-out, ...

@@ -139,7 +139,7 @@ TEST_F(BounceTest, EximTextBounceWithNestedAddress) {
   EXPECT_EQ(r.records[0].recipient, "first@example.net");
   EXPECT_EQ(r.records[0].reporting_mta_kind, "exim");
   EXPECT_EQ(r.records[0].verdict.reason, Reason::userunknown);
-  EXPECT_EQ(r.records[0].smtp_command, "RCPT");
+  EXPECT_EQ(r.records[0].smtp_command, SmtpCommand::kRcpt);
   EXPECT_EQ(r.records[1].recipient, "second@example.net");
   EXPECT_EQ(r.records[1].verdict.reason, Reason::expired);
   EXPECT_EQ(r.original.message_id, "<m1@example.com>");
@@ -156,7 +156,7 @@ TEST_F(BounceTest, SendmailTranscriptCommandDecides) {
       "To: x@example.net\nSubject: s\n\nb\n");
   ASSERT_EQ(r.records.size(), 1u);
   EXPECT_EQ(r.records[0].recipient, "x@example.net");
-  EXPECT_EQ(r.records[0].smtp_command, "DATA");
+  EXPECT_EQ(r.records[0].smtp_command, SmtpCommand::kData);
   EXPECT_EQ(r.records[0].verdict.reason, Reason::filtered);
   EXPECT_FALSE(r.records[0].verdict.hard_bounce);
 }
@@ -460,7 +460,7 @@ TEST_F(BounceTest, PostfixTextWrappedAtColumnZeroKeepsTheCommand) {
       "<who@example.net>... User Unknown (in reply to RCPT TO command)\r\n",
       "Final-Recipient: rfc822; who@example.net\r\nAction: failed\r\nStatus: 5.2.1\r\n"));
   ASSERT_EQ(r.records.size(), 1u);
-  EXPECT_EQ(r.records[0].smtp_command, "RCPT");
+  EXPECT_EQ(r.records[0].smtp_command, SmtpCommand::kRcpt);
   EXPECT_EQ(r.records[0].verdict.reason, Reason::userunknown);
 }
 
@@ -505,7 +505,7 @@ TEST_F(BounceTest, SendmailMailFromReplyExplainsTheNextRecipient) {
   ASSERT_EQ(r.records.size(), 2u) << "the sender is no recipient";
   EXPECT_EQ(r.records[0].recipient, "kijitora@example.edu");
   EXPECT_EQ(r.records[0].verdict.reason, Reason::norelaying);
-  EXPECT_EQ(r.records[0].smtp_command, "MAIL");
+  EXPECT_EQ(r.records[0].smtp_command, SmtpCommand::kMail);
   EXPECT_EQ(r.records[1].verdict.reason, Reason::hostunknown);
   EXPECT_EQ(r.records[1].reply_code, 550) << "the remote's code quoted after the address";
 }
@@ -538,7 +538,7 @@ TEST_F(BounceTest, RememberedReadingsAreFreshReadings) {
   }
   ASSERT_GT(replies.size(), 100u) << "tests/data/seed-cases.jsonl unread";
   const char* kStatuses[] = {"", "5.1.1", "4.4.7", "5.0.0"};
-  const char* kCommands[] = {"", "RCPT", "DATA"};
+  const SmtpCommand kCommands[] = {SmtpCommand::kUnknown, SmtpCommand::kRcpt, SmtpCommand::kData};
   std::mt19937 rng(9);
   std::vector<bounce::Candidate> candidates;
   for (int i = 0; i < 3000; ++i) {
@@ -686,7 +686,7 @@ TEST_F(BounceTest, EximErrorsListedAfterTheAddresses) {
   EXPECT_EQ(r.kind, "exim");
   EXPECT_EQ(r.records[0].recipient, "nouser@example.net");
   EXPECT_EQ(r.records[0].verdict.reason, Reason::userunknown);
-  EXPECT_EQ(r.records[0].smtp_command, "RCPT");
+  EXPECT_EQ(r.records[0].smtp_command, SmtpCommand::kRcpt);
   EXPECT_EQ(r.records[1].recipient, "full@example.net");
   EXPECT_EQ(r.records[1].diagnostic, "Mail quota exceeded.");
   EXPECT_EQ(r.records[1].verdict.reason, Reason::mailboxfull);
@@ -708,7 +708,7 @@ TEST_F(BounceTest, SendmailListNamesAddressesTheTranscriptDoesNot) {
       "550 5.1.1 <nouser@example.net>... User unknown\n");
   ASSERT_EQ(r.records.size(), 2u);
   EXPECT_EQ(r.records[0].recipient, "nouser@example.net");
-  EXPECT_EQ(r.records[0].smtp_command, "RCPT");
+  EXPECT_EQ(r.records[0].smtp_command, SmtpCommand::kRcpt);
   EXPECT_EQ(r.records[1].recipient, "big@example.org");
   EXPECT_EQ(r.records[1].diagnostic, "552 5.3.4 Message size exceeds fixed limit");
   EXPECT_EQ(r.records[1].verdict.reason, Reason::mesgtoobig);

@@ -182,12 +182,14 @@ bool ReadDeliveryStatus(std::string_view s, const Context& ctx, Extraction* ex) 
 
 void MergeTextDiagnostics(const Extraction& text, Extraction* dsn) {
   auto fill = [](Candidate* to, const Candidate& from) {
-    if (to->command.empty()) to->command = from.command;
+    if (to->command == SmtpCommand::kUnknown) to->command = from.command;
     if (!to->diagnostic.empty()) return;
     to->diagnostic = from.diagnostic;
+    // What the text's format says about its words comes with them.
+    to->recipient_refused = to->recipient_refused || from.recipient_refused;
     if (to->status.empty()) to->status = from.status;
     if (!to->reply_code) to->reply_code = from.reply_code;
-    if (to->command.empty()) to->command = from.command;
+    if (to->command == SmtpCommand::kUnknown) to->command = from.command;
     if (!to->reason_hint) to->reason_hint = from.reason_hint;
   };
   std::vector<bool> used(text.recipients.size());

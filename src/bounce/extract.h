@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "bounce/mime.h"
+#include "rebound/reply.h"
 #include "rebound/verdict.h"
 
 namespace rebound::bounce {
@@ -92,7 +93,7 @@ struct Candidate {
   std::string status;  // D.S.N. when the format states it apart from the text
   int reply_code = 0;
   std::string remote_mta;
-  std::string command;
+  SmtpCommand command = SmtpCommand::kUnknown;  // the one the format states apart from the text
   std::string action;  // "failed" unless the format says "delayed"
   std::string timestamp;      // raw date text (RFC 5322 or similar)
   std::string feedback_type;  // ARF only
@@ -205,5 +206,39 @@ std::string OriginalTo(const Context& ctx);
 
 // Index of the first line containing needle (case-insensitive), or npos.
 size_t FindLine(const std::vector<std::string_view>& lines, std::string_view needle, size_t from = 0);
+
+// An SMTP session as bounces quote it, read a line at a time: Postfix's
+// notice to the postmaster ("In: RCPT TO:<a@b>", "Out: 550 ..." with its
+// continuation lines unmarked) and the transcripts of Sendmail and Courier
+// (">>> RCPT To:<a@b>", "<<< 550-..." on every line). With PIPELINING
+// several commands go out before their replies come back, so a reply
+// answers the oldest command not yet answered, or the last one sent once
+// all have been; one before any command is the greeting (kConnect).
+class TranscriptReader {
+ public:
+  enum class Step { kOther, kSent, kReply };
+  // What lines[*i] is. A reply takes its continuation lines with it: *i is
+  // left on the last of them.
+  Step Read(const std::vector<std::string_view>& lines, size_t* i);
+  // kSent: the command sent. kReply: the command answered.
+  SmtpCommand command() const { return command_; }
+  // That command's address when it is a RCPT, else "" (lower case).
+  const std::string& rcpt() const { return rcpt_; }
+  // kReply: the reply, its lines joined by single spaces.
+  const std::string& reply() const { return reply_; }
+  // Some command was sent: the replies come from a remote server.
+  bool in_session() const { return sent_any_; }
+
+ private:
+  struct Sent {
+    SmtpCommand command;
+    std::string rcpt;
+  };
+  std::vector<Sent> sent_;  // in this connection
+  size_t answered_ = 0;
+  bool sent_any_ = false;
+  SmtpCommand command_ = SmtpCommand::kUnknown;
+  std::string rcpt_, reply_;
+};
 
 }  // namespace rebound::bounce

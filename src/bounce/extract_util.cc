@@ -387,4 +387,64 @@ size_t FindLine(const std::vector<std::string_view>& lines, std::string_view nee
   return std::string_view::npos;
 }
 
+TranscriptReader::Step TranscriptReader::Read(const std::vector<std::string_view>& lines, size_t* i) {
+  const std::string_view t = Trim(lines[*i]);
+  if (t.starts_with(">>>") || t.starts_with("In:")) {
+    const std::string_view sent = Trim(t.substr(3));  // both markers are 3 bytes
+    command_ = SmtpCommandFromWords(sent);
+    rcpt_ = command_ == SmtpCommand::kRcpt ? Lower(FirstAddress(sent)) : std::string();
+    sent_.push_back({command_, rcpt_});
+    sent_any_ = true;
+    return Step::kSent;
+  }
+  const bool arrows = t.starts_with("<<<");
+  if (!arrows && !t.starts_with("Out:")) {
+    // Sendmail starts each connection with "... while talking to HOST:".
+    if (t.starts_with("... while talking to")) {
+      sent_.clear();
+      answered_ = 0;
+    }
+    return Step::kOther;
+  }
+  if (answered_ < sent_.size()) {
+    command_ = sent_[answered_].command;
+    rcpt_ = sent_[answered_].rcpt;
+    ++answered_;
+  } else if (!sent_.empty()) {
+    command_ = sent_.back().command;
+    rcpt_ = sent_.back().rcpt;
+  } else {
+    command_ = SmtpCommand::kConnect;  // nothing sent yet: the greeting
+    rcpt_.clear();
+  }
+  reply_.assign(Trim(t.substr(arrows ? 3 : 4)));
+  if (arrows) {
+    // Every line of a multi-line reply is marked: it goes on while a line
+    // says so ("550-...") or while no command awaits a reply of its own.
+    std::string_view last = reply_;
+    size_t last_at = 0;
+    while (*i + 1 < lines.size()) {
+      const std::string_view n = Trim(lines[*i + 1]);
+      const bool continues = last.size() > 3 && last[3] == '-';
+      if (!n.starts_with("<<<") || !(continues || answered_ >= sent_.size())) break;
+      ++*i;
+      last_at = reply_.size() + 1;
+      reply_.push_back(' ');
+      reply_.append(Trim(n.substr(3)));
+      last = std::string_view(reply_).substr(last_at);
+    }
+  } else {
+    // Postfix marks the first line only; the rest run to a blank line or
+    // the next marked one.
+    while (*i + 1 < lines.size()) {
+      const std::string_view n = Trim(lines[*i + 1]);
+      if (n.empty() || n.starts_with("In:") || n.starts_with("Out:")) break;
+      ++*i;
+      reply_.push_back(' ');
+      reply_.append(n);
+    }
+  }
+  return Step::kReply;
+}
+
 }  // namespace rebound::bounce

@@ -11,6 +11,7 @@
 
 #include "bounce/mime.h"
 #include "core/civil_time.h"
+#include "core/text.h"
 
 namespace rebound::bounce {
 namespace {
@@ -52,30 +53,41 @@ const char* PseudoDetail(Reason r) {
 }
 
 // The SMTP command a bounce's wording names around the reply, when the reply
-// parser found none: "RCPT TO response", "[RCPT_TO]", "[BODY]", "after end of data".
+// parser found none: "RCPT TO response", "[RCPT_TO]", "smtp:rcpt", "DATA
+// command", "after end of data". A command's name counts where the words
+// around it say it is one (its argument keyword, "command", "after",
+// "smtp:"), or where it is more than one word ("end of data", "initial
+// connection"): "data" and "mail" alone are ordinary words.
 SmtpCommand CommandInText(std::string_view d) {
-  static const std::pair<std::string_view, SmtpCommand> kWords[] = {
-      {"end of data", SmtpCommand::kDataEnd}, {"after data", SmtpCommand::kData}, {"data command", SmtpCommand::kData},
-      {"rcpt to", SmtpCommand::kRcpt},        {"rcpt_to", SmtpCommand::kRcpt},    {"smtp:rcpt", SmtpCommand::kRcpt},    {"rcpt command", SmtpCommand::kRcpt},
-      {"does not like recipient", SmtpCommand::kRcpt}, {"mail from", SmtpCommand::kMail},
-      {"mail_from", SmtpCommand::kMail},      {"initial connection", SmtpCommand::kConnect},
-      {"body]", SmtpCommand::kData}};  // Yahoo's "[BODY]" stage tag (the first-letter table folds case, not "[")
-  // One pass over d: the first offset where some word starts wins, and on a
-  // tie the word listed first. A table of the words' first two letters
-  // (either case: byte | 0x20) picks the few offsets worth comparing.
-  static const auto kPairs = [] {
-    std::array<uint64_t, 65536 / 64> pairs{};
-    for (const auto& [word, cmd] : kWords) {
-      const unsigned key = static_cast<unsigned char>(word[0]) | static_cast<unsigned char>(word[1]) << 8;
-      pairs[key / 64] |= uint64_t{1} << (key % 64);
+  // Stage wordings that are no command's name.
+  static constexpr std::pair<std::string_view, SmtpCommand> kStages[] = {
+      {"does not like recipient", SmtpCommand::kRcpt},  // qmail
+      {"body]", SmtpCommand::kData},                    // Yahoo's "[BODY]" stage tag
+  };
+  auto word_start = [&](size_t i) { return i == 0 || !std::isalnum(static_cast<unsigned char>(d[i - 1])); };
+  auto said_before = [&](size_t i, std::string_view w) { return text::IEndsWith(d.substr(0, i), w); };
+  for (size_t i = 0; i < d.size(); ++i) {
+    const char c = LowerAscii(d[i]);
+    if (c == 'd' || c == 'b') {
+      for (const auto& [words, command] : kStages)
+        if (IStartsWith(d.substr(i), words)) return command;
     }
-    return pairs;
-  }();
-  for (size_t i = 0; i + 1 < d.size(); ++i) {
-    const unsigned key = (static_cast<unsigned char>(d[i]) | static_cast<unsigned char>(d[i + 1]) << 8) | 0x2020u;
-    if (!(kPairs[key / 64] >> (key % 64) & 1)) continue;
-    for (const auto& [word, cmd] : kWords)
-      if (IStartsWith(d.substr(i), word)) return cmd;
+    // Every name in the vocabulary starts with a letter or ".".
+    if (c < 'a' || c > 'z' || !word_start(i)) continue;
+    size_t used = 0;
+    const SmtpCommand command = SmtpCommandFromWords(d.substr(i), &used);
+    if (command == SmtpCommand::kUnknown) continue;
+    const std::string_view name = d.substr(i, used);
+    const std::string_view after = d.substr(i + used);
+    // Prose names the stages a message and its recipients pass; a lone
+    // "STARTTLS command" is what a reply asks for, not what it answered.
+    const bool stage = command == SmtpCommand::kRcpt || command == SmtpCommand::kMail || command == SmtpCommand::kData;
+    const bool stated = name.find(' ') != std::string_view::npos ||
+                        (stage && (said_before(i, "after ") || said_before(i, "smtp:") || IStartsWith(after, " command"))) ||
+                        (command == SmtpCommand::kRcpt && (IStartsWith(after, " to") || IStartsWith(after, "_to"))) ||
+                        (command == SmtpCommand::kMail && (IStartsWith(after, " from") || IStartsWith(after, "_from")));
+    if (stated) return command;
+    i += used - 1;
   }
   return SmtpCommand::kUnknown;
 }
@@ -269,9 +281,9 @@ const Finalizer::Reading& Finalizer::Remembered(const Candidate& c, Classifier::
   // The key: the lengths of the parts, then the parts (no two inputs share one).
   key_.clear();
   for (uint32_t n : {static_cast<uint32_t>(c.diagnostic.size()), static_cast<uint32_t>(c.status.size()),
-                     static_cast<uint32_t>(c.command.size()), static_cast<uint32_t>(c.reply_code)})
+                     static_cast<uint32_t>(c.command), static_cast<uint32_t>(c.reply_code)})
     key_.append(reinterpret_cast<const char*>(&n), sizeof n);
-  key_.append(c.diagnostic).append(c.status).append(c.command);
+  key_.append(c.diagnostic).append(c.status);
   if (memo_enabled_) {
     if (auto it = memo_.find(key_); it != memo_.end()) {
       ++memo_hits_;
@@ -337,11 +349,7 @@ void Finalizer::Read(const Candidate& c, Classifier::Scratch* scratch, Reading* 
     reply.status = field_status;
     text_status.clear();
   }
-  if (reply.command == SmtpCommand::kUnknown && !c.command.empty()) {
-    for (auto cmd : {SmtpCommand::kMail, SmtpCommand::kRcpt, SmtpCommand::kData, SmtpCommand::kConnect,
-                     SmtpCommand::kHelo, SmtpCommand::kEhlo})
-      if (SmtpCommandName(cmd) == c.command) reply.command = cmd;
-  }
+  if (reply.command == SmtpCommand::kUnknown) reply.command = c.command;
   if (reply.command == SmtpCommand::kUnknown) reply.command = CommandInText(c.diagnostic);
   Verdict v = classifier_->Classify(reply, scratch);
   out->code = reply.code;
@@ -394,7 +402,7 @@ void Finalizer::FinishInto(const Candidate& c, std::string_view kind, std::strin
   r.reply_code = 0;
   r.verdict = Verdict();
   // Extractors cut text at byte limits; whatever they did, output is UTF-8.
-  for (std::string* f : {&r.recipient, &r.diagnostic, &r.remote_mta, &r.smtp_command, &r.feedback_type, &r.action})
+  for (std::string* f : {&r.recipient, &r.diagnostic, &r.remote_mta, &r.feedback_type, &r.action})
     SanitizeUtf8(f);
 
   if (c.reason_hint == Reason::feedback || c.reason_hint == Reason::vacation) {
@@ -420,8 +428,7 @@ void Finalizer::FinishInto(const Candidate& c, std::string_view kind, std::strin
     r.reply_code = 0;
     if (rd.field_status) r.status = c.status;
   }
-  if (r.smtp_command.empty() && rd.command != SmtpCommand::kUnknown)
-    r.smtp_command = std::string(SmtpCommandName(rd.command));
+  if (r.smtp_command == SmtpCommand::kUnknown) r.smtp_command = rd.command;
   if (r.remote_mta.empty() && !rd.remote_host.empty()) r.remote_mta = rd.remote_host;
 
   bool code_level_rule = v.tier == RuleTier::kCode || v.tier == RuleTier::kNone;
@@ -463,16 +470,28 @@ void Finalizer::FinishInto(const Candidate& c, std::string_view kind, std::strin
   // after DATA it is a recipient-side filter's wording. Without a known
   // command the same cautious reading applies, so the address is not
   // suppressed on a guess, unless the report's format says the address was
-  // refused (Candidate::recipient_refused).
+  // refused (Candidate::recipient_refused), or the reply names the address
+  // it calls unknown ("550 <a@b>: User unknown", "550 a@b... No such user")
+  // under a stated status that says no more (x.0.0) or speaks of addresses
+  // or mailboxes (x.1.y, x.2.y): a statement about that address, unless it
+  // answered the message's data. A status about the system, the network,
+  // the protocol, the content or a policy (x.3 to x.7) puts the fault
+  // elsewhere, and without a status the words stand alone.
   // The facet layer and generic phrases read wordings, not a format's
   // fields: as cautious as a bare code here.
   const bool generic_rule = v.tier == RuleTier::kFacet || v.tier == RuleTier::kCode;
   const bool before_data = rd.command == SmtpCommand::kRcpt || rd.command == SmtpCommand::kMail ||
                            rd.command == SmtpCommand::kConnect || rd.command == SmtpCommand::kHelo ||
-                           rd.command == SmtpCommand::kEhlo;
+                           rd.command == SmtpCommand::kEhlo || rd.command == SmtpCommand::kStartTls ||
+                           rd.command == SmtpCommand::kAuth;
   const bool after_data = rd.command == SmtpCommand::kData || rd.command == SmtpCommand::kDataEnd;
+  auto names_recipient = [&] {
+    EnhancedStatus st;
+    return !c.recipient.empty() && ParseEnhancedStatus(r.status, &st) && st.subject <= 2 &&
+           !(st.subject == 0 && st.detail != 0) && IFind(c.diagnostic, c.recipient) != std::string::npos;
+  };
   if (v.reason == Reason::userunknown && generic_rule && !r.status.ends_with(".1.1") && !before_data &&
-      (after_data || !c.recipient_refused)) {
+      (after_data || !(c.recipient_refused || names_recipient()))) {
     v.reason = Reason::filtered;
     v.category = Category::policy_rejected;
   }
@@ -539,7 +558,7 @@ bool Finalizer::Reconsider(const Candidate& c, std::string_view sentence, std::s
   out->verdict = t.verdict;
   out->status = t.status;
   out->reply_code = t.reply_code;
-  if (out->smtp_command.empty()) out->smtp_command = t.smtp_command;
+  if (out->smtp_command == SmtpCommand::kUnknown) out->smtp_command = t.smtp_command;
   if (Trim(out->diagnostic).empty()) out->diagnostic = t.diagnostic;
   out->decided_by = decided_by;
   return true;

@@ -7,19 +7,6 @@
 
 namespace rebound::bounce {
 
-namespace {
-
-// The command a ">>> " transcript line sent (its first word, as
-// SmtpCommandName spells it); "" when it is none of these.
-std::string_view CommandSent(std::string_view sent) {
-  static constexpr std::string_view kCommands[] = {"RCPT", "MAIL", "DATA", "EHLO", "HELO", "STARTTLS"};
-  for (std::string_view name : kCommands)
-    if (IStartsWith(sent, name)) return name;
-  return "";
-}
-
-}  // namespace
-
 bool ExtractCourier(const Context& ctx, Extraction* out) {
   if (ctx.FindPhrase(REBOUND_PHRASE("the Courier mail server")) == std::string::npos) return false;
   size_t end = 0;
@@ -28,6 +15,7 @@ bool ExtractCourier(const Context& ctx, Extraction* out) {
   const bool delayed = ctx.FindPhrase(REBOUND_PHRASE("has not been delivered yet")) != std::string::npos;
   auto lines = Lines(std::string_view(ctx.text).substr(LineStartAt(ctx.text, end)));
   Candidate* cur = nullptr;
+  TranscriptReader session;
   std::string others;  // a block's lines that are not transcript (a local error)
   auto finish = [&]() {
     if (cur && cur->diagnostic.empty()) cur->diagnostic = Squash(others);
@@ -50,15 +38,20 @@ bool ExtractCourier(const Context& ctx, Extraction* out) {
       continue;
     }
     if (!cur || t.empty()) continue;
-    if (t.starts_with(">>> ")) {
-      std::string_view cmd = CommandSent(Trim(t.substr(4)));
-      if (!cmd.empty()) cur->command = std::string(cmd);
-    } else if (t.starts_with("<<< ")) {
-      if (!cur->diagnostic.empty()) cur->diagnostic += ' ';
-      cur->diagnostic += Trim(t.substr(4));
-    } else if (!t.ends_with("]:")) {  // not the "host [ip]:" line
-      others += ' ';
-      others += t;
+    switch (session.Read(lines, &i)) {
+      case TranscriptReader::Step::kSent:
+        if (session.command() != SmtpCommand::kUnknown) cur->command = session.command();
+        break;
+      case TranscriptReader::Step::kReply:
+        if (!cur->diagnostic.empty()) cur->diagnostic += ' ';
+        cur->diagnostic += session.reply();
+        break;
+      case TranscriptReader::Step::kOther:
+        if (!t.ends_with("]:")) {  // not the "host [ip]:" line
+          others += ' ';
+          others += t;
+        }
+        break;
     }
   }
   finish();

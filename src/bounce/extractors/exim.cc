@@ -48,23 +48,16 @@ void TextsAfterTheList(const Context& ctx, size_t at, std::vector<Candidate>* re
 
 // The SMTP command Exim names in "SMTP error from remote mail server after
 // RCPT TO:<a@b>:" (also "after pipelined ...", "after end of data", "after
-// initial connection"); "" when the error says none. Its DSN part, when
-// there is one, does not say it.
-std::string CommandOfError(std::string_view diag) {
+// initial connection"); kUnknown when the error says none. Its DSN part,
+// when there is one, does not say it.
+SmtpCommand CommandOfError(std::string_view diag) {
   // (Some builds say "SMTP error from remote server for RCPT TO command,
   // host: H (IP) reason: 550 ...".)
   // (Both lead-ins are 18 bytes long.)
   size_t at = IFind(diag, "mail server after ");
   if (at == std::string_view::npos) at = IFind(diag, "remote server for ");
-  if (at == std::string_view::npos) return "";
-  std::string_view cmd = diag.substr(at + 18);
-  if (IStartsWith(cmd, "pipelined ")) cmd.remove_prefix(10);
-  static const std::pair<const char*, const char*> kCommands[] = {
-      {"RCPT", "RCPT"}, {"MAIL", "MAIL"},        {"end of data", "DATA-END"}, {"DATA", "DATA"},
-      {"EHLO", "EHLO"}, {"HELO", "HELO"},        {"initial connection", "CONNECT"}, {"STARTTLS", "STARTTLS"}};
-  for (const auto& [words, name] : kCommands)
-    if (IStartsWith(cmd, words)) return name;
-  return "";
+  if (at == std::string_view::npos) return SmtpCommand::kUnknown;
+  return SmtpCommandFromWords(diag.substr(at + 18));
 }
 
 // The address list, in order. A delivery to a file or pipe is listed by
@@ -175,7 +168,7 @@ bool ExtractExim(const Context& ctx, Extraction* out) {
                  IStartsWith(ctx.subject, "Warning: message");
   for (auto& c : out->recipients) {
     if (delayed) c.action = "delayed";
-    if (c.command.empty()) c.command = CommandOfError(c.diagnostic);
+    if (c.command == SmtpCommand::kUnknown) c.command = CommandOfError(c.diagnostic);
     if (IFind(c.diagnostic, "retry timeout exceeded") != std::string::npos ||
         IFind(c.diagnostic, "retry time not reached for any host after a long failure period") != std::string::npos)
       c.reason_hint = Reason::expired;

@@ -14,33 +14,20 @@ namespace {
 // that address; one to DATA or its end, every address accepted before.
 bool ReadSessionTranscript(const Context& ctx, size_t end, Extraction* out) {
   auto lines = Lines(std::string_view(ctx.text).substr(LineStartAt(ctx.text, end)));
-  std::string last_command, pending;
+  TranscriptReader session;
   std::vector<std::string> accepted;
   for (size_t i = 1; i < lines.size(); ++i) {
-    std::string_view t = Trim(lines[i]);
-    if (t.starts_with("In:")) {
-      last_command = std::string(Trim(t.substr(3)));
-      if (IStartsWith(last_command, "RCPT TO:")) pending = Lower(FirstAddress(std::string_view(last_command).substr(8)));
-      continue;
-    }
-    if (!t.starts_with("Out:")) continue;
-    std::string reply(Trim(t.substr(4)));
-    size_t j = i + 1;
-    for (; j < lines.size(); ++j) {
-      std::string_view n = Trim(lines[j]);
-      if (n.empty() || n.starts_with("In:") || n.starts_with("Out:")) break;
-      reply += ' ';
-      reply += n;
-    }
-    i = j - 1;
+    if (session.Read(lines, &i) != TranscriptReader::Step::kReply) continue;
+    const std::string& reply = session.reply();
     if (reply.empty()) continue;
     const bool refused = reply[0] == '4' || reply[0] == '5';
-    const bool to_rcpt = IStartsWith(last_command, "RCPT");
+    const SmtpCommand command = session.command();
+    const bool to_rcpt = command == SmtpCommand::kRcpt;
     if (!refused) {
-      if (to_rcpt && !pending.empty()) accepted.push_back(pending);
+      if (to_rcpt && !session.rcpt().empty()) accepted.push_back(session.rcpt());
       continue;
     }
-    auto add = [&](const std::string& rcpt, const char* command) {
+    auto add = [&](const std::string& rcpt) {
       if (rcpt.empty()) return;
       for (const auto& o : out->recipients)
         if (o.recipient == rcpt) return;
@@ -50,9 +37,9 @@ bool ReadSessionTranscript(const Context& ctx, size_t end, Extraction* out) {
       c.command = command;
       out->recipients.push_back(std::move(c));
     };
-    if (to_rcpt) add(pending, "RCPT");
-    else if (IStartsWith(last_command, "DATA") || last_command == ".")
-      for (const auto& a : accepted) add(a, "DATA");
+    if (to_rcpt) add(session.rcpt());
+    else if (command == SmtpCommand::kData || command == SmtpCommand::kDataEnd)
+      for (const auto& a : accepted) add(a);
   }
   if (out->recipients.empty()) return false;
   out->kind = "postfix";
@@ -125,14 +112,7 @@ bool ExtractPostfix(const Context& ctx, Extraction* out) {
     }
     c.diagnostic = diag;
     size_t in_reply = IFind(diag, "(in reply to ");
-    if (in_reply != std::string::npos) {
-      std::string_view cmd = std::string_view(diag).substr(in_reply + 13);
-      if (IStartsWith(cmd, "end of DATA")) c.command = "DATA";
-      else if (IStartsWith(cmd, "RCPT")) c.command = "RCPT";
-      else if (IStartsWith(cmd, "MAIL")) c.command = "MAIL";
-      else if (IStartsWith(cmd, "DATA")) c.command = "DATA";
-      else if (IStartsWith(cmd, "HELO") || IStartsWith(cmd, "EHLO")) c.command = "EHLO";
-    }
+    if (in_reply != std::string::npos) c.command = SmtpCommandFromWords(std::string_view(diag).substr(in_reply + 13));
     // No remote reply ("host H said:", "refused to talk to me"): Postfix's
     // own local(8)/virtual(8) delivery judged the address ("unknown user:
     // \"x\""), which is the final word on that mailbox.

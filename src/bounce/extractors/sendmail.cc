@@ -25,7 +25,8 @@ void ListedAddresses(const Context& ctx, const std::string& mail_reply, const st
   auto lines = Lines(std::string_view(ctx.text).substr(at));
   // A transcript reply that names no address (the reply to DATA) serves
   // the listed addresses that have no reason of their own.
-  std::string unnamed_diagnostic, unnamed_command;
+  std::string unnamed_diagnostic;
+  SmtpCommand unnamed_command = SmtpCommand::kUnknown;
   for (const Candidate& c : *out) {
     if (!c.recipient.empty()) continue;
     unnamed_diagnostic = c.diagnostic;
@@ -79,10 +80,23 @@ void ListedAddresses(const Context& ctx, const std::string& mail_reply, const st
   const bool had_unnamed = std::erase_if(*out, [](const Candidate& c) { return c.recipient.empty(); }) > 0;
   for (Candidate& c : added) {
     if (had_unnamed) c.command = unnamed_command;
-    else if (!mail_reply.empty()) c.command = "MAIL";
+    else if (!mail_reply.empty()) c.command = SmtpCommand::kMail;
     if (c.diagnostic.empty()) c.diagnostic = unnamed_diagnostic;
     out->push_back(std::move(c));
   }
+}
+
+// Whether a line names the local part of rcpt as a word of its own
+// ("unknown user: kijitora" for kijitora@example.net).
+bool NamesLocalPart(std::string_view line, std::string_view rcpt) {
+  const std::string_view local = rcpt.substr(0, rcpt.find('@'));
+  if (local.empty() || line.empty()) return false;
+  auto word_char = [](char ch) { return std::isalnum(static_cast<unsigned char>(ch)) || ch == '.' || ch == '-' || ch == '_'; };
+  for (size_t at = IFind(line, local); at != std::string_view::npos; at = IFind(line, local, at + 1)) {
+    const size_t end = at + local.size();
+    if ((at == 0 || !word_char(line[at - 1])) && (end == line.size() || !word_char(line[end]))) return true;
+  }
+  return false;
 }
 
 }  // namespace
@@ -91,50 +105,32 @@ bool ExtractSendmail(const Context& ctx, Extraction* out) {
   size_t at = ctx.Find("----- Transcript of session follows -----");
   if (at == std::string::npos) return false;
   auto lines = Lines(std::string_view(ctx.text).substr(at));
-  std::string pending_rcpt, pending_cmd, mail_reply, listed_mail_reply, bare_reply;
-  bool in_session = false;  // a ">>>" line was seen: replies answer a remote server
+  std::string pending_rcpt, mail_reply, listed_mail_reply, bare_reply;
+  SmtpCommand pending_cmd = SmtpCommand::kUnknown;
+  TranscriptReader session;
+  std::string program_said;  // the last line a local delivery program wrote
   // "Message could not be delivered for 5 days": sendmail gave up (the
   // subject may be the generic "see transcript for details").
   bool gave_up_in_text = false;
-  // Commands sent and not yet answered: with PIPELINING sendmail shows
-  // ">>> MAIL", ">>> RCPT", ">>> DATA" together, then the replies in order.
-  std::vector<std::pair<std::string, std::string>> unanswered;  // command, RCPT address
-  size_t next_answer = 0;
   for (size_t i = 1; i < lines.size(); ++i) {
     std::string_view t = Trim(lines[i]);
     if (t.starts_with("-----")) break;
-    if (t.starts_with(">>>")) {
-      in_session = true;
-      std::string_view cmd = Trim(t.substr(3));
-      std::string name = IStartsWith(cmd, "RCPT") ? "RCPT" : IStartsWith(cmd, "MAIL") ? "MAIL" : IStartsWith(cmd, "DATA") || cmd == "." ? "DATA" : "";
-      unanswered.emplace_back(name, IStartsWith(cmd, "RCPT") ? Lower(FirstAddress(cmd)) : std::string());
-      continue;
-    }
-    if (t.starts_with("<<<")) {
-      // The reply answers the oldest unanswered command.
-      if (next_answer < unanswered.size()) {
-        pending_cmd = unanswered[next_answer].first;
-        if (pending_cmd == "RCPT") pending_rcpt = unanswered[next_answer].second;
-        ++next_answer;
-      }
-      std::string reply(Trim(t.substr(3)));
-      // Collect continuation lines ("<<< 550-..."); with no command left
-      // unanswered, any further "<<<" line is more of the same reply.
-      auto continues = [](std::string_view r) { return r.size() > 3 && r[3] == '-'; };
-      std::string_view last_line = reply;
-      while (i + 1 < lines.size() && Trim(lines[i + 1]).starts_with("<<<") &&
-             (continues(last_line) || next_answer >= unanswered.size())) {
-        last_line = Trim(Trim(lines[++i]).substr(3));
-        reply.push_back(' ');
-        reply.append(last_line);
-      }
+    const TranscriptReader::Step step = session.Read(lines, &i);
+    if (step == TranscriptReader::Step::kSent) continue;
+    if (step == TranscriptReader::Step::kReply) {
+      pending_cmd = session.command();
+      // A reply to DATA goes to the last address accepted.
+      if (pending_cmd == SmtpCommand::kRcpt) pending_rcpt = session.rcpt();
+      std::string reply = session.reply();
+      // A reply to QUIT ends a session that the replies before it decided.
+      if (pending_cmd == SmtpCommand::kQuit) continue;
       // A positive reply (to a pipelined MAIL or RCPT) reports no failure.
       if (!reply.empty() && (reply[0] == '2' || reply[0] == '3')) continue;
       // A reply to MAIL FROM is about the sender, whose address it may echo:
       // not a failed recipient. Sendmail then lists the recipient it could
       // not send with a summary of its own ("554 <rcpt>... Remote protocol
       // error"); the remote's reply is the real diagnostic for that line.
-      if (pending_cmd == "MAIL") {
+      if (pending_cmd == SmtpCommand::kMail) {
         mail_reply = reply;
         listed_mail_reply = reply;
         continue;
@@ -162,6 +158,12 @@ bool ExtractSendmail(const Context& ctx, Extraction* out) {
     if (dots == std::string_view::npos && t.size() > 4 && std::isdigit(static_cast<unsigned char>(t[0])) &&
         t[3] == ' ' && FirstAddress(t).empty())
       bare_reply = std::string(t);
+    // Outside a session, a line that is no reply is a local delivery
+    // program's own words ("mail.local: unknown user: kijitora"), which
+    // sendmail then sums up as "554 <rcpt>... Service unavailable".
+    if (dots == std::string_view::npos && !session.in_session() && !t.empty() &&
+        !std::isdigit(static_cast<unsigned char>(t[0])))
+      program_said = std::string(t);
     if (dots != std::string_view::npos) {
       std::string rcpt = Lower(FirstAddress(t.substr(0, dots)));
       if (rcpt.empty()) continue;
@@ -173,10 +175,12 @@ bool ExtractSendmail(const Context& ctx, Extraction* out) {
       c.diagnostic = std::string(t);
       // "550 <rcpt>... User unknown" with no SMTP session before it is
       // sendmail's own verdict on a local address (aliases, local mailer).
-      c.recipient_refused = !in_session;
+      c.recipient_refused = !session.in_session();
+      if (c.recipient_refused && NamesLocalPart(program_said, rcpt)) c.diagnostic = program_said + " " + c.diagnostic;
+      program_said.clear();
       if (!mail_reply.empty()) {
         c.diagnostic = std::move(mail_reply);
-        c.command = "MAIL";
+        c.command = SmtpCommand::kMail;
         mail_reply.clear();
       }
       out->recipients.push_back(std::move(c));
