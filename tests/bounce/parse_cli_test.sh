@@ -61,4 +61,12 @@ set -e
 for f in empty.eml missing.eml junk.bin; do
   [[ $(grep -c "$f" "$T/err.txt") == 1 ]] || fail "no single error line for $f: $(cat "$T/err.txt")"
 done
+# A truncated .gz is read as far as it goes, then named as an error: exit 1.
+head -c 300 "$T/exim.eml.gz" > "$T/cut.eml.gz"
+set +e
+"$REBOUND" parse --format json "$T/cut.eml.gz" > /dev/null 2> "$T/err2.txt"
+rc=$?
+set -e
+[[ $rc == 1 ]] || fail "truncated .gz: exit status $rc, expected 1"
+grep -q "cut.eml.gz: read error: truncated gzip data" "$T/err2.txt" || fail "truncated .gz: $(cat "$T/err2.txt")"
 echo "parse CLI: ok"
