@@ -137,8 +137,7 @@ void ScanReport::AddInputStats(const std::string& name, LogFormat format, const 
 }
 
 const std::string& ScanReport::LowerInBuf(std::string_view s) {
-  lower_buf_.resize(s.size());
-  for (size_t i = 0; i < s.size(); ++i) lower_buf_[i] = text::Lower(s[i]);
+  text::LowerTo(s, &lower_buf_);
   return lower_buf_;
 }
 
@@ -159,9 +158,8 @@ void ScanReport::Add(const DeliveryEvent& e, const Verdict& v, const Reply* repl
   }
   std::string_view domain = e.RecipientDomain();
   std::string& dom_lower = domain_buf_;
-  dom_lower.clear();
+  text::LowerTo(domain, &dom_lower);
   if (!domain.empty()) {
-    for (char ch : domain) dom_lower.push_back(text::Lower(ch));
     auto it = domains_.find(dom_lower);
     if (it == domains_.end() && domains_.size() < kMaxDistinctDomains) it = domains_.emplace(dom_lower, DomainStats()).first;
     if (it != domains_.end()) {
