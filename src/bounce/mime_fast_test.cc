@@ -21,8 +21,8 @@
 namespace rebound::bounce {
 namespace {
 
-using text::testing::NaiveLower;
-using text::testing::RandomText;
+using text_testing::NaiveLower;
+using text_testing::RandomText;
 
 // The text searches, lower-casing, collapsing and UTF-8 repair the reader
 // relies on are tested with the text layer (src/core/text_test.cc).

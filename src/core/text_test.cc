@@ -12,8 +12,8 @@
 namespace rebound::text {
 namespace {
 
-using testing::NaiveLower;
-using testing::RandomText;
+using text_testing::NaiveLower;
+using text_testing::RandomText;
 
 // Collapsing, one byte at a time.
 std::string NaiveCollapse(std::string_view s) {

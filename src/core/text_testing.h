@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-namespace rebound::text::testing {
+namespace rebound::text_testing {
 
 // Text from a small alphabet so that needles occur, with the letters in both
 // cases, white space of every kind, line ends, NUL and high bytes.
@@ -27,4 +27,4 @@ inline std::string NaiveLower(std::string_view s) {
   return out;
 }
 
-}  // namespace rebound::text::testing
+}  // namespace rebound::text_testing
