@@ -34,11 +34,6 @@ struct ParseOptions {
   ClassifierOptions classifier;
 };
 
-// BounceRecord::smtp_command is becoming an SmtpCommand (issue 13 §2); until
-// that lands everywhere, both forms print the same.
-[[maybe_unused]] std::string_view CommandText(std::string_view name) { return name; }
-[[maybe_unused]] std::string_view CommandText(SmtpCommand c) { return SmtpCommandName(c); }
-
 class Runner {
  public:
   Runner(const ParseOptions& o, const Classifier* c)
@@ -209,7 +204,7 @@ class Runner {
     else w.Null("reply_code");
     w.String("diagnostic", r.diagnostic)
         .StringOrNull("remote_mta", r.remote_mta)
-        .StringOrNull("smtp_command", CommandText(r.smtp_command))
+        .StringOrNull("smtp_command", SmtpCommandName(r.smtp_command))
         .StringOrNull("timestamp", r.timestamp)
         .String("reporting_mta_kind", r.reporting_mta_kind);
     if (!r.feedback_type.empty()) w.String("feedback_type", r.feedback_type);
