@@ -64,10 +64,7 @@ struct Context {
   size_t Find(std::string_view needle, size_t from = 0) const {
     char buf[128];
     if (needle.size() > sizeof buf) return IFind(text, needle, from);
-    for (size_t i = 0; i < needle.size(); ++i) {
-      char c = needle[i];
-      buf[i] = (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
-    }
+    for (size_t i = 0; i < needle.size(); ++i) buf[i] = Lower(needle[i]);
     return FindBytes(lower, std::string_view(buf, needle.size()), from);
   }
   // Case-insensitive search for a prose phrase (words separated by single
