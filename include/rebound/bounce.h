@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "rebound/classifier.h"
+#include "rebound/export.h"
 #include "rebound/reply.h"
 #include "rebound/status.h"
 #include "rebound/verdict.h"
@@ -69,7 +70,7 @@ struct BounceResult {
   std::vector<BounceRecord> records;  // in the order the bounce lists them
 };
 
-class BounceParser {
+class REBOUND_EXPORT BounceParser {
  public:
   explicit BounceParser(const Classifier* classifier);
   ~BounceParser();
@@ -91,7 +92,7 @@ class BounceParser {
 // callback without its "From " separator line. Memory is bounded by the
 // largest message, capped at max_message bytes (the rest of an oversized
 // message is dropped; the callback is told it was truncated).
-class MboxSplitter {
+class REBOUND_EXPORT MboxSplitter {
  public:
   using Callback = std::function<void(std::string_view message, bool truncated)>;
   explicit MboxSplitter(Callback cb, size_t max_message = 32u << 20);

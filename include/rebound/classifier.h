@@ -18,6 +18,7 @@
 #include <string_view>
 #include <vector>
 
+#include "rebound/export.h"
 #include "rebound/reply.h"
 #include "rebound/status.h"
 #include "rebound/verdict.h"
@@ -25,7 +26,7 @@
 namespace rebound {
 
 // A constraint on an enhanced status code: "5.1.1", "5.1.*", "*.1.1", "5.*.*".
-struct StatusPattern {
+struct REBOUND_EXPORT StatusPattern {
   int klass = -1, subject = -1, detail = -1;  // -1 matches anything
   bool Matches(const EnhancedStatus& s) const;
 };
@@ -89,7 +90,7 @@ struct CategoryInfo {
   std::string action, solution_en, solution_zh;
 };
 
-class Classifier {
+class REBOUND_EXPORT Classifier {
  public:
   class Scratch;  // per-thread working memory; see NewScratch()
   struct ScratchDeleter {
@@ -142,7 +143,7 @@ class Classifier {
   std::unique_ptr<Compiled> compiled_;
 };
 
-class ClassifierBuilder {
+class REBOUND_EXPORT ClassifierBuilder {
  public:
   ClassifierBuilder();
   ~ClassifierBuilder();
@@ -173,7 +174,7 @@ class ClassifierBuilder {
 // Convenience: the embedded defaults plus optional local rule paths, with
 // the database cache in $REBOUND_CACHE_DIR, else $XDG_CACHE_HOME/rebound, else
 // $HOME/.cache/rebound (REBOUND_CACHE_DIR="" disables it).
-Status BuildClassifier(const std::vector<std::string>& local_rule_paths,
-                       std::unique_ptr<const Classifier>* out);
+REBOUND_EXPORT Status BuildClassifier(const std::vector<std::string>& local_rule_paths,
+                                      std::unique_ptr<const Classifier>* out);
 
 }  // namespace rebound

@@ -26,22 +26,24 @@
 #include <string_view>
 #include <vector>
 
+#include "rebound/export.h"
+
 namespace rebound {
 
 enum class LogFormat : uint8_t { kUnknown, kPostfix, kExim, kSendmail, kKumo, kPowerMta };
 // "postfix", "exim", "sendmail", "kumomta", "pmta"; "unknown".
-std::string_view LogFormatName(LogFormat f);
-std::optional<LogFormat> LogFormatFromName(std::string_view name);
+REBOUND_EXPORT std::string_view LogFormatName(LogFormat f);
+REBOUND_EXPORT std::optional<LogFormat> LogFormatFromName(std::string_view name);
 
 // Guesses the format from the first lines of a log (a few KB are plenty).
 // Returns kUnknown unless a clear majority of the recognisable lines agree:
 // an unknown format is reported, never guessed.
-LogFormat DetectLogFormat(std::string_view sample);
+REBOUND_EXPORT LogFormat DetectLogFormat(std::string_view sample);
 
 enum class DeliveryStatus : uint8_t { kSent, kDeferred, kBounced, kExpired };
-std::string_view DeliveryStatusName(DeliveryStatus s);  // "sent", "deferred", ...
+REBOUND_EXPORT std::string_view DeliveryStatusName(DeliveryStatus s);  // "sent", "deferred", ...
 
-struct DeliveryEvent {
+struct REBOUND_EXPORT DeliveryEvent {
   int64_t time = 0;  // seconds since the epoch, UTC; 0 when the line has none
   DeliveryStatus status = DeliveryStatus::kSent;
   std::string_view queue_id;
@@ -77,7 +79,7 @@ struct LogReaderStats {
   uint64_t garbled = 0;  // lines that could not be parsed
 };
 
-class LogReader {
+class REBOUND_EXPORT LogReader {
  public:
   virtual ~LogReader() = default;
   // Reads one line (without its newline). Appends the delivery events it
@@ -96,12 +98,12 @@ class LogReader {
 };
 
 // Null for kUnknown.
-std::unique_ptr<LogReader> NewLogReader(LogFormat format, const LogReaderOptions& options = {});
+REBOUND_EXPORT std::unique_ptr<LogReader> NewLogReader(LogFormat format, const LogReaderOptions& options = {});
 
 // Cuts a stream of blocks into lines. Lines longer than max_line are not
 // buffered: they are reported once, truncated to max_line bytes, with
 // oversized = true, and the rest up to the newline is dropped.
-class LineSplitter {
+class REBOUND_EXPORT LineSplitter {
  public:
   using Sink = std::function<void(std::string_view line, bool oversized)>;
   explicit LineSplitter(size_t max_line = 1 << 20) : max_line_(max_line) {}
@@ -122,6 +124,6 @@ class LineSplitter {
 // expired event, an RFC 3463 "delivery time expired" (the outcome; the last
 // error stays in the event's diagnostic). Uses *buf when it must
 // build the text; the result points into *buf or into the event.
-std::string_view ClassifierInput(const DeliveryEvent& e, std::string* buf);
+REBOUND_EXPORT std::string_view ClassifierInput(const DeliveryEvent& e, std::string* buf);
 
 }  // namespace rebound

@@ -19,10 +19,12 @@
 #include <string>
 #include <string_view>
 
+#include "rebound/export.h"
+
 namespace rebound {
 
 // RFC 3463 class.subject.detail; all zero when absent.
-struct EnhancedStatus {
+struct REBOUND_EXPORT EnhancedStatus {
   uint8_t klass = 0;     // 2, 4 or 5
   uint16_t subject = 0;  // 0..999
   uint16_t detail = 0;   // 0..999
@@ -33,7 +35,7 @@ struct EnhancedStatus {
 
 // The SMTP command a reply answered, when the wrapper states it.
 enum class SmtpCommand : uint8_t { kUnknown, kConnect, kHelo, kEhlo, kStartTls, kAuth, kMail, kRcpt, kData, kDataEnd, kQuit };
-std::string_view SmtpCommandName(SmtpCommand c);  // "RCPT", "" for kUnknown
+REBOUND_EXPORT std::string_view SmtpCommandName(SmtpCommand c);  // "RCPT", "" for kUnknown
 // The command that words name at their start, the one vocabulary for every
 // place that reads a command out of text: the verb as sent ("RCPT TO:<a@b>",
 // "MAIL FROM", "EHLO mx.example.com"), the MTAs' wordings after "in reply
@@ -44,9 +46,9 @@ std::string_view SmtpCommandName(SmtpCommand c);  // "RCPT", "" for kUnknown
 // the message data is kDataEnd, never kData: a refusal then is about the
 // message sent, one at DATA is not. *used, when given, gets the bytes the
 // name took. kUnknown when the words name no command.
-SmtpCommand SmtpCommandFromWords(std::string_view words, size_t* used = nullptr);
+REBOUND_EXPORT SmtpCommand SmtpCommandFromWords(std::string_view words, size_t* used = nullptr);
 
-struct Reply {
+struct REBOUND_EXPORT Reply {
   int code = 0;                // basic reply code (RFC 5321), 0 when absent
   EnhancedStatus status;       // enhanced status code, when present
   SmtpCommand command = SmtpCommand::kUnknown;
@@ -57,7 +59,7 @@ struct Reply {
   int klass() const { return code ? code / 100 : status.klass; }
 };
 
-class ReplyParser {
+class REBOUND_EXPORT ReplyParser {
  public:
   ReplyParser();
   // Parses raw; never fails (a reply without any code has code 0 and the
@@ -70,6 +72,6 @@ class ReplyParser {
 
 // Parses an enhanced status code at the start of s ("5.1.1", "4.7.0").
 // Returns the number of bytes used, 0 when s does not start with one.
-size_t ParseEnhancedStatus(std::string_view s, EnhancedStatus* out);
+REBOUND_EXPORT size_t ParseEnhancedStatus(std::string_view s, EnhancedStatus* out);
 
 }  // namespace rebound

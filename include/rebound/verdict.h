@@ -11,6 +11,8 @@
 #include <optional>
 #include <string_view>
 
+#include "rebound/export.h"
+
 namespace rebound {
 
 #define REBOUND_CATEGORIES(X)                                                   \
@@ -40,22 +42,22 @@ enum class Reason : uint8_t { REBOUND_REASONS(REBOUND_ENUM_ITEM) };
 inline constexpr int kCategoryCount = static_cast<int>(Category::unknown) + 1;
 inline constexpr int kReasonCount = static_cast<int>(Reason::virusdetected) + 1;
 
-std::string_view CategoryName(Category c);
-std::string_view ReasonName(Reason r);
-std::optional<Category> CategoryFromName(std::string_view name);
-std::optional<Reason> ReasonFromName(std::string_view name);
+REBOUND_EXPORT std::string_view CategoryName(Category c);
+REBOUND_EXPORT std::string_view ReasonName(Reason r);
+REBOUND_EXPORT std::optional<Category> CategoryFromName(std::string_view name);
+REBOUND_EXPORT std::optional<Reason> ReasonFromName(std::string_view name);
 
 // Categories about the sender's reputation, authentication, policy or rate:
 // the recipient address is fine, so these never make a hard bounce.
-bool IsSenderSideCategory(Category c);
+REBOUND_EXPORT bool IsSenderSideCategory(Category c);
 // The one definition of a hard bounce, for classify, parse and the relay: the
 // failure is permanent, not sender-side, and about the address itself (an
 // address-level category, or an address-level interop reason: userunknown,
 // hostunknown, hasmoved, notaccept). The classifier further requires
 // positive evidence for it (see docs/taxonomy.md).
-bool IsHardBounce(Category c, Reason r, bool permanent);
+REBOUND_EXPORT bool IsHardBounce(Category c, Reason r, bool permanent);
 // Rate-limit categories: the disposition throttles the destination.
-bool IsRateLimitCategory(Category c);
+REBOUND_EXPORT bool IsRateLimitCategory(Category c);
 
 enum class Lang : uint8_t { kEn, kZh };
 
@@ -64,7 +66,7 @@ enum class Lang : uint8_t { kEn, kZh };
 // override what their code suggests, provider and MTA texts, the facet
 // layer and generic phrases, and what a bare code or status means.
 enum class RuleTier : uint8_t { kSeed, kOverride, kProvider, kFacet, kCode, kNone };
-std::string_view RuleTierName(RuleTier t);  // "seed", ..., "" for kNone
+REBOUND_EXPORT std::string_view RuleTierName(RuleTier t);  // "seed", ..., "" for kNone
 
 struct Verdict {
   Category category = Category::unknown;
