@@ -470,9 +470,10 @@ void Finalizer::FinishInto(const Candidate& c, std::string_view kind, std::strin
   // after DATA it is a recipient-side filter's wording. Without a known
   // command the same cautious reading applies, so the address is not
   // suppressed on a guess, unless the report's format says the address was
-  // refused (Candidate::recipient_refused), or the reply names the address
-  // it calls unknown ("550 <a@b>: User unknown", "550 a@b... No such user")
-  // under a stated status that says no more (x.0.0) or speaks of addresses
+  // refused (Candidate::recipient_refused), or the reply is the answer for
+  // that address, which leads it ("550 <a@b>: User unknown", "550 a@b... No
+  // such user"; "Unknown user a@b" is a filter's sentence), under a stated
+  // status that says no more (x.0.0) or speaks of addresses
   // or mailboxes (x.1.y, x.2.y): a statement about that address, unless it
   // answered the message's data. A status about the system, the network,
   // the protocol, the content or a policy (x.3 to x.7) puts the fault
@@ -487,8 +488,17 @@ void Finalizer::FinishInto(const Candidate& c, std::string_view kind, std::strin
   const bool after_data = rd.command == SmtpCommand::kData || rd.command == SmtpCommand::kDataEnd;
   auto names_recipient = [&] {
     EnhancedStatus st;
-    return !c.recipient.empty() && ParseEnhancedStatus(r.status, &st) && st.subject <= 2 &&
-           !(st.subject == 0 && st.detail != 0) && IFind(c.diagnostic, c.recipient) != std::string::npos;
+    if (c.recipient.empty() || !ParseEnhancedStatus(r.status, &st) || st.subject > 2 ||
+        (st.subject == 0 && st.detail != 0))
+      return false;
+    // The address leads its own answer: "<a@b>: ...", "a@b... ".
+    for (size_t at = IFind(c.diagnostic, c.recipient); at != std::string::npos;
+         at = IFind(c.diagnostic, c.recipient, at + 1)) {
+      std::string_view after = std::string_view(c.diagnostic).substr(at + c.recipient.size());
+      if (after.starts_with(">")) after.remove_prefix(1);
+      if (after.starts_with(":") || after.starts_with("...")) return true;
+    }
+    return false;
   };
   if (v.reason == Reason::userunknown && generic_rule && !r.status.ends_with(".1.1") && !before_data &&
       (after_data || !(c.recipient_refused || names_recipient()))) {

@@ -86,19 +86,6 @@ void ListedAddresses(const Context& ctx, const std::string& mail_reply, const st
   }
 }
 
-// Whether a line names the local part of rcpt as a word of its own
-// ("unknown user: kijitora" for kijitora@example.net).
-bool NamesLocalPart(std::string_view line, std::string_view rcpt) {
-  const std::string_view local = rcpt.substr(0, rcpt.find('@'));
-  if (local.empty() || line.empty()) return false;
-  auto word_char = [](char ch) { return std::isalnum(static_cast<unsigned char>(ch)) || ch == '.' || ch == '-' || ch == '_'; };
-  for (size_t at = IFind(line, local); at != std::string_view::npos; at = IFind(line, local, at + 1)) {
-    const size_t end = at + local.size();
-    if ((at == 0 || !word_char(line[at - 1])) && (end == line.size() || !word_char(line[end]))) return true;
-  }
-  return false;
-}
-
 }  // namespace
 
 bool ExtractSendmail(const Context& ctx, Extraction* out) {
@@ -109,6 +96,7 @@ bool ExtractSendmail(const Context& ctx, Extraction* out) {
   SmtpCommand pending_cmd = SmtpCommand::kUnknown;
   TranscriptReader session;
   std::string program_said;  // the last line a local delivery program wrote
+  size_t program_line = std::string::npos;  // and where
   // "Message could not be delivered for 5 days": sendmail gave up (the
   // subject may be the generic "see transcript for details").
   bool gave_up_in_text = false;
@@ -162,8 +150,10 @@ bool ExtractSendmail(const Context& ctx, Extraction* out) {
     // program's own words ("mail.local: unknown user: kijitora"), which
     // sendmail then sums up as "554 <rcpt>... Service unavailable".
     if (dots == std::string_view::npos && !session.in_session() && !t.empty() &&
-        !std::isdigit(static_cast<unsigned char>(t[0])))
+        !std::isdigit(static_cast<unsigned char>(t[0]))) {
       program_said = std::string(t);
+      program_line = i;
+    }
     if (dots != std::string_view::npos) {
       std::string rcpt = Lower(FirstAddress(t.substr(0, dots)));
       if (rcpt.empty()) continue;
@@ -176,8 +166,8 @@ bool ExtractSendmail(const Context& ctx, Extraction* out) {
       // "550 <rcpt>... User unknown" with no SMTP session before it is
       // sendmail's own verdict on a local address (aliases, local mailer).
       c.recipient_refused = !session.in_session();
-      if (c.recipient_refused && NamesLocalPart(program_said, rcpt)) c.diagnostic = program_said + " " + c.diagnostic;
-      program_said.clear();
+      // (Its words come on the line just above the summary they explain.)
+      if (c.recipient_refused && program_line + 1 == i) c.diagnostic = program_said + " " + c.diagnostic;
       if (!mail_reply.empty()) {
         c.diagnostic = std::move(mail_reply);
         c.command = SmtpCommand::kMail;
