@@ -32,6 +32,33 @@ constexpr std::array<bool, 256> kDomainChar = [] {
 bool LocalChar(unsigned char c) { return kLocalChar[c]; }
 bool DomainChar(unsigned char c) { return kDomainChar[c]; }
 
+// The byte length of the punctuation mark encoded in UTF-8 at s[i], or 0:
+// CJK punctuation (U+3000-U+303F: "、。「」【】"), the full-width forms of
+// ASCII punctuation (U+FF01-U+FF0F, U+FF1A-U+FF20, U+FF3B-U+FF40,
+// U+FF5B-U+FF65: "：，（）"), typographic quotes (U+2018-U+201F), the
+// no-break space and guillemets. Addresses may hold non-ASCII letters
+// (RFC 6531), but these marks separate an address from the words around it
+// in Chinese, Japanese, French or Russian text ("收件人：a@b.cn，").
+size_t WidePunctuationAt(std::string_view s, size_t i) {
+  const auto byte = [&](size_t k) { return i + k < s.size() ? static_cast<unsigned char>(s[i + k]) : 0u; };
+  const unsigned b0 = byte(0), b1 = byte(1), b2 = byte(2);
+  if (b0 == 0xC2 && (b1 == 0xA0 || b1 == 0xAB || b1 == 0xBB)) return 2;
+  if (b0 == 0xE2 && b1 == 0x80 && b2 >= 0x98 && b2 <= 0x9F) return 3;
+  if (b0 == 0xE3 && b1 == 0x80 && b2 >= 0x80 && b2 <= 0xBF) return 3;
+  if (b0 == 0xEF && b1 == 0xBC)
+    return (b2 >= 0x81 && b2 <= 0x8F) || (b2 >= 0x9A && b2 <= 0xA0) || b2 >= 0xBB ? 3 : 0;
+  if (b0 == 0xEF && b1 == 0xBD) return b2 <= 0x80 || (b2 >= 0x9B && b2 <= 0xA5) ? 3 : 0;
+  return 0;
+}
+
+// Whether s[from, to) holds a byte >= 0x80 (only then can a wide
+// punctuation mark be inside an address candidate).
+bool HasHighByte(std::string_view s, size_t from, size_t to) {
+  for (size_t i = from; i < to; ++i)
+    if (static_cast<unsigned char>(s[i]) >= 0x80) return true;
+  return false;
+}
+
 }  // namespace
 
 namespace {
@@ -143,6 +170,17 @@ std::string FirstAddress(std::string_view s) {
     while (b > 0 && LocalChar(static_cast<unsigned char>(s[b - 1]))) --b;
     size_t e = at + 1;
     while (e < s.size() && DomainChar(static_cast<unsigned char>(s[e]))) ++e;
+    if (HasHighByte(s, b, at)) {
+      for (size_t i = b; i < at;) {
+        const size_t n = WidePunctuationAt(s, i);
+        i += n == 0 ? 1 : n;
+        if (n != 0) b = i;
+      }
+    }
+    if (HasHighByte(s, at + 1, e)) {
+      for (size_t i = at + 1; i < e; ++i)
+        if (WidePunctuationAt(s, i) != 0) e = i;
+    }
     std::string_view local = s.substr(b, at - b);
     std::string_view domain = s.substr(at + 1, e - at - 1);
     while (!domain.empty() && (domain.back() == '.' || domain.back() == '-')) domain.remove_suffix(1);
@@ -251,6 +289,7 @@ size_t FindOriginalMarker(std::string_view text) {
       "------ Failed Message Body -----",
       "--- Original Message ---",
       "The original message headers are included as attachment",
+      "|------------------------- Message text follows",
   };
   // The markers begin a line (after optional spaces): test each line's start
   // rather than searching the whole text once per marker, and against only

@@ -212,6 +212,11 @@ TEST(MimeFast, FirstAddressCharacterTables) {
   EXPECT_EQ(FirstAddress("mailto:\xc3\xa9t\xc3\xa9@\xc3\xa9" "cole.fr"), "\xc3\xa9t\xc3\xa9@\xc3\xa9" "cole.fr");
   EXPECT_EQ(FirstAddress("no address @ here, then a@b"), "a@b");
   EXPECT_EQ(FirstAddress("(a)@(b)"), "");
+  // Wide punctuation ends an address; non-ASCII letters stay in it.
+  EXPECT_EQ(FirstAddress("\xe6\x94\xb6\xe4\xbb\xb6\xe4\xba\xba\xef\xbc\x9a" "li@example.cn\xef\xbc\x8c"), "li@example.cn");
+  EXPECT_EQ(FirstAddress("\xc2\xab" "ivan@example.ru\xc2\xbb"), "ivan@example.ru");
+  EXPECT_EQ(FirstAddress("\xe3\x80\x8c" "taro@example.jp\xe3\x80\x8d"), "taro@example.jp");
+  EXPECT_EQ(FirstAddress("\xe5\xbc\xa0\xe4\xbc\x9f@example.cn"), "\xe5\xbc\xa0\xe4\xbc\x9f@example.cn");
 }
 
 // Quoted-printable decoding as first written, byte by byte.
