@@ -1,15 +1,17 @@
 # librebound: the classifier, the bounce reader and the log readers as one
 # library other projects use through find_package(Rebound) and the target
 # Rebound::rebound. Its interface is include/rebound/*.h; everything under
-# src/ stays private (the public headers include no private one; the
-# declarations of the interface carry REBOUND_EXPORT). The CLI and the tests
-# keep linking the module libraries directly, since they use private headers.
+# src/ stays private (compiled with hidden visibility, only REBOUND_EXPORT
+# declarations leave the shared object). The CLI and the tests keep linking
+# the module libraries directly, since they use private headers.
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
 set(REBOUND_LIBRARY_MODULES rebound_core rebound_bounce rebound_logs)
-# Position-independent, so the modules can be linked into the shared object.
-set_target_properties(${REBOUND_LIBRARY_MODULES} PROPERTIES POSITION_INDEPENDENT_CODE ON)
+# Position-independent and hidden by default, so the modules can be linked
+# into the shared object.
+set_target_properties(${REBOUND_LIBRARY_MODULES} PROPERTIES
+  POSITION_INDEPENDENT_CODE ON CXX_VISIBILITY_PRESET hidden VISIBILITY_INLINES_HIDDEN ON)
 
 add_library(rebound_library SHARED ${CMAKE_SOURCE_DIR}/src/version.cc)
 add_library(Rebound::rebound ALIAS rebound_library)

@@ -1,10 +1,10 @@
 // rebound/export.h: REBOUND_EXPORT marks what the public headers declare as
 // part of librebound's interface.
 //
-// A shared librebound is meant to expose only what carries this mark
-// (compiled with hidden visibility once every public header carries it).
-// Declaring default visibility is also correct on the using side, so one
-// definition serves both.
+// The library is compiled with hidden symbol visibility, so a shared
+// librebound exposes only what carries this mark; everything under src/ stays
+// private to it. Declaring default visibility is also correct on the using
+// side, so one definition serves both.
 #pragma once
 
 #if defined(__GNUC__) || defined(__clang__)

@@ -2,7 +2,8 @@
 # The library boundary as another project sees it: install this build into a
 # temporary prefix, build examples/consumer against it with find_package
 # (nothing from the source tree on the include path), run it and check what
-# it prints. Also checks that the installed headers include only each other.
+# it prints. Also checks that the installed headers include only each other
+# and that the shared object hides the private code.
 set -uo pipefail
 BUILD=${1:?usage: install_consumer_test.sh BUILD_DIR SOURCE_DIR}
 SOURCE=${2:?usage: install_consumer_test.sh BUILD_DIR SOURCE_DIR}
@@ -31,8 +32,10 @@ private_includes=$(grep -h '^#include' "$prefix"/include/rebound/*.h | grep -v '
 check "public headers include no private header" [ -z "$private_includes" ]
 [[ -z $private_includes ]] || echo "$private_includes"
 
+# Hidden by default: a public entry point is exported, a private helper is not.
 symbols=$(nm -DC --defined-only "$library")
 check "BuildClassifier exported" grep -q 'rebound::BuildClassifier(' <<<"$symbols"
+check "private text helpers hidden" bash -c '! grep -q "rebound::text::" <<<"$1"' _ "$symbols"
 
 if ! cmake -S "$SOURCE/examples/consumer" -B "$tmp/consumer" -G Ninja -DCMAKE_BUILD_TYPE=Release \
      -DCMAKE_PREFIX_PATH="$prefix" > "$tmp/configure.log" 2>&1 ||
