@@ -293,14 +293,7 @@ const Finalizer::Reading& Finalizer::Remembered(const Candidate& c, Classifier::
   // Kept on second sight. Not kept (first sight, too long, or the memo is
   // full until the next message): read into storage that lives until the
   // next message, as a record's verdict may view it.
-  const uint64_t hash = std::hash<std::string>()(key_);
-  const uint32_t fingerprint = static_cast<uint32_t>(hash >> 32) | 1u;  // 0 marks an empty slot
-  uint32_t* set = &seen_[2 * (hash & (kSeenSets - 1))];
-  const bool second_sight = set[0] == fingerprint || set[1] == fingerprint;
-  if (!second_sight) {  // the older of the two goes
-    set[1] = set[0];
-    set[0] = fingerprint;
-  }
+  const bool second_sight = seen_.SeenBefore(std::hash<std::string>()(key_));
   const bool keep = memo_enabled_ && second_sight && key_.size() <= kMaxKeyBytes && memo_.size() < kMemoEntries &&
                     memo_bytes_ < kMemoBytes;
   Reading* r;

@@ -9,9 +9,9 @@
 // repeat their diagnostics (every recipient of a dead domain, a provider's
 // fixed rejection texts), and the reading is a pure function of that input
 // (an immutable Classifier), so a remembered one is exactly what a fresh one
-// gives. A reading is kept the second time its input is seen (a table of
-// hashes remembers the first time), so inputs seen once -- those that quote
-// the recipient's address, mostly -- do not crowd the memory. Bounded
+// gives. A reading is kept the second time its input is seen
+// (SecondSightFilter, core/second_sight.h), so inputs seen once -- those
+// that quote the recipient's address, mostly -- do not crowd the memory. Bounded
 // (kMemoEntries, kMemoBytes); emptied between messages once full.
 #pragma once
 
@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "bounce/extract.h"
+#include "core/second_sight.h"
 #include "rebound/bounce.h"
 #include "rebound/classifier.h"
 
@@ -73,10 +74,7 @@ class Finalizer {
   static constexpr size_t kMemoEntries = 8192;
   static constexpr size_t kMemoBytes = 4 << 20;
   static constexpr size_t kMaxKeyBytes = 4096;
-  // First-sight fingerprints: sets of two, so that two inputs that fall in
-  // one set do not keep evicting each other (a direct-mapped table let about
-  // one corpus diagnostic in ten never be kept).
-  static constexpr size_t kSeenSets = 8192;
+  static constexpr size_t kSeenSets = 8192;  // of the SecondSightFilter
 
  private:
   // What the classifier stage makes of one diagnostic and its fields.
@@ -104,7 +102,7 @@ class Finalizer {
   size_t memo_bytes_ = 0;
   size_t memo_hits_ = 0;
   bool memo_enabled_ = true;
-  std::vector<uint32_t> seen_ = std::vector<uint32_t>(2 * kSeenSets);
+  SecondSightFilter seen_{kSeenSets};
   std::string key_;            // the lookup key, its capacity reused
   bool last_status_derived_ = false;  // FinishInto's last status came from the reason (x.0.9xx)
   Candidate second_;           // Reconsider's candidate, its capacity reused
