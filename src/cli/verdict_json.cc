@@ -3,8 +3,8 @@
 namespace rebound::cli {
 
 void WriteVerdictFields(JsonWriter& w, const Verdict& v, Lang lang) {
-  w.String("category", CategoryName(v.category))
-      .String("reason", ReasonName(v.reason))
+  w.Name("category", CategoryName(v.category))
+      .Name("reason", ReasonName(v.reason))
       .Bool("permanent", v.permanent)
       .Bool("hard_bounce", v.hard_bounce)
       .String("action", v.action);
