@@ -12,6 +12,7 @@
 // steady state. A Verdict's string_views point into the Classifier.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -138,6 +139,9 @@ class REBOUND_EXPORT Classifier {
   std::vector<FacetRow> facet_rows_;
   std::vector<std::string> who_names_, what_names_;
   uint64_t veto_hard_bounce_ = 0;  // what facets that contradict an address-level verdict
+  uint32_t sender_side_who_ = 0;     // who facets with side = "sender"
+  uint32_t recipient_side_who_ = 0;  // who facets with side = "recipient"; with none of these, a sender rules out a hard bounce
+  std::array<uint64_t, 64> veto_unless_{};  // per vetoing what facet: the what facets that lift its veto
   uint32_t ip_who_bit_ = 0;        // the "ip" who facet, also set by an IPv4 literal in the text
   std::vector<CategoryInfo> categories_;
   std::unique_ptr<Compiled> compiled_;

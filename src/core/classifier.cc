@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
+#include <bit>
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
@@ -311,6 +313,10 @@ Verdict Classifier::Classify(const Reply& reply, Scratch* scratch) const {
   if (!rule || (!rule->local && rule->tier >= RuleTier::kFacet)) {
     ScanFacets(reply, scratch, &evidence);
     if (const FacetRow* row = DecideFacets(reply, evidence)) rule = &row->rule;
+  } else if (!rule->local && rule->tier != RuleTier::kSeed && IsHardBounce(rule->category, rule->reason, true)) {
+    // A rule above the facets would suppress the address: look for the
+    // words that veto that first, whoever decided the category.
+    ScanFacets(reply, scratch, &evidence);
   }
   return MakeVerdict(rule, reply, evidence);
 }
@@ -356,6 +362,22 @@ bool AddressStatus(const EnhancedStatus& s) {
   return s.subject == 1 && (s.detail == 1 || s.detail == 3 || s.detail == 10);
 }
 
+// Commands answered before the receiver has seen a recipient: a refusal
+// there is about the client, the sender or the session, never an address.
+bool BeforeRecipients(SmtpCommand c) {
+  switch (c) {
+    case SmtpCommand::kConnect:
+    case SmtpCommand::kHelo:
+    case SmtpCommand::kEhlo:
+    case SmtpCommand::kStartTls:
+    case SmtpCommand::kAuth:
+    case SmtpCommand::kMail:
+      return true;
+    default:
+      return false;
+  }
+}
+
 }  // namespace
 
 Verdict Classifier::MakeVerdict(const Rule* rule, const Reply& reply, const Evidence& evidence) const {
@@ -379,10 +401,17 @@ Verdict Classifier::MakeVerdict(const Rule* rule, const Reply& reply, const Evid
   // evidence about the address: the reply's words (a text rule or a facet
   // row), or an address status; a bare code is not enough. Words about
   // rate, reputation, spam, policy, relaying or authentication veto it.
+  // So do a reply that names only the sending side (the sender, its
+  // account or domain: "sender verify failed", "sender domain not found"),
+  // and a reply to a command given before any recipient was named.
   const bool text_evidence = rule && (!rule->pattern.empty() || rule->facet_row);
   const bool address_evidence = text_evidence || AddressStatus(reply.status) || reply.code == 556;
-  v.hard_bounce = IsHardBounce(v.category, v.reason, v.permanent) && address_evidence &&
-                  !(evidence.what & veto_hard_bounce_);
+  const bool about_sender = (evidence.who & sender_side_who_) && !(evidence.who & recipient_side_who_);
+  uint64_t veto = evidence.what & veto_hard_bounce_;
+  for (uint64_t bits = veto; bits; bits &= bits - 1)
+    if (evidence.what & veto_unless_[std::countr_zero(bits)]) veto &= ~(bits & -bits);
+  v.hard_bounce = IsHardBounce(v.category, v.reason, v.permanent) && address_evidence && !veto && !about_sender &&
+                  !BeforeRecipients(reply.command);
   if (!v.permanent && v.category != Category::delivered && v.category != Category::auto_reply) {
     int stated = klass == 4 ? StatedDelay(reply.text) : 0;
     v.retry_after = stated ? stated : (rule && rule->retry_after >= 0 ? rule->retry_after : info.retry_after);
@@ -410,6 +439,8 @@ struct FacetDef {
   std::string name, pattern, file;
   int line = 0;
   bool veto_hard_bounce = false;
+  std::vector<std::string> veto_unless;  // what facets that lift this one's veto
+  std::string side;                      // who: "recipient" (default), "sender" or "either"
 };
 
 struct DecideDef {
@@ -566,7 +597,7 @@ void ClassifierBuilder::State::Load(std::string_view name, std::string_view toml
 }
 
 void ClassifierBuilder::State::LoadFacet(const std::string& file, const toml::table& t, bool who) {
-  static const std::set<std::string> kKeys = {"name", "match", "words", "veto_hard_bounce", "note"};
+  static const std::set<std::string> kKeys = {"name", "match", "words", "veto_hard_bounce", "veto_unless", "side", "note"};
   const char* kind = who ? "who" : "what";
   for (const auto& [k, v] : t)
     if (!kKeys.count(std::string(k.str())))
@@ -597,7 +628,12 @@ void ClassifierBuilder::State::LoadFacet(const std::string& file, const toml::ta
   if (pattern.empty()) { Problem(file, f.line, std::string("[[") + kind + "]] " + f.name + ": needs match or words"); return; }
   f.pattern = std::move(pattern);
   f.veto_hard_bounce = t["veto_hard_bounce"].value_or(false);
-  if (who && f.veto_hard_bounce) Problem(file, f.line, "veto_hard_bounce is for [[what]] facets");
+  if (who && f.veto_hard_bounce) Problem(file, f.line, "veto_hard_bounce is for [[what]] facets; a who facet has a side");
+  f.side = t["side"].value_or(std::string("recipient"));
+  if (t.get("side") && (!who || (f.side != "recipient" && f.side != "sender" && f.side != "either")))
+    Problem(file, f.line, "side is for [[who]] facets: \"recipient\", \"sender\" or \"either\"");
+  if (const toml::node* n = t.get("veto_unless"); n && (who || !f.veto_hard_bounce || !StringList(*n, &f.veto_unless)))
+    Problem(file, f.line, "veto_unless is a list of what facet names, on a [[what]] with veto_hard_bounce = true");
   facets.push_back(std::move(f));
 }
 
@@ -877,6 +913,7 @@ Status ClassifierBuilder::Build(std::unique_ptr<const Classifier>* out) {
   // into the same database; [[decide]] rows refer to them by name.
   std::vector<std::string> who_names, what_names;
   uint64_t veto_hard_bounce = 0;
+  uint32_t sender_side_who = 0, either_side_who = 0;
   auto bit_of = [](std::vector<std::string>& names, const std::string& name) {
     auto it = std::find(names.begin(), names.end(), name);
     if (it != names.end()) return static_cast<uint32_t>(it - names.begin());
@@ -890,9 +927,21 @@ Status ClassifierBuilder::Build(std::unique_ptr<const Classifier>* out) {
       continue;
     }
     if (f.veto_hard_bounce) veto_hard_bounce |= uint64_t{1} << bit;
+    if (f.who && f.side == "sender") sender_side_who |= 1u << bit;
+    if (f.who && f.side == "either") either_side_who |= 1u << bit;
     exprs.push_back(f.pattern.c_str());
     flags.push_back(HS_FLAG_CASELESS | HS_FLAG_DOTALL | HS_FLAG_SINGLEMATCH);
     idents.push_back(kFacetIdBase | (f.who ? kWhoFlag : 0) | bit);
+  }
+  std::array<uint64_t, 64> veto_unless{};
+  for (const FacetDef& f : st.facets) {
+    if (f.who || f.veto_unless.empty()) continue;
+    const size_t bit = std::find(what_names.begin(), what_names.end(), f.name) - what_names.begin();
+    for (const std::string& name : f.veto_unless) {
+      auto it = std::find(what_names.begin(), what_names.end(), name);
+      if (it == what_names.end()) st.Problem(f.file, f.line, "veto_unless names '" + name + "', which is no what facet");
+      else if (bit < 64) veto_unless[bit] |= uint64_t{1} << (it - what_names.begin());
+    }
   }
   std::vector<FacetRow> facet_rows;
   std::stable_sort(st.decide.begin(), st.decide.end(),
@@ -990,6 +1039,9 @@ Status ClassifierBuilder::Build(std::unique_ptr<const Classifier>* out) {
   c->who_names_ = std::move(who_names);
   c->what_names_ = std::move(what_names);
   c->veto_hard_bounce_ = veto_hard_bounce;
+  c->sender_side_who_ = sender_side_who;
+  c->recipient_side_who_ = ~(sender_side_who | either_side_who);
+  c->veto_unless_ = veto_unless;
   if (auto it = std::find(c->who_names_.begin(), c->who_names_.end(), "ip"); it != c->who_names_.end())
     c->ip_who_bit_ = 1u << (it - c->who_names_.begin());
   *out = std::move(c);
