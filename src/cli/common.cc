@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "cli/command.h"
+#include "core/civil_time.h"
 
 namespace rebound::cli {
 
@@ -41,12 +42,7 @@ std::unique_ptr<const Classifier> ClassifierOptions::Build() const {
 
 std::string IsoUtc(int64_t unix_seconds) {
   if (unix_seconds <= 0) return {};
-  const time_t tt = static_cast<time_t>(unix_seconds);
-  struct tm tm {};
-  gmtime_r(&tt, &tm);
-  char buf[32];
-  strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
+  return FormatTime(unix_seconds * 1000, TimeFormat::kIso);
 }
 
 bool StdoutIsTty() { return isatty(STDOUT_FILENO) == 1; }

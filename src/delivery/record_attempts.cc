@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "core/civil_time.h"
 #include "core/text.h"
 #include "delivery/dsn.h"
 #include "delivery/relay_codes.h"
@@ -317,7 +318,7 @@ void DeliveryService::Impl::Log(const Pending& p) {
   for (size_t i = 0; i < p.records.size(); ++i) {
     const relay::AttemptRecord& a = p.records[i];
     nlohmann::json j;
-    j["time"] = a.time;
+    j["ts"] = FormatTime(a.time * 1000, TimeFormat::kIsoMillis);
     j["message_id"] = p.about[i].first;
     j["recipient_id"] = a.recipient_id;
     j["recipient"] = p.about[i].second;
@@ -343,7 +344,7 @@ void DeliveryService::Impl::Log(const Pending& p) {
 void DeliveryService::Impl::Alert(int64_t message_id, const std::string& recipient, const std::string& destination,
                                   const relay::AttemptRecord& a) {
   nlohmann::json j;
-  j["time"] = Now();
+  j["ts"] = FormatTime(NowUnixMillis(), TimeFormat::kIsoMillis);
   j["alert"] = "destination_paused";
   j["destination"] = destination;
   j["message_id"] = message_id;
