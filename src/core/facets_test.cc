@@ -89,6 +89,46 @@ TEST(Facets, HardBounceNeedsEvidenceAboutTheAddress) {
   EXPECT_FALSE(Default().Classify("450 4.1.1 User unknown, try later", scratch.get()).hard_bounce);
 }
 
+// The address must be what the reply is about: a reply naming only the
+// sending side, or answering a command given before any recipient, never
+// suppresses; the vetoes hold whichever tier decided the category.
+TEST(Facets, HardBounceNeedsTheAddressAsSubject) {
+  auto scratch = Default().NewScratch();
+  const char* about_something_else[] = {
+      "550 5.1.8 Sender domain does not exist",                      // a rule above the facets decided
+      "550 5.1.1 User unknown (in reply to MAIL FROM command)",       // before any recipient
+      "550 Requested action not taken: mailbox unavailable, please try again later",
+      "550 5.1.1 <user@example.com>: Sender address rejected: Domain not found",
+  };
+  for (const char* reply : about_something_else) {
+    Verdict v = Default().Classify(reply, scratch.get());
+    EXPECT_FALSE(v.hard_bounce) << reply << " decided by " << v.rule;
+  }
+  EXPECT_TRUE(Default().Classify("550 5.1.1 User unknown (in reply to RCPT TO command)", scratch.get()).hard_bounce);
+  EXPECT_TRUE(Default().Classify("DNS Error: Domain name not found", scratch.get()).hard_bounce)
+      << "a lookup that says the domain does not exist is an answer, not a DNS error";
+}
+
+TEST(Facets, SideAndVetoUnlessAreChecked) {
+  ClassifierBuilder b;
+  ASSERT_TRUE(b.AddDefaults().ok());
+  b.AddText("bad.toml", R"([[who]]
+name = "someone"
+side = "upstairs"
+match = 'someone'
+
+[[what]]
+name = "odd"
+veto_unless = ["host_unknown"]
+match = 'odd'
+)", true);
+  std::unique_ptr<const Classifier> c;
+  Status s = b.Build(&c);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("side is for [[who]] facets"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("veto_unless is a list of what facet names"), std::string::npos) << s.message();
+}
+
 // Operators extend the layer: local words join a shipped facet, and local
 // rows decide before the shipped ones.
 TEST(Facets, LocalWordsAndRows) {
