@@ -17,6 +17,10 @@ build_pkgs=(
   libboost-dev libssl-dev             # Asio + TLS for the relay
   tzdata                              # relay: per-account time zones for quotas
   libc-ares-dev                       # asynchronous DNS
+  libopendkim-dev                     # DKIM signing (RSA and Ed25519)
+  libspf2-dev libpsl-dev              # SPF evaluation; organizational domains (public suffix list)
+  libkainjow-mustache-dev             # HTTP API: batch templates
+  prometheus-cpp-dev                  # /metrics exposition
   libgtest-dev libgmock-dev libbenchmark-dev
 )
 test_pkgs=(
@@ -24,6 +28,9 @@ test_pkgs=(
   openssl                             # test certificates for the delivery STARTTLS test
   libnet-ssleay-perl libio-socket-ssl-perl  # swaks STARTTLS in the relay tests
   libsisimai-perl pflogsumm
+  python3-dkim opendkim opendkim-tools  # two independent DKIM verifiers; Postfix+OpenDKIM peer bench
+  python3-jsonschema python3-requests # the HTTP API tests (OpenAPI schemas, a real client)
+  prometheus                          # promtool check metrics
   time                                # /usr/bin/time -v: peak RSS in bench/peer_parse.sh
   chromium                            # renders rebound scan --html in a test
   libluajit2-5.1-2 libglib2.0-0 libicu72 libunwind8 libpcre2-8-0  # rspamd's run-time libraries (rspamd itself: see below)

@@ -1,20 +1,39 @@
 // `rebound serve`: the sending service. Runs the SMTP submission server
 // (src/relay) with its durable queue; with no arguments it listens on
 // 127.0.0.1:2525 and keeps its data in ./rebound-data.
+#include <algorithm>
 #include <iostream>
+#include <map>
 
 #include "cli/command.h"
+#include "cli/serve_part.h"
 #include "delivery/service.h"
 #include "relay/service.h"
 #include "relay/smtp_server.h"
 
 namespace rebound::cli {
+
+static std::vector<ServePartSpec>& PartRegistry() {
+  static std::vector<ServePartSpec> parts;
+  return parts;
+}
+
+bool RegisterServePart(ServePartSpec spec) {
+  auto& parts = PartRegistry();
+  parts.push_back(std::move(spec));
+  std::stable_sort(parts.begin(), parts.end(), [](const auto& a, const auto& b) { return a.order < b.order; });
+  return true;
+}
+
+const std::vector<ServePartSpec>& ServeParts() { return PartRegistry(); }
+
 namespace {
 
 struct ServeOptions {
   relay::ServiceOptions service;
   std::string listen;
   std::vector<std::string> rules;
+  std::map<std::string, std::string> part_flags;  // config key -> value given on the command line
 };
 
 int Run(const ServeOptions& o) {
@@ -23,6 +42,8 @@ int Run(const ServeOptions& o) {
   if (s.ok() && !o.listen.empty()) s = config.Set("server.listen", o.listen);
   for (const auto& path : o.rules)
     if (s.ok()) s = config.Set("classifier.rules", path);
+  for (const auto& [key, value] : o.part_flags)
+    if (s.ok() && !value.empty()) s = config.Set(key, value);
   if (!s.ok()) {
     std::cerr << "rebound serve: " << s.message() << "\n";
     return kExitRules;
@@ -47,9 +68,28 @@ int Run(const ServeOptions& o) {
   // Mail just queued is due now: wake the delivery loop rather than wait for its next poll.
   if (delivery) server->SetQueuedCallback([d = delivery.get()](int64_t) { d->Wake(); });
 
+  ServeContext context;
+  context.config = &config;
+  context.config_path = o.service.config_path;
+  context.store = store.get();
+  context.server = server.get();
+  context.delivery = delivery.get();
+  std::vector<std::unique_ptr<ServePart>> parts;  // destroyed in reverse order, before delivery and the store
+  for (const auto& spec : ServeParts()) {
+    std::unique_ptr<ServePart> part;
+    s = spec.start(context, &part);
+    if (!s.ok()) {
+      std::cerr << "rebound serve: " << spec.name << ": " << s.message() << "\n";
+      while (!parts.empty()) parts.pop_back();
+      return kExitRuntime;
+    }
+    if (part) parts.push_back(std::move(part));
+  }
+
   std::cerr << "rebound serve: SMTP submission on " << server->listen_address() << ", data in "
             << config.String("server.data_dir") << " (Ctrl-C stops)\n";
   s = server->Run();
+  while (!parts.empty()) parts.pop_back();
   if (!s.ok()) {
     std::cerr << "rebound serve: " << s.message() << "\n";
     return kExitRuntime;
@@ -69,6 +109,8 @@ void Setup(CLI::App& root, int* exit_code) {
                   "[classifier] rules; evaluated before the shipped rules. Repeatable.")
       ->check(CLI::ExistingPath)
       ->allow_extra_args(false);
+  for (const auto& spec : ServeParts())
+    for (const auto& flag : spec.flags) cmd->add_option(flag.flag, o->part_flags[flag.config_key], flag.help);
   cmd->footer(
       "Accounts: rebound account add USER --domain DOMAIN (password on stdin).\n"
       "Logs: JSON Lines on stderr (server.log). Exit status: 0 stopped, 3 bad config, 4 could not start.");

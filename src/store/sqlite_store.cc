@@ -13,6 +13,7 @@
 #include <unordered_map>
 
 #include "core/text.h"
+#include "store/sqlite_util.h"
 #include "store/store.h"
 
 namespace rebound::relay {
@@ -108,42 +109,6 @@ UPDATE recipients SET failures = (
     AND e.decision = 'deferred' AND e.category <> 'greylisted' AND e.rule <> 'local.throttle');
 UPDATE meta SET value = '2' WHERE key = 'schema_version';
 )sql";
-
-// A prepared statement, reset on scope exit.
-class Stmt {
- public:
-  explicit Stmt(sqlite3_stmt* s) : s_(s) {}
-  ~Stmt() {
-    sqlite3_reset(s_);
-    sqlite3_clear_bindings(s_);
-  }
-  Stmt& Bind(int i, int64_t v) {
-    sqlite3_bind_int64(s_, i, v);
-    return *this;
-  }
-  Stmt& Bind(int i, std::string_view v) {
-    // A null data pointer would bind SQL NULL; an empty view means ''.
-    sqlite3_bind_text(s_, i, v.data() ? v.data() : "", static_cast<int>(v.size()), SQLITE_TRANSIENT);
-    return *this;
-  }
-  Stmt& BindBlob(int i, std::string_view v) {
-    sqlite3_bind_blob(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
-    return *this;
-  }
-  int Step() { return sqlite3_step(s_); }
-  int64_t Int(int i) { return sqlite3_column_int64(s_, i); }
-  std::string Text(int i) {
-    const unsigned char* p = sqlite3_column_text(s_, i);
-    return p ? std::string(reinterpret_cast<const char*>(p), sqlite3_column_bytes(s_, i)) : std::string();
-  }
-  std::string Blob(int i) {
-    const void* p = sqlite3_column_blob(s_, i);
-    return p ? std::string(static_cast<const char*>(p), sqlite3_column_bytes(s_, i)) : std::string();
-  }
-
- private:
-  sqlite3_stmt* s_;
-};
 
 class SqliteStore final : public Store {
  public:
@@ -675,15 +640,7 @@ class SqliteStore final : public Store {
     return stmt;
   }
 
-  Status Exec(const char* sql) {
-    char* err = nullptr;
-    if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
-      std::string msg = std::string("sqlite: ") + (err ? err : "error") + " (" + sql + ")";
-      sqlite3_free(err);
-      return Status::IoError(msg);
-    }
-    return Status::Ok();
-  }
+  Status Exec(const char* sql) { return SqliteExec(db_, sql); }
 
   Status Error(const char* what) { return Status::IoError(std::string("sqlite: ") + what + ": " + sqlite3_errmsg(db_)); }
 
