@@ -57,10 +57,10 @@ int Run(const ServeOptions& o) {
     return kExitRuntime;
   }
 
-  // --- delivery: start the delivery loop on server->io_context() here ---
-  // (issue 6 adds its one call at this spot; it runs on the same threads.)
+  // Delivery runs on the server's io_context; it starts after the serve
+  // parts, which may add their filters to it (DKIM, the return path).
   std::unique_ptr<delivery::DeliveryService> delivery;
-  s = delivery::StartDelivery(config, o.service.config_path, store.get(), server->io_context(), &delivery);
+  s = delivery::CreateDelivery(config, o.service.config_path, store.get(), &delivery);
   if (!s.ok()) {
     std::cerr << "rebound serve: delivery: " << s.message() << "\n";
     return kExitRules;
@@ -85,6 +85,7 @@ int Run(const ServeOptions& o) {
     }
     if (part) parts.push_back(std::move(part));
   }
+  if (delivery) delivery->Start(server->io_context());
 
   std::cerr << "rebound serve: SMTP submission on " << server->listen_address() << ", data in "
             << config.String("server.data_dir") << " (Ctrl-C stops)\n";

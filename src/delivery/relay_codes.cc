@@ -20,4 +20,8 @@ std::string ThrottleHoldReply(std::string_view destination) {
   return s;
 }
 
+std::string PrepareFailureReply(std::string_view why) {
+  return "451 4.3.0 Rebound: cannot prepare the message: " + std::string(why);
+}
+
 }  // namespace rebound::delivery

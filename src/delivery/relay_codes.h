@@ -15,6 +15,11 @@
 //
 //   451 4.7.0 Rebound: deliveries to <destination> are held by the throttle
 //
+// And one for a message that could not be prepared for sending (a body
+// filter, e.g. DKIM signing, failed); it is retried like a local error:
+//
+//   451 4.3.0 Rebound: cannot prepare the message: <why>
+//
 // Pure, thread-safe.
 #pragma once
 
@@ -26,6 +31,8 @@ namespace rebound::delivery {
 enum class RelayFailure { kDnsTemporary, kDnsNotFound, kDnsNoData, kNullMx, kUnreachable, kConnectionLost };
 
 std::string_view RelayFailureReply(RelayFailure f);
+
+std::string PrepareFailureReply(std::string_view why);
 
 // The reply recorded for a recipient held by the throttle; `destination` is
 // the throttle key (the provider, else the domain).

@@ -181,11 +181,33 @@ awaitable<void> DeliveryService::Impl::DeliverBatch(const std::string& domain, B
   }
   std::vector<RecipientOutcome> outcomes;
   if (!to_send.empty()) {
-    OutgoingMessage m;
-    m.mail_from = message.info.mail_from;
-    for (const auto& r : to_send) m.recipients.push_back(r.address);
-    m.body = &message.body;
-    outcomes = co_await session.Send(m);
+    std::string body = message.body;
+    Status filtered = Status::Ok();
+    for (const auto& filter : body_filters_)
+      if (filtered.ok()) filtered = filter(message.info, &body);
+    if (!filtered.ok()) {
+      // Not sent: a local failure the disposition reads as temporary.
+      RecipientOutcome o;
+      o.reply = PrepareFailureReply(filtered.message());
+      o.scope = ReplyScope::kSession;
+      outcomes.assign(to_send.size(), o);
+    } else if (return_path_) {
+      // One transaction per recipient, each with its own envelope sender.
+      for (const auto& r : to_send) {
+        OutgoingMessage m;
+        m.mail_from = return_path_(message.info, r);
+        m.recipients.push_back(r.address);
+        m.body = &body;
+        std::vector<RecipientOutcome> one = co_await session.Send(m);
+        outcomes.push_back(one.empty() ? RecipientOutcome{} : std::move(one.front()));
+      }
+    } else {
+      OutgoingMessage m;
+      m.mail_from = message.info.mail_from;
+      for (const auto& r : to_send) m.recipients.push_back(r.address);
+      m.body = &body;
+      outcomes = co_await session.Send(m);
+    }
   }
   Dispose(domain, message, to_send, outcomes, session.mx(), session.ip(), nullptr, &pending);
   co_await Commit(std::move(pending));

@@ -556,5 +556,50 @@ TEST(StoreFailures, CountedWithTheAttemptAndMigratedFromVersionOne) {
   if (!::testing::Test::HasFailure()) fs::remove_all(dir);
 }
 
+
+// The parts of `serve` change a message on its way out: body filters run in
+// the order added on the bytes sent (the queued copy stays as it was), a
+// failing filter defers with the local "cannot prepare" reply, and a return
+// path sends each recipient in its own transaction with its own MAIL FROM.
+TEST_F(SchedulerTest, BodyFiltersAndReturnPath) {
+  MakeService();
+  service_->AddBodyFilter([](const relay::MessageInfo&, std::string* body) {
+    body->insert(0, "X-First: 1\r\n");
+    return Status::Ok();
+  });
+  service_->AddBodyFilter([](const relay::MessageInfo& info, std::string* body) {
+    body->insert(0, "X-Second: " + std::to_string(info.id) + "\r\n");
+    return Status::Ok();
+  });
+  service_->SetReturnPath([](const relay::MessageInfo& info, const relay::RecipientRow& r) {
+    return "b+" + std::to_string(info.id) + "-" + std::to_string(r.id) + "@bounce.example.org";
+  });
+  int64_t id = Enqueue("sender@example.org", {"ok@rcpt.test", "ok2@rcpt.test"});
+  EXPECT_EQ(Pass(), 2);
+  auto got = Received(dir_ / "out");
+  ASSERT_EQ(got.size(), 2u);
+  for (const auto& m : got) {
+    ASSERT_EQ(m["rcpt_tos"].size(), 1u);
+    const std::string rcpt = m["rcpt_tos"][0];
+    EXPECT_EQ(m["mail_from"], "b+" + std::to_string(id) + "-" + std::to_string(Row(id, rcpt).id) + "@bounce.example.org");
+    const std::string data = m["data"];
+    EXPECT_EQ(data.rfind("X-Second: " + std::to_string(id) + "\r\nX-First: 1\r\nFrom: sender@example.org", 0), 0u) << data;
+  }
+  relay::Message stored;
+  ASSERT_TRUE(store_->ReadMessage(id, &stored).ok());
+  EXPECT_EQ(stored.body.rfind("From: ", 0), 0u);
+}
+
+TEST_F(SchedulerTest, AFailingBodyFilterDefers) {
+  MakeService();
+  service_->AddBodyFilter([](const relay::MessageInfo&, std::string*) { return Status::IoError("no signing key"); });
+  int64_t id = Enqueue("sender@example.org", {"ok@rcpt.test"});
+  EXPECT_EQ(Pass(), 1);
+  EXPECT_TRUE(Received(dir_ / "out").empty());
+  auto row = Row(id, "ok@rcpt.test");
+  EXPECT_EQ(row.state, relay::RecipientState::kDeferred);
+  EXPECT_NE(row.last_reply.find("cannot prepare the message: no signing key"), std::string::npos) << row.last_reply;
+}
+
 }  // namespace
 }  // namespace rebound::delivery

@@ -62,6 +62,9 @@ Status DeliveryService::Create(const DeliveryOptions& options, relay::Store* sto
 DeliveryService::DeliveryService(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 DeliveryService::~DeliveryService() { Stop(); }
 
+void DeliveryService::AddBodyFilter(BodyFilter filter) { impl_->body_filters_.push_back(std::move(filter)); }
+void DeliveryService::SetReturnPath(ReturnPath return_path) { impl_->return_path_ = std::move(return_path); }
+
 void DeliveryService::Start(asio::io_context& io) {
   impl_->strand_.emplace(asio::make_strand(io));
   asio::co_spawn(*impl_->strand_, impl_->Loop(), asio::detached);
@@ -103,8 +106,8 @@ DeliveryCounters DeliveryService::counters() const {
   return impl_->counters_;
 }
 
-Status StartDelivery(const relay::Config& config, const std::string& config_path, relay::Store* store,
-                     asio::io_context& io, std::unique_ptr<DeliveryService>* out) {
+Status CreateDelivery(const relay::Config& config, const std::string& config_path, relay::Store* store,
+                      std::unique_ptr<DeliveryService>* out) {
   out->reset();
   if (!config.Bool("delivery.enabled")) return Status::Ok();
   DeliveryOptions options;
@@ -117,7 +120,6 @@ Status StartDelivery(const relay::Config& config, const std::string& config_path
   s = DeliveryService::Create(options, store, classifier.get(), &service);
   if (!s.ok()) return s;
   service->owned_classifier_ = std::move(classifier);
-  service->Start(io);
   *out = std::move(service);
   return Status::Ok();
 }

@@ -42,9 +42,20 @@ class io_context;
 namespace rebound::relay {
 class Store;
 class Config;
+struct MessageInfo;
+struct RecipientRow;
 }  // namespace rebound::relay
 
 namespace rebound::delivery {
+
+// What is done to a message on its way out, at the last moment before it is
+// sent: a filter may rewrite the body (add a header, sign it). Filters run in
+// the order they were added, so a signer added last signs the final bytes.
+// A filter that fails defers the recipients, with its message as the reason.
+using BodyFilter = std::function<Status(const relay::MessageInfo& info, std::string* body)>;
+// The envelope sender for one recipient (a VERP return path); empty keeps the
+// message's own MAIL FROM.
+using ReturnPath = std::function<std::string(const relay::MessageInfo& info, const relay::RecipientRow& recipient)>;
 
 struct DeliveryOptions {
   RetryPolicy retry;
@@ -83,6 +94,12 @@ class DeliveryService {
                        std::unique_ptr<DeliveryService>* out);
   ~DeliveryService();
 
+  // Installed by the parts of `serve` (cli/serve_part.h) before Start().
+  void AddBodyFilter(BodyFilter filter);
+  // When set, each recipient is sent in its own transaction with its own
+  // envelope sender.
+  void SetReturnPath(ReturnPath return_path);
+
   // Starts the loop on io; returns at once.
   void Start(boost::asio::io_context& io);
   // Asks the loop to stop once the messages in flight are recorded.
@@ -100,18 +117,19 @@ class DeliveryService {
   class Impl;
 
  private:
-  friend Status StartDelivery(const relay::Config&, const std::string&, relay::Store*, boost::asio::io_context&,
-                              std::unique_ptr<DeliveryService>*);
+  friend Status CreateDelivery(const relay::Config&, const std::string&, relay::Store*,
+                               std::unique_ptr<DeliveryService>*);
   explicit DeliveryService(std::unique_ptr<Impl> impl);
   std::unique_ptr<const Classifier> owned_classifier_;  // when StartDelivery built it; outlives impl_
   std::unique_ptr<Impl> impl_;
 };
 
-// What `rebound serve` calls once its store and io_context exist: reads the
-// delivery keys of the config, builds the classifier (embedded rule base),
-// creates the service and starts it on io. *out stays null when
-// delivery.enabled is false. Destroy *out before io.
-Status StartDelivery(const relay::Config& config, const std::string& config_path, relay::Store* store,
-                     boost::asio::io_context& io, std::unique_ptr<DeliveryService>* out);
+// What `rebound serve` calls once its store exists: reads the delivery keys
+// of the config, builds the classifier (embedded rule base) and creates the
+// service, not yet started (the serve parts add their filters first). *out
+// stays null when delivery.enabled is false. Destroy *out before the
+// io_context it is started on.
+Status CreateDelivery(const relay::Config& config, const std::string& config_path, relay::Store* store,
+                      std::unique_ptr<DeliveryService>* out);
 
 }  // namespace rebound::delivery

@@ -104,6 +104,8 @@ class DeliveryService::Impl {
   }
 
   DeliveryOptions opt_;
+  std::vector<BodyFilter> body_filters_;
+  ReturnPath return_path_;
   relay::Store* store_;
   const Classifier* classifier_;
   Classifier::ScratchPtr scratch_;
