@@ -46,6 +46,10 @@ std::string_view KeyStateName(KeyState s);
 
 struct DkimKey {
   std::string domain;
+  // A generation ("rb20261206") is what add/rotate make: one RSA and one
+  // Ed25519 key, each under its own selector (two TXT records under one name
+  // would leave verifiers to pick one): "<generation>-rsa", "<generation>-ed25519".
+  std::string generation;
   std::string selector;
   std::string algorithm;       // "rsa-sha256" | "ed25519-sha256"
   std::string key_path;        // the private key's PEM file
@@ -103,26 +107,39 @@ class DomainStore {
   // How many sending domains `account` has registered (verified or not).
   Status CountForAccount(std::string_view account, int64_t* out);
 
-  // Starts a new selector (pending) with fresh RSA and Ed25519 keys.
-  Status Rotate(std::string_view domain, std::string* new_selector);
+  // Starts a new generation (pending) with fresh RSA and Ed25519 keys.
+  Status Rotate(std::string_view domain, std::string* new_generation);
 
   // What `domain check` learned, stored: ownership seen -> verified (and the
   // time, first time only); not seen -> verified stays as it was (a domain
   // is not unverified by one failed lookup; `check` reports the failure).
   Status SetVerified(std::string_view domain, int64_t now);
-  // A selector's record was seen in DNS at `now`: a pending selector becomes
-  // active and the previously active one starts retiring, retired after
-  // now + overlap_seconds.
-  Status MarkSelectorPublished(std::string_view domain, std::string_view selector, int64_t now,
-                               int64_t overlap_seconds);
+  // A pending generation's records (both keys) were seen in DNS at `now`: it
+  // becomes active and the previously active one starts retiring, retired
+  // after now + overlap_seconds.
+  Status ActivateGeneration(std::string_view domain, std::string_view generation, int64_t now,
+                            int64_t overlap_seconds);
   // Retiring selectors whose retire_after has passed become retired.
   Status RetireExpired(int64_t now);
+
+  // The re-check in `serve` remembers each record's last result; *broke is
+  // set when a record that passed before fails now (then an event is due).
+  Status RecordResult(std::string_view domain, std::string_view record, bool ok, std::string_view detail,
+                      int64_t now, bool* broke);
+  // Appends to domain_events (what `domain events` lists).
+  Status AddEvent(std::string_view domain, std::string_view event, std::string_view record,
+                  std::string_view detail, int64_t now);
+  struct Event {
+    int64_t time = 0;
+    std::string domain, event, record, detail;
+  };
+  Status ListEvents(std::string_view domain, std::vector<Event>* out);
 
   const std::string& data_dir() const { return data_dir_; }
 
  private:
   DomainStore(std::string data_dir, sqlite3* db) : data_dir_(std::move(data_dir)), db_(db) {}
-  Status MakeKeys(const std::string& domain, const std::string& selector, KeyState state, int64_t now);
+  Status MakeKeys(const std::string& domain, const std::string& generation, KeyState state, int64_t now);
   Status LoadKeys(SendingDomain* d);
 
   std::string data_dir_;
@@ -132,5 +149,9 @@ class DomainStore {
 // Lower-cases and drops a trailing dot; false when `name` is not a plausible
 // DNS domain name (labels of letters, digits and '-', at least two labels).
 bool NormalizeDomain(std::string_view name, std::string* out);
+// The organizational domain (RFC 7489 3.2) of a normalized name, by the
+// public suffix list (libpsl): a.b.example.co.uk -> example.co.uk. A name
+// that is itself a public suffix returns itself.
+std::string OrganizationalDomain(std::string_view domain);
 
 }  // namespace rebound::domains
