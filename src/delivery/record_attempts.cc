@@ -9,6 +9,7 @@
 #include "delivery/dsn.h"
 #include "delivery/relay_codes.h"
 #include "delivery/service_impl.h"
+#include "metrics/metrics.h"
 
 namespace rebound::delivery {
 
@@ -160,6 +161,7 @@ void DeliveryService::Impl::DisposeSuppressed(const relay::RecipientRow& row, in
   a.rule = found.rule;
   a.decision = std::string(DecisionName(d.decision));
   a.counts_as_failure = d.counts_as_failure;
+  metrics::DeliveryOutcome(a.decision, a.category, row.domain, "", now - row.queued_at);
   out->Add(std::move(a), message_id, row.address, d.why);
 }
 
@@ -205,6 +207,8 @@ void DeliveryService::Impl::Dispose(const std::string& domain, const relay::Mess
     // counts once too.
     if (d.destination != DestinationAction::kNone && !destination_acted) {
       throttle_.Apply(d.destination, key, At(now));
+      metrics::DestinationThrottle(key, throttle_.Window(key).count(),
+                                   throttle_.Blocked(key, At(now)) ? Unix(throttle_.ReadyAt(key, At(now), 0)) : 0);
       if (d.destination == DestinationAction::kThrottle || d.destination == DestinationAction::kPause) {
         throttle_cause_[key] = v;
         throttle_cause_[key].reference = {};  // may point into reply_text_, which the next reply reuses
@@ -250,6 +254,8 @@ void DeliveryService::Impl::Dispose(const std::string& domain, const relay::Mess
       dsn.push_back(std::move(r));
     }
     if (d.alert) Alert(msg.info.id, rows[i].address, key, a);
+    metrics::DeliveryOutcome(a.decision, a.category, domain, v.provider,
+                             now - (rows[i].queued_at ? rows[i].queued_at : msg.info.queued_at));
     out->Add(std::move(a), msg.info.id, rows[i].address, d.why);
   }
   if (!dsn.empty()) {
