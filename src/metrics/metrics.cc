@@ -146,7 +146,7 @@ void DestinationThrottle(std::string_view destination, int64_t window_seconds, i
   std::string d(destination);
   std::lock_guard<std::mutex> lock(f.throttle_mu);
   auto it = f.throttled.find(d);
-  if (window_seconds <= 0) {
+  if (window_seconds <= 0 && blocked_until <= 0) {
     if (it != f.throttled.end()) {
       f.throttle_window.Remove(it->second.first);
       f.throttle_until.Remove(it->second.second);

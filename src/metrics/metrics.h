@@ -41,9 +41,9 @@ void SessionClosed(std::string_view transport);
 // histogram when the outcome is final.
 void DeliveryOutcome(std::string_view outcome, std::string_view category, std::string_view domain,
                      std::string_view provider, int64_t queued_seconds);
-// A destination's throttle after a reply acted on it: the pause window in
-// seconds (0: not throttled, the series goes away) and until when no new
-// connection is opened (Unix seconds).
+// A destination's throttle after a reply acted on it: the rate-limit window
+// in seconds and until when no new connection is opened (Unix seconds; 0:
+// not held). With both 0 the destination's series go away.
 void DestinationThrottle(std::string_view destination, int64_t window_seconds, int64_t blocked_until);
 
 }  // namespace rebound::metrics
