@@ -195,7 +195,8 @@ Status SignToken(std::string_view key, const Claim& claim, std::string* token) {
     return Status::InvalidArgument("unsubscribe token: a field is too long");
   if (claim.account.empty() || claim.recipient.empty())
     return Status::InvalidArgument("unsubscribe token: no account or recipient");
-  const std::string payload = claim.account + "\n" + text::Lower(claim.recipient) + "\n" + claim.tag;
+  const std::string payload = std::to_string(claim.message_id) + "\n" + claim.account + "\n" +
+                              text::Lower(claim.recipient) + "\n" + claim.tag;
   *token = Base64Url(payload) + "." + Base64Url(Mac(key, payload));
   return Status::Ok();
 }
@@ -209,12 +210,18 @@ TokenCheck VerifyToken(std::string_view key, std::string_view token, Claim* out)
   const std::string expected = Mac(key, payload);
   if (mac.size() != expected.size() || CRYPTO_memcmp(mac.data(), expected.data(), mac.size()) != 0)
     return TokenCheck::kForged;
-  const size_t first = payload.find('\n');
-  const size_t second = first == std::string::npos ? first : payload.find('\n', first + 1);
-  if (second == std::string::npos) return TokenCheck::kMalformed;  // signed by us, so never; kept for safety
-  out->account = payload.substr(0, first);
-  out->recipient = payload.substr(first + 1, second - first - 1);
-  out->tag = payload.substr(second + 1);
+  // Signed by us, so well formed; checked all the same.
+  std::vector<std::string> parts;
+  size_t start = 0;
+  for (size_t nl; parts.size() < 3 && (nl = payload.find('\n', start)) != std::string::npos; start = nl + 1)
+    parts.push_back(payload.substr(start, nl - start));
+  if (parts.size() != 3 || parts[0].empty() || parts[0].size() > 18 ||
+      parts[0].find_first_not_of("0123456789") != std::string::npos)
+    return TokenCheck::kMalformed;
+  out->message_id = std::stoll(parts[0]);
+  out->account = parts[1];
+  out->recipient = parts[2];
+  out->tag = payload.substr(start);
   return TokenCheck::kValid;
 }
 
@@ -241,7 +248,7 @@ Status ApplyHeaders(const HeaderOptions& options, std::string_view key, const re
   std::string added;
   const std::string mailto = !options.mailto.empty() ? options.mailto : info.mail_from;
   if (bulk && !has_list_unsubscribe && info.recipients.size() == 1 && (!options.base_url.empty() || !mailto.empty())) {
-    Claim claim{info.account, info.recipients[0].address, tag};
+    Claim claim{info.id, info.account, info.recipients[0].address, tag};
     std::string token;
     // A field the token cannot carry (too long) means no header, not a
     // message held back.
@@ -285,11 +292,6 @@ Status Unsubscriber::Create(relay::Store* store, const std::string& database_pat
   u->clock_ = clock ? std::move(clock) : relay::Clock(relay::SystemNow);
   Status s = relay::OpenSqliteConnection(database_path, &u->db_);
   if (!s.ok()) return s;
-  s = relay::SqliteExec(u->db_,
-                        "CREATE TABLE IF NOT EXISTS unsubscribe_events("
-                        " id INTEGER PRIMARY KEY, time INTEGER NOT NULL, account TEXT NOT NULL,"
-                        " address TEXT NOT NULL, tag TEXT NOT NULL, remote TEXT NOT NULL)");
-  if (!s.ok()) return s;
   *out = std::move(u);
   return Status::Ok();
 }
@@ -320,75 +322,72 @@ Response Unsubscriber::Post(std::string_view token, std::string_view body, std::
     return Page(400, "Unsubscribe", "<p>The request did not say List-Unsubscribe=One-Click. Nothing was changed.</p>");
 
   const int64_t now = clock_();
-  bool already = false;
-  relay::Suppression found;
-  Status s = store_->IsSuppressed(claim.account, claim.recipient, &already, &found);
-  // An address already unsubscribed stays so without a second event; any
-  // other entry (a bounce, a manual one) is replaced by this one, which says
-  // the recipient asked.
-  if (s.ok() && !(already && found.source == "unsubscribe")) {
-    relay::Suppression sup;
-    sup.account = claim.account;
-    sup.address = claim.recipient;
-    sup.reply = claim.tag.empty() ? "one-click unsubscribe" : "one-click unsubscribe (tag " + claim.tag + ")";
-    sup.rule = "rfc8058";
-    sup.source = "unsubscribe";
-    sup.time = now;
-    s = store_->AddSuppression(sup);
-    if (s.ok()) {
-      std::lock_guard<std::mutex> lock(db_mu_);
-      sqlite3_stmt* raw = nullptr;
-      if (sqlite3_prepare_v2(db_,
-                             "INSERT INTO unsubscribe_events(time, account, address, tag, remote) "
-                             "VALUES (?1, ?2, ?3, ?4, ?5)",
-                             -1, &raw, nullptr) != SQLITE_OK)
-        s = Status::IoError(std::string("unsubscribe event: ") + sqlite3_errmsg(db_));
-      else {
-        relay::Stmt q(raw);
-        q.Bind(1, now).Bind(2, claim.account).Bind(3, claim.recipient).Bind(4, claim.tag).Bind(5, remote);
-        if (q.Step() != SQLITE_DONE) s = Status::IoError(std::string("unsubscribe event: ") + sqlite3_errmsg(db_));
-      }
-      sqlite3_finalize(raw);
-    }
-  }
+  const std::string note =
+      claim.tag.empty() ? "one-click unsubscribe" : "one-click unsubscribe (tag " + claim.tag + ")";
+  relay::Suppression sup;
+  sup.account = claim.account;
+  sup.address = claim.recipient;
+  sup.reply = note;
+  sup.rule = "rfc8058";
+  sup.source = "unsubscribe";
+  sup.time = now;
+  Status s = store_->AddSuppression(sup);
+  if (s.ok()) s = RecordEvent(claim, note, remote, now);
   if (!s.ok()) {
-    Response r = Page(503, "Unsubscribe", "<p>We could not record this just now. Please try again in a minute.</p>");
-    return r;
+    std::fprintf(stderr, "rebound serve: unsubscribe: %s\n", s.message().c_str());
+    return Page(503, "Unsubscribe", "<p>We could not record this just now. Please try again in a minute.</p>");
   }
   return Page(200, "Unsubscribed",
               "<p>" + HtmlEscape(claim.recipient) + " will get no more mail from <b>" + HtmlEscape(claim.account) +
                   "</b>.</p>");
 }
 
-Status Unsubscriber::Events(int64_t after, int limit, std::vector<UnsubscribeEvent>* out) {
+// The events row, once per message and recipient: a retried POST (or one
+// after a crash between the two commits) finds it or writes it.
+Status Unsubscriber::RecordEvent(const Claim& claim, const std::string& note, std::string_view remote, int64_t now) {
   std::lock_guard<std::mutex> lock(db_mu_);
-  sqlite3_stmt* raw = nullptr;
-  if (sqlite3_prepare_v2(db_,
-                         "SELECT id, time, account, address, tag, remote FROM unsubscribe_events "
-                         "WHERE id > ?1 ORDER BY id LIMIT ?2",
-                         -1, &raw, nullptr) != SQLITE_OK)
-    return Status::IoError(std::string("unsubscribe events: ") + sqlite3_errmsg(db_));
+  auto prepare = [this](const char* sql, sqlite3_stmt** out) {
+    return sqlite3_prepare_v2(db_, sql, -1, out, nullptr) == SQLITE_OK
+               ? Status::Ok()
+               : Status::IoError(std::string("unsubscribe event: ") + sqlite3_errmsg(db_));
+  };
+  sqlite3_stmt* seen_raw = nullptr;
+  Status s = prepare(
+      "SELECT 1 FROM events WHERE message_id = ?1 AND recipient = ?2 COLLATE NOCASE AND decision = 'unsubscribed'",
+      &seen_raw);
+  if (!s.ok()) return s;
+  bool seen;
   {
-    relay::Stmt q(raw);
-    q.Bind(1, after).Bind(2, static_cast<int64_t>(limit > 0 ? limit : -1));
-    int rc;
-    while ((rc = q.Step()) == SQLITE_ROW) {
-      UnsubscribeEvent e;
-      e.id = q.Int(0);
-      e.time = q.Int(1);
-      e.account = q.Text(2);
-      e.address = q.Text(3);
-      e.tag = q.Text(4);
-      e.remote = q.Text(5);
-      out->push_back(std::move(e));
-    }
-    if (rc != SQLITE_DONE) {
-      sqlite3_finalize(raw);
-      return Status::IoError(std::string("unsubscribe events: ") + sqlite3_errmsg(db_));
-    }
+    relay::Stmt q(seen_raw);
+    q.Bind(1, claim.message_id).Bind(2, claim.recipient);
+    seen = q.Step() == SQLITE_ROW;
   }
-  sqlite3_finalize(raw);
-  return Status::Ok();
+  sqlite3_finalize(seen_raw);
+  if (seen) return Status::Ok();
+  // The recipient's state stays what delivery made it.
+  std::string state = "delivered";
+  sqlite3_stmt* state_raw = nullptr;
+  s = prepare("SELECT state FROM recipients WHERE message_id = ?1 AND address = ?2 COLLATE NOCASE", &state_raw);
+  if (!s.ok()) return s;
+  {
+    relay::Stmt q(state_raw);
+    q.Bind(1, claim.message_id).Bind(2, claim.recipient);
+    if (q.Step() == SQLITE_ROW) state = q.Text(0);
+  }
+  sqlite3_finalize(state_raw);
+  sqlite3_stmt* insert_raw = nullptr;
+  s = prepare(
+      "INSERT INTO events(time, message_id, recipient, state, ip, reply, rule, decision) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'rfc8058', 'unsubscribed')",
+      &insert_raw);
+  if (!s.ok()) return s;
+  {
+    relay::Stmt q(insert_raw);
+    q.Bind(1, now).Bind(2, claim.message_id).Bind(3, claim.recipient).Bind(4, state).Bind(5, remote).Bind(6, note);
+    if (q.Step() != SQLITE_DONE) s = Status::IoError(std::string("unsubscribe event: ") + sqlite3_errmsg(db_));
+  }
+  sqlite3_finalize(insert_raw);
+  return s;
 }
 
 }  // namespace rebound::unsubscribe

@@ -9,13 +9,15 @@
 //   List-Unsubscribe-Post: List-Unsubscribe=One-Click
 //
 // and every message loses the X-Rebound-Bulk and X-Rebound-Tag markers.
-// TOKEN names the account, the recipient and the tag (X-Rebound-Tag, may be
-// empty) and is signed with HMAC-SHA256 under a key kept in the data
+// TOKEN names the message, the account, the recipient and the tag
+// (X-Rebound-Tag, may be empty) and is signed with HMAC-SHA256 under a key kept in the data
 // directory, so nobody can make one for another address.
 //
 // POST /u/TOKEN with `List-Unsubscribe=One-Click` puts the recipient on the
 // account's suppression list (source "unsubscribe"; the tag is in its note)
-// and records an unsubscribe event (table unsubscribe_events). GET /u/TOKEN
+// and writes an `unsubscribed` row in the store's events table, about the
+// message the link came in (so `rebound events` lists it and the webhooks
+// carry it). GET /u/TOKEN
 // shows a page with a button that makes that POST, and changes nothing:
 // mail scanners fetch every link they see.
 #pragma once
@@ -36,6 +38,7 @@ namespace rebound::unsubscribe {
 
 // What a token says.
 struct Claim {
+  int64_t message_id = 0;
   std::string account;
   std::string recipient;  // lower case
   std::string tag;        // "" when the message had none
@@ -44,7 +47,7 @@ struct Claim {
 // The signing key: 32 random bytes at `path` (mode 0600), made when absent.
 Status LoadOrCreateKey(const std::string& path, std::string* key);
 
-// base64url(account \n recipient \n tag) "." base64url(HMAC-SHA256), no
+// base64url(message_id \n account \n recipient \n tag) "." base64url(HMAC-SHA256), no
 // padding: safe in a URL path and a mailto subject. Fails for fields with a
 // line break or too long for a header line.
 Status SignToken(std::string_view key, const Claim& claim, std::string* token);
@@ -72,16 +75,11 @@ struct Response {
   std::string body;
 };
 
-struct UnsubscribeEvent {
-  int64_t id = 0, time = 0;
-  std::string account, address, tag, remote;
-};
-
 // The web side: GET and POST /u/TOKEN.
 class Unsubscriber {
  public:
-  // `database_path` is queue.db, where the unsubscribe_events table lives
-  // (created when absent). store is borrowed and outlives the Unsubscriber.
+  // `database_path` is queue.db, whose events table gets the unsubscribe
+  // events. store is borrowed and outlives the Unsubscriber.
   static Status Create(relay::Store* store, const std::string& database_path, std::string key,
                        relay::Clock clock, std::unique_ptr<Unsubscriber>* out);
   ~Unsubscriber();
@@ -89,15 +87,14 @@ class Unsubscriber {
   // A confirmation page with a form that POSTs; changes nothing.
   Response Get(std::string_view token);
   // `body` is the request body (form or multipart); it must hold
-  // List-Unsubscribe=One-Click. `remote` is the client's address, recorded.
-  // Blocking (a store commit).
+  // List-Unsubscribe=One-Click. `remote` is the client's address (the
+  // event's ip). Blocking (store commits). Clicking twice is harmless: one
+  // event per message and recipient.
   Response Post(std::string_view token, std::string_view body, std::string_view remote);
-
-  // Events with id > after, oldest first (for webhooks and tests).
-  Status Events(int64_t after, int limit, std::vector<UnsubscribeEvent>* out);
 
  private:
   Unsubscriber() = default;
+  Status RecordEvent(const Claim& claim, const std::string& note, std::string_view remote, int64_t now);
   relay::Store* store_ = nullptr;
   std::string key_;
   relay::Clock clock_;

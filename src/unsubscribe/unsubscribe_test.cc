@@ -14,6 +14,7 @@ const std::string kKey(32, 'k');
 
 relay::MessageInfo OneRecipient(const std::string& to) {
   relay::MessageInfo info;
+  info.id = 42;
   info.account = "alice";
   info.mail_from = "bounces@example.com";
   relay::RecipientRow r;
@@ -24,10 +25,11 @@ relay::MessageInfo OneRecipient(const std::string& to) {
 
 TEST(Token, RoundTripsAndRefusesForgeries) {
   std::string token;
-  ASSERT_TRUE(SignToken(kKey, {"alice", "Bob@Example.NET", "news"}, &token).ok());
+  ASSERT_TRUE(SignToken(kKey, {7, "alice", "Bob@Example.NET", "news"}, &token).ok());
   EXPECT_EQ(token.find_first_of("+/= "), std::string::npos) << token;
   Claim c;
   ASSERT_EQ(VerifyToken(kKey, token, &c), TokenCheck::kValid);
+  EXPECT_EQ(c.message_id, 7);
   EXPECT_EQ(c.account, "alice");
   EXPECT_EQ(c.recipient, "bob@example.net");
   EXPECT_EQ(c.tag, "news");
@@ -35,14 +37,14 @@ TEST(Token, RoundTripsAndRefusesForgeries) {
   // Another key, a changed payload (another recipient, same MAC), garbage.
   EXPECT_EQ(VerifyToken(std::string(32, 'x'), token, &c), TokenCheck::kForged);
   std::string other;
-  ASSERT_TRUE(SignToken(kKey, {"alice", "eve@example.net", "news"}, &other).ok());
+  ASSERT_TRUE(SignToken(kKey, {7, "alice", "eve@example.net", "news"}, &other).ok());
   const std::string spliced = other.substr(0, other.find('.')) + token.substr(token.find('.'));
   EXPECT_EQ(VerifyToken(kKey, spliced, &c), TokenCheck::kForged);
   EXPECT_EQ(VerifyToken(kKey, "nodot", &c), TokenCheck::kMalformed);
   EXPECT_EQ(VerifyToken(kKey, "!!!.???", &c), TokenCheck::kMalformed);
   EXPECT_EQ(VerifyToken(kKey, "", &c), TokenCheck::kMalformed);
-  EXPECT_FALSE(SignToken(kKey, {"alice", "a@b\r\nBcc: x@y", ""}, &other).ok());
-  EXPECT_FALSE(SignToken(kKey, {"alice", std::string(400, 'a') + "@b", ""}, &other).ok());
+  EXPECT_FALSE(SignToken(kKey, {7, "alice", "a@b\r\nBcc: x@y", ""}, &other).ok());
+  EXPECT_FALSE(SignToken(kKey, {7, "alice", std::string(400, 'a') + "@b", ""}, &other).ok());
 }
 
 TEST(Token, KeyIsMadeOnceWithMode0600) {
@@ -81,6 +83,7 @@ TEST(Headers, BulkGetsBothLinksAndLosesItsMarkers) {
   ASSERT_EQ(VerifyToken(kKey, token, &c), TokenCheck::kValid);
   EXPECT_EQ(c.recipient, "bob@example.net");
   EXPECT_EQ(c.tag, "weekly");
+  EXPECT_EQ(c.message_id, 42);
 }
 
 TEST(Headers, NotBulkOrManyRecipientsOrTheSendersOwnGetNone) {
@@ -121,10 +124,16 @@ class WebTest : public ::testing::Test {
     char tmpl[] = "/tmp/rebound-unsub-XXXXXX";
     dir_ = mkdtemp(tmpl);
     ASSERT_TRUE(relay::OpenSqliteStore(dir_ + "/queue.db", {}, &store_).ok());
+    relay::NewMessage m;
+    m.account = "alice";
+    m.mail_from = "news@example.com";
+    m.recipients = {"Bob@example.net"};
+    m.body = "Subject: x\r\n\r\nhi\r\n";
+    ASSERT_TRUE(store_->Enqueue(m, &message_id_).ok());
     ASSERT_TRUE(Unsubscriber::Create(store_.get(), dir_ + "/queue.db", kKey, [] { return int64_t{1'800'000'000}; },
                                      &web_)
                     .ok());
-    ASSERT_TRUE(SignToken(kKey, {"alice", "bob@example.net", "weekly"}, &token_).ok());
+    ASSERT_TRUE(SignToken(kKey, {message_id_, "alice", "bob@example.net", "weekly"}, &token_).ok());
   }
   void TearDown() override {
     web_.reset();
@@ -136,11 +145,15 @@ class WebTest : public ::testing::Test {
     EXPECT_TRUE(store_->IsSuppressed(account, address, &s, found).ok());
     return s;
   }
-  size_t EventCount() {
-    std::vector<UnsubscribeEvent> events;
-    EXPECT_TRUE(web_->Events(0, 0, &events).ok());
-    return events.size();
+  std::vector<relay::Event> Unsubscribes() {
+    std::vector<relay::Event> all, out;
+    EXPECT_TRUE(store_->ListEvents({}, &all).ok());
+    for (auto& e : all)
+      if (e.decision == "unsubscribed") out.push_back(e);
+    return out;
   }
+  size_t EventCount() { return Unsubscribes().size(); }
+  int64_t message_id_ = 0;
   std::string dir_, token_;
   std::unique_ptr<relay::Store> store_;
   std::unique_ptr<Unsubscriber> web_;
@@ -164,12 +177,13 @@ TEST_F(WebTest, PostSuppressesOnceWithAnEvent) {
   EXPECT_EQ(found.source, "unsubscribe");
   EXPECT_NE(found.reply.find("weekly"), std::string::npos);
   EXPECT_FALSE(Suppressed("other", "bob@example.net"));  // that account's list only
-  std::vector<UnsubscribeEvent> events;
-  ASSERT_TRUE(web_->Events(0, 0, &events).ok());
+  std::vector<relay::Event> events = Unsubscribes();
   ASSERT_EQ(events.size(), 1u);
-  EXPECT_EQ(events[0].address, "bob@example.net");
-  EXPECT_EQ(events[0].tag, "weekly");
-  EXPECT_EQ(events[0].remote, "192.0.2.7");
+  EXPECT_EQ(events[0].message_id, message_id_);
+  EXPECT_EQ(events[0].recipient, "bob@example.net");
+  EXPECT_EQ(events[0].state, "queued");  // the recipient's own state is left alone
+  EXPECT_NE(events[0].reply.find("weekly"), std::string::npos);
+  EXPECT_EQ(events[0].ip, "192.0.2.7");
   EXPECT_EQ(events[0].time, 1'800'000'000);
   // A second click (or a mail client's retry) is fine and adds no event.
   EXPECT_EQ(web_->Post(token_, "List-Unsubscribe=One-Click", "192.0.2.7").status, 200);
@@ -185,7 +199,7 @@ TEST_F(WebTest, MultipartOneClickBodyIsAccepted) {
 
 TEST_F(WebTest, ForgedOrMalformedTokensAndWrongBodiesChangeNothing) {
   std::string forged;
-  ASSERT_TRUE(SignToken(std::string(32, 'z'), {"alice", "bob@example.net", ""}, &forged).ok());
+  ASSERT_TRUE(SignToken(std::string(32, 'z'), {message_id_, "alice", "bob@example.net", ""}, &forged).ok());
   EXPECT_EQ(web_->Post(forged, "List-Unsubscribe=One-Click", "").status, 404);
   EXPECT_EQ(web_->Get(forged).status, 404);
   EXPECT_EQ(web_->Post("garbage", "List-Unsubscribe=One-Click", "").status, 400);
@@ -197,7 +211,7 @@ TEST_F(WebTest, ForgedOrMalformedTokensAndWrongBodiesChangeNothing) {
 
 TEST_F(WebTest, PageEscapesWhatTheTokenCarries) {
   std::string token;
-  ASSERT_TRUE(SignToken(kKey, {"<script>", "a@b.test", "\"x\""}, &token).ok());
+  ASSERT_TRUE(SignToken(kKey, {1, "<script>", "a@b.test", "\"x\""}, &token).ok());
   Response r = web_->Get(token);
   EXPECT_EQ(r.body.find("<script>"), std::string::npos);
   EXPECT_NE(r.body.find("&lt;script&gt;"), std::string::npos);
