@@ -36,6 +36,13 @@ inline constexpr std::string_view kReplyEncryptionRequired = "538 5.7.11 Encrypt
 inline constexpr std::string_view kReplyContentDeferred = "451 4.7.1 Greylisted by the content check, try again later";
 inline constexpr std::string_view kReplyContentCheckUnavailable = "451 4.7.0 Content check temporarily unavailable, try again later";
 inline constexpr std::string_view kReplyTempQueueFailure = "451 4.3.0 Temporary failure while queueing the message, try again";
+// The inbound listener of the return path (src/inbound): refusals at RCPT
+// and DATA. It accepts with kReplyOk and kReplyRecipientOk.
+inline constexpr std::string_view kReplyNotReturnPath = "550 5.1.1 No such bounce address here";
+inline constexpr std::string_view kReplyForgedReturnPath = "550 5.7.1 Bounce address does not verify";
+inline constexpr std::string_view kReplyUnknownBouncedMessage = "550 5.1.1 Bounce address names no message sent from here";
+inline constexpr std::string_view kReplyBounceTooLarge = "552 5.3.4 Message too big for the bounce address";
+inline constexpr std::string_view kReplyBounceFlood = "421 4.7.0 Too many messages from this source, try again later";
 // Commands out of sequence (the session's verb table picks among these).
 inline constexpr std::string_view kReplyBadSequence = "503 5.5.1 Bad sequence of commands";
 inline constexpr std::string_view kReplyHeloFirst = "503 5.5.1 Send EHLO or HELO first";
@@ -128,6 +135,8 @@ inline constexpr std::string_view kServerReplies[] = {
     kReplyRecipientOk,     kReplyStartData,           kReplyStartTls,
     kReplyHelp,            kReplyBye,                 kReplyBusy,
     kReplyTooManyCommands, kReplyTooManyErrors,       kReplyInternalError,
+    kReplyNotReturnPath,   kReplyForgedReturnPath,    kReplyUnknownBouncedMessage,
+    kReplyBounceTooLarge,  kReplyBounceFlood,
 };
 inline constexpr HostReply kHostReplies[] = {kReplyGreeting, kReplyHelo, kReplyTimeout, kReplyDataTimeout};
 

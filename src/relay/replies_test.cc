@@ -75,6 +75,11 @@ const std::map<std::string_view, Expected>& Expectations() {
       {kReplyTooManyCommands, {Category::policy_rejected, false}},
       {kReplyTooManyErrors, {Category::policy_rejected, false}},
       {kReplyInternalError, {Category::recipient_unavailable, false}},
+      {kReplyNotReturnPath, {Category::recipient_not_found, true}},
+      {kReplyForgedReturnPath, {Category::policy_rejected, true}},
+      {kReplyUnknownBouncedMessage, {Category::recipient_not_found, true}},
+      {kReplyBounceTooLarge, {Category::message_too_large, true}},
+      {kReplyBounceFlood, {Category::sender_rate_limited, false}},
   };
   return *expected;
 }
