@@ -108,8 +108,8 @@ TEST_F(ScrapeTest, QueueDepthOldestAgeAndQuotaComeFromTheStore) {
 TEST_F(ScrapeTest, WebhookBacklogCountsTheOutboxWhenItExists) {
   sqlite3* db = nullptr;
   ASSERT_TRUE(relay::OpenSqliteConnection(dir_ + "/queue.db", &db).ok());
-  ASSERT_TRUE(relay::SqliteExec(db, "CREATE TABLE webhook_outbox(id INTEGER PRIMARY KEY, body TEXT);"
-                                    "INSERT INTO webhook_outbox(body) VALUES ('a'), ('b');")
+  ASSERT_TRUE(relay::SqliteExec(db, "CREATE TABLE webhook_outbox(id INTEGER PRIMARY KEY, state TEXT);"
+                                    "INSERT INTO webhook_outbox(state) VALUES ('pending'), ('sent'), ('pending');")
                   .ok());
   sqlite3_close(db);
   EXPECT_EQ(Sample(scraper_->Text(), "rebound_webhook_backlog"), 2);

@@ -34,9 +34,10 @@ void AddGauge(MetricFamily* f, std::vector<ClientMetric::Label> labels, double v
   f->metric.push_back(std::move(m));
 }
 
-// The webhook outbox of src/webhooks: rows not yet delivered. The table
+// The webhook outbox of src/webhooks: deliveries still pending. The table
 // belongs to that module; until it exists the backlog is 0.
 constexpr const char* kWebhookOutboxTable = "webhook_outbox";
+constexpr const char* kWebhookBacklogSql = "SELECT COUNT(*) FROM webhook_outbox WHERE state = 'pending'";
 
 }  // namespace
 
@@ -65,8 +66,7 @@ int64_t Scraper::WebhookBacklog() {
   bool present = sqlite3_step(raw) == SQLITE_ROW;
   sqlite3_finalize(raw);
   if (!present) return 0;
-  const std::string count = std::string("SELECT COUNT(*) FROM ") + kWebhookOutboxTable;
-  if (sqlite3_prepare_v2(db_, count.c_str(), -1, &raw, nullptr) != SQLITE_OK) return -1;
+  if (sqlite3_prepare_v2(db_, kWebhookBacklogSql, -1, &raw, nullptr) != SQLITE_OK) return -1;
   int64_t n = sqlite3_step(raw) == SQLITE_ROW ? sqlite3_column_int64(raw, 0) : -1;
   sqlite3_finalize(raw);
   return n;
