@@ -16,6 +16,7 @@
 #include "relay/password.h"
 #include "relay/replies.h"
 #include "relay/smtp_command.h"
+#include "relay/submission.h"
 
 namespace rebound::relay {
 
@@ -174,13 +175,8 @@ class Session : public std::enable_shared_from_this<Session> {
   int64_t commands_ = 0;
   std::string helo_;
   std::string account_name_;  // authenticated account
-  // The current transaction.
-  Account account_;
-  std::string mail_from_;
-  bool smtputf8_ = false;
-  std::vector<std::string> rcpts_;
-  std::string day_period_, month_period_;
-  int64_t used_day_ = 0, used_month_ = 0;
+  // The current transaction: relay/submission.h's checks, shared with the API.
+  SubmissionTransaction txn_;
 };
 
 using S = SessionState;
@@ -236,7 +232,14 @@ const VerbRule* RuleFor(Verb v) {
 // --- I/O -------------------------------------------------------------------
 
 Session::Session(const SessionContext& context, tcp::socket sock, uint64_t id)
-    : ctx_(context), lim_(context.limits), sock_(std::move(sock)), timer_(sock_.get_executor()), id_(id) {
+    : ctx_(context),
+      lim_(context.limits),
+      sock_(std::move(sock)),
+      timer_(sock_.get_executor()),
+      id_(id),
+      txn_(context.store, SubmissionLimits{.max_message_size = context.limits.max_message_size,
+                                           .max_recipients = context.limits.max_recipients,
+                                           .check_sender_domain = context.limits.check_sender_domain}) {
   boost::system::error_code ec;
   auto ep = sock_.remote_endpoint(ec);
   ip_ = ep.address().to_string();
@@ -343,12 +346,7 @@ void Session::Enter(SessionState s) {
   }
 }
 
-void Session::ResetTransaction() {
-  mail_from_.clear();
-  rcpts_.clear();
-  smtputf8_ = false;
-  account_ = Account();
-}
+void Session::ResetTransaction() { txn_.Reset(); }
 
 void Session::Refuse(std::string_view reply, const char* decision) {
   Reply(reply);
@@ -628,88 +626,29 @@ awaitable<void> Session::OnMail(const Command& c) {
       co_return;
     }
   }
-  if (!c.path.empty() && !IsValidMailbox(c.path, utf8)) {
-    Refuse(kReplyBadSender, "invalid sender");
+  const std::string mail_from(c.path);
+  const int64_t now = SystemNow();
+  SubmissionTransaction* txn = &txn_;
+  auto work = [txn, name, mail_from, utf8, now]() { return txn->Begin(name, mail_from, utf8, now); };
+  const SubmissionResult r = co_await OffThread(*ctx_.store_pool, &work);
+  if (!r.accepted()) {
+    Refuse(r.reply, r.decision);
+    if (!r.store_error.empty()) Log({{"event", "store_error"}, {"error", r.store_error}});
     co_return;
   }
-  Store* store = ctx_.store;
-  Account account;
-  auto work = [store, name, &account]() { return store->GetAccount(name, &account); };
-  Status s = co_await OffThread(*ctx_.store_pool, &work);
-  if (!s.ok() || !account.enabled) {
-    Refuse(kReplyAccountUnavailable, s.ok() ? "account disabled" : "account missing");
-    co_return;
-  }
-  if (lim_.check_sender_domain && !c.path.empty()) {
-    const std::string domain = AddressDomain(c.path);
-    bool allowed = false;
-    for (const auto& d : account.domains) allowed = allowed || d == domain;
-    if (!allowed) {
-      Refuse(kReplySenderDomain, "sender domain not allowed");
-      co_return;
-    }
-  }
-  QuotaPeriods(account.timezone, SystemNow(), &day_period_, &month_period_);
-  int64_t used_day = 0, used_month = 0;
-  std::string day = day_period_, month = month_period_;
-  auto work_usage = [store, name, day, month, &used_day, &used_month]() {
-    Status st = store->QuotaUsage(name, day, &used_day);
-    return st.ok() ? store->QuotaUsage(name, month, &used_month) : st;
-  };
-  s = co_await OffThread(*ctx_.store_pool, &work_usage);
-  if (!s.ok()) {
-    Refuse(kReplyTempQueueFailure, "store error");
-    Log({{"event", "store_error"}, {"error", s.message()}});
-    co_return;
-  }
-  account_ = std::move(account);
-  used_day_ = used_day;
-  used_month_ = used_month;
-  mail_from_ = std::string(c.path);
-  smtputf8_ = utf8;
   Enter(SessionState::kMail);
   Reply(kReplySenderOk);
 }
 
 awaitable<void> Session::OnRcpt(const Command& c) {
-  if (c.path.empty() || !IsValidMailbox(c.path, smtputf8_)) {
-    Refuse(kReplyInvalidRcpt, "invalid recipient syntax");
+  SubmissionTransaction* txn = &txn_;
+  std::string address(c.path);
+  auto work = [txn, address]() { return txn->AddRecipient(address); };
+  const SubmissionResult r = co_await OffThread(*ctx_.store_pool, &work);
+  if (!r.accepted()) {
+    Refuse(r.reply, r.decision);
     co_return;
   }
-  if (static_cast<int64_t>(rcpts_.size()) >= lim_.max_recipients) {
-    Refuse(kReplyTooManyRcpts, "too many recipients");
-    co_return;
-  }
-  const int64_t n = static_cast<int64_t>(rcpts_.size()) + 1;
-  if (account_.daily_quota > 0 && used_day_ >= account_.daily_quota) {
-    Refuse(kReplyDailyQuota, "daily quota exceeded");
-    co_return;
-  }
-  if (account_.monthly_quota > 0 && used_month_ >= account_.monthly_quota) {
-    Refuse(kReplyMonthlyQuota, "monthly quota exceeded");
-    co_return;
-  }
-  if ((account_.daily_quota > 0 && used_day_ + n > account_.daily_quota) ||
-      (account_.monthly_quota > 0 && used_month_ + n > account_.monthly_quota)) {
-    Refuse(kReplyNotEnoughQuota, "not enough quota");
-    co_return;
-  }
-  Store* store = ctx_.store;
-  bool suppressed = false;
-  std::string account = account_.name, address(c.path);
-  auto work = [store, account, address, &suppressed]() {
-    return store->IsSuppressed(account, address, &suppressed);
-  };
-  Status s = co_await OffThread(*ctx_.store_pool, &work);
-  if (!s.ok()) {
-    Refuse(kReplyTempQueueFailure, "store error");
-    co_return;
-  }
-  if (suppressed) {
-    Refuse(kReplySuppressed, "suppressed recipient");
-    co_return;
-  }
-  rcpts_.push_back(std::move(address));
   Enter(SessionState::kRcpt);
   Reply(kReplyRecipientOk);
 }
@@ -757,35 +696,23 @@ awaitable<void> Session::OnData(const Command&) {
     Enter(SessionState::kReady);
     co_return;
   }
-  NewMessage m;
-  m.account = account_.name;
-  m.mail_from = mail_from_;
-  m.recipients = rcpts_;
-  m.body = std::move(body);
-  m.client_ip = ip_;
-  m.helo = helo_;
-  m.day_period = day_period_;
-  m.month_period = month_period_;
-  m.daily_limit = account_.daily_quota;
-  m.monthly_limit = account_.monthly_quota;
-  Store* store = ctx_.store;
+  SubmissionTransaction* txn = &txn_;
   int64_t message_id = 0;
-  const size_t size = m.body.size();
-  auto work = [store, &m, &message_id]() { return store->Enqueue(m, &message_id); };
-  Status s = co_await OffThread(*ctx_.store_pool, &work);
-  if (s.code() == Status::Code::kUnavailable) {
-    Refuse(kReplyNotEnoughQuota, "not enough quota at commit");
-  } else if (!s.ok()) {
-    Refuse(kReplyTempQueueFailure, "store error");
-    Log({{"event", "store_error"}, {"error", s.message()}});
+  const size_t size = body.size();
+  const std::string ip = ip_, helo = helo_;
+  auto work = [txn, &body, ip, helo, &message_id]() { return txn->Enqueue(std::move(body), ip, helo, &message_id); };
+  const SubmissionResult r = co_await OffThread(*ctx_.store_pool, &work);
+  if (!r.accepted()) {
+    Refuse(r.reply, r.decision);
+    if (!r.store_error.empty()) Log({{"event", "store_error"}, {"error", r.store_error}});
   } else {
     if (ctx_.on_queued) ctx_.on_queued(message_id);
     Reply(kReplyQueued);
     Log({{"event", "queued"},
          {"message_id", message_id},
-         {"account", account_.name},
-         {"mail_from", mail_from_},
-         {"recipients", rcpts_.size()},
+         {"account", txn_.account().name},
+         {"mail_from", txn_.mail_from()},
+         {"recipients", txn_.recipients().size()},
          {"size", size}});
   }
   Enter(SessionState::kReady);
@@ -800,12 +727,12 @@ awaitable<bool> Session::ContentAllows(const std::string& body) {
   ContentCheckRequest request;
   request.client_ip = ip_;
   request.helo = helo_;
-  request.mail_from = mail_from_;
-  request.user = account_.name;
-  request.recipients = rcpts_;
+  request.mail_from = txn_.mail_from();
+  request.user = txn_.account().name;
+  request.recipients = txn_.recipients();
   request.message = &body;
   const ContentDecision d = co_await CheckContent(settings, request);
-  nlohmann::json event = {{"event", "content_check"}, {"ms", d.elapsed_ms}, {"account", account_.name}};
+  nlohmann::json event = {{"event", "content_check"}, {"ms", d.elapsed_ms}, {"account", txn_.account().name}};
   if (d.kind == ContentDecision::Kind::kError) {
     event["error"] = d.error;
     event["on_error"] = settings.tempfail_on_error ? "tempfail" : "accept";
@@ -836,8 +763,8 @@ awaitable<bool> Session::ContentAllows(const std::string& body) {
   }
   Reply(reply);
   nlohmann::json refusal = {{"event", "refuse"},     {"state", StateName(state_)}, {"decision", decision},
-                            {"reply", reply},        {"account", account_name_},   {"mail_from", mail_from_},
-                            {"recipients", rcpts_.size()}};
+                            {"reply", reply},        {"account", account_name_},   {"mail_from", txn_.mail_from()},
+                            {"recipients", txn_.recipients().size()}};
   if (d.kind == ContentDecision::Kind::kError) {
     refusal["error"] = d.error;
   } else {
