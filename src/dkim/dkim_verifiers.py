@@ -82,11 +82,11 @@ def dnsmasq_args(records, port):
 
 
 class Dns:
-    """dnsmasq serving `records` on a free loopback port."""
+    """dnsmasq serving `records` on a loopback port (a free one by default)."""
 
-    def __init__(self, records):
+    def __init__(self, records, port=None):
         self.records = list(records)
-        self.port = free_port()
+        self.port = port or free_port()
         self.proc = subprocess.Popen(dnsmasq_args(self.records, self.port), stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL)
         import dns.resolver
