@@ -1,0 +1,34 @@
+// domains/sender_policy.h: the submission side's question "may this account
+// send as this domain?" (relay::SenderDomainPolicy), answered from the
+// sending domains: yes when the domain is, or falls under, a registered and
+// verified sending domain of the account.
+//
+// Enforced only where it cannot break an existing setup: for an account that
+// has registered at least one sending domain, or for every account when
+// [domains] require_verified is true. An account with no sending domains
+// otherwise sends as before (its [server] check_sender_domain list still
+// applies).
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "domains/domain_store.h"
+#include "relay/submission.h"
+
+namespace rebound::domains {
+
+class VerifiedDomainPolicy : public relay::SenderDomainPolicy {
+ public:
+  VerifiedDomainPolicy(std::unique_ptr<DomainStore> store, bool require_verified)
+      : store_(std::move(store)), require_verified_(require_verified) {}
+  Status Allows(const std::string& account, std::string_view domain, bool* allowed) const override;
+
+ private:
+  mutable std::mutex mu_;  // one SQLite connection, many submission threads
+  std::unique_ptr<DomainStore> store_;
+  bool require_verified_;
+};
+
+}  // namespace rebound::domains
