@@ -30,6 +30,9 @@ inline constexpr std::string_view kReplyQueued = "250 send mail ok";
 // Refusals about the message or the account.
 inline constexpr std::string_view kReplySuppressed = "550 5.1.1 Recipient address is on the suppression list of this account";
 inline constexpr std::string_view kReplySenderDomain = "553 5.7.1 Sender address domain not allowed for this account";
+// MAIL FROM's or the From header's domain is not a verified sending domain of
+// the account (docs/domains.md); only where sending domains are enforced.
+inline constexpr std::string_view kReplySenderNotVerified = "550 5.7.1 Sender domain is not a verified sending domain of this account";
 inline constexpr std::string_view kReplyBadSender = "501 5.1.7 Invalid sender address";
 inline constexpr std::string_view kReplyAuthRequired = "530 5.7.0 Authentication required";
 inline constexpr std::string_view kReplyEncryptionRequired = "538 5.7.11 Encryption required for requested authentication mechanism";
@@ -121,7 +124,7 @@ inline constexpr std::string_view kServerReplies[] = {
     kReplyAuthFailure,     kReplyTooManyRcpts,        kReplyTooLarge,
     kReplyInvalidRcpt,     kReplyDailyQuota,          kReplyMonthlyQuota,
     kReplyNotEnoughQuota,  kReplyAccountUnavailable,  kReplyContentSpam,
-    kReplyQueued,          kReplySuppressed,          kReplySenderDomain,
+    kReplyQueued,          kReplySuppressed,          kReplySenderDomain,    kReplySenderNotVerified,
     kReplyBadSender,       kReplyAuthRequired,        kReplyEncryptionRequired,
     kReplyContentDeferred, kReplyContentCheckUnavailable, kReplyTempQueueFailure,
     kReplyBadSequence,     kReplyHeloFirst,           kReplyNestedMail,

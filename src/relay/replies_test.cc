@@ -35,6 +35,7 @@ const std::map<std::string_view, Expected>& Expectations() {
       {kReplyContentSpam, {Category::spam, true}},
       {kReplySuppressed, {Category::recipient_not_found, true}},
       {kReplySenderDomain, {Category::policy_rejected, true}},
+      {kReplySenderNotVerified, {Category::policy_rejected, true}},
       {kReplyBadSender, {Category::policy_rejected, true}},
       {kReplyAuthRequired, {Category::auth_policy, true}},
       {kReplyEncryptionRequired, {Category::auth_policy, true}},

@@ -1,12 +1,63 @@
 // The submission checks, in the order SMTP asks them (see submission.h).
 #include "relay/submission.h"
 
+#include <mutex>
+
 #include "relay/replies.h"
 #include "relay/smtp_command.h"
 
 namespace rebound::relay {
 
 namespace {
+
+std::mutex policy_mu;
+std::shared_ptr<const SenderDomainPolicy>& PolicySlot() {
+  static auto* slot = new std::shared_ptr<const SenderDomainPolicy>();
+  return *slot;
+}
+std::shared_ptr<const SenderDomainPolicy> CurrentPolicy() {
+  std::lock_guard<std::mutex> lock(policy_mu);
+  return PolicySlot();
+}
+
+// The domain of the From header's first address ("" when there is none):
+// the header section ends at the first empty line; folded lines continue it.
+std::string FromHeaderDomain(std::string_view body) {
+  size_t end = body.find("\r\n\r\n");
+  std::string_view headers = body.substr(0, end == std::string_view::npos ? body.size() : end + 2);
+  std::string value;
+  bool in_from = false;
+  size_t pos = 0;
+  while (pos < headers.size()) {
+    size_t eol = headers.find("\r\n", pos);
+    if (eol == std::string_view::npos) eol = headers.size();
+    std::string_view line = headers.substr(pos, eol - pos);
+    pos = eol + 2;
+    if (!line.empty() && (line.front() == ' ' || line.front() == '\t')) {
+      if (in_from) value.append(line);
+      continue;
+    }
+    if (in_from) break;
+    if (line.size() >= 5 && (line[0] == 'F' || line[0] == 'f') && (line[1] == 'R' || line[1] == 'r') &&
+        (line[2] == 'O' || line[2] == 'o') && (line[3] == 'M' || line[3] == 'm') && line[4] == ':') {
+      in_from = true;
+      value.assign(line.substr(5));
+    }
+  }
+  // The address is inside <...> when a display name is given; a quoted
+  // display name may itself hold '@' or '<', so look from the end.
+  size_t close = value.rfind('>');
+  size_t open = close == std::string::npos ? std::string::npos : value.rfind('<', close);
+  std::string addr = open != std::string::npos ? value.substr(open + 1, close - open - 1) : value;
+  size_t at = addr.rfind('@');
+  if (at == std::string::npos) return {};
+  std::string domain;
+  for (char c : addr.substr(at + 1)) {
+    if (c == ' ' || c == '\t' || c == ',' || c == ';' || c == ')' || c == '(') break;
+    domain += static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+  }
+  return domain;
+}
 SubmissionResult Refusal(std::string_view reply, const char* decision) {
   SubmissionResult r;
   r.reply = reply;
@@ -19,6 +70,11 @@ SubmissionResult StoreFailure(const Status& s) {
   return r;
 }
 }  // namespace
+
+void SetSenderDomainPolicy(std::shared_ptr<const SenderDomainPolicy> policy) {
+  std::lock_guard<std::mutex> lock(policy_mu);
+  PolicySlot() = std::move(policy);
+}
 
 void SubmissionTransaction::Reset() {
   account_ = Account();
@@ -42,6 +98,12 @@ SubmissionResult SubmissionTransaction::Begin(const std::string& account_name, s
     bool allowed = false;
     for (const auto& d : account.domains) allowed = allowed || d == domain;
     if (!allowed) return Refusal(kReplySenderDomain, "sender domain not allowed");
+  }
+  if (auto policy = CurrentPolicy(); policy && !mail_from.empty()) {
+    bool allowed = false;
+    s = policy->Allows(account.name, AddressDomain(mail_from), &allowed);
+    if (!s.ok()) return StoreFailure(s);
+    if (!allowed) return Refusal(kReplySenderNotVerified, "sender domain not verified");
   }
   std::string day, month;
   QuotaPeriods(account.timezone, now, &day, &month);
@@ -84,6 +146,17 @@ SubmissionResult SubmissionTransaction::CheckSize(size_t bytes) const {
 
 SubmissionResult SubmissionTransaction::Enqueue(std::string body, const std::string& client_ip,
                                                 const std::string& helo, int64_t* message_id) {
+  if (auto policy = CurrentPolicy()) {
+    // The From header is what DMARC aligns with and what the DKIM key is
+    // chosen by; a message without one is left to MAIL FROM's check.
+    const std::string from_domain = FromHeaderDomain(body);
+    if (!from_domain.empty()) {
+      bool allowed = false;
+      Status s = policy->Allows(account_.name, from_domain, &allowed);
+      if (!s.ok()) return StoreFailure(s);
+      if (!allowed) return Refusal(kReplySenderNotVerified, "From domain not verified");
+    }
+  }
   NewMessage m;
   m.account = account_.name;
   m.mail_from = mail_from_;

@@ -18,6 +18,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -25,6 +26,19 @@
 #include "store/store.h"
 
 namespace rebound::relay {
+
+// Whether an account may send as a domain: the sending domains of
+// src/domains (registered and verified), installed by `rebound serve`'s
+// domains part with SetSenderDomainPolicy. Asked for MAIL FROM's domain in
+// Begin and for the From header's domain in Enqueue, by every transport.
+// Called from many threads at once. Not installed: nothing is asked.
+class SenderDomainPolicy {
+ public:
+  virtual ~SenderDomainPolicy() = default;
+  // *allowed false: refused with kReplySenderNotVerified.
+  virtual Status Allows(const std::string& account, std::string_view domain, bool* allowed) const = 0;
+};
+void SetSenderDomainPolicy(std::shared_ptr<const SenderDomainPolicy> policy);
 
 // The server.* settings the checks apply.
 struct SubmissionLimits {
