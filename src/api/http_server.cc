@@ -11,6 +11,7 @@
 #include <iostream>
 
 #include "api/api_keys.h"
+#include "api/http_parse.h"
 #include "api/router.h"
 #include "core/text.h"
 
@@ -26,29 +27,6 @@ using asio::ip::tcp;
 namespace {
 
 std::string_view View(beast::string_view s) { return std::string_view(s.data(), s.size()); }
-
-int FromHex(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-std::string PercentDecode(std::string_view s, bool plus_is_space) {
-  std::string out;
-  out.reserve(s.size());
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() && FromHex(s[i + 1]) >= 0 && FromHex(s[i + 2]) >= 0) {
-      out.push_back(static_cast<char>(FromHex(s[i + 1]) * 16 + FromHex(s[i + 2])));
-      i += 2;
-    } else if (plus_is_space && s[i] == '+') {
-      out.push_back(' ');
-    } else {
-      out.push_back(s[i]);
-    }
-  }
-  return out;
-}
 
 // Runs (*fn)() on `pool` and resumes the caller on its own executor. The
 // callable is a named local of the awaiting coroutine (g++ 12 and
@@ -221,9 +199,7 @@ class Server : public HttpServer, public std::enable_shared_from_this<Server> {
       request->method = std::string(View(req.method_string()));
       request->target = std::string(View(req.target()));
       request->client_ip = ip;
-      const size_t q = request->target.find('?');
-      request->path = PercentDecode(std::string_view(request->target).substr(0, q), false);
-      if (q != std::string::npos) ParseQuery(std::string_view(request->target).substr(q + 1), &request->query);
+      SplitTarget(request->target, &request->path, &request->query);
       for (const auto& field : req) {
         std::string name = text::Lower(View(field.name_string()));
         auto [it, inserted] = request->headers.try_emplace(std::move(name), std::string(View(field.value())));
@@ -251,21 +227,6 @@ class Server : public HttpServer, public std::enable_shared_from_this<Server> {
     boost::system::error_code ec;
     co_await http::async_write(stream, res, asio::redirect_error(use_awaitable, ec));
     co_return !ec;
-  }
-
-  static void ParseQuery(std::string_view q, std::map<std::string, std::string>* out) {
-    size_t i = 0;
-    while (i <= q.size()) {
-      size_t j = q.find('&', i);
-      if (j == std::string_view::npos) j = q.size();
-      std::string_view pair = q.substr(i, j - i);
-      if (!pair.empty()) {
-        const size_t eq = pair.find('=');
-        (*out)[PercentDecode(pair.substr(0, eq), true)] =
-            eq == std::string_view::npos ? std::string() : PercentDecode(pair.substr(eq + 1), true);
-      }
-      i = j + 1;
-    }
   }
 
   // On a worker thread: route, authenticate, rate-limit, handle.

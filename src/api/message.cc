@@ -1,9 +1,9 @@
 // Send requests: JSON in, an RFC 5322 / MIME message out (see message.h).
 #include "api/message.h"
 
-#include <ctime>
 #include <nlohmann/json.hpp>
 
+#include "core/civil_time.h"
 #include "core/text.h"
 #include "relay/smtp_command.h"
 
@@ -93,14 +93,6 @@ std::string WrapBase64(std::string_view bytes) {
   return out;
 }
 
-std::string RfcDate(int64_t now) {
-  const time_t t = static_cast<time_t>(now);
-  struct tm tm;
-  gmtime_r(&t, &tm);
-  char buf[64];
-  strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S +0000", &tm);
-  return buf;
-}
 
 // A text part's headers and body.
 std::string TextPart(std::string_view subtype, std::string_view content) {
@@ -308,7 +300,7 @@ std::string BuildMessage(const SendRequest& r, std::string_view message_id, int6
   if (!r.cc.empty()) AppendHeader(&m, "Cc", JoinMailboxes(r.cc));
   if (!r.reply_to.empty()) AppendHeader(&m, "Reply-To", EncodeMailbox(r.reply_to));
   AppendHeader(&m, "Subject", EncodeHeaderWord(r.subject));
-  AppendHeader(&m, "Date", RfcDate(now));
+  AppendHeader(&m, "Date", rebound::FormatTime(now * 1000, rebound::TimeFormat::kRfc5322));
   AppendHeader(&m, "Message-ID", "<" + std::string(message_id) + ">");
   // Instructions to Rebound itself (docs/unsubscribe.md), removed before sending.
   if (r.bulk) AppendHeader(&m, "X-Rebound-Bulk", "yes");

@@ -54,17 +54,6 @@ bool Matches(std::string_view pattern, std::string_view path, std::map<std::stri
 
 }  // namespace
 
-const std::string& Request::Header(const std::string& name) const {
-  static const std::string kEmpty;
-  auto it = headers.find(name);
-  return it == headers.end() ? kEmpty : it->second;
-}
-
-std::string Request::Query(const std::string& name, const std::string& fallback) const {
-  auto it = query.find(name);
-  return it == query.end() ? fallback : it->second;
-}
-
 void Response::Json(int http_status, std::string json) {
   Text(http_status, "application/json", std::move(json));
 }
