@@ -15,6 +15,7 @@
 #include <boost/beast/ssl.hpp>
 
 #include <chrono>
+#include <limits>
 #include <cstdio>
 #include <map>
 #include <optional>
@@ -40,6 +41,7 @@ namespace {
 
 // A response body beyond this is not read: the status line decides.
 constexpr size_t kMaxResponseBody = 64 * 1024;
+constexpr std::chrono::milliseconds kRecordInterval{50};
 
 struct Url {
   bool tls = false;
@@ -201,7 +203,9 @@ awaitable<PostOutcome> Post(State& st, Connection& conn, const Url& url, const s
 
   beast::flat_buffer buffer;
   http::response_parser<http::string_body> parser;
-  parser.body_limit(kMaxResponseBody);
+  // No limit while the header is read (a Content-Length above the limit
+  // would fail it); the body is read only when it is small.
+  parser.body_limit(std::numeric_limits<std::uint64_t>::max());
   conn.tcp().expires_after(timeout);
   if (conn.tls) co_await http::async_write(*conn.stream, req, asio::redirect_error(use_awaitable, ec));
   else co_await http::async_write(conn.tcp(), req, asio::redirect_error(use_awaitable, ec));
@@ -217,9 +221,14 @@ awaitable<PostOutcome> Post(State& st, Connection& conn, const Url& url, const s
   }
   const unsigned status = parser.get().result_int();
   // The body only matters to keep the connection: a huge or slow one closes it.
-  if (conn.tls) co_await http::async_read(*conn.stream, buffer, parser, asio::redirect_error(use_awaitable, ec));
-  else co_await http::async_read(conn.tcp(), buffer, parser, asio::redirect_error(use_awaitable, ec));
-  if (ec || !parser.get().keep_alive()) conn.Close();
+  if (parser.content_length() && *parser.content_length() > kMaxResponseBody) {
+    conn.Close();
+  } else {
+    parser.body_limit(kMaxResponseBody);
+    if (conn.tls) co_await http::async_read(*conn.stream, buffer, parser, asio::redirect_error(use_awaitable, ec));
+    else co_await http::async_read(conn.tcp(), buffer, parser, asio::redirect_error(use_awaitable, ec));
+    if (ec || !parser.get().keep_alive()) conn.Close();
+  }
   conn.tcp().expires_never();
   if (status >= 200 && status < 300) co_return PostOutcome{true, ""};
   co_return PostOutcome{false, "HTTP " + std::to_string(status)};
@@ -229,7 +238,7 @@ awaitable<PostOutcome> Post(State& st, Connection& conn, const Url& url, const s
 // left; several of these run at once.
 awaitable<void> Worker(std::shared_ptr<State> st, const std::vector<Job>* jobs, size_t* next,
                        const std::map<int64_t, Endpoint>* endpoints, std::vector<DeliveryResult>* results,
-                       int* running, asio::steady_timer* done) {
+                       std::vector<char>* finished, int* running, asio::steady_timer* done) {
   Connection conn;
   while (*next < jobs->size() && !st->stopped) {
     const size_t index = (*next)++;
@@ -271,9 +280,30 @@ awaitable<void> Worker(std::shared_ptr<State> st, const std::vector<Job>* jobs, 
       r.next_attempt_at = st->NextAttempt(st->Now(), attempts);
       r.drop = r.next_attempt_at - oldest > st->options.max_age;
     }
+    (*finished)[index] = 1;
   }
   if (conn.open) conn.Close();
   if (--*running == 0) done->cancel();
+}
+
+// Commits a pass's results and logs what was dropped and disabled.
+void RecordResults(State& st, const std::vector<DeliveryResult>& results, std::map<int64_t, Endpoint>& endpoints) {
+  std::vector<int64_t> disabled;
+  Status s = st.store->Record(results, st.Now(), st.options.disable_after, st.options.disable_after_failures, &disabled);
+  if (!s.ok()) {
+    LogLine("webhook_error", 0, "", s.message());
+    return;
+  }
+  for (const auto& r : results) {
+    if (r.drop && !r.ok)
+      LogLine("webhook_dropped", r.endpoint_id, endpoints[r.endpoint_id].url,
+              std::to_string(r.outbox_ids.size()) + " event(s) older than the retry limit, last: " + r.error);
+  }
+  for (int64_t id : disabled) {
+    Endpoint ep;
+    st.store->GetEndpoint(id, &ep);
+    LogLine("webhook_endpoint_disabled", id, ep.url, ep.disabled_reason);
+  }
 }
 
 awaitable<void> Loop(std::shared_ptr<State> st) {
@@ -310,28 +340,31 @@ awaitable<void> Loop(std::shared_ptr<State> st) {
       }
     }
     std::vector<DeliveryResult> results(jobs.size());
+    std::vector<char> finished(jobs.size(), 0), recorded(jobs.size(), 0);
     size_t next = 0;
     int running = static_cast<int>(std::min<size_t>(jobs.size(), std::max(1, st->options.max_in_flight)));
-    asio::steady_timer done(ex, asio::steady_timer::time_point::max());
+    asio::steady_timer done(ex);
     for (int i = running; i > 0; --i)
-      asio::co_spawn(ex, Worker(st, &jobs, &next, &endpoints, &results, &running, &done), asio::detached);
+      asio::co_spawn(ex, Worker(st, &jobs, &next, &endpoints, &results, &finished, &running, &done), asio::detached);
+    // What has come back is committed every kRecordInterval, not only at the
+    // end of the pass, so a crash sends again only what was in flight then.
     beast::error_code ec;
-    while (running > 0) co_await done.async_wait(asio::redirect_error(use_awaitable, ec));
+    bool more = true;
+    while (more) {  // also when stopping: the workers point into this frame
+      more = running > 0;
+      if (more) {
+        done.expires_after(kRecordInterval);
+        co_await done.async_wait(asio::redirect_error(use_awaitable, ec));
+      }
+      std::vector<DeliveryResult> batch;
+      for (size_t i = 0; i < results.size(); ++i)
+        if (finished[i] && !recorded[i]) {
+          recorded[i] = 1;
+          batch.push_back(results[i]);
+        }
+      if (!batch.empty()) RecordResults(*st, batch, endpoints);
+    }
     if (st->stopped) break;
-
-    std::vector<int64_t> disabled;
-    s = st->store->Record(results, st->Now(), st->options.disable_after, st->options.disable_after_failures, &disabled);
-    if (!s.ok()) LogLine("webhook_error", 0, "", s.message());
-    for (const auto& r : results) {
-      if (r.drop && !r.ok)
-        LogLine("webhook_dropped", r.endpoint_id, endpoints[r.endpoint_id].url,
-                std::to_string(r.outbox_ids.size()) + " event(s) older than the retry limit, last: " + r.error);
-    }
-    for (int64_t id : disabled) {
-      Endpoint ep;
-      st->store->GetEndpoint(id, &ep);
-      LogLine("webhook_endpoint_disabled", id, ep.url, ep.disabled_reason);
-    }
     if (static_cast<int>(items.size()) < st->options.claim_batch) {
       st->timer->expires_after(std::chrono::milliseconds(st->options.poll_interval_ms));
       co_await st->timer->async_wait(asio::redirect_error(use_awaitable, ec));

@@ -30,7 +30,7 @@ struct DispatcherOptions {
   std::string db_path;           // <data_dir>/queue.db
   int poll_interval_ms = 200;
   int claim_batch = 500;         // rows leased per pass
-  int lease_seconds = 60;        // > timeout_seconds, so a pass never outlives its lease
+  int lease_seconds = 60;        // a row whose outcome was never recorded (a crash) is sent again after this
   int max_in_flight = 16;        // POSTs at once
   int timeout_seconds = 10;      // per request: connect, TLS, write, response
   int first_retry = 30;          // seconds; doubles per failed attempt...

@@ -7,6 +7,26 @@ namespace rebound::webhooks {
 
 std::string WebhookId(int64_t outbox_id) { return "msg_" + std::to_string(outbox_id); }
 
+std::string EndpointJson(const Endpoint& e) {
+  std::string out;
+  cli::JsonWriter w(&out);
+  w.BeginObject().Int("id", e.id).String("url", e.url).String("account", e.account).BeginArray("events");
+  for (size_t start = 0; start < e.events.size();) {
+    size_t comma = std::min(e.events.find(',', start), e.events.size());
+    w.Element(std::string_view(e.events).substr(start, comma - start));
+    start = comma + 1;
+  }
+  w.EndArray().Bool("enabled", e.enabled).Int("batch", e.batch_size).Int("pending", e.pending);
+  w.Int("failure_streak", e.failure_streak);
+  if (e.failing_since) w.String("failing_since", FormatTime(e.failing_since * 1000, TimeFormat::kIso));
+  else w.Null("failing_since");
+  w.StringOrNull("disabled_reason", e.disabled_reason);
+  if (!e.old_secret.empty()) w.String("rotating_until", FormatTime(e.old_secret_expires_at * 1000, TimeFormat::kIso));
+  else w.Null("rotating_until");
+  w.EndObject();
+  return out;
+}
+
 PayloadBuilder::PayloadBuilder(const Classifier* classifier) : classifier_(classifier) {
   for (const Rule& r : classifier_->rules()) rules_.emplace(r.id, &r);
 }

@@ -19,6 +19,12 @@ namespace rebound::webhooks {
 // "msg_<outbox id>": stable across retries and restarts.
 std::string WebhookId(int64_t outbox_id);
 
+// An endpoint as the CLI (--format json) and the API show it, without its
+// secrets: {"id", "url", "account", "events": [...], "enabled", "batch",
+// "pending", "failure_streak", "failing_since", "disabled_reason",
+// "rotating_until"}. Times are ISO 8601 UTC or null.
+std::string EndpointJson(const Endpoint& e);
+
 class PayloadBuilder {
  public:
   // classifier must outlive the builder.

@@ -32,7 +32,10 @@ inline constexpr EventTypeMapping kEventTypes[] = {
     {"queued", "accepted"},         {"delivered", "delivered"},      {"deferred", "deferred"},
     {"bounced", "bounced"},         {"expired", "expired"},          {"suppressed", "suppressed"},
     {"complaint", "complained"},    {"complained", "complained"},    {"unsubscribe", "unsubscribed"},
-    {"unsubscribed", "unsubscribed"}
+    {"unsubscribed", "unsubscribed"},
+    // Written by the return path (src/inbound) from bounces that come back:
+    // a downstream delay notice, a bounce for a recipient already final.
+    {"delayed", "deferred"},        {"bounce_noted", "bounced"},     {"auto_reply", "auto_reply"},
 };
 // True for a type a subscriber may ask for (the right-hand column above).
 bool IsEventType(std::string_view type);
