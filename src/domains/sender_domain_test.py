@@ -51,9 +51,10 @@ def start_dnsmasq(records, logdir):
     raise RuntimeError("dnsmasq did not start")
 
 
-def send(server, user, mail_from, header_from):
+def send(server, user, mail_from, header_from, raw_from=None):
     """The reply that ended the transaction: (code, text, at) with at in mail/data."""
-    msg = ("From: <%s>\r\nTo: <rcpt@example.net>\r\nSubject: sending domains\r\n\r\nbody\r\n" % header_from)
+    msg = ("From: %s\r\nTo: <rcpt@example.net>\r\nSubject: sending domains\r\n\r\nbody\r\n"
+           % (raw_from or "<%s>" % header_from))
     with smtplib.SMTP("127.0.0.1", server.port, timeout=30) as s:
         s.ehlo("client.test")
         s.login(user, "pw-" + user)
@@ -104,10 +105,16 @@ def main():
         code, text, at = send(server, "alice", "a@good.test", "a@pending.test")
         check(code == 550 and NOT_VERIFIED in text and at == "data",
               "From header of an unverified domain is refused at the end of DATA: %s %s at %s" % (code, text, at))
+        # A display name that looks like an address, and a folded header: the address is what counts.
+        code, text, at = send(server, "alice", "a@good.test", None,
+                              raw_from='"a@good.test" <x@pending.test>')
+        check(code == 550 and at == "data", "display name does not hide the From address: %s %s" % (code, text))
+        code, text, at = send(server, "alice", "a@good.test", None, raw_from='"Pending <p@pending.test>"\r\n <a@good.test>')
+        check(code == 250, "folded From with a verified address is accepted: %s %s at %s" % (code, text, at))
         code, text, at = send(server, "bob", "b@legacy.test", "b@legacy.test")
         check(code == 250, "an account without sending domains sends as before: %s %s" % (code, text))
         queued = server.queue()
-        check(len(queued) == 3, "three messages queued, the refused ones not: %d" % len(queued))
+        check(len(queued) == 4, "four messages queued, the refused ones not: %d" % len(queued))
         server.stop()
 
         # require_verified: bob, who registered nothing, is refused too.
