@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/text.h"
+#include "metrics/metrics.h"
 #include "relay/password.h"
 #include "relay/replies.h"
 #include "relay/smtp_command.h"
@@ -245,9 +246,11 @@ Session::Session(const SessionContext& context, tcp::socket sock, uint64_t id)
   ip_ = ep.address().to_string();
   loopback_ = ep.address().is_loopback();
   sock_.set_option(tcp::no_delay(true), ec);
+  metrics::SessionOpened("smtp");
 }
 
 Session::~Session() {
+  metrics::SessionClosed("smtp");
   if (ctx_.on_closed) ctx_.on_closed(ip_);
 }
 
@@ -279,7 +282,10 @@ awaitable<void> Session::Watchdog() {
 
 void Session::Reply(std::string_view line) {
   out_.append(line).append("\r\n");
-  if (line.size() >= 1 && (line[0] == '4' || line[0] == '5')) ++errors_;
+  if (line.size() >= 1 && (line[0] == '4' || line[0] == '5')) {
+    ++errors_;
+    metrics::SubmissionRejected("smtp", line);
+  }
 }
 
 awaitable<bool> Session::Flush() {
@@ -686,6 +692,7 @@ awaitable<void> Session::OnData(const Command&) {
     }
     body.append(line).append("\r\n");
   }
+  const auto data_ended = SteadyClock::now();
   if (too_large) {
     Refuse(kReplyTooLarge, "message too large");
     Enter(SessionState::kReady);
@@ -708,6 +715,8 @@ awaitable<void> Session::OnData(const Command&) {
   } else {
     if (ctx_.on_queued) ctx_.on_queued(message_id);
     Reply(kReplyQueued);
+    metrics::MessageAccepted("smtp");
+    metrics::SubmissionLatency("smtp", std::chrono::duration<double>(SteadyClock::now() - data_ended).count());
     Log({{"event", "queued"},
          {"message_id", message_id},
          {"account", txn_.account().name},
