@@ -86,10 +86,9 @@ int ParseRequest(std::string_view bytes, const ParseLimits& limits, Request* out
     if (n == 0) break;
     used += n;
   }
-  if (!parser.is_done()) {
-    parser.put_eof(ec);
-    if (ec || !parser.is_done()) return -1;
-  }
+  // A request's body never ends at the end of the stream (RFC 9112 6.3):
+  // what is not done is incomplete.
+  if (!parser.is_done()) return -1;
   auto& req = parser.get();
   *out = Request();
   out->method = std::string(View(req.method_string()));
