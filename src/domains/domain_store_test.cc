@@ -1,5 +1,7 @@
 #include "domains/domain_store.h"
 
+#include "domains/sender_policy.h"
+
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -170,6 +172,44 @@ TEST_F(DomainStoreTest, RecordResultReportsABreakOnlyAfterAPass) {
   ASSERT_TRUE(store_->ListEvents("example.com", &events).ok());
   ASSERT_EQ(events.size(), 1u);
   EXPECT_EQ(events[0].record, "spf");
+}
+
+TEST_F(DomainStoreTest, SenderPolicyEnforcesOnlyWhereItCannotBreakAnExistingSetup) {
+  SendingDomain d;
+  ASSERT_TRUE(store_->Add("example.com", "alice", "", &d).ok());
+  std::unique_ptr<DomainStore> a, b;
+  ASSERT_TRUE(DomainStore::Open(dir_, &a).ok());
+  ASSERT_TRUE(DomainStore::Open(dir_, &b).ok());
+  VerifiedDomainPolicy lenient(std::move(a), false, std::chrono::seconds(0));
+  VerifiedDomainPolicy strict(std::move(b), true, std::chrono::seconds(0));
+  bool ok = true;
+  ASSERT_TRUE(lenient.Allows("bob", "legacy.example", &ok).ok());
+  EXPECT_TRUE(ok);  // bob registered nothing
+  ASSERT_TRUE(strict.Allows("bob", "legacy.example", &ok).ok());
+  EXPECT_FALSE(ok);
+  ASSERT_TRUE(lenient.Allows("alice", "example.com", &ok).ok());
+  EXPECT_FALSE(ok);  // registered, not verified
+  ASSERT_TRUE(store_->SetVerified("example.com", 10).ok());
+  ASSERT_TRUE(lenient.Allows("alice", "news.example.com", &ok).ok());
+  EXPECT_TRUE(ok);
+  ASSERT_TRUE(lenient.Allows("alice", "example.net", &ok).ok());
+  EXPECT_FALSE(ok);
+  ASSERT_TRUE(strict.Allows("bob", "example.com", &ok).ok());
+  EXPECT_FALSE(ok);  // alice's domain, not bob's
+}
+
+TEST_F(DomainStoreTest, SenderPolicyCachesForItsTtl) {
+  SendingDomain d;
+  ASSERT_TRUE(store_->Add("example.com", "alice", "", &d).ok());
+  std::unique_ptr<DomainStore> a;
+  ASSERT_TRUE(DomainStore::Open(dir_, &a).ok());
+  VerifiedDomainPolicy policy(std::move(a), false, std::chrono::seconds(3600));
+  bool ok = true;
+  ASSERT_TRUE(policy.Allows("alice", "example.com", &ok).ok());
+  EXPECT_FALSE(ok);
+  ASSERT_TRUE(store_->SetVerified("example.com", 10).ok());
+  ASSERT_TRUE(policy.Allows("alice", "example.com", &ok).ok());
+  EXPECT_FALSE(ok);  // the cached answer
 }
 
 TEST(OrganizationalDomainTest, UsesThePublicSuffixList) {
