@@ -8,6 +8,9 @@ What it asserts:
   - accepted, delivered, bounced and suppressed events arrive, the last three
     with their verdicts (category, reason, permanent, hard_bounce, action,
     solution, rule, provider);
+  - https: a receiver whose certificate (trusted through webhooks.ca_file)
+    names localhost gets its events; the same server reached by an address
+    the certificate does not name gets nothing and is disabled;
   - every signature is valid; after `rotate-secret` each request carries two
     signatures, one per secret, both valid;
   - kill -9 of serve while it is posting, then a restart: every outbox row
@@ -34,6 +37,7 @@ import signal
 import smtplib
 import socket
 import sqlite3
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -87,7 +91,7 @@ class Receiver:
     /batch (200), /slow (sleeps past the sender's timeout), /reset (closes
     the connection with a TCP reset), /huge (200 with a 4 MB body)."""
 
-    def __init__(self):
+    def __init__(self, tls_files=None):
         self.lock = threading.Lock()
         self.records = []      # (path, webhook-id, timestamp header, body bytes, n signatures, arrival)
         self.bad = []          # signature failures
@@ -146,10 +150,16 @@ class Receiver:
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
+        self.scheme = "http"
+        if tls_files:
+            ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            ctx.load_cert_chain(*tls_files)
+            self.server.socket = ctx.wrap_socket(self.server.socket, server_side=True)
+            self.scheme = "https"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
-    def url(self, path):
-        return f"http://127.0.0.1:{self.port}{path}"
+    def url(self, path, host="127.0.0.1"):
+        return f"{self.scheme}://{host}:{self.port}{path}"
 
     def events(self, path):
         """The received events of one path: (webhook-id of the element, payload)."""
@@ -197,6 +207,14 @@ def main():
                                       stdout=subprocess.DEVNULL, stderr=open(os.path.join(work, "sink.log"), "w")))
         assert wait_port(sink_port), "SMTP receiver did not start"
         receiver = Receiver()
+        # An https receiver whose certificate names localhost, trusted through webhooks.ca_file.
+        cert, key = os.path.join(work, "cert.pem"), os.path.join(work, "key.pem")
+        made = subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
+                               "-days", "2", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost"],
+                              capture_output=True)
+        tls_receiver = Receiver((cert, key)) if made.returncode == 0 else None
+        if not tls_receiver:
+            print("note: no openssl command; the https part is skipped")
         cfg = os.path.join(work, "rebound.toml")
         data = os.path.join(work, "data")
         db = os.path.join(data, "queue.db")
@@ -227,6 +245,7 @@ max_retry_interval = 8
 jitter_percent = 0
 disable_after = 2
 disable_after_failures = 3
+ca_file = "{cert if tls_receiver else ''}"
 """)
 
         write_config(False)
@@ -243,6 +262,14 @@ disable_after_failures = 3
         add("/batch", "--account", "acme", "--events", "delivered", "--batch", "5")
         for path in ("/slow", "/reset", "/huge"):
             add(path, "--all-accounts", "--events", "bounced")
+        if tls_receiver:
+            j = rebound_json(rebound, cfg, "webhook", "add", tls_receiver.url("/ok", "localhost"), "--account", "acme",
+                             "--events", "delivered")
+            tls_receiver.secrets["/ok"] = [j["secret"]]
+            # The same server under a name its certificate does not carry: refused, retried, disabled.
+            j = rebound_json(rebound, cfg, "webhook", "add", tls_receiver.url("/wrongname", "127.0.0.1"),
+                             "--all-accounts", "--events", "bounced")
+            tls_receiver.secrets["/wrongname"] = [j["secret"]]
         listed = subprocess.run([rebound, "webhook", "list", "--config", cfg, "--format", "json"],
                                 check=True, capture_output=True, text=True).stdout
         check("whsec_" not in listed, "webhook list shows no secret")
@@ -297,7 +324,7 @@ disable_after_failures = 3
             open_rcpts = con.execute("SELECT count(*) FROM recipients WHERE state IN ('queued', 'deferred')").fetchone()[0]
             disabled = con.execute("SELECT count(*) FROM webhook_endpoints WHERE enabled = 0").fetchone()[0]
             con.close()
-            if pending == 0 and open_rcpts == 0 and disabled >= 2:
+            if pending == 0 and open_rcpts == 0 and disabled >= (3 if tls_receiver else 2):
                 break
             time.sleep(0.2)
         serve.send_signal(signal.SIGTERM)
@@ -377,8 +404,16 @@ disable_after_failures = 3
         for path in ("/slow", "/reset"):
             ep = endpoints.get(receiver.url(path))
             check(ep is not None and ep[0] == 0 and "failed deliveries in a row" in ep[1], f"{path} disabled: {ep}")
+        if tls_receiver:
+            tls_rcpts = {e["data"]["recipient"] for _, e in tls_receiver.events("/ok")}
+            check(tls_rcpts == {r for r in rcpts if r.startswith("ok")}, f"https: every delivered event ({len(tls_rcpts)})")
+            check(not tls_receiver.bad, "https: every signature valid")
+            check(not tls_receiver.events("/wrongname"), "https: nothing sent to a host the certificate does not name")
+            ep = endpoints.get(tls_receiver.url("/wrongname", "127.0.0.1"))
+            check(ep is not None and ep[0] == 0 and "TLS" in ep[1], f"https with the wrong name disabled: {ep}")
         log = open(os.path.join(work, "serve.log")).read()
-        check(log.count('"event":"webhook_endpoint_disabled"') >= 2, "a log line per disabled endpoint")
+        disabled_count = sum(1 for ep in endpoints.values() if ep[0] == 0)
+        check(log.count('"event":"webhook_endpoint_disabled"') == disabled_count, "a log line per disabled endpoint")
         if failures:
             print(f"FAIL ({len(failures)}); work dir kept: {work}")
             os.environ["KEEP_WEBHOOKS_DIR"] = "1"
