@@ -1,0 +1,137 @@
+#!/usr/bin/python3
+"""An event whose endpoint keeps failing is dropped once it is
+webhooks.max_age old: the outbox row ends 'dropped' with its last error,
+serve logs a webhook_dropped line, and the endpoint (whose failure count
+stays under disable_after_failures) is still enabled. A second endpoint
+on the same event, answering 200, got it once.
+
+Usage: webhooks_drop_test.py REBOUND_BINARY.
+"""
+import http.server
+import json
+import os
+import shutil
+import signal
+import smtplib
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def wait_port(port, limit=10.0):
+    end = time.time() + limit
+    while time.time() < end:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return True
+        except OSError:
+            time.sleep(0.05)
+    return False
+
+
+def main():
+    rebound = sys.argv[1]
+    work = tempfile.mkdtemp(prefix="rebound-webhooks-drop-")
+    hits = {"/down": 0, "/up": 0}
+
+    class Hook(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *a):
+            pass
+
+        def do_POST(self):
+            self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            hits[self.path] = hits.get(self.path, 0) + 1
+            self.send_response(503 if self.path == "/down" else 200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+    hook = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=hook.serve_forever, daemon=True).start()
+    serve = None
+    try:
+        smtp_port = free_port()
+        cfg = os.path.join(work, "rebound.toml")
+        with open(cfg, "w") as f:
+            f.write(f"""[server]
+listen = "127.0.0.1:{smtp_port}"
+data_dir = "{work}/data"
+loopback_account = "acme"
+check_sender_domain = false
+log = "{work}/server.log"
+[delivery]
+enabled = false
+[webhooks]
+poll_interval_ms = 50
+first_retry = 1
+max_retry_interval = 1
+jitter_percent = 0
+max_age = 3
+disable_after = 1
+disable_after_failures = 100
+""")
+        subprocess.run([rebound, "account", "add", "acme", "--domain", "example.org", "--config", cfg],
+                       input=b"pw\n", check=True, stdout=subprocess.DEVNULL)
+        for path in ("/down", "/up"):
+            subprocess.run([rebound, "webhook", "add", f"http://127.0.0.1:{hook.server_address[1]}{path}",
+                            "--account", "acme", "--config", cfg], check=True, capture_output=True)
+        log_path = os.path.join(work, "serve.log")
+        serve = subprocess.Popen([rebound, "serve", "--config", cfg], stderr=open(log_path, "w"))
+        if not wait_port(smtp_port):
+            print("FAIL: serve did not start")
+            return 1
+        with smtplib.SMTP("127.0.0.1", smtp_port) as c:
+            c.sendmail("s@example.org", ["r@example.net"], "Subject: x\r\n\r\nx\r\n")
+        db = os.path.join(work, "data", "queue.db")
+        end = time.time() + 20
+        rows = []
+        while time.time() < end:
+            con = sqlite3.connect(db, timeout=10)
+            rows = con.execute("SELECT w.url, o.state, o.attempts, o.last_error, w.enabled FROM webhook_outbox o "
+                               "JOIN webhook_endpoints w ON w.id = o.endpoint_id ORDER BY w.id").fetchall()
+            con.close()
+            if rows and all(r[1] != "pending" for r in rows):
+                break
+            time.sleep(0.2)
+        serve.send_signal(signal.SIGTERM)
+        serve.wait(10)
+        failures = []
+        down = [r for r in rows if r[0].endswith("/down")]
+        up = [r for r in rows if r[0].endswith("/up")]
+        if not (down and down[0][1] == "dropped" and down[0][3] == "HTTP 503" and down[0][4] == 1):
+            failures.append(f"/down: dropped with its last error, endpoint still enabled: {down}")
+        if not (down and 2 <= down[0][2] == hits["/down"]):
+            failures.append(f"/down: retried before the drop ({down}, {hits['/down']} POSTs)")
+        if not (up and up[0][1] == "sent" and hits["/up"] == 1):
+            failures.append(f"/up: sent once: {up}, {hits['/up']}")
+        lines = [json.loads(line) for line in open(log_path) if line.startswith("{")]
+        dropped = [l for l in lines if l.get("event") == "webhook_dropped"]
+        if len(dropped) != 1 or "HTTP 503" not in dropped[0]["detail"]:
+            failures.append(f"one webhook_dropped log line: {dropped}")
+        for f in failures:
+            print("FAIL:", f)
+        if failures:
+            return 1
+        print(f"OK: dropped after {down[0][2]} attempts")
+        return 0
+    finally:
+        if serve and serve.poll() is None:
+            serve.kill()
+            serve.wait()
+        hook.shutdown()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
