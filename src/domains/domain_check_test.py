@@ -161,6 +161,8 @@ def main():
             check(all(set(r) == {"type", "name", "value", "purpose"} for r in doc["records"]), "JSON record fields")
         p = rebound("domain", "add", "good.test", "--account", "alice")
         check(p.returncode == 1 and "already registered" in p.stderr, "a second add is refused")
+        p = rebound("domain", "add", "toomany.test", "--account", "alice")
+        check(p.returncode == 0, "domain add toomany.test: " + p.stderr)
 
         # Key files: 0600 in 0700 directories.
         keydir = os.path.join(DATA, "dkim", "good.test")
@@ -190,7 +192,11 @@ def main():
                 zone.append("--mx-host=%s,elsewhere.test,10" % r["name"])
             elif r["purpose"] == "return_path_spf":
                 zone.append(txt(r["name"], "v=spf1 redirect=_spf.nowhere.test"))
-        zone.append("--host-record=somewhere.missing.test,192.0.2.50")  # the zone exists, the records do not
+        zone.append("--host-record=somewhere.missing.test,192.0.2.50")
+        # Eleven DNS-querying terms before the one that would pass: over
+        # RFC 7208's limit of 10, a permerror (libspf2 counts, not us).
+        zone.append(txt("toomany.test", "v=spf1 " + " ".join("a:h%d.relay.test" % i for i in range(11)) +
+                        " ip4:192.0.2.10 -all"))  # the zone exists, the records do not
         dns = Dnsmasq(zone)
         write_config(CONFIG, dns.port, [GOOD_IP])
 
@@ -230,6 +236,12 @@ def main():
         check(res["return_path_mx"] == "fail" and "elsewhere.test" in found["return_path_mx"], "MX elsewhere fails")
         check(res["return_path_spf"] == "fail" and "permerror" in found["return_path_spf"],
               "redirect to a missing domain is a permerror: " + found["return_path_spf"])
+
+        rc, rep = run_check("toomany.test")
+        found = {c["record"]: c["found"] for c in rep["checks"]}
+        print("toomany.test spf:", found.get("spf"))
+        check(results(rep).get("spf") == "fail" and "too many DNS lookups" in found.get("spf", ""),
+              "more than 10 DNS lookups is a permerror: %s" % found.get("spf"))
 
         # A second IP whose PTR does not resolve back: forward-confirmed rDNS fails.
         cfg2 = os.path.join(WORK, "rebound2.toml")
