@@ -46,6 +46,7 @@ inline constexpr std::string_view kReplyForgedReturnPath = "550 5.7.1 Bounce add
 inline constexpr std::string_view kReplyUnknownBouncedMessage = "550 5.1.1 Bounce address names no message sent from here";
 inline constexpr std::string_view kReplyBounceTooLarge = "552 5.3.4 Message too big for the bounce address";
 inline constexpr std::string_view kReplyBounceFlood = "421 4.7.0 Too many messages from this source, try again later";
+inline constexpr std::string_view kReplyBounceTooEarly = "451 4.3.0 The bounced message is still being sent, try again later";
 // Commands out of sequence (the session's verb table picks among these).
 inline constexpr std::string_view kReplyBadSequence = "503 5.5.1 Bad sequence of commands";
 inline constexpr std::string_view kReplyHeloFirst = "503 5.5.1 Send EHLO or HELO first";
@@ -139,7 +140,7 @@ inline constexpr std::string_view kServerReplies[] = {
     kReplyHelp,            kReplyBye,                 kReplyBusy,
     kReplyTooManyCommands, kReplyTooManyErrors,       kReplyInternalError,
     kReplyNotReturnPath,   kReplyForgedReturnPath,    kReplyUnknownBouncedMessage,
-    kReplyBounceTooLarge,  kReplyBounceFlood,
+    kReplyBounceTooLarge,  kReplyBounceFlood,         kReplyBounceTooEarly,
 };
 inline constexpr HostReply kHostReplies[] = {kReplyGreeting, kReplyHelo, kReplyTimeout, kReplyDataTimeout};
 

@@ -81,6 +81,7 @@ const std::map<std::string_view, Expected>& Expectations() {
       {kReplyUnknownBouncedMessage, {Category::recipient_not_found, true}},
       {kReplyBounceTooLarge, {Category::message_too_large, true}},
       {kReplyBounceFlood, {Category::sender_rate_limited, false}},
+      {kReplyBounceTooEarly, {Category::recipient_unavailable, false}},
   };
   return *expected;
 }
