@@ -71,8 +71,6 @@ std::string AnswerText(const DnsAnswer& a) {
   return "DNS error: " + a.error;
 }
 
-std::string DkimTxtFromKey(const DkimKey& k) { return k.RecordValue(); }
-
 // The SPF check of one domain for every sending IP.
 RecordCheck CheckSpf(const std::string& record, const std::string& domain, const DomainSettings& s,
                      const DnsClient& dns, const std::string& expected) {
@@ -129,7 +127,7 @@ std::vector<DnsRecord> RecordsToPublish(const SendingDomain& d, const DomainSett
   out.push_back({"TXT", "_rebound." + d.name, "rebound-verification=" + d.ownership_token, "ownership"});
   out.push_back({"TXT", d.name, SpfValue(s, "~all"), "spf"});
   for (const auto& k : d.keys)
-    if (k.state != KeyState::kRetired) out.push_back({"TXT", k.RecordName(), DkimTxtFromKey(k), "dkim"});
+    if (k.state != KeyState::kRetired) out.push_back({"TXT", k.RecordName(), k.RecordValue(), "dkim"});
   const std::string rua = s.dmarc_rua.empty() ? "dmarc-reports@" + d.name : s.dmarc_rua;
   out.push_back({"TXT", "_dmarc." + d.name, "v=DMARC1; p=none; rua=mailto:" + rua, "dmarc"});
   if (d.return_path_domain != d.name) {
