@@ -61,7 +61,8 @@ bool ParseDuration(const std::string& s, int64_t* out) {
   return true;
 }
 
-// The secret goes to stdout alone (text), so `$(rebound webhook add ...)` is the secret.
+// Text (on a terminal): the secret alone on stdout, the rest on stderr.
+// JSON (the default in a pipe): one object with the secret.
 void PrintSecret(const WebhookOptions& o, const webhooks::Endpoint& e, const std::string& secret, bool rotated) {
   if (o.format.Get() == OutputFormat::kJson) {
     Output out(OutputFormat::kJson);
@@ -72,7 +73,7 @@ void PrintSecret(const WebhookOptions& o, const webhooks::Endpoint& e, const std
   std::cout << secret << "\n";
   std::cerr << (rotated ? "rebound webhook: new secret of endpoint " : "rebound webhook: added endpoint ") << e.id
             << " (" << e.url << ", account " << e.account << "); the secret above is shown only this once"
-            << (rotated ? "; the old one stays valid until " + std::to_string(e.old_secret_expires_at) : "") << "\n";
+            << (rotated ? "; the old one stays valid until " + IsoUtc(e.old_secret_expires_at) : "") << "\n";
 }
 
 void Setup(CLI::App& root, int* exit_code) {
