@@ -79,7 +79,8 @@ std::string Scraper::Text() {
   std::vector<MetricFamily> families = Registry()->Collect();
 
   std::vector<int64_t> per_state;
-  if (store->CountRecipients(&per_state).ok()) {
+  const bool counted = store->CountRecipients(&per_state).ok();
+  if (counted) {
     MetricFamily depth = GaugeFamily("rebound_queue_recipients", "Recipients in the queue, by state");
     for (size_t i = 0; i < per_state.size(); ++i)
       AddGauge(&depth, {{"state", std::string(relay::RecipientStateName(static_cast<relay::RecipientState>(i)))}},
@@ -94,6 +95,9 @@ std::string Scraper::Text() {
   int64_t oldest = 0;
   bool ok = true;
   for (relay::RecipientState state : {relay::RecipientState::kQueued, relay::RecipientState::kDeferred}) {
+    // Looking for a state nobody is in walks every message: skip it.
+    const size_t index = static_cast<size_t>(state);
+    if (counted && index < per_state.size() && per_state[index] == 0) continue;
     relay::QueueFilter filter;
     filter.state = state;
     filter.limit = 1;
