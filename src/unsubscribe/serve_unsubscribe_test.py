@@ -153,9 +153,14 @@ tls = "off"
         check(status in (400, 404), f"forged token: {status}")
         status, _ = http("POST", f"{base}/u/not-a-token", "List-Unsubscribe=One-Click")
         check(status in (400, 404), f"garbage token: {status}")
+        # Hostile links: huge, percent-encoded line breaks, a token of another key's shape.
+        for bad in ("A" * 5000 + "." + "B" * 43, "MQpzaG9w%0ABcc%3A%20x%40y.test.AAAA", "..", "%00"):
+            status, _ = http("POST", f"{base}/u/{bad}", "List-Unsubscribe=One-Click")
+            check(status in (400, 404, 414, 431), f"hostile token {bad[:20]!r}: {status}")
         status, _ = http("POST", url, "something=else")
         check(status == 400, f"POST without List-Unsubscribe=One-Click: {status}")
         check(not suppressed(), "a refused request suppressed the address")
+        check(not cli("suppression", "list", "--format", "json"), "a refused request suppressed some address")
 
         status, page = http("POST", url, "List-Unsubscribe=One-Click")
         check(status == 200, f"one-click POST: {status} {page[:200]}")
