@@ -26,6 +26,14 @@ const BounceRecord* RecordFor(const BounceResult& r, const std::string& address)
   return r.records.empty() ? nullptr : &r.records.front();
 }
 
+}  // namespace
+
+bool DeliveryInFlight(const relay::RecipientRow& row, int64_t now) {
+  return row.state == RecipientState::kQueued || row.lease_until > now;
+}
+
+namespace {
+
 bool IsFinalNotDelivered(RecipientState s) {
   return s == RecipientState::kBounced || s == RecipientState::kExpired || s == RecipientState::kSuppressed;
 }
@@ -118,6 +126,11 @@ Status BounceDisposer::Dispose(const InboundMail& mail, std::vector<Disposal>* o
       if (r.id == target.recipient_id) row = &r;
     if (!row) return Status::NotFound("recipient " + std::to_string(target.recipient_id) + " not in message " +
                                       std::to_string(target.message_id));
+    // The receiver bounced before delivery recorded its 250: recording now
+    // would be overwritten by that record. Unavailable: the sender retries.
+    if (DeliveryInFlight(*row, now))
+      return Status::Unavailable("recipient " + std::to_string(row->id) + " of message " + std::to_string(info.id) +
+                                 " is still being delivered");
     const BounceRecord* rec = RecordFor(result_, row->address);
     const Verdict& v = rec->verdict;
 

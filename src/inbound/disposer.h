@@ -54,6 +54,11 @@ struct Disposal {
   std::string suppression;  // "bounce", "complaint" or "" (none added)
 };
 
+// True while delivery holds the recipient (leased, or not yet tried): a
+// bounce for it came faster than the delivery's own record, and is answered
+// 451 so that its sender brings it again once that record is in.
+bool DeliveryInFlight(const relay::RecipientRow& row, int64_t now);
+
 struct DisposerOptions {
   std::string data_dir;
   bool suppress_hard_bounces = true;  // delivery.suppress_hard_bounces
@@ -71,6 +76,7 @@ class BounceDisposer {
   // is kept and yields one Disposal with decision "unreadable" and the
   // file's path as its reply. An error (store, disk) commits nothing that
   // cannot be repeated: the caller answers 451 and the sender retries.
+  // Unavailable: a target's delivery is still in flight (nothing written).
   Status Dispose(const InboundMail& mail, std::vector<Disposal>* out);
 
  private:

@@ -219,6 +219,34 @@ TEST_F(DisposerTest, JunkIsKeptAndChangesNothing) {
   EXPECT_EQ(Events().size(), before);
 }
 
+TEST_F(DisposerTest, BounceFasterThanTheDeliveryRecordWaits) {
+  relay::NewMessage m;
+  m.account = "alice";
+  m.mail_from = "me@example.com";
+  m.recipients = {"fast@example.net"};
+  m.body = "Subject: x\r\n\r\nx\r\n";
+  int64_t id = 0;
+  ASSERT_TRUE(store_->Enqueue(m, &id).ok());
+  std::vector<relay::RecipientRow> leased;
+  ASSERT_TRUE(store_->ClaimDue(1700000000, 10, 900, &leased).ok());
+  ASSERT_EQ(leased.size(), 1u);
+  InboundMail mail = Mail(Dsn("fast@example.net", "failed", "5.1.1", "550 5.1.1 User unknown"));
+  mail.targets[0] = {id, leased[0].id, "bounce.example.com"};
+  std::vector<Disposal> out;
+  Status s = disposer_->Dispose(mail, &out);
+  EXPECT_EQ(s.code(), Status::Code::kUnavailable) << s.message();
+  relay::Suppression found;
+  EXPECT_FALSE(Suppressed("fast@example.net", &found));
+  // Once delivery has recorded its 250 the same bounce is taken.
+  relay::AttemptRecord a;
+  a.recipient_id = leased[0].id;
+  a.new_state = RecipientState::kDelivered;
+  a.decision = "delivered";
+  ASSERT_TRUE(store_->RecordAttempt(a).ok());
+  ASSERT_TRUE(disposer_->Dispose(mail, &out).ok());
+  EXPECT_EQ(out[0].decision, "bounced");
+}
+
 TEST_F(DisposerTest, UnknownRecipientIsAnErrorNotAGuess) {
   InboundMail m = Mail(Dsn("bob@example.net", "failed", "5.1.1", "550 5.1.1 User unknown"));
   m.targets[0].recipient_id = 999999;

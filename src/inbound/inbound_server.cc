@@ -148,7 +148,7 @@ enum class Phase : uint8_t { kConnected, kGreeted, kMail, kRcpt, kClosing };
 enum class ReadStatus : uint8_t { kOk, kTooLong, kTimeout, kClosed };
 
 // What checking one RCPT against the queue found.
-enum class Known : uint8_t { kYes, kNo, kStoreError };
+enum class Known : uint8_t { kYes, kNo, kInFlight, kStoreError };
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
@@ -366,19 +366,24 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     relay::Store* store = st_->store;
     const int64_t oldest = st_->opt.accept_days > 0 ? Now() - st_->opt.accept_days * 86400 : 0;
-    auto lookup = [store, &ids, oldest]() {
+    const int64_t now = Now();
+    auto lookup = [store, &ids, oldest, now]() {
       relay::MessageInfo info;
       Status s = store->GetMessageInfo(ids.message_id, &info);
       if (s.code() == Status::Code::kNotFound) return Known::kNo;
       if (!s.ok()) return Known::kStoreError;
       if (info.queued_at < oldest) return Known::kNo;
       for (const auto& r : info.recipients)
-        if (r.id == ids.recipient_id) return Known::kYes;
+        if (r.id == ids.recipient_id) return DeliveryInFlight(r, now) ? Known::kInFlight : Known::kYes;
       return Known::kNo;
     };
     const Known known = co_await OnPool(*st_->pool, &lookup);
     if (known == Known::kStoreError) {
       Refuse(relay::kReplyTempQueueFailure, "store error at RCPT");
+      co_return;
+    }
+    if (known == Known::kInFlight) {
+      Refuse(relay::kReplyBounceTooEarly, "delivery still in flight");
       co_return;
     }
     if (known == Known::kNo) {
@@ -448,7 +453,9 @@ class Session : public std::enable_shared_from_this<Session> {
     std::vector<Disposal> disposals;
     auto work = [disposer, &mail, &disposals]() { return disposer->Dispose(mail, &disposals); };
     const Status s = co_await OnPool(*st_->pool, &work);
-    if (!s.ok()) {
+    if (s.code() == Status::Code::kUnavailable) {
+      Refuse(relay::kReplyBounceTooEarly, "delivery still in flight");
+    } else if (!s.ok()) {
       Refuse(relay::kReplyTempQueueFailure, "could not record the bounce");
       Log({{"event", "store_error"}, {"error", s.message()}});
     } else {
