@@ -357,6 +357,26 @@ bool ReadAutoReplyStage(const Reading& r, Extraction* ex) {
   return true;
 }
 
+// The attached message of a notice that gave no recipient, in *raw, when it
+// is itself a bounce: a delivery report (multipart/report), or a message
+// from the mailer daemon or postmaster. Its bytes are copied, as reading it
+// reuses the buffers the current message lives in.
+bool AttachedBounce(const Found& found, std::string* raw) {
+  const Part* p = found.original;
+  if (!p || p->children.empty() || p->content_type.type == "text/rfc822-headers" ||
+      p->content_type.type == "message/rfc822-headers" || p->content_type.type == "message/global-headers")
+    return false;
+  if (!p->encoding.empty() && p->encoding != "7bit" && p->encoding != "8bit" && p->encoding != "binary") return false;
+  const Headers& h = p->children[0].headers;
+  const std::string type = Lower(h.Raw("Content-Type"));
+  const std::string from = Lower(h.Raw("From"));
+  const bool report = type.find("multipart/report") != std::string::npos;
+  const bool daemon = from.find("mailer-daemon") != std::string::npos || from.find("postmaster") != std::string::npos;
+  if (!report && !daemon) return false;
+  raw->assign(p->body);
+  return true;
+}
+
 // The stages in the order they are tried: complaints and opt-outs before
 // the failure reports, the auto-replies last (bounces may be marked
 // Auto-Submitted too).
@@ -391,6 +411,7 @@ struct BounceParser::Impl {
   std::vector<BounceRecord> spare_records;
   Finalizer finalizer;
   std::vector<ProseSentence> prose;  // the generic prose reader's sentences, reused
+  int nesting = 0;  // > 0 while an attached bounce is read (Parse)
   explicit Impl(const Classifier* c) : classifier(c), scratch(c->NewScratch()), finalizer(c) {}
 
   // Fills ctx from the parsed message in root: its decoded headers, the
@@ -540,6 +561,16 @@ Status BounceParser::Parse(std::string_view message, BounceResult* out) {
   ReadOriginal(impl_->found.original, ctx, &impl_->cc, &out->original);
   if (!done || ex.recipients.empty()) {
     out->is_bounce = false;
+    // A notice whose only content is a bounce it carries as an attached
+    // message (a gateway passing on the report it received): that report
+    // is the bounce. One level deep, as no notice nests further.
+    std::string attached;
+    if (impl_->nesting == 0 && AttachedBounce(impl_->found, &attached)) {
+      ++impl_->nesting;
+      Status st = Parse(attached, out);
+      --impl_->nesting;
+      return st;
+    }
     return Status::Ok();
   }
   out->is_bounce = true;

@@ -207,7 +207,9 @@ size_t FindLine(const std::vector<std::string_view>& lines, std::string_view nee
 // An SMTP session as bounces quote it, read a line at a time: Postfix's
 // notice to the postmaster ("In: RCPT TO:<a@b>", "Out: 550 ..." with its
 // continuation lines unmarked) and the transcripts of Sendmail and Courier
-// (">>> RCPT To:<a@b>", "<<< 550-..." on every line). With PIPELINING
+// (">>> RCPT To:<a@b>", "<<< 550-..." on every line), and the session logs
+// some servers quote, a time stamp before each "--> RCPT To:<a@b>" or
+// "<-- 550 ..." (MDaemon). With PIPELINING
 // several commands go out before their replies come back, so a reply
 // answers the oldest command not yet answered, or the last one sent once
 // all have been; one before any command is the greeting (kConnect).
@@ -237,5 +239,18 @@ class TranscriptReader {
   SmtpCommand command_ = SmtpCommand::kUnknown;
   std::string rcpt_, reply_;
 };
+
+
+// The reply of a quoted session that reports the failure for recipient
+// (lower case): a session holds the 250s to MAIL FROM and to the other
+// recipients too, so the failure is the 4xx/5xx that answered this
+// recipient's RCPT, else the last 4xx/5xx of the session (a refusal of the
+// message data, or of the connection). False when the text quotes no
+// session with such a reply.
+struct FailingReply {
+  std::string reply;
+  SmtpCommand command = SmtpCommand::kUnknown;
+};
+bool FindFailingReply(const std::vector<std::string_view>& lines, std::string_view recipient, FailingReply* out);
 
 }  // namespace rebound::bounce

@@ -426,17 +426,38 @@ size_t FindLine(const std::vector<std::string_view>& lines, std::string_view nee
   return std::string_view::npos;
 }
 
+namespace {
+// A session log's line ("Thu 2026-12-10 16:19:59: --> RCPT To:<a@b>", as
+// MDaemon and other Windows servers write them): the arrow that marks a
+// command sent ("-->") or a reply read ("<--"), at the line's start or
+// after a time-stamped prefix ending in ": ". Returns the line from the
+// arrow on (the arrow is 3 bytes), or "" when there is none.
+std::string_view LogArrow(std::string_view t) {
+  if (t.starts_with("-->") || t.starts_with("<--")) return t;
+  for (size_t at = t.find(": "); at != std::string_view::npos && at < 48; at = t.find(": ", at + 1)) {
+    std::string_view rest = t.substr(at + 2);
+    if (!(rest.starts_with("--> ") || rest.starts_with("<-- "))) continue;
+    // The prefix is a time stamp: it holds digits and a clock's colon.
+    const std::string_view prefix = t.substr(0, at);
+    if (prefix.find_first_of("0123456789") != std::string_view::npos && prefix.find(':') != std::string_view::npos)
+      return rest;
+  }
+  return {};
+}
+}  // namespace
+
 TranscriptReader::Step TranscriptReader::Read(const std::vector<std::string_view>& lines, size_t* i) {
-  const std::string_view t = Trim(lines[*i]);
-  if (t.starts_with(">>>") || t.starts_with("In:")) {
-    const std::string_view sent = Trim(t.substr(3));  // both markers are 3 bytes
+  std::string_view t = Trim(lines[*i]);
+  if (std::string_view arrow = LogArrow(t); !arrow.empty()) t = arrow;  // "-->" sent, "<--" a reply
+  if (t.starts_with(">>>") || t.starts_with("In:") || t.starts_with("-->")) {
+    const std::string_view sent = Trim(t.substr(3));  // all three markers are 3 bytes
     command_ = SmtpCommandFromWords(sent);
     rcpt_ = command_ == SmtpCommand::kRcpt ? Lower(FirstAddress(sent)) : std::string();
     sent_.push_back({command_, rcpt_});
     sent_any_ = true;
     return Step::kSent;
   }
-  const bool arrows = t.starts_with("<<<");
+  const bool arrows = t.starts_with("<<<") || t.starts_with("<--");
   if (!arrows && !t.starts_with("Out:")) {
     // Sendmail starts each connection with "... while talking to HOST:".
     if (t.starts_with("... while talking to")) {
@@ -463,9 +484,10 @@ TranscriptReader::Step TranscriptReader::Read(const std::vector<std::string_view
     std::string_view last = reply_;
     size_t last_at = 0;
     while (*i + 1 < lines.size()) {
-      const std::string_view n = Trim(lines[*i + 1]);
+      std::string_view n = Trim(lines[*i + 1]);
+      if (std::string_view arrow = LogArrow(n); !arrow.empty()) n = arrow;
       const bool continues = last.size() > 3 && last[3] == '-';
-      if (!n.starts_with("<<<") || !(continues || answered_ >= sent_.size())) break;
+      if (!(n.starts_with("<<<") || n.starts_with("<--")) || !(continues || answered_ >= sent_.size())) break;
       ++*i;
       last_at = reply_.size() + 1;
       reply_.push_back(' ');
@@ -484,6 +506,30 @@ TranscriptReader::Step TranscriptReader::Read(const std::vector<std::string_view
     }
   }
   return Step::kReply;
+}
+
+bool FindFailingReply(const std::vector<std::string_view>& lines, std::string_view recipient, FailingReply* out) {
+  TranscriptReader session;
+  FailingReply last;
+  bool found_own = false;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    if (session.Read(lines, &i) != TranscriptReader::Step::kReply || !session.in_session()) continue;
+    const std::string_view reply = session.reply();
+    if (reply.size() < 3 || (reply[0] != '4' && reply[0] != '5') || !std::isdigit(static_cast<unsigned char>(reply[1])) ||
+        !std::isdigit(static_cast<unsigned char>(reply[2])))
+      continue;
+    if (!recipient.empty() && session.rcpt() == recipient) {
+      *out = {std::string(reply), session.command()};
+      found_own = true;
+      break;
+    }
+    if (session.command() == SmtpCommand::kRcpt && !session.rcpt().empty()) continue;  // another recipient's
+    last = {std::string(reply), session.command()};
+  }
+  if (found_own) return true;
+  if (last.reply.empty()) return false;
+  *out = std::move(last);
+  return true;
 }
 
 }  // namespace rebound::bounce

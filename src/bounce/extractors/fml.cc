@@ -25,6 +25,13 @@ bool ExtractFml(const Context& ctx, Extraction* out) {
   if (c.recipient.empty()) return false;
   // The loop check is the list server's own refusal, not a network fault.
   if (IFind(c.diagnostic, "Duplicated Message-ID") != std::string::npos) c.reason_hint = Reason::systemerror;
+  // A post from someone outside the list, refused by the list's own policy
+  // ("you are not a member", "only members can post"): the list rejected
+  // the sender, whatever words the notice uses around it.
+  else if (ctx.FindPhrase(REBOUND_PHRASE("not a member")) != std::string::npos ||
+           ctx.FindPhrase(REBOUND_PHRASE("only members can post")) != std::string::npos ||
+           IFind(ctx.subject, "not a member") != std::string::npos)
+    c.reason_hint = Reason::rejected;
   out->kind = "fml";
   out->recipients.push_back(std::move(c));
   return true;

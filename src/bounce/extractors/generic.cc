@@ -1,6 +1,8 @@
 // The last resort for bounces no specific extractor knows: a failure
 // sentence, then address lines with their text, or a single address named
 // in the text with the whole text as diagnostic.
+#include <algorithm>
+
 #include "bounce/extract.h"
 #include "bounce/prose.h"
 
@@ -15,7 +17,53 @@ bool LooksLikeBounce(const Context& ctx) {
   std::string subject = Lower(ctx.subject);
   for (const char* s : kSubjects)
     if (subject.find(s) != std::string::npos) return true;
-  return ctx.from.find("mailer-daemon") != std::string::npos || ctx.from.find("postmaster") != std::string::npos;
+  if (ctx.from.find("mailer-daemon") != std::string::npos || ctx.from.find("postmaster") != std::string::npos ||
+      ctx.from.find("post_master") != std::string::npos || ctx.from.find("post-master") != std::string::npos)
+    return true;
+  // A notice with a plain subject ("Mail", "Re: ...") from a no-reply
+  // sender: its own first words say that delivery failed.
+  static const char* kFailureSentences[] = {"could not be delivered", "couldn't be delivered", "was not delivered",
+                                            "unable to deliver", "could not deliver", "delivery failed",
+                                            "delivery has failed", "undeliverable"};
+  const std::string_view own = std::string_view(ctx.lower).substr(0, std::min<size_t>(ProseEndOf(ctx), 2048));
+  for (const char* s : kFailureSentences)
+    if (FindPhraseIn(own, s) != std::string_view::npos) return true;
+  return false;
+}
+
+// The envelope recipient a notice quotes from the failed transaction
+// ("RCPT TO: a@b" among its "message details"), lower case; "".
+std::string QuotedRcptTo(const std::vector<std::string_view>& lines) {
+  for (auto line : lines) {
+    const std::string_view t = Trim(line);
+    if (!IStartsWith(t, "RCPT TO:")) continue;
+    std::string a = Lower(FirstAddress(t.substr(8)));
+    if (!a.empty()) return a;
+  }
+  return {};
+}
+
+// The command a layout states in a labelled block of its own: a heading
+// line that names the SMTP command ("-------SMTP command", "SMTP command:")
+// and the command alone on the next line with text (m-FILTER writes its
+// "server message", "SMTP command" and "original message" this way).
+SmtpCommand CommandBlock(const std::vector<std::string_view>& lines) {
+  for (size_t i = 0; i < lines.size(); ++i) {
+    std::string_view heading = Trim(lines[i]);
+    while (!heading.empty() && (heading.front() == '-' || heading.front() == '=' || heading.front() == '*'))
+      heading.remove_prefix(1);
+    heading = Trim(heading);
+    if (heading.ends_with(":")) heading.remove_suffix(1);
+    if (!IEquals(heading, "smtp command")) continue;
+    size_t j = i + 1;
+    while (j < lines.size() && Trim(lines[j]).empty()) ++j;
+    if (j == lines.size()) break;
+    const std::string_view stated = Trim(lines[j]);
+    size_t used = 0;
+    const SmtpCommand command = SmtpCommandFromWords(stated, &used);
+    if (command != SmtpCommand::kUnknown && used >= stated.size()) return command;
+  }
+  return SmtpCommand::kUnknown;
 }
 }  // namespace
 
@@ -29,6 +77,13 @@ bool ExtractGeneric(const Context& ctx, Extraction* out) {
   AddressBlocks(lines, 0, lines.size(), &out->recipients);
   std::string own = Lower(FirstAddress(ctx.to));
   std::erase_if(out->recipients, [&](const Candidate& c) { return c.recipient == own; });
+  if (out->recipients.empty()) {
+    if (std::string rcpt = QuotedRcptTo(lines); !rcpt.empty() && rcpt != own) {
+      Candidate c;
+      c.recipient = std::move(rcpt);
+      out->recipients.push_back(std::move(c));
+    }
+  }
   if (out->recipients.empty()) {
     // An address mentioned in a sentence: "Could not be delivered to: <rcpt>".
     for (auto line : lines) {
@@ -57,9 +112,19 @@ bool ExtractGeneric(const Context& ctx, Extraction* out) {
     }
   }
   if (out->recipients.empty()) return false;
+  if (const SmtpCommand stated = CommandBlock(lines); stated != SmtpCommand::kUnknown)
+    for (auto& c : out->recipients)
+      if (c.command == SmtpCommand::kUnknown) c.command = stated;
   std::string whole = SquashPrefix(text, 4000);
   for (auto& c : out->recipients) {
     if (!c.diagnostic.empty()) continue;
+    // A quoted session: the reply that failed, not the text's first code
+    // (the 250 to MAIL FROM).
+    if (FailingReply failed; FindFailingReply(lines, c.recipient, &failed)) {
+      c.diagnostic = std::move(failed.reply);
+      c.command = failed.command;
+      continue;
+    }
     c.diagnostic = whole;
     c.whole_text = true;
   }
