@@ -32,13 +32,19 @@ bool LooksLikeBounce(const Context& ctx) {
 }
 
 // The envelope recipient a notice quotes from the failed transaction
-// ("RCPT TO: a@b" among its "message details"), lower case; "".
-std::string QuotedRcptTo(const std::vector<std::string_view>& lines) {
-  for (auto line : lines) {
-    const std::string_view t = Trim(line);
+// ("RCPT TO: a@b" among its "message details"), lower case, and in
+// *paragraph the index of the first line of the paragraph that quotes it;
+// "" when none.
+std::string QuotedRcptTo(const std::vector<std::string_view>& lines, size_t* paragraph) {
+  for (size_t i = 0; i < lines.size(); ++i) {
+    const std::string_view t = Trim(lines[i]);
     if (!IStartsWith(t, "RCPT TO:")) continue;
     std::string a = Lower(FirstAddress(t.substr(8)));
-    if (!a.empty()) return a;
+    if (a.empty()) continue;
+    size_t first = i;
+    while (first > 0 && !Trim(lines[first - 1]).empty()) --first;
+    *paragraph = first;
+    return a;
   }
   return {};
 }
@@ -77,11 +83,17 @@ bool ExtractGeneric(const Context& ctx, Extraction* out) {
   AddressBlocks(lines, 0, lines.size(), &out->recipients);
   std::string own = Lower(FirstAddress(ctx.to));
   std::erase_if(out->recipients, [&](const Candidate& c) { return c.recipient == own; });
+  // Where the notice's own words end when it quotes the transaction's
+  // envelope: those details ("MAIL FROM:", "RCPT TO:") are no reply, and
+  // would be read as the command that failed.
+  size_t words_end = text.size();
   if (out->recipients.empty()) {
-    if (std::string rcpt = QuotedRcptTo(lines); !rcpt.empty() && rcpt != own) {
+    size_t details = 0;
+    if (std::string rcpt = QuotedRcptTo(lines, &details); !rcpt.empty() && rcpt != own) {
       Candidate c;
       c.recipient = std::move(rcpt);
       out->recipients.push_back(std::move(c));
+      words_end = static_cast<size_t>(lines[details].data() - text.data());
     }
   }
   if (out->recipients.empty()) {
@@ -115,7 +127,7 @@ bool ExtractGeneric(const Context& ctx, Extraction* out) {
   if (const SmtpCommand stated = CommandBlock(lines); stated != SmtpCommand::kUnknown)
     for (auto& c : out->recipients)
       if (c.command == SmtpCommand::kUnknown) c.command = stated;
-  std::string whole = SquashPrefix(text, 4000);
+  std::string whole = SquashPrefix(text.substr(0, words_end), 4000);
   for (auto& c : out->recipients) {
     if (!c.diagnostic.empty()) continue;
     // A quoted session: the reply that failed, not the text's first code
