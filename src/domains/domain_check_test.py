@@ -58,7 +58,7 @@ class Dnsmasq:
         args = [DNSMASQ, "--keep-in-foreground", "--port=%d" % self.port, "--listen-address=127.0.0.1",
                 "--bind-interfaces", "--no-resolv", "--no-hosts", "--pid-file=", "--user=root",
                 # Authoritative for the test zones: unknown names are NXDOMAIN, not forwarded.
-                "--local=/test/", "--local=/2.0.192.in-addr.arpa/",
+                "--local=/test/", "--local=/2.0.192.in-addr.arpa/", "--local=/8.b.d.0.1.0.0.2.ip6.arpa/",
                 "--log-facility=" + os.path.join(WORK, "dnsmasq.log")] + records
         self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         for _ in range(100):
@@ -176,8 +176,8 @@ def main():
         wrong = records_of("wrong.test")
         other_key = [r for r in good if r["purpose"] == "dkim"][0]["value"]
         zone = good_zone("good.test", good)
-        zone += [txt("_spf.relay.test", "v=spf1 ip4:192.0.2.0/24 -all"),
-                 "--host-record=mx.relay.test,192.0.2.10",  # A + PTR for the good IP
+        zone += [txt("_spf.relay.test", "v=spf1 ip4:192.0.2.0/24 ip6:2001:db8::/32 -all"),
+                 "--host-record=mx.relay.test,192.0.2.10,2001:db8::10",  # A, AAAA and their PTRs
                  "--ptr-record=11.2.0.192.in-addr.arpa,liar.relay.test", "--host-record=liar.relay.test,192.0.2.99"]
         for r in wrong:
             if r["purpose"] == "ownership":
@@ -252,6 +252,16 @@ def main():
         check(res.get("ptr 192.0.2.11") == "fail" and "liar.relay.test does not resolve back" in found["ptr 192.0.2.11"],
               "FCrDNS fails for the liar IP: %s" % found.get("ptr 192.0.2.11"))
         check(res.get("spf") == "pass", "the include covers the second IP too")
+
+        # An IPv6 sending address: SPF's ip6 term and the ip6.arpa PTR.
+        cfg3 = os.path.join(WORK, "rebound3.toml")
+        write_config(cfg3, dns.port, ["2001:db8::10"])
+        rc, rep = run_check("good.test", config=cfg3)
+        res = results(rep)
+        check(res.get("spf") == "pass" and res.get("ptr 2001:db8::10") == "pass",
+              "IPv6 sending address passes SPF (through the include) and FCrDNS: %s" % res)
+        # The return path's record was published for the IPv4 address only.
+        check(res.get("return_path_spf") == "fail", "IPv6 address not in the return path's SPF fails: %s" % res)
 
         # Text output and all domains at once.
         p = rebound("domain", "check", "--format", "text")
