@@ -82,7 +82,13 @@ bool ExtractGeneric(const Context& ctx, Extraction* out) {
   auto lines = Lines(text);
   AddressBlocks(lines, 0, lines.size(), &out->recipients);
   std::string own = Lower(FirstAddress(ctx.to));
-  std::erase_if(out->recipients, [&](const Candidate& c) { return c.recipient == own; });
+  // The bounce's own addressee listed among them is usually the sender
+  // named in passing; but a message sent to oneself fails for that very
+  // address, which is then the only one listed with its text.
+  const bool others = std::any_of(out->recipients.begin(), out->recipients.end(),
+                                  [&](const Candidate& c) { return c.recipient != own; });
+  if (others || out->recipients.size() != 1 || out->recipients[0].diagnostic.empty())
+    std::erase_if(out->recipients, [&](const Candidate& c) { return c.recipient == own; });
   // Where the notice's own words end when it quotes the transaction's
   // envelope: those details ("MAIL FROM:", "RCPT TO:") are no reply, and
   // would be read as the command that failed.
