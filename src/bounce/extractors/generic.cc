@@ -71,6 +71,44 @@ SmtpCommand CommandBlock(const std::vector<std::string_view>& lines) {
   }
   return SmtpCommand::kUnknown;
 }
+
+// A table of failed addresses, each line an address and then its cause
+// ("a@b Invalid Address, ERROR_CODE :550 ...", "a@b [User unknown]",
+// "<a@b>: mailbox full"): one candidate per line, the rest of the line its
+// diagnostic. Lines of the bounce's own addressee and of the mailer daemon
+// are not failures.
+void LeadingAddressLines(const std::vector<std::string_view>& lines, std::string_view own,
+                         std::vector<Candidate>* out) {
+  auto indent = [](std::string_view l) { return l.find_first_not_of(" \t"); };
+  for (size_t i = 0; i < lines.size(); ++i) {
+    const std::string_view line = lines[i];
+    std::string_view t = Trim(line);
+    const bool angle = !t.empty() && t.front() == '<';
+    const size_t end = angle ? t.find('>') : t.find_first_of(" \t");
+    if (end == std::string_view::npos || end < 3) continue;
+    std::string_view token = angle ? t.substr(1, end - 1) : t.substr(0, end);
+    if (token.ends_with(":")) token.remove_suffix(1);
+    if (token.find('@') == std::string_view::npos || token.find_first_of(" \t\"(),;") != std::string_view::npos) continue;
+    std::string_view rest = t.substr(end + 1);
+    while (!rest.empty() && (rest.front() == ':' || rest.front() == ' ' || rest.front() == '\t')) rest.remove_prefix(1);
+    if (rest.size() < 4) continue;
+    std::string address = Lower(FirstAddress(token));
+    if (address.empty() || address == own || address.find("mailer-daemon") != std::string::npos ||
+        address.find("postmaster") != std::string::npos)
+      continue;
+    if (std::any_of(out->begin(), out->end(), [&](const Candidate& c) { return c.recipient == address; })) continue;
+    Candidate c;
+    c.recipient = std::move(address);
+    c.diagnostic = std::string(rest);
+    // The cause may go on below, indented deeper ("a@b on <date>" and then
+    // the sentence, as Outlook renders an Exchange report).
+    for (size_t j = i + 1; j < lines.size() && !Trim(lines[j]).empty() && indent(lines[j]) > indent(line); ++j) {
+      c.diagnostic.push_back(' ');
+      c.diagnostic.append(Trim(lines[j]));
+    }
+    out->push_back(std::move(c));
+  }
+}
 }  // namespace
 
 bool ExtractGeneric(const Context& ctx, Extraction* out) {
@@ -102,6 +140,7 @@ bool ExtractGeneric(const Context& ctx, Extraction* out) {
       words_end = static_cast<size_t>(lines[details].data() - text.data());
     }
   }
+  if (out->recipients.empty()) LeadingAddressLines(lines, own, &out->recipients);
   if (out->recipients.empty()) {
     // An address mentioned in a sentence: "Could not be delivered to: <rcpt>".
     for (auto line : lines) {
