@@ -67,9 +67,10 @@ void BM_FromDomain(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(rebound::dkim::FromDomain(F().message));
 }
 
-BENCHMARK(BM_SignRsa2048)->Unit(benchmark::kMicrosecond);
-BENCHMARK(BM_SignEd25519)->Unit(benchmark::kMicrosecond);
-BENCHMARK(BM_SignBoth)->Unit(benchmark::kMicrosecond);
+// Process CPU time: the second key of BM_SignBoth is signed on its own thread.
+BENCHMARK(BM_SignRsa2048)->Unit(benchmark::kMicrosecond)->MeasureProcessCPUTime();
+BENCHMARK(BM_SignEd25519)->Unit(benchmark::kMicrosecond)->MeasureProcessCPUTime();
+BENCHMARK(BM_SignBoth)->Unit(benchmark::kMicrosecond)->MeasureProcessCPUTime();
 BENCHMARK(BM_FromDomain)->Unit(benchmark::kMicrosecond);
 
 }  // namespace
