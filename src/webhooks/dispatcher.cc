@@ -14,6 +14,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <limits>
 #include <cstdio>
@@ -98,6 +99,18 @@ struct Job {
   std::vector<const OutboxItem*> items;
 };
 
+// One claim's rows, as jobs for the workers; shared by them and the loop.
+struct Pass {
+  std::vector<OutboxItem> items;
+  std::map<int64_t, Endpoint> endpoints;
+  std::vector<Job> jobs;
+  std::vector<DeliveryResult> results;
+  std::vector<char> finished, recorded;
+  size_t next = 0;
+  int running = 0;
+  bool Done() const { return running == 0 && std::all_of(recorded.begin(), recorded.end(), [](char c) { return c; }); }
+};
+
 struct PostOutcome {
   bool ok = false;
   std::string error;
@@ -138,6 +151,7 @@ struct Dispatcher::State {
   std::optional<Strand> strand;
   std::optional<asio::steady_timer> timer;
   bool stopped = false;
+  int workers = 0;  // running, over all passes
   std::mt19937_64 rng{std::random_device{}()};
 
   State(const DispatcherOptions& o, std::unique_ptr<const Classifier> c)
@@ -234,17 +248,15 @@ awaitable<PostOutcome> Post(State& st, Connection& conn, const Url& url, const s
   co_return PostOutcome{false, "HTTP " + std::to_string(status)};
 }
 
-// Sends jobs[*next...] one after another on one connection until none are
+// Sends the pass's jobs one after another on one connection until none are
 // left; several of these run at once.
-awaitable<void> Worker(std::shared_ptr<State> st, const std::vector<Job>* jobs, size_t* next,
-                       const std::map<int64_t, Endpoint>* endpoints, std::vector<DeliveryResult>* results,
-                       std::vector<char>* finished, int* running, asio::steady_timer* done) {
+awaitable<void> Worker(std::shared_ptr<State> st, std::shared_ptr<Pass> pass) {
   Connection conn;
-  while (*next < jobs->size() && !st->stopped) {
-    const size_t index = (*next)++;
-    const Job& job = (*jobs)[index];
-    const Endpoint& ep = endpoints->at(job.endpoint_id);
-    DeliveryResult& r = (*results)[index];
+  while (pass->next < pass->jobs.size() && !st->stopped) {
+    const size_t index = pass->next++;
+    const Job& job = pass->jobs[index];
+    const Endpoint& ep = pass->endpoints.at(job.endpoint_id);
+    DeliveryResult& r = pass->results[index];
     r.endpoint_id = job.endpoint_id;
     for (const OutboxItem* it : job.items) r.outbox_ids.push_back(it->id);
     const int64_t now = st->Now();
@@ -280,10 +292,12 @@ awaitable<void> Worker(std::shared_ptr<State> st, const std::vector<Job>* jobs, 
       r.next_attempt_at = st->NextAttempt(st->Now(), attempts);
       r.drop = r.next_attempt_at - oldest > st->options.max_age;
     }
-    (*finished)[index] = 1;
+    pass->finished[index] = 1;
   }
   if (conn.open) conn.Close();
-  if (--*running == 0) done->cancel();
+  --pass->running;
+  --st->workers;
+  st->timer->cancel();  // the loop may start more work now
 }
 
 // Commits a pass's results and logs what was dropped and disabled.
@@ -306,70 +320,75 @@ void RecordResults(State& st, const std::vector<DeliveryResult>& results, std::m
   }
 }
 
-awaitable<void> Loop(std::shared_ptr<State> st) {
-  auto ex = co_await asio::this_coro::executor;
-  while (!st->stopped) {
-    std::vector<OutboxItem> items;
-    Status s = st->store->Claim(st->Now(), st->options.lease_seconds, st->options.claim_batch, &items);
-    if (!s.ok()) LogLine("webhook_error", 0, "", s.message());
-    if (items.empty() || !s.ok()) {
-      st->timer->expires_after(std::chrono::milliseconds(st->options.poll_interval_ms));
-      beast::error_code ec;
-      co_await st->timer->async_wait(asio::redirect_error(use_awaitable, ec));
-      continue;
+// A new pass over what is due, for endpoints no running pass is sending to
+// (so a slow endpoint holds up only its own events), with as many workers as
+// max_in_flight leaves. Returns whether the claim was full.
+bool StartPass(const std::shared_ptr<State>& st, std::vector<std::shared_ptr<Pass>>* passes) {
+  const int capacity = st->options.max_in_flight - st->workers;
+  if (capacity <= 0) return false;
+  std::vector<int64_t> busy;
+  for (const auto& p : *passes)
+    for (size_t i = 0; i < p->jobs.size(); ++i)
+      if (!p->finished[i]) busy.push_back(p->jobs[i].endpoint_id);
+  auto pass = std::make_shared<Pass>();
+  Status s = st->store->Claim(st->Now(), st->options.lease_seconds, st->options.claim_batch, busy, &pass->items);
+  if (!s.ok()) LogLine("webhook_error", 0, "", s.message());
+  if (!s.ok() || pass->items.empty()) return false;
+  // Jobs: the rows of each endpoint in order, batch_size at a time.
+  std::map<int64_t, std::vector<const OutboxItem*>> by_endpoint;
+  for (const auto& it : pass->items) {
+    if (!pass->endpoints.count(it.endpoint_id)) {
+      Endpoint ep;
+      if (!st->store->GetEndpoint(it.endpoint_id, &ep).ok()) continue;
+      pass->endpoints.emplace(it.endpoint_id, std::move(ep));
     }
-    // Jobs: the rows of each endpoint in order, batch_size at a time.
-    std::map<int64_t, Endpoint> endpoints;
-    std::map<int64_t, std::vector<const OutboxItem*>> by_endpoint;
-    for (const auto& it : items) {
-      if (!endpoints.count(it.endpoint_id)) {
-        Endpoint ep;
-        if (!st->store->GetEndpoint(it.endpoint_id, &ep).ok()) continue;
-        endpoints.emplace(it.endpoint_id, std::move(ep));
-      }
-      by_endpoint[it.endpoint_id].push_back(&it);
-    }
-    std::vector<Job> jobs;
-    for (auto& [endpoint_id, rows] : by_endpoint) {
-      const size_t size = static_cast<size_t>(std::max(1, endpoints[endpoint_id].batch_size));
-      for (size_t i = 0; i < rows.size(); i += size) {
-        Job job;
-        job.endpoint_id = endpoint_id;
-        job.items.assign(rows.begin() + i, rows.begin() + std::min(rows.size(), i + size));
-        jobs.push_back(std::move(job));
-      }
-    }
-    std::vector<DeliveryResult> results(jobs.size());
-    std::vector<char> finished(jobs.size(), 0), recorded(jobs.size(), 0);
-    size_t next = 0;
-    int running = static_cast<int>(std::min<size_t>(jobs.size(), std::max(1, st->options.max_in_flight)));
-    asio::steady_timer done(ex);
-    for (int i = running; i > 0; --i)
-      asio::co_spawn(ex, Worker(st, &jobs, &next, &endpoints, &results, &finished, &running, &done), asio::detached);
-    // What has come back is committed every kRecordInterval, not only at the
-    // end of the pass, so a crash sends again only what was in flight then.
-    beast::error_code ec;
-    bool more = true;
-    while (more) {  // also when stopping: the workers point into this frame
-      more = running > 0;
-      if (more) {
-        done.expires_after(kRecordInterval);
-        co_await done.async_wait(asio::redirect_error(use_awaitable, ec));
-      }
-      std::vector<DeliveryResult> batch;
-      for (size_t i = 0; i < results.size(); ++i)
-        if (finished[i] && !recorded[i]) {
-          recorded[i] = 1;
-          batch.push_back(results[i]);
-        }
-      if (!batch.empty()) RecordResults(*st, batch, endpoints);
-    }
-    if (st->stopped) break;
-    if (static_cast<int>(items.size()) < st->options.claim_batch) {
-      st->timer->expires_after(std::chrono::milliseconds(st->options.poll_interval_ms));
-      co_await st->timer->async_wait(asio::redirect_error(use_awaitable, ec));
+    by_endpoint[it.endpoint_id].push_back(&it);
+  }
+  for (auto& [endpoint_id, rows] : by_endpoint) {
+    const size_t size = static_cast<size_t>(std::max(1, pass->endpoints[endpoint_id].batch_size));
+    for (size_t i = 0; i < rows.size(); i += size) {
+      Job job;
+      job.endpoint_id = endpoint_id;
+      job.items.assign(rows.begin() + i, rows.begin() + std::min(rows.size(), i + size));
+      pass->jobs.push_back(std::move(job));
     }
   }
+  pass->results.resize(pass->jobs.size());
+  pass->finished.assign(pass->jobs.size(), 0);
+  pass->recorded.assign(pass->jobs.size(), 0);
+  pass->running = static_cast<int>(std::min<size_t>(pass->jobs.size(), capacity));
+  st->workers += pass->running;
+  for (int i = pass->running; i > 0; --i) asio::co_spawn(*st->strand, Worker(st, pass), asio::detached);
+  passes->push_back(pass);
+  return static_cast<int>(pass->items.size()) == st->options.claim_batch;
+}
+
+// What the passes' workers have finished is committed every kRecordInterval,
+// so a crash sends again only what was in flight or answered since.
+void RecordFinished(State& st, std::vector<std::shared_ptr<Pass>>* passes) {
+  for (auto& p : *passes) {
+    std::vector<DeliveryResult> batch;
+    for (size_t i = 0; i < p->results.size(); ++i)
+      if (p->finished[i] && !p->recorded[i]) {
+        p->recorded[i] = 1;
+        batch.push_back(p->results[i]);
+      }
+    if (!batch.empty()) RecordResults(st, batch, p->endpoints);
+  }
+  std::erase_if(*passes, [](const std::shared_ptr<Pass>& p) { return p->Done(); });
+}
+
+awaitable<void> Loop(std::shared_ptr<State> st) {
+  std::vector<std::shared_ptr<Pass>> passes;
+  beast::error_code ec;
+  while (!st->stopped || st->workers > 0) {
+    RecordFinished(*st, &passes);
+    const bool full = !st->stopped && StartPass(st, &passes);
+    if (full && st->workers < st->options.max_in_flight) continue;
+    st->timer->expires_after(passes.empty() ? std::chrono::milliseconds(st->options.poll_interval_ms) : kRecordInterval);
+    co_await st->timer->async_wait(asio::redirect_error(use_awaitable, ec));
+  }
+  RecordFinished(*st, &passes);
 }
 
 }  // namespace

@@ -1,8 +1,8 @@
 // webhooks/dispatcher.h: sends the outbox. Runs on the serve io_context (a
-// strand of it): every poll it leases the due outbox rows, POSTs them to
-// their endpoints (Boost.Beast, http and https, keep-alive, a time limit per
-// request, several requests at once), and commits what came of them in one
-// transaction. 2xx is done; anything else is tried again after an
+// strand of it): every poll it leases the due outbox rows of the endpoints
+// no earlier pass is still sending to, POSTs them (Boost.Beast, http and
+// https, keep-alive, a time limit per request, max_in_flight at once over
+// all passes), and commits what came back every 50 ms. 2xx is done; anything else is tried again after an
 // exponential backoff with jitter until the event is max_age old, then
 // dropped. An endpoint that has failed for disable_after seconds and
 // disable_after_failures POSTs in a row is disabled. Both are logged as

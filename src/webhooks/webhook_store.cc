@@ -216,7 +216,11 @@ Status WebhookStore::SetEnabled(int64_t id, bool enabled, std::string_view reaso
   return Status::Ok();
 }
 
-Status WebhookStore::Claim(int64_t now, int lease_seconds, int limit, std::vector<OutboxItem>* out) {
+Status WebhookStore::Claim(int64_t now, int lease_seconds, int limit, const std::vector<int64_t>& busy,
+                           std::vector<OutboxItem>* out) {
+  std::string busy_json = "[";
+  for (int64_t id : busy) busy_json += (busy_json.size() > 1 ? "," : "") + std::to_string(id);
+  busy_json += "]";
   out->clear();
   Status s = relay::SqliteExec(db_, "BEGIN IMMEDIATE");
   if (!s.ok()) return s;
@@ -227,8 +231,9 @@ Status WebhookStore::Claim(int64_t now, int lease_seconds, int limit, std::vecto
                 "FROM webhook_outbox o JOIN webhook_endpoints w ON w.id = o.endpoint_id AND w.enabled = 1 "
                 "JOIN events e ON e.id = o.event_id LEFT JOIN messages m ON m.id = e.message_id "
                 "WHERE o.state = 'pending' AND o.next_attempt_at <= ?1 AND o.lease_until <= ?1 "
+                "AND o.endpoint_id NOT IN (SELECT value FROM json_each(?3)) "
                 "ORDER BY o.next_attempt_at, o.id LIMIT ?2"));
-    q.Bind(1, now).Bind(2, int64_t{limit});
+    q.Bind(1, now).Bind(2, int64_t{limit}).Bind(3, busy_json);
     int rc;
     while ((rc = q.Step()) == SQLITE_ROW) {
       OutboxItem it;

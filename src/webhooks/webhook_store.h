@@ -101,8 +101,9 @@ class WebhookStore {
   Status SetEnabled(int64_t id, bool enabled, std::string_view reason, int64_t now);
 
   // Leases up to `limit` due rows of enabled endpoints for lease_seconds,
-  // oldest first.
-  Status Claim(int64_t now, int lease_seconds, int limit, std::vector<OutboxItem>* out);
+  // oldest first, leaving out the endpoints in `busy` (still being sent to).
+  Status Claim(int64_t now, int lease_seconds, int limit, const std::vector<int64_t>& busy,
+               std::vector<OutboxItem>* out);
   // Commits the outcome of a pass in one transaction: sent rows are done,
   // failed rows wait for their next attempt (or are dropped), each endpoint's
   // failure streak is updated. Endpoints that have failed for at least

@@ -92,7 +92,7 @@ TEST_F(OutboxTest, TheStoresEventsFillTheOutboxOfMatchingEndpoints) {
   Enqueue("bob", "b@example.net");
 
   std::vector<OutboxItem> items;
-  ASSERT_TRUE(hooks_->Claim(time(nullptr) + 10, 60, 100, &items).ok());
+  ASSERT_TRUE(hooks_->Claim(time(nullptr) + 10, 60, 100, {}, &items).ok());
   // alice's accepted goes to alice's and the catch-all; bob's only to the catch-all.
   ASSERT_EQ(items.size(), 3u);
   for (const auto& it : items) {
@@ -101,9 +101,9 @@ TEST_F(OutboxTest, TheStoresEventsFillTheOutboxOfMatchingEndpoints) {
   }
   // Leased: a second claim gets nothing until the lease ends.
   std::vector<OutboxItem> again;
-  ASSERT_TRUE(hooks_->Claim(time(nullptr) + 10, 60, 100, &again).ok());
+  ASSERT_TRUE(hooks_->Claim(time(nullptr) + 10, 60, 100, {}, &again).ok());
   EXPECT_TRUE(again.empty());
-  ASSERT_TRUE(hooks_->Claim(time(nullptr) + 80, 60, 100, &again).ok());
+  ASSERT_TRUE(hooks_->Claim(time(nullptr) + 80, 60, 100, {}, &again).ok());
   EXPECT_EQ(again.size(), 3u);
 }
 
@@ -116,7 +116,7 @@ TEST_F(OutboxTest, RecordMarksSentRetriesAndDisablesAFailingEndpoint) {
   Enqueue("alice", "b@example.net");
   const int64_t now = time(nullptr) + 1;
   std::vector<OutboxItem> items;
-  ASSERT_TRUE(hooks_->Claim(now, 60, 100, &items).ok());
+  ASSERT_TRUE(hooks_->Claim(now, 60, 100, {}, &items).ok());
   ASSERT_EQ(items.size(), 2u);
   std::vector<DeliveryResult> results(2);
   results[0] = {{items[0].id}, ep.id, true, "", 0, false};
@@ -127,9 +127,9 @@ TEST_F(OutboxTest, RecordMarksSentRetriesAndDisablesAFailingEndpoint) {
   int64_t pending = 0;
   ASSERT_TRUE(hooks_->Backlog(&pending).ok());
   EXPECT_EQ(pending, 1);
-  ASSERT_TRUE(hooks_->Claim(now + 10, 60, 100, &items).ok());
+  ASSERT_TRUE(hooks_->Claim(now + 10, 60, 100, {}, &items).ok());
   EXPECT_TRUE(items.empty());  // not due before its retry time
-  ASSERT_TRUE(hooks_->Claim(now + 30, 60, 100, &items).ok());
+  ASSERT_TRUE(hooks_->Claim(now + 30, 60, 100, {}, &items).ok());
   ASSERT_EQ(items.size(), 1u);
   EXPECT_EQ(items[0].attempts, 1);
   results = {{{items[0].id}, ep.id, false, "HTTP 500", now + 90, false}};
@@ -140,10 +140,10 @@ TEST_F(OutboxTest, RecordMarksSentRetriesAndDisablesAFailingEndpoint) {
   EXPECT_FALSE(got.enabled);
   EXPECT_NE(got.disabled_reason.find("HTTP 500"), std::string::npos);
   // A disabled endpoint's rows wait; enabling it sends them again.
-  ASSERT_TRUE(hooks_->Claim(now + 100, 60, 100, &items).ok());
+  ASSERT_TRUE(hooks_->Claim(now + 100, 60, 100, {}, &items).ok());
   EXPECT_TRUE(items.empty());
   ASSERT_TRUE(hooks_->SetEnabled(ep.id, true, "", now + 100).ok());
-  ASSERT_TRUE(hooks_->Claim(now + 100, 60, 100, &items).ok());
+  ASSERT_TRUE(hooks_->Claim(now + 100, 60, 100, {}, &items).ok());
   EXPECT_EQ(items.size(), 1u);
 }
 
