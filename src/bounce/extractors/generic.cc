@@ -80,9 +80,17 @@ SmtpCommand CommandBlock(const std::vector<std::string_view>& lines) {
 void LeadingAddressLines(const std::vector<std::string_view>& lines, std::string_view own,
                          std::vector<Candidate>* out) {
   auto indent = [](std::string_view l) { return l.find_first_not_of(" \t"); };
+  // A table starts after a blank line or a ruled heading and goes on line
+  // by line; an address that a wrapped sentence happens to put at the
+  // start of a line has prose just above it.
+  size_t table_row = std::string_view::npos;  // the last line read as a row
   for (size_t i = 0; i < lines.size(); ++i) {
     const std::string_view line = lines[i];
     std::string_view t = Trim(line);
+    if (i > 0 && table_row != i - 1) {
+      const std::string_view above = Trim(lines[i - 1]);
+      if (!above.empty() && above.front() != '|' && above.front() != '-' && above.front() != '=') continue;
+    }
     const bool angle = !t.empty() && t.front() == '<';
     const size_t end = angle ? t.find('>') : t.find_first_of(" \t");
     if (end == std::string_view::npos || end < 3) continue;
@@ -102,11 +110,14 @@ void LeadingAddressLines(const std::vector<std::string_view>& lines, std::string
     c.diagnostic = std::string(rest);
     // The cause may go on below, indented deeper ("a@b on <date>" and then
     // the sentence, as Outlook renders an Exchange report).
-    for (size_t j = i + 1; j < lines.size() && !Trim(lines[j]).empty() && indent(lines[j]) > indent(line); ++j) {
+    size_t j = i + 1;
+    for (; j < lines.size() && !Trim(lines[j]).empty() && indent(lines[j]) > indent(line); ++j) {
       c.diagnostic.push_back(' ');
       c.diagnostic.append(Trim(lines[j]));
     }
     out->push_back(std::move(c));
+    table_row = j - 1;
+    i = j - 1;
   }
 }
 }  // namespace
@@ -139,6 +150,15 @@ bool ExtractGeneric(const Context& ctx, Extraction* out) {
       out->recipients.push_back(std::move(c));
       words_end = static_cast<size_t>(lines[details].data() - text.data());
     }
+  }
+  // A block whose text is only a rule of '=' or '-' and a heading
+  // ("Technical details:") says nothing itself: the cause is further on,
+  // and the whole notice is read instead.
+  for (auto& c : out->recipients) {
+    std::string_view d = c.diagnostic;
+    while (!d.empty() && (d.front() == '=' || d.front() == '-' || d.front() == '*' || d.front() == '_' || d.front() == ' '))
+      d.remove_prefix(1);
+    if (!d.empty() && d.back() == ':' && d.find(':') == d.size() - 1 && d.size() < 64) c.diagnostic.clear();
   }
   if (out->recipients.empty()) LeadingAddressLines(lines, own, &out->recipients);
   if (out->recipients.empty()) {
