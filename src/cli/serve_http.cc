@@ -26,7 +26,7 @@ static const bool kHttpKeysRegistered = (relay::RegisterConfigKeys({
     {"http.read_timeout", T::kInt, "30", "Seconds for one whole request (header and body); slower gets 408"},
     {"http.idle_timeout", T::kInt, "60", "Seconds a kept-alive connection may wait for its next request"},
     {"http.max_connections", T::kInt, "512", "Connections at once; more get 503"},
-    {"http.workers", T::kInt, "4", "Threads that run the handlers (they wait for the store's disk)"},
+    {"http.workers", T::kInt, "16", "Threads running handlers; they wait for the store's fsync, and concurrent sends share one"},
     {"http.key_rate", T::kInt, "100", "Requests per second per API key on average; more get 429; 0: no limit"},
     {"http.key_burst", T::kInt, "200", "Requests one API key may send at once above its rate"},
     {"http.max_batch", T::kInt, "1000", "Recipients of one POST /v1/messages/batch"},
