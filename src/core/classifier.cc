@@ -123,6 +123,11 @@ constexpr uint32_t kWhoFlag = 0x20000000;  // within a facet id: a who facet
 struct Classifier::Evidence {
   uint32_t who = 0;   // bits of who facets found
   uint64_t what = 0;  // bits of what facets found
+  // The reply names the sending side (sender, its account or domain) and no
+  // recipient-side party.
+  bool AboutSenderOnly(uint32_t sender_side, uint32_t recipient_side) const {
+    return (who & sender_side) && !(who & recipient_side);
+  }
 };
 
 struct Classifier::Compiled {
@@ -315,8 +320,15 @@ Verdict Classifier::Classify(const Reply& reply, Scratch* scratch) const {
     if (const FacetRow* row = DecideFacets(reply, evidence)) rule = &row->rule;
   } else if (!rule->local && rule->tier != RuleTier::kSeed && IsHardBounce(rule->category, rule->reason, true)) {
     // A rule above the facets would suppress the address: look for the
-    // words that veto that first, whoever decided the category.
+    // words that veto that first, whoever decided the category. A reply
+    // that names only the sending side ("Sender address rejected: Domain
+    // not found") is not about the address at all: what the facets decide
+    // for the sender outranks the rule.
     ScanFacets(reply, scratch, &evidence);
+    if (evidence.AboutSenderOnly(sender_side_who_, recipient_side_who_))
+      if (const FacetRow* row = DecideFacets(reply, evidence);
+          row && !IsHardBounce(row->rule.category, row->rule.reason, true))
+        rule = &row->rule;
   }
   return MakeVerdict(rule, reply, evidence);
 }
@@ -406,7 +418,7 @@ Verdict Classifier::MakeVerdict(const Rule* rule, const Reply& reply, const Evid
   // and a reply to a command given before any recipient was named.
   const bool text_evidence = rule && (!rule->pattern.empty() || rule->facet_row);
   const bool address_evidence = text_evidence || AddressStatus(reply.status) || reply.code == 556;
-  const bool about_sender = (evidence.who & sender_side_who_) && !(evidence.who & recipient_side_who_);
+  const bool about_sender = evidence.AboutSenderOnly(sender_side_who_, recipient_side_who_);
   uint64_t veto = evidence.what & veto_hard_bounce_;
   for (uint64_t bits = veto; bits; bits &= bits - 1)
     if (evidence.what & veto_unless_[std::countr_zero(bits)]) veto &= ~(bits & -bits);

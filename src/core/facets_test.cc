@@ -109,6 +109,29 @@ TEST(Facets, HardBounceNeedsTheAddressAsSubject) {
       << "a lookup that says the domain does not exist is an answer, not a DNS error";
 }
 
+// A reply about the sending side alone is not read as the recipient's
+// problem even when a rule above the facets named a hard-bounce category;
+// and the families of the third facet round, in wordings of our own.
+TEST(Facets, TheSubjectDecidesAndFamiliesOfWordings) {
+  auto scratch = Default().NewScratch();
+  const Case cases[] = {
+      {"451 4.1.8 <news@shop.example>: Sender address rejected: Domain not found", Category::policy_rejected},
+      {"421 Messages to bob@mail.example delayed because of excessive volume, retry later", Category::recipient_rate_limited},
+      {"552 Recipient's incoming mail limit exceeded, try tomorrow", Category::recipient_rate_limited},
+      {"421 Traffic from 198.51.100.4 is temporarily deferred, come back later", Category::ip_rate_limited},
+      {"550 We refuse mail failing both SPF and DKIM validation", Category::auth_policy},
+      {"554 Message refused: inappropriate content found", Category::spam},
+      {"552 Rejected: dangerous attachment type (.exe)", Category::virus},
+      {"550 Message has duplicate Subject headers", Category::protocol_error},
+      {"554 The size of the attachment exceeds what we take", Category::message_too_large},
+  };
+  for (const auto& c : cases) {
+    Verdict v = Default().Classify(c.reply, scratch.get());
+    EXPECT_EQ(v.category, c.category) << c.reply << " decided by " << v.rule;
+    EXPECT_FALSE(v.hard_bounce) << c.reply;
+  }
+}
+
 TEST(Facets, SideAndVetoUnlessAreChecked) {
   ClassifierBuilder b;
   ASSERT_TRUE(b.AddDefaults().ok());
