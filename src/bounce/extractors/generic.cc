@@ -120,6 +120,30 @@ void LeadingAddressLines(const std::vector<std::string_view>& lines, std::string
     i = j - 1;
   }
 }
+
+// The one paragraph of the notice that quotes a remote reply (a 4xx or 5xx
+// code), squashed; "" when none or several do. A notice that lists its one
+// recipient under a heading and says "will be retried" there gives the
+// server's words further on ("Technical details ... The error that the
+// other server returned was: 450 4.2.2 ... Mailbox Full").
+std::string OnlyReplyParagraph(std::string_view text) {
+  std::string found;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = ParagraphEnd(text, start);
+    if (end <= start) end = std::min(text.size(), start + 1);
+    const std::string_view para = text.substr(start, end - start);
+    int code = 0;
+    FindCodes(para, &code, nullptr);
+    if (code >= 400 && code < 600) {
+      if (!found.empty()) return {};
+      found = SquashPrefix(para, 1000);
+    }
+    start = end + 1;
+    while (start < text.size() && (text[start] == '\n' || text[start] == ' ' || text[start] == '\t')) ++start;
+  }
+  return found;
+}
 }  // namespace
 
 bool ExtractGeneric(const Context& ctx, Extraction* out) {
@@ -193,6 +217,16 @@ bool ExtractGeneric(const Context& ctx, Extraction* out) {
     for (auto& c : out->recipients)
       if (c.command == SmtpCommand::kUnknown) c.command = stated;
   std::string whole = SquashPrefix(text.substr(0, words_end), 4000);
+  // One recipient whose own block quotes no reply, in a notice that quotes
+  // exactly one: that reply is the failure.
+  if (out->recipients.size() == 1 && !out->recipients[0].diagnostic.empty()) {
+    Candidate& c = out->recipients[0];
+    int code = 0;
+    std::string status;
+    FindCodes(c.diagnostic, &code, &status);
+    if (code == 0 && status.empty())
+      if (std::string reply = OnlyReplyParagraph(text.substr(0, words_end)); !reply.empty()) c.diagnostic = std::move(reply);
+  }
   for (auto& c : out->recipients) {
     if (!c.diagnostic.empty()) continue;
     // A quoted session: the reply that failed, not the text's first code
