@@ -2,8 +2,6 @@
 // continuation lines. See rebound/reply.h for the contract.
 #include "rebound/reply.h"
 
-#include <cctype>
-
 #include "core/text.h"
 
 namespace rebound {
@@ -13,6 +11,12 @@ using text::IsDigit;
 using text::IStartsWith;
 using text::Trim;
 constexpr auto npos = std::string_view::npos;
+
+namespace {
+// std::isalnum in the C locale (the program never sets another), without
+// the library call: it is asked for every byte of a diagnostic type.
+bool IsAsciiAlnum(char c) { return IsDigit(c) || static_cast<unsigned char>((c | 0x20) - 'a') < 26; }
+}  // namespace
 
 std::string_view EnhancedStatus::Format(char* buf) const {
   if (!present()) return {};
@@ -69,7 +73,7 @@ SmtpCommand SmtpCommandFromWords(std::string_view words, size_t* used) {
   const std::string_view w = words.substr(lead);
   for (const Name& n : kNames) {
     if (!IStartsWith(w, n.words)) continue;
-    if (w.size() > n.words.size() && std::isalnum(static_cast<unsigned char>(w[n.words.size()]))) continue;
+    if (w.size() > n.words.size() && IsAsciiAlnum(w[n.words.size()])) continue;
     if (used) *used = lead + n.words.size();
     return n.command;
   }
@@ -186,7 +190,7 @@ Reply ReplyParser::Parse(std::string_view raw) {
   for (size_t i = 0; i < s.size() && i < 24; ++i) {
     const char c = s[i];
     if (c == ';') { s = Trim(s.substr(i + 1)); break; }
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-')) break;
+    if (!(IsAsciiAlnum(c) || c == '-')) break;
   }
 
   // Postfix: "... (in reply to RCPT TO command)".
