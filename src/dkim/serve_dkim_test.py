@@ -2,7 +2,9 @@
 """End to end: a message submitted to `rebound serve` for a verified sending
 domain arrives at a loopback receiver with two DKIM signatures (RSA and
 Ed25519) that both independent verifiers accept; mail of a domain without
-keys arrives unsigned; `--dkim false` turns signing off.
+keys arrives unsigned; `--dkim false` turns signing off; a key file that no longer loads
+defers the message (451 4.3.0 ... cannot prepare the message) instead of
+sending it unsigned, and the reason names the selector, not the key.
 
 The domain is registered with `rebound domain add` (which makes the keys and
 prints the records), its records are served by dnsmasq, and `rebound domain
@@ -152,6 +154,36 @@ def main():
         finally:
             server.send_signal(signal.SIGTERM)
             server.wait(15)
+
+        # A key file that no longer loads: the message waits, it is not sent unsigned.
+        broken = "-----BEGIN PRIVATE KEY-----\nYnJva2VuLWtleS10ZXh0\n-----END PRIVATE KEY-----\n"
+        rsa_files = glob.glob(os.path.join(work, "data", "dkim", "example.test", "*rsa*.pem"))
+        for path in rsa_files:
+            with open(path, "w") as f:
+                f.write(broken)
+        server = serve()
+        deferred = None
+        try:
+            submit(smtp_port, "alice@example.test", message("alice@example.test", "broken key"))
+            end = time.time() + 20
+            while time.time() < end and deferred is None:
+                out = run("events", "--config", cfg, "--format", "json")
+                for line in out.splitlines():
+                    e = json.loads(line)
+                    if e.get("decision") == "deferred" and "cannot prepare" in json.dumps(e):
+                        deferred = e
+                time.sleep(0.3)
+        finally:
+            server.send_signal(signal.SIGTERM)
+            server.wait(15)
+        text = json.dumps(deferred) if deferred else ""
+        print(f"broken key: {'deferred' if deferred else 'no deferral recorded'}: {text[:300]}")
+        if not rsa_files or deferred is None:
+            failures.append("a key that does not load should defer the message")
+        elif "selector" not in text or "YnJva2Vu" in text:
+            failures.append("the deferral should name the selector and never the key text")
+        if any("broken key" in g["data"] for g in received(outdir, 4, timeout=2)):
+            failures.append("a message whose key does not load must not be sent")
 
         by_subject = {}
         for g in got:
