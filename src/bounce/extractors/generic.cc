@@ -239,6 +239,21 @@ bool ExtractGeneric(const Context& ctx, Extraction* out) {
     c.diagnostic = whole;
     c.whole_text = true;
   }
+  // A delay notice: the sender's system is still trying. Said in its own
+  // first words ("has been delayed", "will be retried"), and never beside
+  // a statement that it gave up.
+  {
+    const std::string_view head = std::string_view(ctx.lower).substr(0, std::min<size_t>(words_end, 2048));
+    static const char* kDelayed[] = {"has been delayed", "delivery is delayed", "will be retried", "will keep trying",
+                                     "still trying", "will continue trying", "will try again"};
+    static const char* kGaveUp[] = {"permanent", "given up", "gave up", "giving up", "no further", "not going to try"};
+    bool delayed = false, gave_up = false;
+    for (const char* p : kDelayed) delayed = delayed || FindPhraseIn(head, p) != std::string_view::npos;
+    for (const char* p : kGaveUp) gave_up = gave_up || FindPhraseIn(head, p) != std::string_view::npos;
+    if (delayed && !gave_up)
+      for (auto& c : out->recipients)
+        if (c.action.empty()) c.action = "delayed";
+  }
   out->kind = "generic";
   return true;
 }
