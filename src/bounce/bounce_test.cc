@@ -408,6 +408,40 @@ TEST(Extract, SquashPrefixCutsTheSquashedText) {
   EXPECT_EQ(bounce::SquashPrefix("\xC3\xA9\xC3\xA9\xC3\xA9", 5), "\xC3\xA9\xC3\xA9");
 }
 
+// The failure of a quoted session is the 4xx/5xx that answered this
+// recipient's RCPT, else the session's last 4xx/5xx that answered no other
+// recipient; never the first code of the text.
+TEST(Extract, FailingReplyOfAQuotedSession) {
+  const std::string log =
+      " Fri 2026-12-11 09:04:59: --> MAIL From:<s@example.com>\n"
+      " Fri 2026-12-11 09:04:59: <-- 250 2.1.0 Ok\n"
+      " Fri 2026-12-11 09:04:59: --> RCPT To:<a@example.org>\n"
+      " Fri 2026-12-11 09:04:59: <-- 550 5.1.1 <a@example.org>: User unknown\n"
+      " Fri 2026-12-11 09:04:59: --> RCPT To:<b@example.org>\n"
+      " Fri 2026-12-11 09:05:00: <-- 250 2.1.5 Ok\n"
+      " Fri 2026-12-11 09:05:00: --> DATA\n"
+      " Fri 2026-12-11 09:05:00: <-- 554 5.7.1 Message refused\n";
+  const auto lines = bounce::Lines(log);
+  bounce::FailingReply r;
+  ASSERT_TRUE(bounce::FindFailingReply(lines, "a@example.org", &r));
+  EXPECT_EQ(r.reply, "550 5.1.1 <a@example.org>: User unknown");
+  EXPECT_EQ(r.command, SmtpCommand::kRcpt);
+  // b's RCPT was accepted: its failure is the refusal of the data, not a's reply.
+  ASSERT_TRUE(bounce::FindFailingReply(lines, "b@example.org", &r));
+  EXPECT_EQ(r.reply, "554 5.7.1 Message refused");
+  EXPECT_EQ(r.command, SmtpCommand::kData);
+  // The classic transcript markers read the same way.
+  const auto classic = bounce::Lines(">>> MAIL From:<s@example.com>\n<<< 250 Ok\n>>> RCPT To:<c@example.org>\n"
+                                     "<<< 452-4.2.2 Mailbox full\n<<< 452 4.2.2 try later\n");
+  ASSERT_TRUE(bounce::FindFailingReply(classic, "c@example.org", &r));
+  EXPECT_EQ(r.reply, "452-4.2.2 Mailbox full 452 4.2.2 try later");
+  // No session, or a session without a failure: nothing.
+  EXPECT_FALSE(bounce::FindFailingReply(bounce::Lines("550 5.1.1 User unknown\nRCPT TO: x@example.org\n"), "x@example.org", &r));
+  EXPECT_FALSE(bounce::FindFailingReply(bounce::Lines("--> RCPT To:<d@example.org>\n<-- 250 Ok\n"), "d@example.org", &r));
+  // A colon in prose followed by an arrow-like word is no log line.
+  EXPECT_FALSE(bounce::FindFailingReply(bounce::Lines("Note: <-- 550 not a reply\n"), "", &r));
+}
+
 // A DSN in one message/delivery-status part; fields are the per-recipient block.
 std::string DsnWith(std::string_view text, std::string_view fields) {
   std::string m =
