@@ -90,7 +90,7 @@ class World:
         self.dir = tempfile.mkdtemp(prefix="rebound-api-")
         self.data = os.path.join(self.dir, "data")
         self.out = os.path.join(self.dir, "received")
-        self.sink_port, self.smtp_port, self.http_port = free_port(), free_port(), free_port()
+        self.sink_port, self.smtp_port, self.http_port, self.closed_port = free_port(), free_port(), free_port(), free_port()
         self.config = os.path.join(self.dir, "rebound.toml")
         with open(self.config, "w") as f:
             f.write(f"""[server]
@@ -100,6 +100,11 @@ hostname = "relay.test"
 log = "{self.dir}/serve.jsonl"
 max_message_size = 200000
 auth_failure_delay_ms = 10
+
+[dns]
+servers = "127.0.0.1:{self.closed_port}"   # nothing answers: domain checks fail fast
+timeout_ms = 100
+tries = 1
 
 [delivery]
 enabled = true
@@ -123,6 +128,10 @@ key_burst = 150
         self.cli("account", "add", "alice", "--domain", "example.com", input="alice-pw\n")
         self.cli("account", "add", "tiny", "--domain", "example.com", "--daily-quota", "1", input="tiny-pw\n")
         self.cli("account", "add", "bob", "--domain", "example.org", input="bob-pw\n")
+        # Registering a sending domain changes what its account may send (only
+        # verified domains), so the domain test has an account of its own.
+        self.cli("account", "add", "dom", "--domain", "example.net", input="dom-pw\n")
+        self.dom_key = self.cli("apikey", "create", "--account", "dom", "--scope", "read,admin").stdout.strip()
         self.key = self.cli("apikey", "create", "--account", "alice", "--scope", "send,read,admin").stdout.strip()
         self.read_key = self.cli("apikey", "create", "--account", "alice", "--scope", "read").stdout.strip()
         self.tiny_key = self.cli("apikey", "create", "--account", "tiny").stdout.strip()
@@ -479,6 +488,30 @@ class Suppressions(unittest.TestCase):
         st = check(S.req("GET", "/v1/stats"), "GET", "/v1/stats", 200)
         self.assertEqual(st["account"], "alice")
         self.assertGreaterEqual(sum(st["recipients"].values()), 1)
+
+
+class Domains(unittest.TestCase):
+    def test_list_and_check(self):
+        r = subprocess.run([REBOUND, "domain", "add", "mail.example.net", "--account", "dom", "--config", S.config],
+                           capture_output=True, text=True, timeout=60)
+        if r.returncode != 0:
+            self.skipTest("rebound domain add: " + r.stderr)
+        listed = check(S.req("GET", "/v1/domains", key=S.dom_key), "GET", "/v1/domains", 200)["domains"]
+        d = [x for x in listed if x["name"] == "mail.example.net"]
+        self.assertEqual(len(d), 1)
+        self.assertFalse(d[0]["verified"])
+        self.assertIn("ownership", {rec["purpose"] for rec in d[0]["records"]})
+        self.assertEqual(check(S.req("GET", "/v1/domains", key=S.bob_key), "GET", "/v1/domains", 200)["domains"], [])
+        res = check(S.req("POST", "/v1/domains/mail.example.net/check", key=S.dom_key), "POST",
+                    "/v1/domains/{domain}/check", 200)
+        self.assertFalse(res["verified"])
+        own = [c for c in res["checks"] if c["record"] == "ownership"]
+        self.assertTrue(own and not own[0]["ok"] and own[0]["fix"])
+        check(S.req("POST", "/v1/domains/other.example/check", key=S.dom_key), "POST", "/v1/domains/{domain}/check", 404)
+        # Another account's domain is not found, and read alone cannot check.
+        check(S.req("POST", "/v1/domains/mail.example.net/check"), "POST", "/v1/domains/{domain}/check", 404)
+        check(S.req("POST", "/v1/domains/mail.example.net/check", key=S.read_key), "POST",
+              "/v1/domains/{domain}/check", 403)
 
 
 class Keys(unittest.TestCase):

@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "api/api_keys.h"
+#include "api/domain_routes.h"
 #include "api/endpoints.h"
 #include "api/http_server.h"
 #include "cli/serve_part.h"
@@ -37,16 +38,21 @@ namespace {
 class HttpPart final : public ServePart {
  public:
   HttpPart(std::unique_ptr<api::ApiKeys> keys, std::unique_ptr<api::Endpoints> endpoints,
-           std::unique_ptr<api::HttpServer> server)
-      : keys_(std::move(keys)), endpoints_(std::move(endpoints)), server_(std::move(server)) {}
+           std::unique_ptr<api::DomainRoutes> domain_routes, std::unique_ptr<api::HttpServer> server)
+      : keys_(std::move(keys)),
+        endpoints_(std::move(endpoints)),
+        domain_routes_(std::move(domain_routes)),
+        server_(std::move(server)) {}
   ~HttpPart() override {
     server_.reset();  // joins the handlers in flight before what they use goes
+    domain_routes_.reset();
     endpoints_.reset();
   }
 
  private:
   std::unique_ptr<api::ApiKeys> keys_;
   std::unique_ptr<api::Endpoints> endpoints_;
+  std::unique_ptr<api::DomainRoutes> domain_routes_;
   std::unique_ptr<api::HttpServer> server_;
 };
 
@@ -84,12 +90,17 @@ Status Start(const ServeContext& context, std::unique_ptr<ServePart>* out) {
   std::unique_ptr<api::Endpoints> endpoints;
   s = api::Endpoints::Create(ac, &endpoints);
   if (!s.ok()) return s;
+  std::unique_ptr<api::DomainRoutes> domain_routes;
+#if REBOUND_API_DOMAINS  // /v1/domains when src/domains is built
+  s = api::DomainRoutes::Create(c, &domain_routes);
+  if (!s.ok()) return s;
+#endif
   std::unique_ptr<api::HttpServer> server;
   s = api::HttpServer::Start(context.server->io_context(), o, keys.get(), &server);
   if (!s.ok()) return s;
   std::cerr << "rebound serve: HTTP API on " << (o.tls_cert.empty() ? "http://" : "https://") << server->listen_address()
             << "\n";
-  *out = std::make_unique<HttpPart>(std::move(keys), std::move(endpoints), std::move(server));
+  *out = std::make_unique<HttpPart>(std::move(keys), std::move(endpoints), std::move(domain_routes), std::move(server));
   return Status::Ok();
 }
 
