@@ -645,6 +645,43 @@ class Hostile(unittest.TestCase):
         self.assertEqual(data.count(b"HTTP/1.1 200"), 3)
 
 
+class Tls(unittest.TestCase):
+    def test_https_with_the_configured_certificate(self):
+        d = tempfile.mkdtemp(prefix="rebound-api-tls-")
+        try:
+            cert, key = os.path.join(d, "cert.pem"), os.path.join(d, "key.pem")
+            r = subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost",
+                                "-addext", "subjectAltName=IP:127.0.0.1", "-days", "1", "-keyout", key, "-out", cert],
+                               capture_output=True, timeout=60)
+            if r.returncode != 0:
+                self.skipTest("openssl could not make a certificate")
+            smtp, http = free_port(), free_port()
+            cfg = os.path.join(d, "c.toml")
+            with open(cfg, "w") as f:
+                f.write(f'[server]\nlisten = "127.0.0.1:{smtp}"\ndata_dir = "{d}/data"\nlog = "{d}/log"\n'
+                        f'[delivery]\nenabled = false\n'
+                        f'[http]\nlisten = "127.0.0.1:{http}"\ntls_cert = "{cert}"\ntls_key = "{key}"\n')
+            subprocess.run([REBOUND, "account", "add", "t", "--domain", "example.com", "--config", cfg],
+                           input="pw\n", text=True, check=True, capture_output=True)
+            k = subprocess.run([REBOUND, "apikey", "create", "--account", "t", "--scope", "read", "--config", cfg],
+                               capture_output=True, text=True, check=True).stdout.strip()
+            p = subprocess.Popen([REBOUND, "serve", "--config", cfg], stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.DEVNULL)
+            try:
+                self.assertTrue(wait_port(http))
+                r = requests.get(f"https://127.0.0.1:{http}/v1/stats", headers={"Authorization": "Bearer " + k},
+                                 verify=cert, timeout=10)
+                check(r, "GET", "/v1/stats", 200)
+                # Plain HTTP on the TLS port gets nothing useful.
+                with self.assertRaises(requests.exceptions.RequestException):
+                    requests.get(f"http://127.0.0.1:{http}/v1/stats", timeout=5).json()
+            finally:
+                p.send_signal(signal.SIGTERM)
+                p.wait(timeout=10)
+        finally:
+            shutil.rmtree(d, ignore_errors=True)
+
+
 class ZZSchemas(unittest.TestCase):
     def test_every_operation_was_checked(self):
         ops = {(m.upper(), p) for p, item in OPENAPI["paths"].items() for m in item}
