@@ -6,6 +6,7 @@
 #undef _Bool
 
 #include <cstring>
+#include <system_error>
 #include <thread>
 
 #include "core/text.h"
@@ -190,8 +191,14 @@ Status Signer::Sign(std::string_view message, const std::vector<SigningKey>& key
   std::vector<std::string> made(keys.size());
   std::vector<Status> status(keys.size());
   std::vector<std::thread> others;
-  for (size_t i = 1; i < keys.size(); ++i)
-    others.emplace_back([&, i] { status[i] = SignOne(lib_, prepared, body, keys[i], &made[i]); });
+  for (size_t i = 1; i < keys.size(); ++i) {
+    auto sign = [&, i] { status[i] = SignOne(lib_, prepared, body, keys[i], &made[i]); };
+    try {
+      others.emplace_back(sign);
+    } catch (const std::system_error&) {
+      sign();  // no thread to be had: sign here
+    }
+  }
   if (!keys.empty()) status[0] = SignOne(lib_, prepared, body, keys[0], &made[0]);
   for (auto& t : others) t.join();
   for (const Status& s : status)
