@@ -44,7 +44,8 @@ void Setup(CLI::App& root, int* exit_code) {
   cmd->require_subcommand(1);
   cmd->footer(
       "A key belongs to one account and holds scopes: send (POST /v1/messages...), read (GET messages, events,\n"
-      "suppressions, stats), admin (change suppressions). Only a hash of the key is stored: keep the printed key.\n"
+      "suppressions, stats, domains), admin (change suppressions, check domains). Only a hash of the key is\n"
+      "stored: keep the printed key.\n"
       "Example:\n  KEY=$(rebound apikey create --account alice --scope send,read)\n"
       "  curl -H \"Authorization: Bearer $KEY\" http://127.0.0.1:8025/v1/stats");
 
