@@ -29,7 +29,8 @@ test_pkgs=(
   libnet-ssleay-perl libio-socket-ssl-perl  # swaks STARTTLS in the relay tests
   libsisimai-perl pflogsumm
   python3-dkim opendkim opendkim-tools  # two independent DKIM verifiers; Postfix+OpenDKIM peer bench
-  python3-jsonschema python3-requests # the HTTP API tests (OpenAPI schemas, a real client)
+  python3-jsonschema python3-requests python3-yaml  # the HTTP API tests (OpenAPI schemas, a real client)
+  wrk                                 # HTTP load for bench/peer_api.sh
   prometheus                          # promtool check metrics
   time                                # /usr/bin/time -v: peak RSS in bench/peer_parse.sh
   chromium                            # renders rebound scan --html in a test
