@@ -514,6 +514,33 @@ class Domains(unittest.TestCase):
               "/v1/domains/{domain}/check", 403)
 
 
+class Webhooks(unittest.TestCase):
+    """The /v1/webhooks routes (src/cli/serve_webhooks.cc) against the documented schemas;
+    delivery of the events themselves is src/webhooks' tests."""
+
+    def test_add_list_rotate_delete(self):
+        added = check(S.req("POST", "/v1/webhooks", json={"url": "http://127.0.0.1:9/hooks", "events": ["bounced"]}),
+                      "POST", "/v1/webhooks", 201)
+        self.assertTrue(added["secret"].startswith("whsec_"))
+        wid = added["webhook"]["id"]
+        listed = check(S.req("GET", "/v1/webhooks", key=S.read_key), "GET", "/v1/webhooks", 200)["webhooks"]
+        self.assertIn(wid, [w["id"] for w in listed])
+        self.assertNotIn("secret", json.dumps(listed))
+        bob = check(S.req("GET", "/v1/webhooks", key=S.bob_key), "GET", "/v1/webhooks", 200)["webhooks"]
+        self.assertNotIn(wid, [w["id"] for w in bob])
+        rotated = check(S.req("POST", f"/v1/webhooks/{wid}/rotate-secret", json={"grace_seconds": 60}),
+                        "POST", "/v1/webhooks/{id}/rotate-secret", 200)
+        self.assertNotEqual(rotated["secret"], added["secret"])
+        self.assertIsNotNone(rotated["webhook"]["rotating_until"])
+        check(S.req("POST", "/v1/webhooks", json={"url": "ftp://x"}), "POST", "/v1/webhooks", 422)
+        check(S.req("POST", "/v1/webhooks", data="{", headers={"Content-Type": "application/json"}),
+              "POST", "/v1/webhooks", 400)
+        check(S.req("POST", "/v1/webhooks", key=S.read_key, json={"url": "http://127.0.0.1:9/"}),
+              "POST", "/v1/webhooks", 403)
+        self.assertEqual(check(S.req("DELETE", f"/v1/webhooks/{wid}"), "DELETE", "/v1/webhooks/{id}", 200)["deleted"], wid)
+        check(S.req("DELETE", f"/v1/webhooks/{wid}"), "DELETE", "/v1/webhooks/{id}", 404)
+
+
 class Keys(unittest.TestCase):
     def test_missing_wrong_malformed_and_revoked_keys_get_one_answer(self):
         answers = []

@@ -124,6 +124,7 @@ TEST(Facets, TheSubjectDecidesAndFamiliesOfWordings) {
       {"552 Rejected: dangerous attachment type (.exe)", Category::virus},
       {"550 Message has duplicate Subject headers", Category::protocol_error},
       {"554 The size of the attachment exceeds what we take", Category::message_too_large},
+      {"550 You are not a member of this group; only members can post", Category::policy_rejected},
   };
   for (const auto& c : cases) {
     Verdict v = Default().Classify(c.reply, scratch.get());
