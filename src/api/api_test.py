@@ -26,6 +26,9 @@ import tempfile
 import time
 import unittest
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests"))
+from loopback import free_port, wait_port  # noqa: E402
+
 try:
     import jsonschema
     import requests
@@ -40,23 +43,6 @@ RECEIVER = os.path.join(SRC, "tests", "delivery", "smtp_server.py")
 OPENAPI = yaml.safe_load(open(os.path.join(SRC, "docs", "api", "openapi.yaml")))
 REBOUND = None
 S = None  # the running world
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_port(port, limit=20.0):
-    end = time.time() + limit
-    while time.time() < end:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return True
-        except OSError:
-            time.sleep(0.05)
-    return False
 
 
 def schema_for(method, template, status, content="application/json"):
