@@ -224,6 +224,20 @@ void CompleteFromText(const Context& ctx, Extraction* ex) {
       break;
     }
   }
+  // A quoted session states the command that the fields leave out: the
+  // reply a record holds, shown after ">>> DATA", answered DATA.
+  if (std::any_of(ex->recipients.begin(), ex->recipients.end(), [](const Candidate& c) {
+        return c.command == SmtpCommand::kUnknown && !c.diagnostic.empty();
+      })) {
+    const std::string_view own = std::string_view(ctx.text).substr(0, ProseEndOf(ctx));
+    if (own.find("<<<") != std::string_view::npos || own.find("<--") != std::string_view::npos ||
+        own.find("Out:") != std::string_view::npos) {
+      const auto lines = Lines(own);
+      for (auto& c : ex->recipients)
+        if (c.command == SmtpCommand::kUnknown && !c.diagnostic.empty())
+          c.command = CommandOfQuotedReply(lines, c.diagnostic);
+    }
+  }
   // Still no diagnostic: the human-readable part is all there is.
   std::string fallback;
   for (auto& c : ex->recipients) {

@@ -442,6 +442,18 @@ TEST(Extract, FailingReplyOfAQuotedSession) {
   EXPECT_FALSE(bounce::FindFailingReply(bounce::Lines("Note: <-- 550 not a reply\n"), "", &r));
 }
 
+// A DSN's Diagnostic-Code quotes a reply that the text's session shows
+// after the command it answered: that command is the record's.
+TEST(Transcript, QuotedSessionStatesTheCommandOfTheDiagnostic) {
+  const auto lines = bounce::Lines(
+      "... while talking to mx.example.org.:\n>>> DATA\n<<< 550 5.0.0 <a@example.org>... User unknown\n"
+      "550 5.1.1 <a@example.org>... User unknown\n<<< 503 5.0.0 Need RCPT (recipient)\n");
+  EXPECT_EQ(bounce::CommandOfQuotedReply(lines, "550 5.0.0  <A@example.org>...\n User unknown"), SmtpCommand::kData);
+  // A reply the session does not show, or too short to pair, tells nothing.
+  EXPECT_EQ(bounce::CommandOfQuotedReply(lines, "554 5.7.9 Header error"), SmtpCommand::kUnknown);
+  EXPECT_EQ(bounce::CommandOfQuotedReply(lines, "550"), SmtpCommand::kUnknown);
+}
+
 // A DSN in one message/delivery-status part; fields are the per-recipient block.
 std::string DsnWith(std::string_view text, std::string_view fields) {
   std::string m =

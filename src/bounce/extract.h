@@ -253,4 +253,10 @@ struct FailingReply {
 };
 bool FindFailingReply(const std::vector<std::string_view>& lines, std::string_view recipient, FailingReply* out);
 
+// The command that a quoted session shows answered by the reply a record
+// already holds (a DSN's Diagnostic-Code quoting the "<<< 554 5.7.9 ..."
+// that followed ">>> DATA"), compared with white space squashed and letter
+// case ignored; kUnknown when no reply of the session is that one.
+SmtpCommand CommandOfQuotedReply(const std::vector<std::string_view>& lines, std::string_view diagnostic);
+
 }  // namespace rebound::bounce

@@ -36,14 +36,19 @@ bool DomainChar(unsigned char c) { return kDomainChar[c]; }
 // CJK punctuation (U+3000-U+303F: "、。「」【】"), the full-width forms of
 // ASCII punctuation (U+FF01-U+FF0F, U+FF1A-U+FF20, U+FF3B-U+FF40,
 // U+FF5B-U+FF65: "：，（）"), typographic quotes (U+2018-U+201F), the
-// no-break space and guillemets. Addresses may hold non-ASCII letters
-// (RFC 6531), but these marks separate an address from the words around it
-// in Chinese, Japanese, French or Russian text ("收件人：a@b.cn，").
+// no-break space and guillemets, the ellipsis (U+2026), the Arabic comma,
+// semicolon and question mark (U+060C, U+061B, U+061F) and the Devanagari
+// danda (U+0964, U+0965). Addresses may hold non-ASCII letters (RFC 6531),
+// but these marks separate an address from the words around it in Chinese,
+// Japanese, French, Russian, Arabic or Hindi text ("收件人：a@b.cn，",
+// "مرحبًا a@b.com،").
 size_t WidePunctuationAt(std::string_view s, size_t i) {
   const auto byte = [&](size_t k) { return i + k < s.size() ? static_cast<unsigned char>(s[i + k]) : 0u; };
   const unsigned b0 = byte(0), b1 = byte(1), b2 = byte(2);
   if (b0 == 0xC2 && (b1 == 0xA0 || b1 == 0xAB || b1 == 0xBB)) return 2;
-  if (b0 == 0xE2 && b1 == 0x80 && b2 >= 0x98 && b2 <= 0x9F) return 3;
+  if (b0 == 0xD8 && (b1 == 0x8C || b1 == 0x9B || b1 == 0x9F)) return 2;
+  if (b0 == 0xE0 && b1 == 0xA5 && (b2 == 0xA4 || b2 == 0xA5)) return 3;
+  if (b0 == 0xE2 && b1 == 0x80 && ((b2 >= 0x98 && b2 <= 0x9F) || b2 == 0xA6)) return 3;
   if (b0 == 0xE3 && b1 == 0x80 && b2 >= 0x80 && b2 <= 0xBF) return 3;
   if (b0 == 0xEF && b1 == 0xBC)
     return (b2 >= 0x81 && b2 <= 0x8F) || (b2 >= 0x9A && b2 <= 0xA0) || b2 >= 0xBB ? 3 : 0;
@@ -530,6 +535,37 @@ bool FindFailingReply(const std::vector<std::string_view>& lines, std::string_vi
   if (last.reply.empty()) return false;
   *out = std::move(last);
   return true;
+}
+
+namespace {
+// s lower-cased with every run of white space made one space, trimmed.
+std::string SquashedLower(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (char ch : s) {
+    const bool space = ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n';
+    if (space) {
+      if (!out.empty() && out.back() != ' ') out.push_back(' ');
+    } else {
+      out.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(ch))));
+    }
+  }
+  if (!out.empty() && out.back() == ' ') out.pop_back();
+  return out;
+}
+}  // namespace
+
+SmtpCommand CommandOfQuotedReply(const std::vector<std::string_view>& lines, std::string_view diagnostic) {
+  const std::string wanted = SquashedLower(diagnostic);
+  if (wanted.size() < 8) return SmtpCommand::kUnknown;  // a bare code says too little to pair
+  TranscriptReader session;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    if (session.Read(lines, &i) != TranscriptReader::Step::kReply || !session.in_session()) continue;
+    const std::string reply = SquashedLower(session.reply());
+    if (reply.size() >= 8 && (reply.find(wanted) != std::string::npos || wanted.find(reply) != std::string::npos))
+      return session.command();
+  }
+  return SmtpCommand::kUnknown;
 }
 
 }  // namespace rebound::bounce

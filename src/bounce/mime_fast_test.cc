@@ -217,6 +217,9 @@ TEST(MimeFast, FirstAddressCharacterTables) {
   EXPECT_EQ(FirstAddress("\xc2\xab" "ivan@example.ru\xc2\xbb"), "ivan@example.ru");
   EXPECT_EQ(FirstAddress("\xe3\x80\x8c" "taro@example.jp\xe3\x80\x8d"), "taro@example.jp");
   EXPECT_EQ(FirstAddress("\xe5\xbc\xa0\xe4\xbc\x9f@example.cn"), "\xe5\xbc\xa0\xe4\xbc\x9f@example.cn");
+  // Arabic and Hindi punctuation ends an address, as CJK punctuation does.
+  EXPECT_EQ(FirstAddress("\xd9\x85\xd8\xb1\xd8\xad\xd8\xa8\xd9\x8b\xd8\xa7 kaz@example.jp\xd8\x8c"), "kaz@example.jp");
+  EXPECT_EQ(FirstAddress("ravi@example.in\xe0\xa5\xa4"), "ravi@example.in");
 }
 
 // Quoted-printable decoding as first written, byte by byte.

@@ -24,11 +24,22 @@ bool LooksLikeBounce(const Context& ctx) {
   // sender: its own first words say that delivery failed.
   static const char* kFailureSentences[] = {"could not be delivered", "couldn't be delivered", "was not delivered",
                                             "unable to deliver", "could not deliver", "delivery failed",
-                                            "delivery has failed", "undeliverable"};
+                                            "delivery has failed", "undeliverable", "automatically rejected"};
   const std::string_view own = std::string_view(ctx.lower).substr(0, std::min<size_t>(ProseEndOf(ctx), 2048));
   for (const char* s : kFailureSentences)
     if (FindPhraseIn(own, s) != std::string_view::npos) return true;
   return false;
+}
+
+// An address a notice names as a sender or a contact, never as a failed
+// recipient: the mailer daemon, a postmaster, and a mailing list's own
+// administrative addresses (Mailman's "contact the mailing list owner at
+// list-owner@...", "-request", "-bounces", majordomo's "owner-list").
+bool IsServiceAddress(std::string_view a) {
+  if (a.find("mailer-daemon") != std::string_view::npos || a.find("postmaster") != std::string_view::npos) return true;
+  const std::string_view local = a.substr(0, a.find('@'));
+  return local.ends_with("-owner") || local.ends_with("-request") || local.ends_with("-bounces") ||
+         local.ends_with("-admin") || local.starts_with("owner-");
 }
 
 // The envelope recipient a notice quotes from the failed transaction
@@ -75,7 +86,7 @@ SmtpCommand CommandBlock(const std::vector<std::string_view>& lines) {
 // A table of failed addresses, each line an address and then its cause
 // ("a@b Invalid Address, ERROR_CODE :550 ...", "a@b [User unknown]",
 // "<a@b>: mailbox full"): one candidate per line, the rest of the line its
-// diagnostic. Lines of the bounce's own addressee and of the mailer daemon
+// diagnostic. Lines of the bounce's own addressee and of a service address
 // are not failures.
 void LeadingAddressLines(const std::vector<std::string_view>& lines, std::string_view own,
                          std::vector<Candidate>* out) {
@@ -101,9 +112,7 @@ void LeadingAddressLines(const std::vector<std::string_view>& lines, std::string
     while (!rest.empty() && (rest.front() == ':' || rest.front() == ' ' || rest.front() == '\t')) rest.remove_prefix(1);
     if (rest.size() < 4) continue;
     std::string address = Lower(FirstAddress(token));
-    if (address.empty() || address == own || address.find("mailer-daemon") != std::string::npos ||
-        address.find("postmaster") != std::string::npos)
-      continue;
+    if (address.empty() || address == own || IsServiceAddress(address)) continue;
     if (std::any_of(out->begin(), out->end(), [&](const Candidate& c) { return c.recipient == address; })) continue;
     Candidate c;
     c.recipient = std::move(address);
@@ -154,6 +163,7 @@ bool ExtractGeneric(const Context& ctx, Extraction* out) {
   std::string_view text = std::string_view(ctx.text).substr(0, ProseEndOf(ctx));
   auto lines = Lines(text);
   AddressBlocks(lines, 0, lines.size(), &out->recipients);
+  std::erase_if(out->recipients, [](const Candidate& c) { return IsServiceAddress(c.recipient); });
   std::string own = Lower(FirstAddress(ctx.to));
   // The bounce's own addressee listed among them is usually the sender
   // named in passing; but a message sent to oneself fails for that very
@@ -189,8 +199,7 @@ bool ExtractGeneric(const Context& ctx, Extraction* out) {
     // An address mentioned in a sentence: "Could not be delivered to: <rcpt>".
     for (auto line : lines) {
       std::string a = Lower(FirstAddress(line));
-      if (a.empty() || a == own || a.find("mailer-daemon") != std::string::npos || a.find("postmaster") != std::string::npos)
-        continue;
+      if (a.empty() || a == own || IsServiceAddress(a)) continue;
       Candidate c;
       c.recipient = a;
       out->recipients.push_back(std::move(c));
@@ -202,14 +211,21 @@ bool ExtractGeneric(const Context& ctx, Extraction* out) {
     std::string_view orig = ctx.inline_original;
     if (text.size() < ctx.text.size()) orig = std::string_view(ctx.text).substr(text.size() - (text.empty() ? 0 : 1));
     size_t to = IFind(orig, "\nTo:");
+    std::string a;
     if (to != std::string_view::npos) {
       size_t eol = orig.find('\n', to + 4);
-      std::string a = Lower(FirstAddress(orig.substr(to + 4, eol == std::string_view::npos ? std::string_view::npos : eol - to - 4)));
-      if (!a.empty()) {
-        Candidate c;
-        c.recipient = a;
-        out->recipients.push_back(std::move(c));
-      }
+      a = Lower(FirstAddress(orig.substr(to + 4, eol == std::string_view::npos ? std::string_view::npos : eol - to - 4)));
+    }
+    // Or the attached one's (a list server returns the refused post as a
+    // part), unless that is itself a bounce, which is read as one later,
+    // or the notice is a report, whose delivery-status part is read later.
+    if (a.empty() && ctx.original_headers && !(ctx.headers && IFind(ctx.headers->Raw("Content-Type"), "report") != std::string::npos) &&
+        !IsServiceAddress(Lower(FirstAddress(ctx.original_headers->Raw("From")))))
+      a = Lower(FirstAddress(OriginalTo(ctx)));
+    if (!a.empty()) {
+      Candidate c;
+      c.recipient = std::move(a);
+      out->recipients.push_back(std::move(c));
     }
   }
   if (out->recipients.empty()) return false;
