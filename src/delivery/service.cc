@@ -6,6 +6,7 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
 
 #include "config/config.h"
 #include "delivery/service_impl.h"
@@ -81,6 +82,22 @@ void DeliveryService::Wake() {
   asio::post(*impl_->strand_, [impl] {
     if (impl->wake_) impl->wake_->cancel();
   });
+}
+
+void DeliveryService::ReplaceClassifier(std::unique_ptr<const Classifier> classifier) {
+  const Classifier* next = classifier.get();
+  {
+    std::lock_guard<std::mutex> lock(replaced_mu_);
+    replacements_.push_back(std::move(classifier));
+  }
+  Impl* impl = impl_.get();
+  auto swap = [impl, next] {
+    impl->classifier_ = next;
+    impl->scratch_ = next->NewScratch();
+  };
+  // The loop classifies on its strand: swap there, between two verdicts.
+  if (impl_->strand_) asio::post(*impl_->strand_, swap);
+  else swap();
 }
 
 int DeliveryService::RunOnce(asio::io_context& io) {

@@ -28,7 +28,9 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <vector>
 
 #include "delivery/disposition.h"
 #include "delivery/dns.h"
@@ -106,6 +108,11 @@ class DeliveryService {
   void Stop();
   // Wakes the loop now (e.g. right after a message was queued).
   void Wake();
+  // Classifies with `classifier` from now on (serve's reload of
+  // classifier.rules). Verdicts already taken point into the old one, so the
+  // service keeps every classifier it was given until it is destroyed.
+  // Safe from any thread.
+  void ReplaceClassifier(std::unique_ptr<const Classifier> classifier);
 
   // Runs one pass on io until it is done: claims what is due now, delivers
   // it, records everything. Returns the number of recipients handled. For
@@ -121,6 +128,8 @@ class DeliveryService {
                                std::unique_ptr<DeliveryService>*);
   explicit DeliveryService(std::unique_ptr<Impl> impl);
   std::unique_ptr<const Classifier> owned_classifier_;  // when StartDelivery built it; outlives impl_
+  std::mutex replaced_mu_;
+  std::vector<std::unique_ptr<const Classifier>> replacements_;  // ReplaceClassifier's; outlive impl_
   std::unique_ptr<Impl> impl_;
 };
 

@@ -1,7 +1,8 @@
 // The listener of the submission server: reads the server.* settings, loads
 // the TLS certificate, binds, accepts connections, caps sessions in total
 // and per client IP, and hands each admitted connection to a session
-// (smtp_session.h). It owns everything the sessions borrow.
+// (smtp_session.h). It owns everything the sessions borrow; a reload makes
+// a new set of it for the sessions to come (Generation).
 #include <unistd.h>
 
 #include <utility>  // before Asio: Boost 1.74 awaitable.hpp needs std::exchange
@@ -19,6 +20,7 @@
 #include "relay/replies.h"
 #include "relay/smtp_server.h"
 #include "relay/smtp_session.h"
+#include "relay/systemd_notify.h"
 
 namespace rebound::relay {
 
@@ -29,21 +31,25 @@ using asio::ip::tcp;
 
 namespace {
 
+// What the sessions started between two reloads share: their settings and
+// the TLS context. A reload makes a new one for the sessions to come; an old
+// one goes once its last session has (sessions hold it by reference).
+struct Generation {
+  SessionContext ctx;
+  std::unique_ptr<asio::ssl::context> tls;
+  int64_t max_sessions = 0, max_sessions_per_ip = 0;
+  int live = 0;  // sessions using it; guarded by Listener::sessions_mu_
+};
+
 class Listener final : public SmtpServer {
  public:
   Listener(const Config& config, Store* store)
       : config_(config),
+        store_(store),
         acceptor_(ioc_),
         signals_(ioc_, SIGINT, SIGTERM),
-        tls_ctx_(asio::ssl::context::tls_server),
         store_pool_(static_cast<size_t>(std::max<int64_t>(1, config.Int("server.store_threads")))),
-        auth_pool_(2) {
-    sessions_ctx_.store = store;
-    sessions_ctx_.tls = &tls_ctx_;
-    sessions_ctx_.store_pool = &store_pool_;
-    sessions_ctx_.auth_pool = &auth_pool_;
-    sessions_ctx_.on_closed = [this](const std::string& ip) { Release(ip); };
-  }
+        auth_pool_(2) {}
 
   ~Listener() override {
     store_pool_.join();
@@ -51,55 +57,15 @@ class Listener final : public SmtpServer {
   }
 
   Status Init() {
-    SessionLimits& lim = sessions_ctx_.limits;
-    lim.hostname = config_.String("server.hostname");
-    if (lim.hostname.empty()) {
-      char buf[256] = {};
-      gethostname(buf, sizeof buf - 1);
-      lim.hostname = buf[0] ? buf : "localhost";
-    }
-    max_sessions_ = config_.Int("server.max_sessions");
-    max_sessions_per_ip_ = config_.Int("server.max_sessions_per_ip");
-    lim.max_message_size = config_.Int("server.max_message_size");
-    lim.max_recipients = config_.Int("server.max_recipients");
-    lim.max_command_line = std::max<int64_t>(512, config_.Int("server.max_command_line"));
-    lim.max_data_line = std::max<int64_t>(1000, config_.Int("server.max_data_line"));
-    lim.max_errors = config_.Int("server.max_errors");
-    lim.max_commands = config_.Int("server.max_commands");
-    lim.command_timeout = config_.Int("server.command_timeout");
-    lim.data_timeout = config_.Int("server.data_timeout");
-    lim.auth_failure_delay_ms = config_.Int("server.auth_failure_delay_ms");
-    lim.auth_requires_tls = config_.Bool("server.auth_requires_tls");
-    lim.auth_plaintext_on_loopback = config_.Bool("server.auth_plaintext_on_loopback");
-    lim.check_sender_domain = config_.Bool("server.check_sender_domain");
-    lim.loopback_account = config_.String("server.loopback_account");
-    Status cs = ParseContentCheckSettings(config_, &sessions_ctx_.content_check);
-    if (!cs.ok()) return cs;
-
-    const std::string& data = config_.String("server.data_dir");
-    const std::string& log = config_.String("server.log");
-    FILE* lf = stderr;
-    if (log.empty()) lf = nullptr;
-    else if (log != "-" && !(lf = fopen(log.c_str(), "a"))) return Status::IoError(log + ": cannot open the log file");
-    log_ = std::make_unique<EventLog>(lf);
-    sessions_ctx_.log = log_.get();
-
-    std::string cert = config_.String("server.tls_cert"), key = config_.String("server.tls_key");
-    if (cert.empty() != key.empty()) return Status::InvalidArgument("server.tls_cert and server.tls_key go together");
-    if (cert.empty()) {
-      cert = data + "/tls-cert.pem";
-      key = data + "/tls-key.pem";
-      Status s = EnsureSelfSignedCertificate(cert, key, lim.hostname);
-      if (!s.ok()) return s;
-    }
-    boost::system::error_code ec;
-    tls_ctx_.set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
-                         asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1);
-    tls_ctx_.use_certificate_chain_file(cert, ec);
-    if (!ec) tls_ctx_.use_private_key_file(key, asio::ssl::context::pem, ec);
-    if (ec) return Status::IoError(cert + ": cannot load the TLS certificate or key: " + ec.message());
+    Status s = EventLog::Open(config_.String("server.log"), &log_);
+    if (!s.ok()) return s;
+    std::unique_ptr<Generation> first;
+    s = BuildGeneration(config_, &first);
+    if (!s.ok()) return s;
+    generations_.push_back(std::move(first));
 
     // ADDR:PORT, [v6]:PORT
+    boost::system::error_code ec;
     const std::string& listen = config_.String("server.listen");
     size_t colon = listen.rfind(':');
     if (colon == std::string::npos) return Status::InvalidArgument("server.listen: expected ADDR:PORT, got " + listen);
@@ -125,18 +91,47 @@ class Listener final : public SmtpServer {
 
   std::string listen_address() const override { return listen_address_; }
   asio::io_context& io_context() override { return ioc_; }
-  void SetQueuedCallback(std::function<void(int64_t)> fn) override { sessions_ctx_.on_queued = std::move(fn); }
+  EventLog& event_log() override { return *log_; }
+  void SetQueuedCallback(std::function<void(int64_t)> fn) override {
+    std::lock_guard<std::mutex> lock(sessions_mu_);
+    on_queued_ = std::move(fn);
+    for (auto& g : generations_) g->ctx.on_queued = on_queued_;
+  }
+
+  Status Reload(const Config& config) override {
+    std::unique_ptr<Generation> next;
+    Status s = BuildGeneration(config, &next);
+    if (!s.ok()) return s;
+    s = log_->Reopen(config.String("server.log"));
+    if (!s.ok()) return s;
+    std::lock_guard<std::mutex> lock(sessions_mu_);
+    next->ctx.on_queued = on_queued_;
+    const Generation* current = next.get();
+    generations_.push_back(std::move(next));
+    // Generations nobody uses any more go now; the others when a later
+    // reload finds them idle.
+    std::erase_if(generations_, [current](const std::unique_ptr<Generation>& g) {
+      return g->live == 0 && g.get() != current;
+    });
+    return Status::Ok();
+  }
 
   Status Run() override {
     signals_.async_wait([this](const boost::system::error_code& ec, int sig) {
       if (ec) return;
+      systemd::NotifyStopping();
       log_->Write({{"event", "stop"}, {"signal", sig}});
       Stop();
     });
     asio::co_spawn(ioc_, Accept(), asio::detached);
+    std::string hostname;
+    {
+      std::lock_guard<std::mutex> lock(sessions_mu_);
+      hostname = generations_.back()->ctx.limits.hostname;
+    }
     log_->Write({{"event", "listening"},
                  {"address", listen_address_},
-                 {"hostname", sessions_ctx_.limits.hostname},
+                 {"hostname", hostname},
                  {"data_dir", config_.String("server.data_dir")}});
     const int64_t n = std::max<int64_t>(1, config_.Int("server.threads"));
     std::vector<std::thread> threads;
@@ -156,6 +151,65 @@ class Listener final : public SmtpServer {
   }
 
  private:
+  // The session settings of `c`. data_dir (where a self-signed certificate
+  // lives) is the server's own: it needs a restart to change.
+  Status BuildGeneration(const Config& c, std::unique_ptr<Generation>* out) {
+    auto g = std::make_unique<Generation>();
+    SessionLimits& lim = g->ctx.limits;
+    lim.hostname = c.String("server.hostname");
+    if (lim.hostname.empty()) {
+      char buf[256] = {};
+      gethostname(buf, sizeof buf - 1);
+      lim.hostname = buf[0] ? buf : "localhost";
+    }
+    g->max_sessions = c.Int("server.max_sessions");
+    g->max_sessions_per_ip = c.Int("server.max_sessions_per_ip");
+    lim.max_message_size = c.Int("server.max_message_size");
+    lim.max_recipients = c.Int("server.max_recipients");
+    lim.max_command_line = std::max<int64_t>(512, c.Int("server.max_command_line"));
+    lim.max_data_line = std::max<int64_t>(1000, c.Int("server.max_data_line"));
+    lim.max_errors = c.Int("server.max_errors");
+    lim.max_commands = c.Int("server.max_commands");
+    lim.command_timeout = c.Int("server.command_timeout");
+    lim.data_timeout = c.Int("server.data_timeout");
+    lim.auth_failure_delay_ms = c.Int("server.auth_failure_delay_ms");
+    lim.auth_requires_tls = c.Bool("server.auth_requires_tls");
+    lim.auth_plaintext_on_loopback = c.Bool("server.auth_plaintext_on_loopback");
+    lim.check_sender_domain = c.Bool("server.check_sender_domain");
+    lim.loopback_account = c.String("server.loopback_account");
+    Status s = ParseContentCheckSettings(c, &g->ctx.content_check);
+    if (!s.ok()) return s;
+
+    std::string cert = c.String("server.tls_cert"), key = c.String("server.tls_key");
+    if (cert.empty() != key.empty()) return Status::InvalidArgument("server.tls_cert and server.tls_key go together");
+    if (cert.empty()) {
+      const std::string& data = config_.String("server.data_dir");
+      cert = data + "/tls-cert.pem";
+      key = data + "/tls-key.pem";
+      s = EnsureSelfSignedCertificate(cert, key, lim.hostname);
+      if (!s.ok()) return s;
+    }
+    g->tls = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
+    boost::system::error_code ec;
+    g->tls->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                        asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1);
+    g->tls->use_certificate_chain_file(cert, ec);
+    if (!ec) g->tls->use_private_key_file(key, asio::ssl::context::pem, ec);
+    // A certificate and a key that do not belong together would fail every handshake.
+    if (!ec && SSL_CTX_check_private_key(g->tls->native_handle()) != 1)
+      return Status::InvalidArgument(cert + ": the TLS key " + key + " does not match the certificate");
+    if (ec) return Status::IoError(cert + ": cannot load the TLS certificate or key: " + ec.message());
+
+    g->ctx.store = store_;
+    g->ctx.log = log_.get();
+    g->ctx.tls = g->tls.get();
+    g->ctx.store_pool = &store_pool_;
+    g->ctx.auth_pool = &auth_pool_;
+    g->ctx.on_closed = [this, gen = g.get()](const std::string& ip) { Release(gen, ip); };
+    *out = std::move(g);
+    return Status::Ok();
+  }
+
   awaitable<void> Accept() {
     uint64_t next_id = 1;
     while (acceptor_.is_open()) {
@@ -172,7 +226,8 @@ class Listener final : public SmtpServer {
       std::string ip = sock.remote_endpoint(ec).address().to_string();
       if (ec) continue;
       const uint64_t id = next_id++;
-      if (!Admit(ip)) {
+      Generation* generation = Admit(ip);
+      if (!generation) {
         log_->Write({{"event", "refused"}, {"session", id}, {"ip", ip}, {"reason", "too many sessions"}});
         auto s = std::make_shared<tcp::socket>(std::move(sock));
         static const std::string kBusy = std::string(kReplyBusy) + "\r\n";
@@ -183,29 +238,35 @@ class Listener final : public SmtpServer {
         });
         continue;
       }
-      StartSession(sessions_ctx_, std::move(sock), id);
+      StartSession(generation->ctx, std::move(sock), id);
     }
   }
 
-  bool Admit(const std::string& ip) {
+  // The generation the new session belongs to (the current one), or null
+  // when the caps are reached.
+  Generation* Admit(const std::string& ip) {
     std::lock_guard<std::mutex> lock(sessions_mu_);
+    Generation* g = generations_.back().get();
     int& per_ip = sessions_per_ip_[ip];
-    if (sessions_ >= max_sessions_ || per_ip >= max_sessions_per_ip_) {
+    if (sessions_ >= g->max_sessions || per_ip >= g->max_sessions_per_ip) {
       if (per_ip == 0) sessions_per_ip_.erase(ip);
-      return false;
+      return nullptr;
     }
     ++sessions_;
     ++per_ip;
-    return true;
+    ++g->live;
+    return g;
   }
-  void Release(const std::string& ip) {
+  void Release(Generation* g, const std::string& ip) {
     std::lock_guard<std::mutex> lock(sessions_mu_);
     --sessions_;
+    --g->live;
     auto it = sessions_per_ip_.find(ip);
     if (it != sessions_per_ip_.end() && --it->second <= 0) sessions_per_ip_.erase(it);
   }
 
   const Config& config_;
+  Store* store_;
   // Declared before the event loop so that they outlive it: destroying
   // the io_context destroys the sessions still parked in it, and each one
   // reports its end to Release().
@@ -213,13 +274,12 @@ class Listener final : public SmtpServer {
   std::mutex sessions_mu_;
   int64_t sessions_ = 0;
   std::unordered_map<std::string, int> sessions_per_ip_;
-  int64_t max_sessions_ = 0, max_sessions_per_ip_ = 0;
-  SessionContext sessions_ctx_;  // borrowed by every session
+  std::vector<std::unique_ptr<Generation>> generations_;  // back(): the current one
+  std::function<void(int64_t)> on_queued_;
   std::string listen_address_;
   asio::io_context ioc_;
   tcp::acceptor acceptor_;
   asio::signal_set signals_;
-  asio::ssl::context tls_ctx_;
   asio::thread_pool store_pool_;
   asio::thread_pool auth_pool_;
 };

@@ -12,6 +12,9 @@
 // DATA, and answers "250 send mail ok" only after Store::Enqueue() committed
 // the message.
 //
+// Reload() re-reads what may change while sessions run (see below); each
+// session keeps the settings it started with, so a reload never disturbs one.
+//
 // Ownership: the server borrows the Store and the Config (both must outlive
 // it). Threads: Run() blocks, running the event loop on server.threads
 // threads; Stop() may be called from any thread or a signal handler context
@@ -33,6 +36,8 @@ class io_context;
 
 namespace rebound::relay {
 
+class EventLog;
+
 class SmtpServer {
  public:
   // Binds the listening socket, loads or creates the TLS certificate.
@@ -47,8 +52,17 @@ class SmtpServer {
   // Called after each message is committed (from a session's strand, before
   // its 250 is sent); e.g. to wake the delivery loop. Set before Run().
   virtual void SetQueuedCallback(std::function<void(int64_t message_id)> fn) = 0;
-  // Serves until Stop() or SIGINT/SIGTERM.
+  // Serves until Stop() or SIGINT/SIGTERM (which tell systemd STOPPING=1).
   virtual Status Run() = 0;
+  // Applies `config`'s live settings to sessions started from now on: the
+  // server.* session limits, server.max_sessions(_per_ip), the TLS
+  // certificate and key, [content_check], and server.log (reopened even when
+  // unchanged, for logrotate). server.listen, data_dir, threads and
+  // store_threads keep the values the server was created with. On error
+  // nothing changed. Safe from any thread, while Run() runs.
+  virtual Status Reload(const Config& config) = 0;
+  // server.log: serve writes its own events (reload) there too.
+  virtual EventLog& event_log() = 0;
   virtual void Stop() = 0;
 };
 
