@@ -451,6 +451,7 @@ void BounceParser::Impl::ReadContext(Context* ctx) {
   found.htmls.clear();
   Walk(root, true, &found);
   ctx->has_rfc822_part = found.original != nullptr;
+  ctx->has_delivery_status = found.dsn != nullptr;
   if (found.original) {
     if (!found.original->children.empty()) {
       ctx->original_headers = &found.original->children[0].headers;

@@ -77,6 +77,8 @@ struct Context {
   // original is inline rather than an attached part (bounded).
   std::string inline_original;
   bool has_rfc822_part = false;
+  // The message holds a delivery-status part (read by its own stage).
+  bool has_delivery_status = false;
   // Headers of the attached original message, when there is one.
   const Headers* original_headers = nullptr;
   // Where the bounce's own words in text end (ProseEnd, prose.h), found

@@ -412,9 +412,24 @@ void AddressBlocks(const std::vector<std::string_view>& lines, size_t from, size
     // depth; a more indented address is part of the text ("RCPT TO:\n <a@b>:"),
     // and so is the block's own address alone on a line: a wrapped reply
     // ("550 Unknown user\nrcpt@example.com") puts it there.
-    while (j < to && !Trim(lines[j]).empty() &&
-           !(indent(lines[j]) <= own_indent && IsAddressLine(lines[j], &next) && next != addr))
-      ++j;
+    auto block_end = [&](size_t k) {
+      while (k < to && !Trim(lines[k]).empty() &&
+             !(indent(lines[k]) <= own_indent && IsAddressLine(lines[k], &next) && next != addr))
+        ++k;
+      return k;
+    };
+    j = block_end(j);
+    // A heading of a line or two that ends in a colon ("This error message
+    // may give you a hint about what caused the\nfailure:") says nothing
+    // itself: it introduces the paragraph below, which holds the cause.
+    if (j > start && j - start <= 2 && Trim(lines[j - 1]).ends_with(":")) {
+      size_t k = j;
+      while (k < to && Trim(lines[k]).empty()) ++k;
+      if (k > j && k < to && !IsAddressLine(lines[k], &next)) {
+        start = k;
+        j = block_end(k);
+      }
+    }
     Candidate c;
     c.recipient = addr;
     c.diagnostic = JoinLines(lines, start, j);

@@ -2,6 +2,7 @@
 // sentence, then address lines with their text, or a single address named
 // in the text with the whole text as diagnostic.
 #include <algorithm>
+#include <cctype>
 
 #include "bounce/extract.h"
 #include "bounce/prose.h"
@@ -40,6 +41,60 @@ bool IsServiceAddress(std::string_view a) {
   const std::string_view local = a.substr(0, a.find('@'));
   return local.ends_with("-owner") || local.ends_with("-request") || local.ends_with("-bounces") ||
          local.ends_with("-admin") || local.starts_with("owner-");
+}
+
+// Whether the text introduces address as someone other than a failed
+// recipient: the message's sender ("A message sent by\n\n  <a@b>\n\ncould
+// not be delivered", as Exim writes when the notice goes to someone other
+// than the sender) or a contact ("contact the mailing list owner at a@b",
+// "directed to the list administrator at:", "write to <a@b>"). The words
+// just before it, blanks and '<' aside, say so.
+bool IntroducedAsNoRecipient(std::string_view lower_text, std::string_view address) {
+  static constexpr std::string_view kIntroductions[] = {"sent by", "message from", "write to", "contact"};
+  static constexpr std::string_view kContacts[] = {"owner", "administrator", "postmaster"};
+  auto blank = [](char ch) { return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r'; };
+  for (size_t at = lower_text.find(address); at != std::string_view::npos; at = lower_text.find(address, at + 1)) {
+    std::string_view before = lower_text.substr(0, at);
+    while (!before.empty() && (blank(before.back()) || before.back() == '<')) before.remove_suffix(1);
+    for (std::string_view words : kIntroductions)
+      if (before.ends_with(words)) return true;
+    // "the mailing list owner at", "the list administrator\nat:"
+    if (before.ends_with(":")) before.remove_suffix(1);
+    if (!before.ends_with("at") || before.size() < 3 || !blank(before[before.size() - 3])) continue;
+    before.remove_suffix(2);
+    while (!before.empty() && blank(before.back())) before.remove_suffix(1);
+    for (std::string_view who : kContacts)
+      if (before.ends_with(who)) return true;
+  }
+  return false;
+}
+
+// One row per recipient led by the reply code, as Sendmail's transcript
+// writes its own verdicts ("554 <a@b>... 550 Host unknown"; V5 and
+// mail.local alike): the row is the diagnostic, unless a quoted session
+// shows the remote's failing reply (to this address's RCPT, or to MAIL or
+// DATA), which the row only sums up ("554 <a@b>... Remote protocol error").
+void CodeLedAddressRows(const std::vector<std::string_view>& lines, std::string_view own, std::vector<Candidate>* out) {
+  for (std::string_view line : lines) {
+    const std::string_view t = Trim(line);
+    if (t.size() < 12 || (t[0] != '4' && t[0] != '5') || !std::isdigit(static_cast<unsigned char>(t[1])) ||
+        !std::isdigit(static_cast<unsigned char>(t[2])) || t[3] != ' ' || t[4] != '<')
+      continue;
+    const size_t close = t.find(">...");
+    if (close == std::string_view::npos) continue;
+    std::string address = Lower(FirstAddress(t.substr(5, close - 5)));
+    if (address.empty() || address == own || IsServiceAddress(address)) continue;
+    if (std::any_of(out->begin(), out->end(), [&](const Candidate& c) { return c.recipient == address; })) continue;
+    Candidate c;
+    if (FailingReply failed; FindFailingReply(lines, address, &failed)) {
+      c.diagnostic = std::move(failed.reply);
+      c.command = failed.command;
+    } else {
+      c.diagnostic = std::string(t);
+    }
+    c.recipient = std::move(address);
+    out->push_back(std::move(c));
+  }
 }
 
 // The envelope recipient a notice quotes from the failed transaction
@@ -163,7 +218,9 @@ bool ExtractGeneric(const Context& ctx, Extraction* out) {
   std::string_view text = std::string_view(ctx.text).substr(0, ProseEndOf(ctx));
   auto lines = Lines(text);
   AddressBlocks(lines, 0, lines.size(), &out->recipients);
-  std::erase_if(out->recipients, [](const Candidate& c) { return IsServiceAddress(c.recipient); });
+  std::erase_if(out->recipients, [&](const Candidate& c) {
+    return IntroducedAsNoRecipient(std::string_view(ctx.lower).substr(0, text.size()), c.recipient);
+  });
   std::string own = Lower(FirstAddress(ctx.to));
   // The bounce's own addressee listed among them is usually the sender
   // named in passing; but a message sent to oneself fails for that very
@@ -195,6 +252,7 @@ bool ExtractGeneric(const Context& ctx, Extraction* out) {
     if (!d.empty() && d.back() == ':' && d.find(':') == d.size() - 1 && d.size() < 64) c.diagnostic.clear();
   }
   if (out->recipients.empty()) LeadingAddressLines(lines, own, &out->recipients);
+  if (out->recipients.empty()) CodeLedAddressRows(lines, own, &out->recipients);
   if (out->recipients.empty()) {
     // An address mentioned in a sentence: "Could not be delivered to: <rcpt>".
     for (auto line : lines) {
@@ -218,8 +276,8 @@ bool ExtractGeneric(const Context& ctx, Extraction* out) {
     }
     // Or the attached one's (a list server returns the refused post as a
     // part), unless that is itself a bounce, which is read as one later,
-    // or the notice is a report, whose delivery-status part is read later.
-    if (a.empty() && ctx.original_headers && !(ctx.headers && IFind(ctx.headers->Raw("Content-Type"), "report") != std::string::npos) &&
+    // or the notice has a delivery-status part, which is read later.
+    if (a.empty() && ctx.original_headers && !ctx.has_delivery_status &&
         !IsServiceAddress(Lower(FirstAddress(ctx.original_headers->Raw("From")))))
       a = Lower(FirstAddress(OriginalTo(ctx)));
     if (!a.empty()) {
