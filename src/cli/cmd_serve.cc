@@ -199,6 +199,10 @@ class Reloader {
 };
 
 int Run(const ServeOptions& o) {
+  // A SIGHUP while starting (logrotate's postrotate during a restart) would
+  // kill the process; the config is being read now anyway. The handler that
+  // reloads replaces this once the loop is about to run.
+  std::signal(SIGHUP, SIG_IGN);
   relay::Config config;
   Status s = BuildConfig(o, &config);
   if (!s.ok()) {
