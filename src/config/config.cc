@@ -37,7 +37,7 @@ std::vector<ConfigKey>& Registry() {
       {"server.check_sender_domain", T::kBool, "true", "Refuse MAIL FROM outside the account's sender domains (553)"},
       {"server.tls_cert", T::kString, "", "PEM certificate for STARTTLS; empty: a self-signed one in the data dir"},
       {"server.tls_key", T::kString, "", "PEM private key for STARTTLS; empty: generated with the certificate"},
-      {"server.log", T::kString, "-", "JSON Lines log of sessions and decisions: a file path, or - for stderr"},
+      {"server.log", T::kString, "-", "Log of sessions and decisions: a file (JSON Lines, reopened on SIGHUP), - for stderr, or journal (systemd)"},
       {"content_check.rspamd_url", T::kString, "", "rspamd to check each message with after DATA (http://HOST[:PORT]); empty: no content check"},
       {"content_check.timeout_ms", T::kInt, "5000", "Time allowed for rspamd's reply to one message before on_error applies"},
       {"content_check.on_error", T::kString, "accept", "When rspamd is unreachable or answers badly: accept (queue the message) or tempfail (451)"},
@@ -202,38 +202,130 @@ int64_t Config::Int(std::string_view key) const {
 
 bool Config::Bool(std::string_view key) const { return String(key) == "true"; }
 
+namespace {
+
+std::string TomlString(std::string_view v) {
+  std::string out = "\"";
+  for (char c : v) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+      char esc[8];
+      snprintf(esc, sizeof esc, "\\u%04X", static_cast<unsigned>(static_cast<unsigned char>(c)));
+      out += esc;
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
+}
+
+std::string TomlValue(ConfigKey::Type type, const std::vector<std::string>& items) {
+  if (type == T::kStringList) {
+    std::string out = "[";
+    for (size_t i = 0; i < items.size(); ++i) out += (i ? ", " : "") + TomlString(items[i]);
+    return out + "]";
+  }
+  const std::string& v = items.empty() ? std::string() : items.front();
+  return type == T::kString ? TomlString(v) : v;
+}
+
+// What --set asks for, per defined key: its values, and for user-keyed
+// tables ("routes.*") the entries in the order given.
+struct Settings {
+  std::map<std::string, std::vector<std::string>, std::less<>> values;
+  std::map<std::string, std::vector<std::pair<std::string, std::string>>, std::less<>> entries;
+};
+
+Status CollectSettings(const std::vector<std::pair<std::string, std::string>>& set, Settings* out) {
+  for (const auto& [name, value] : set) {
+    const ConfigKey* k = FindKey(name);
+    std::string entry;  // the user's key inside a "section.*" table
+    if (!k || k->name.ends_with(".*")) {
+      k = nullptr;
+      for (const auto& candidate : Registry()) {
+        if (!candidate.name.ends_with(".*")) continue;
+        std::string prefix = candidate.name.substr(0, candidate.name.size() - 1);  // "routes."
+        if (name.size() > prefix.size() && name.starts_with(prefix)) {
+          k = &candidate;
+          entry = name.substr(prefix.size());
+          break;
+        }
+      }
+    }
+    if (!k) return Status::InvalidArgument("unknown configuration key '" + name + "' (see `rebound config defaults`)");
+    Status s = CheckValue(*k, value);
+    if (!s.ok()) return s;
+    if (!entry.empty()) {
+      out->entries[k->name].emplace_back(entry, value);
+      continue;
+    }
+    auto& values = out->values[name];
+    if (k->type != T::kStringList && !values.empty())
+      return Status::InvalidArgument(name + ": set twice");
+    values.push_back(value);
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+std::string_view TypeName(ConfigKey::Type type) {
+  switch (type) {
+    case T::kString: return "string";
+    case T::kInt: return "integer";
+    case T::kBool: return "boolean";
+    case T::kStringList: return "array of strings";
+  }
+  return "string";
+}
+
+std::string DefaultAsToml(const ConfigKey& key) {
+  if (key.type == T::kStringList) return "[]";  // list keys default to empty
+  return TomlValue(key.type, {key.default_value});
+}
+
 std::string Config::DefaultsToml() {
-  std::string out =
-      "# Rebound configuration: every key with its default. Copy what you change into\n"
-      "# your own file and pass it with --config FILE.\n";
+  std::string out;
+  DefaultsToml(DefaultsLayout{}, &out);  // nothing to validate: cannot fail
+  return out;
+}
+
+Status Config::DefaultsToml(const DefaultsLayout& layout, std::string* out) {
+  Settings settings;
+  Status s = CollectSettings(layout.set, &settings);
+  if (!s.ok()) return s;
+  std::string doc = layout.commented
+      ? "# Rebound configuration. Every key is listed with its default value, commented\n"
+        "# out; remove the '#' in front of a key to change it. `man rebound.toml` and\n"
+        "# `rebound config defaults` describe every key; `rebound config check FILE`\n"
+        "# validates the file.\n"
+      : "# Rebound configuration: every key with its default. Copy what you change into\n"
+        "# your own file and pass it with --config FILE.\n";
+  const char* off = layout.commented ? "#" : "";
   std::string section;
   for (const auto& k : Registry()) {
     size_t dot = k.name.rfind('.');
     std::string sec = k.name.substr(0, dot), key = k.name.substr(dot + 1);
     if (sec != section) {
-      out += "\n[" + sec + "]\n";
+      doc += "\n[" + sec + "]\n";
       section = sec;
     }
-    out += "# " + k.doc + "\n";
-    if (key == "*") {  // a user-keyed table: show the shape, set nothing
-      out += "# \"<key>\" = \"" + k.default_value + "\"\n";
+    doc += "# " + k.doc + "\n";
+    if (key == "*") {  // a user-keyed table: show the shape, set only what was asked
+      doc += "# \"<key>\" = \"" + k.default_value + "\"\n";
+      if (auto it = settings.entries.find(k.name); it != settings.entries.end())
+        for (const auto& [entry, value] : it->second) doc += TomlString(entry) + " = " + TomlValue(k.type, {value}) + "\n";
       continue;
     }
-    out += key + " = ";
-    if (k.type == T::kStringList) {
-      out += "[]\n";  // list keys default to empty
-    } else if (k.type == T::kString) {
-      out += "\"";
-      for (char c : k.default_value) {
-        if (c == '"' || c == '\\') out += '\\';
-        out += c;
-      }
-      out += "\"\n";
-    } else {
-      out += k.default_value + "\n";
-    }
+    if (auto it = settings.values.find(k.name); it != settings.values.end())
+      doc += key + " = " + TomlValue(k.type, it->second) + "\n";
+    else
+      doc += off + key + " = " + DefaultAsToml(k) + "\n";
   }
-  return out;
+  *out = std::move(doc);
+  return Status::Ok();
 }
 
 }  // namespace rebound::relay

@@ -14,6 +14,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "rebound/status.h"
@@ -33,6 +34,21 @@ struct ConfigKey {
 // Adds keys (e.g. a delivery module's [delivery] table). Names must be new.
 void RegisterConfigKeys(const std::vector<ConfigKey>& keys);
 const std::vector<ConfigKey>& ConfigKeys();
+// "string", "integer", "boolean", "array of strings": the words the docs use.
+std::string_view TypeName(ConfigKey::Type type);
+// A key's default as the TOML value `config defaults` writes ("x" quoted, [] for lists).
+std::string DefaultAsToml(const ConfigKey& key);
+
+// How Config::DefaultsToml lays the document out.
+struct DefaultsLayout {
+  // Every key commented out, so the file states nothing but what `set` sets
+  // (the packaged /etc/rebound/rebound.toml).
+  bool commented = false;
+  // (key, value) pairs written as set, validated like Config::Set. A list key
+  // given several times gets one item each; "section.NAME" under a user-keyed
+  // table ("routes.*") adds that entry.
+  std::vector<std::pair<std::string, std::string>> set;
+};
 
 class Config {
  public:
@@ -54,6 +70,9 @@ class Config {
 
   // The defaults as a TOML document, each key with its doc line.
   static std::string DefaultsToml();
+  // The same document laid out as `layout` says; an unknown key, a bad value or
+  // a scalar key set twice is an error and nothing is written.
+  static Status DefaultsToml(const DefaultsLayout& layout, std::string* out);
 
  private:
   std::map<std::string, std::string, std::less<>> values_;
