@@ -369,7 +369,7 @@ std::string CompletionScript(const CLI::App& root) {
       for (const auto& s : opt->get_snames()) names.push_back("-" + s);
       for (const auto& l : opt->get_lnames()) names.push_back("--" + l);
       opts.insert(opts.end(), names.begin(), names.end());
-      if (opt->get_type_size() != 0) valued.insert(valued.end(), names.begin(), names.end());
+      if (opt->get_items_expected_max() != 0) valued.insert(valued.end(), names.begin(), names.end());
       if (auto c = Choices(opt); !c.empty())
         for (const auto& n : names) choices += "    \"" + Join(node.path, " ") + " " + n + "\") words=\"" + Words(c) + "\" ;;\n";
     }

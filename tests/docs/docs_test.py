@@ -222,6 +222,8 @@ def check_completion(tmp):
         # An option's value is not taken for a command: `classify` stays the command.
         (["rebound", "classify", "-i", "serve", "--exp"], ["--explain"]),
         (["rebound", "do"], ["domain"]),  # the hidden `docs` is not offered
+        # A flag takes no value: the word after it is still a command.
+        (["rebound", "account", "--help", "ad"], ["add"]),
     ]
     for words, want in cases:
         got = sorted(complete(script, words))
