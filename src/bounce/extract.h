@@ -261,4 +261,10 @@ bool FindFailingReply(const std::vector<std::string_view>& lines, std::string_vi
 // case ignored; kUnknown when no reply of the session is that one.
 SmtpCommand CommandOfQuotedReply(const std::vector<std::string_view>& lines, std::string_view diagnostic);
 
+// The SMTP step a sending MTA's own narrative names rather than by the
+// command's name (qmail-remote and its forks: "Connected to x but my name
+// was rejected" is HELO, "does not like recipient" RCPT, "failed after I
+// sent the message" the end of the data); kUnknown when it names none.
+SmtpCommand StepNamedInNarrative(std::string_view text);
+
 }  // namespace rebound::bounce

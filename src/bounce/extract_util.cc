@@ -583,4 +583,17 @@ SmtpCommand CommandOfQuotedReply(const std::vector<std::string_view>& lines, std
   return SmtpCommand::kUnknown;
 }
 
+SmtpCommand StepNamedInNarrative(std::string_view text) {
+  static constexpr std::pair<std::string_view, SmtpCommand> kSteps[] = {
+      {"but greeting failed", SmtpCommand::kConnect},
+      {"but my name was rejected", SmtpCommand::kHelo},
+      {"but sender was rejected", SmtpCommand::kMail},
+      {"does not like recipient", SmtpCommand::kRcpt},
+      {"failed on DATA command", SmtpCommand::kData},
+      {"failed after I sent the message", SmtpCommand::kDataEnd}};
+  for (const auto& [words, command] : kSteps)
+    if (IFind(text, words) != std::string_view::npos) return command;
+  return SmtpCommand::kUnknown;
+}
+
 }  // namespace rebound::bounce

@@ -290,6 +290,9 @@ bool ExtractGeneric(const Context& ctx, Extraction* out) {
   if (const SmtpCommand stated = CommandBlock(lines); stated != SmtpCommand::kUnknown)
     for (auto& c : out->recipients)
       if (c.command == SmtpCommand::kUnknown) c.command = stated;
+  // A recipient's own text that names the failed step in words.
+  for (auto& c : out->recipients)
+    if (c.command == SmtpCommand::kUnknown && !c.diagnostic.empty()) c.command = StepNamedInNarrative(c.diagnostic);
   std::string whole = SquashPrefix(text.substr(0, words_end), 4000);
   // One recipient whose own block quotes no reply, in a notice that quotes
   // exactly one: that reply is the failure.

@@ -35,17 +35,7 @@ bool ExtractQmail(const Context& ctx, Extraction* out) {
     // 192.0.2.1.", "I'm not going to try again; this message has been in
     // the queue too long."): the reply alone says why.
     std::string& d = c.diagnostic;
-    // qmail-remote names the step that failed in its narrative, not by the
-    // command's name; "after I sent the message" is the end of the data.
-    static constexpr std::pair<std::string_view, SmtpCommand> kSteps[] = {
-        {"but greeting failed", SmtpCommand::kConnect},
-        {"but my name was rejected", SmtpCommand::kHelo},
-        {"but sender was rejected", SmtpCommand::kMail},
-        {"does not like recipient", SmtpCommand::kRcpt},
-        {"failed on DATA command", SmtpCommand::kData},
-        {"failed after I sent the message", SmtpCommand::kDataEnd}};
-    for (const auto& [words, command] : kSteps)
-      if (c.command == SmtpCommand::kUnknown && IFind(d, words) != std::string::npos) c.command = command;
+    if (c.command == SmtpCommand::kUnknown) c.command = StepNamedInNarrative(d);
     bool too_long = IFind(d, "in the queue too long") != std::string::npos;
     size_t said = IFind(d, "Remote host said:");
     if (said != std::string::npos) {
