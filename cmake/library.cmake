@@ -30,22 +30,25 @@ set_target_properties(rebound_library PROPERTIES
   OUTPUT_NAME rebound EXPORT_NAME rebound
   VERSION ${PROJECT_VERSION} SOVERSION ${PROJECT_VERSION_MAJOR}.${PROJECT_VERSION_MINOR})
 
+# Install components, one per Debian package (cmake/package.cmake): library
+# (the shared object), dev (headers, .so link, package config), rebound (the
+# program and the service's files).
 install(TARGETS rebound_library EXPORT ReboundTargets
-        LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
+        LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT library NAMELINK_COMPONENT dev
         INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(DIRECTORY ${CMAKE_SOURCE_DIR}/include/rebound DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}
-        FILES_MATCHING PATTERN "*.h")
-install(TARGETS rebound RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+        COMPONENT dev FILES_MATCHING PATTERN "*.h")
+install(TARGETS rebound RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT rebound)
 
 set(REBOUND_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/Rebound)
-install(EXPORT ReboundTargets NAMESPACE Rebound:: DESTINATION ${REBOUND_CMAKE_DIR})
+install(EXPORT ReboundTargets NAMESPACE Rebound:: DESTINATION ${REBOUND_CMAKE_DIR} COMPONENT dev)
 configure_package_config_file(${CMAKE_SOURCE_DIR}/cmake/ReboundConfig.cmake.in
                               ${CMAKE_BINARY_DIR}/ReboundConfig.cmake INSTALL_DESTINATION ${REBOUND_CMAKE_DIR})
 # 0.x: a new minor version may change the interface.
 write_basic_package_version_file(${CMAKE_BINARY_DIR}/ReboundConfigVersion.cmake
                                  COMPATIBILITY SameMinorVersion)
 install(FILES ${CMAKE_BINARY_DIR}/ReboundConfig.cmake ${CMAKE_BINARY_DIR}/ReboundConfigVersion.cmake
-        DESTINATION ${REBOUND_CMAKE_DIR})
+        DESTINATION ${REBOUND_CMAKE_DIR} COMPONENT dev)
 
 # Install into a temporary prefix, build examples/consumer against it, run it.
 # Not under the sanitizers: an instrumented librebound needs an instrumented

@@ -21,9 +21,14 @@ build_pkgs=(
   libspf2-dev libpsl-dev              # SPF evaluation; organizational domains (public suffix list)
   libkainjow-mustache-dev             # HTTP API: batch templates
   prometheus-cpp-dev                  # /metrics exposition
+  libsystemd-dev                      # serve under systemd: readiness, watchdog, the journal
   libgtest-dev libgmock-dev libbenchmark-dev
 )
+# scripts/package: CPack's DEB generator reads ELF files (file, readelf) and
+# asks dpkg-shlibdeps for the run-time dependencies.
+package_pkgs=(dpkg-dev file binutils)
 test_pkgs=(
+  debootstrap lintian systemd man-db  # the package installed into a clean Debian 12 root, lintian, systemd-analyze, man page warnings
   python3 python3-aiosmtpd swaks postfix dnsmasq-base
   openssl                             # test certificates for the delivery STARTTLS test
   libnet-ssleay-perl libio-socket-ssl-perl  # swaks STARTTLS in the relay tests
@@ -39,7 +44,10 @@ test_pkgs=(
 )
 
 want=("${build_pkgs[@]}")
-if [[ "${1:-}" == "--with-tests" ]]; then want+=("${test_pkgs[@]}"); fi
+case "${1:-}" in
+  --with-packaging) want+=("${package_pkgs[@]}") ;;
+  --with-tests) want+=("${package_pkgs[@]}" "${test_pkgs[@]}") ;;
+esac
 
 missing=()
 for p in "${want[@]}"; do

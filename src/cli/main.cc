@@ -21,7 +21,7 @@ int main(int argc, char** argv) {
       "Each subcommand has --help with examples. Exit status: 0 ok, 1 some input skipped,\n"
       "2 usage, 3 invalid rules or configuration, 4 service failure.\n",
       "rebound"};
-  app.set_version_flag("--version", "rebound 0.1.0");
+  app.set_version_flag("--version", "rebound " REBOUND_VERSION);  // the project version, from CMake
   app.require_subcommand(1);
   int exit_code = rebound::cli::kExitOk;
   auto commands = rebound::cli::Commands();

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -75,7 +76,7 @@ class DisposerTest : public ::testing::Test {
     d.clock = [] { return int64_t{1700000100}; };
     disposer_ = std::make_unique<BounceDisposer>(store_.get(), classifier_, d);
   }
-  void TearDown() override { std::system(("rm -rf " + dir_).c_str()); }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
 
   InboundMail Mail(std::string body, size_t recipient = 0) {
     InboundMail m;

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 
 #include "core/text.h"
@@ -22,7 +23,7 @@ class ReturnPathTest : public ::testing::Test {
     dir_ = mkdtemp(tmpl);
     ASSERT_TRUE(ReturnPathCodec::LoadOrCreate(dir_ + "/return-path.key", &codec_).ok());
   }
-  void TearDown() override { std::system(("rm -rf " + dir_).c_str()); }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
   std::string dir_;
   std::unique_ptr<ReturnPathCodec> codec_;
 };

@@ -15,9 +15,13 @@ check() {  # check NAME CONDITION...
   if "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: $name"; fi
 }
 
-if ! cmake --install "$BUILD" --prefix "$prefix" > "$tmp/install.log" 2>&1; then
-  cat "$tmp/install.log"; echo "FAIL: install"; exit 1
-fi
+# The library's two components only: the program's files (the systemd unit,
+# /etc/rebound) have absolute destinations meant for the Debian package.
+for component in library dev; do
+  if ! cmake --install "$BUILD" --prefix "$prefix" --component "$component" >> "$tmp/install.log" 2>&1; then
+    cat "$tmp/install.log"; echo "FAIL: install $component"; exit 1
+  fi
+done
 # lib/ or lib/<multiarch>/, as GNUInstallDirs chose.
 config_dir=$(dirname "$(find "$prefix" -name ReboundConfig.cmake | head -1)")
 library=$(find "$prefix" -name librebound.so | head -1)
