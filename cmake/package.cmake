@@ -21,7 +21,7 @@ add_custom_command(
   OUTPUT ${staged}/rebound.toml
   COMMAND ${CMAKE_COMMAND} -E make_directory ${staged}
   COMMAND $<TARGET_FILE:rebound> config defaults --commented
-          --set server.data_dir=/var/lib/rebound > ${staged}/rebound.toml
+          --set server.data_dir=/var/lib/rebound --set server.log=journal > ${staged}/rebound.toml
   DEPENDS rebound
   COMMENT "Writing the packaged rebound.toml from the config key table"
   VERBATIM)

@@ -80,10 +80,11 @@ class InboundPart final : public ServePart {
   std::unique_ptr<inbound::InboundServer> server_;
 };
 
-std::shared_ptr<relay::EventLog> OpenLog(const relay::Config& c) {
-  const std::string& log = c.String("server.log");
-  FILE* f = log.empty() ? nullptr : log == "-" ? stderr : fopen(log.c_str(), "a");
-  return std::make_shared<relay::EventLog>(f);
+// The SMTP server's own log (server.log: a file, stderr or the journal), so a
+// reload's reopen after logrotate covers the listener's events too. Not
+// owned: the server outlives every serve part.
+std::shared_ptr<relay::EventLog> ServerLog(const ServeContext& context) {
+  return std::shared_ptr<relay::EventLog>(std::shared_ptr<void>(), &context.server->event_log());
 }
 
 Status Start(const ServeContext& context, std::unique_ptr<ServePart>* out) {
@@ -156,7 +157,7 @@ Status Start(const ServeContext& context, std::unique_ptr<ServePart>* out) {
                                    "max_recipients, rate_per_minute, max_sessions, max_sessions_per_ip positive");
   std::unique_ptr<inbound::InboundServer> server;
   s = inbound::InboundServer::Start(context.server->io_context(), o, context.store, codec, std::move(disposer),
-                                    OpenLog(c), &server);
+                                    ServerLog(context), &server);
   if (!s.ok()) return s;
   fprintf(stderr, "rebound serve: bounces to the return path on %s\n", server->listen_address().c_str());
   *out = std::make_unique<InboundPart>(std::move(server));

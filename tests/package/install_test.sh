@@ -75,6 +75,7 @@ check "rebound --version" bash -c '[[ $(chroot "$1" rebound --version) == *"$2"*
 check "rebound classify" bash -c 'chroot "$1" rebound classify --format json "550 5.1.1 <nobody@example.com>: Recipient address rejected: User unknown" | grep -q "\"hard_bounce\":true"' _ "$root"
 check "rebound config check /etc/rebound/rebound.toml" in_root rebound config check /etc/rebound/rebound.toml
 check "the packaged config keeps data in /var/lib/rebound" grep -q '^data_dir = "/var/lib/rebound"' "$root/etc/rebound/rebound.toml"
+check "the packaged config logs to the journal" grep -q '^log = "journal"' "$root/etc/rebound/rebound.toml"
 check "/etc/rebound/rebound.toml is a conffile" grep -qx /etc/rebound/rebound.toml "$root/var/lib/dpkg/info/rebound.conffiles"
 check "rebound system user, no login, home /var/lib/rebound" \
   bash -c 'IFS=: read -r _ _ uid _ _ home shell < <(chroot "$1" getent passwd rebound) && ((uid < 1000)) && [[ $home == /var/lib/rebound && $shell == */nologin ]]' _ "$root"
