@@ -17,6 +17,8 @@
 // and the generic prose reader (prose.cc) where that names no cause.
 #include "rebound/bounce.h"
 
+#include <algorithm>
+
 #include "bounce/dsn.h"
 #include "bounce/extract.h"
 #include "bounce/finalize.h"
@@ -211,12 +213,14 @@ void CompleteFromText(const Context& ctx, Extraction* ex) {
     missing = missing || c.diagnostic.empty();
     if (!c.diagnostic.empty()) c.source = "diagnostic-code";
   }
+  bool read_by_format = false;  // a format's reader took what its text tells
   for (size_t ei = 0; ei < Extractors().size(); ++ei) {
     const auto& e = Extractors()[ei];
     if (std::string_view(e.name) == "generic") break;  // the last resort reads any text, not a format's
     if (!missing && !TellsCommand(e, ex->kind)) continue;
     Extraction text_ex;
     if (e.fn(ctx, &text_ex) && !text_ex.recipients.empty()) {
+      read_by_format = true;
       MergeTextDiagnostics(text_ex, ex);
       for (auto& c : ex->recipients)
         if (c.source.empty() && !c.diagnostic.empty()) c.source = ExtractorSource(ei);
@@ -225,13 +229,17 @@ void CompleteFromText(const Context& ctx, Extraction* ex) {
     }
   }
   // A quoted session states the command that the fields leave out: the
-  // reply a record holds, shown after ">>> DATA", answered DATA.
-  if (std::any_of(ex->recipients.begin(), ex->recipients.end(), [](const Candidate& c) {
+  // reply a record holds, shown after ">>> DATA", answered DATA. (A
+  // format's reader has read its own transcript already.)
+  if (!read_by_format && std::any_of(ex->recipients.begin(), ex->recipients.end(), [](const Candidate& c) {
         return c.command == SmtpCommand::kUnknown && !c.diagnostic.empty();
       })) {
-    const std::string_view own = std::string_view(ctx.text).substr(0, ProseEndOf(ctx));
-    if (own.find("<<<") != std::string_view::npos || own.find("<--") != std::string_view::npos ||
-        own.find("Out:") != std::string_view::npos) {
+    // (the markers are sought first: where the bounce's own words end
+    // costs more to find, and most texts quote no session)
+    const size_t marker = std::min({FindBytes(ctx.text, "<<<"), FindBytes(ctx.text, "<--"), FindBytes(ctx.text, "Out:")});
+    const std::string_view own =
+        std::string_view(ctx.text).substr(0, marker == std::string::npos ? 0 : ProseEndOf(ctx));
+    if (marker < own.size()) {
       const auto lines = Lines(own);
       for (auto& c : ex->recipients)
         if (c.command == SmtpCommand::kUnknown && !c.diagnostic.empty())
