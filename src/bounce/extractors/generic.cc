@@ -53,7 +53,8 @@ bool IntroducedAsNoRecipient(std::string_view lower_text, std::string_view addre
   static constexpr std::string_view kIntroductions[] = {"sent by", "message from", "write to", "contact"};
   static constexpr std::string_view kContacts[] = {"owner", "administrator", "postmaster"};
   auto blank = [](char ch) { return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r'; };
-  for (size_t at = lower_text.find(address); at != std::string_view::npos; at = lower_text.find(address, at + 1)) {
+  for (size_t at = FindBytes(lower_text, address); at != std::string_view::npos;
+       at = FindBytes(lower_text, address, at + 1)) {
     std::string_view before = lower_text.substr(0, at);
     while (!before.empty() && (blank(before.back()) || before.back() == '<')) before.remove_suffix(1);
     for (std::string_view words : kIntroductions)
