@@ -39,8 +39,9 @@ bool LooksLikeBounce(const Context& ctx) {
 bool IsServiceAddress(std::string_view a) {
   if (a.find("mailer-daemon") != std::string_view::npos || a.find("postmaster") != std::string_view::npos) return true;
   const std::string_view local = a.substr(0, a.find('@'));
+  // ("-admin" is left out: people's mailboxes are named that way too)
   return local.ends_with("-owner") || local.ends_with("-request") || local.ends_with("-bounces") ||
-         local.ends_with("-admin") || local.starts_with("owner-");
+         local.starts_with("owner-");
 }
 
 // Whether the text introduces address as someone other than a failed
