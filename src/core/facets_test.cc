@@ -133,6 +133,75 @@ TEST(Facets, TheSubjectDecidesAndFamiliesOfWordings) {
   }
 }
 
+// Round 4's families (docs/generalization.md), in wordings of our own: each
+// facet is meant to read the family, not the one reply it was found in.
+TEST(Facets, RoundFourFamilies) {
+  const Case cases[] = {
+      // A masked IPv4 literal still names the sending IP.
+      {"421 4.7.0 Messages from x.x.x.x deferred, try again later", Category::ip_rate_limited},
+      {"550 5.7.1 Connection from [#.#.#.#] refused", Category::ip_blacklisted},
+      // "sender" inside a host name or URL names nobody.
+      {"550 5.7.1 Access denied, banned sending IP [203.0.113.9]; see https://sender.example.net/", Category::ip_blacklisted},
+      // A sender refused for a stated why is policy; banned by name is a block.
+      {"550 Sender refused by local administrator", Category::policy_rejected},
+      {"554 Absender abgelehnt: Domain ohne MX", Category::policy_rejected},
+      {"550 Your sender address is banned on this server", Category::sender_blacklisted},
+      // Failed logins, however they are counted.
+      {"454 4.7.0 Too many failed authentication attempts from this client, try again later", Category::auth_failed},
+      {"535 5.7.8 Too many invalid logins, slow down", Category::auth_failed},
+      // Complaints are spam, even next to a volume.
+      {"421 4.7.0 Deferred: complaint rate from your domain is too high", Category::spam},
+      {"421 Mail from 198.51.100.4 deferred due to high volume and spam complaints", Category::spam},
+      // Refused for good, naming only the IP.
+      {"554 5.7.1 All mail from 203.0.113.9 is permanently refused", Category::ip_blacklisted},
+      // Forged sender identity.
+      {"550 5.7.1 Message rejected: forged sender domain", Category::auth_policy},
+      {"550 Rejected: this message impersonates a protected brand", Category::auth_policy},
+      // The receiver wants TLS.
+      {"530 This server requires TLS for every session", Category::auth_policy},
+      // The receiver is not there, or has no MX.
+      {"Unable to establish a TCP connection to mx.example.org", Category::connection_failed},
+      {"No MX records found for example.org", Category::dns_failure},
+      // A limit of the receiving side's queue or delivery threads.
+      {"451 4.7.0 Delivery queue limit reached for this organization", Category::recipient_rate_limited},
+      // Recipients beyond the transaction's limit.
+      {"452 4.5.3 Please send the remaining recipients in a separate transaction", Category::too_many_recipients},
+      // The sending account may not send.
+      {"550 Outbound sending is disabled for this account", Category::sender_account_unavailable},
+      // A 5xx greeting: the receiver will not talk to this client.
+      {"554 mx1.example.net ESMTP service unavailable", Category::ip_blacklisted},
+      {"554 mail.example.com is not accepting connections from you", Category::ip_blacklisted},
+  };
+  auto scratch = Default().NewScratch();
+  for (const Case& c : cases) {
+    Verdict v = Default().Classify(c.reply, scratch.get());
+    EXPECT_EQ(v.category, c.category) << c.reply << " decided by " << v.rule;
+    // Only the domain without MX is about the address (dns_failure, no code: permanent).
+    EXPECT_EQ(v.hard_bounce, c.category == Category::dns_failure) << c.reply << " decided by " << v.rule;
+  }
+}
+
+// Near misses of round 4's families: they say "user", "mailbox", "invalid" or
+// name an address, but the reply is not about a recipient that does not
+// exist, so none may be a hard bounce.
+TEST(Facets, RoundFourNearMissesAreNotHardBounces) {
+  const char* replies[] = {
+      "550 5.1.1 Too many failed login attempts for user alice@example.com",
+      "550 5.7.1 User complaints about mail from this sender: invalid recipients reported",
+      "550 5.1.0 <bob@example.com>: Sender address rejected: spoofed domain",
+      "550 Requested action not taken: mailbox unavailable, try again later",
+      "550 5.4.4 No MX found for the sender domain example.net",
+      "550 5.7.1 Your access to this mailbox is denied: unknown client",
+      "553 5.7.1 Invalid sender: your account may not send to external domains",
+      "550 5.1.1 All messages from 192.0.2.8 to this user are permanently deferred",
+  };
+  auto scratch = Default().NewScratch();
+  for (const char* reply : replies) {
+    Verdict v = Default().Classify(reply, scratch.get());
+    EXPECT_FALSE(v.hard_bounce) << reply << " decided by " << v.rule << " as " << CategoryName(v.category);
+  }
+}
+
 TEST(Facets, SideAndVetoUnlessAreChecked) {
   ClassifierBuilder b;
   ASSERT_TRUE(b.AddDefaults().ok());
