@@ -171,6 +171,11 @@ TEST(Facets, RoundFourFamilies) {
       // A 5xx greeting: the receiver will not talk to this client.
       {"554 mx1.example.net ESMTP service unavailable", Category::ip_blacklisted},
       {"554 mail.example.com is not accepting connections from you", Category::ip_blacklisted},
+      // The receiver's own directory or database is down.
+      {"451 4.3.0 Could not connect to LDAP server, try again later", Category::recipient_unavailable},
+      {"450 Temporary lookup failure: database error", Category::recipient_unavailable},
+      // A poor standing of the sending IP, in other words.
+      {"550 Rejected: sending IP reputation too low", Category::ip_blacklisted},
   };
   auto scratch = Default().NewScratch();
   for (const Case& c : cases) {
@@ -194,6 +199,7 @@ TEST(Facets, RoundFourNearMissesAreNotHardBounces) {
       "550 5.7.1 Your access to this mailbox is denied: unknown client",
       "553 5.7.1 Invalid sender: your account may not send to external domains",
       "550 5.1.1 All messages from 192.0.2.8 to this user are permanently deferred",
+      "550 5.1.1 User lookup failed: LDAP server unavailable",
   };
   auto scratch = Default().NewScratch();
   for (const char* reply : replies) {
