@@ -176,6 +176,10 @@ TEST(Facets, RoundFourFamilies) {
       {"450 Temporary lookup failure: database error", Category::recipient_unavailable},
       // A poor standing of the sending IP, in other words.
       {"550 Rejected: sending IP reputation too low", Category::ip_blacklisted},
+      // A rate reply with a mailbox status is the recipient's intake.
+      {"450 4.2.1 <a@example.org>: slow down, too many messages in the last minute", Category::recipient_rate_limited},
+      // The sender's domain does not resolve: the receiver's policy about the sender.
+      {"451 4.1.8 Mail deferred: the envelope sender's domain is unresolvable", Category::policy_rejected},
   };
   auto scratch = Default().NewScratch();
   for (const Case& c : cases) {
@@ -200,6 +204,7 @@ TEST(Facets, RoundFourNearMissesAreNotHardBounces) {
       "553 5.7.1 Invalid sender: your account may not send to external domains",
       "550 5.1.1 All messages from 192.0.2.8 to this user are permanently deferred",
       "550 5.1.1 User lookup failed: LDAP server unavailable",
+      "550 5.1.1 Sender domain unresolvable",
   };
   auto scratch = Default().NewScratch();
   for (const char* reply : replies) {
