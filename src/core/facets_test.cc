@@ -180,6 +180,8 @@ TEST(Facets, RoundFourFamilies) {
       {"450 4.2.1 <a@example.org>: slow down, too many messages in the last minute", Category::recipient_rate_limited},
       // The sender's domain does not resolve: the receiver's policy about the sender.
       {"451 4.1.8 Mail deferred: the envelope sender's domain is unresolvable", Category::policy_rejected},
+      // The recipient's aliases point back at themselves ("loop detected" is bounce.toml's routing loop, above the facets).
+      {"550 5.4.0 <a@example.org>: too many levels of aliases, check your forwarding", Category::recipient_unavailable},
   };
   auto scratch = Default().NewScratch();
   for (const Case& c : cases) {
