@@ -4,22 +4,11 @@
 // Russian, Dutch and Polish, and the shipped [[decide]] rows read them.
 #include <gtest/gtest.h>
 
+#include "core/shipped_classifier_test_util.h"
 #include "rebound/classifier.h"
 
 namespace rebound {
 namespace {
-
-const Classifier& Default() {
-  static std::unique_ptr<const Classifier> c = [] {
-    ClassifierBuilder b;
-    EXPECT_TRUE(b.AddDefaults().ok());
-    std::unique_ptr<const Classifier> built;
-    Status s = b.Build(&built);
-    EXPECT_TRUE(s.ok()) << s.message();
-    return built;
-  }();
-  return *c;
-}
 
 struct Case {
   const char* reply;
@@ -27,9 +16,9 @@ struct Case {
 };
 
 void ExpectAll(const Case* begin, const Case* end) {
-  auto scratch = Default().NewScratch();
+  auto scratch = testing::Shipped().NewScratch();
   for (const Case* c = begin; c != end; ++c) {
-    Verdict v = Default().Classify(c->reply, scratch.get());
+    Verdict v = testing::Shipped().Classify(c->reply, scratch.get());
     EXPECT_EQ(v.category, c->category) << c->reply << " decided by " << v.rule;
   }
 }
@@ -150,13 +139,13 @@ TEST(FacetLanguages, NoMisreadings) {
       {"421 Zu viele Verbindungen von Ihrer IP", Category::ip_rate_limited},
   };
   ExpectAll(std::begin(cases), std::end(cases));
-  auto scratch = Default().NewScratch();
-  Verdict closed_connection = Default().Classify("421 Verbindung geschlossen, bitte später erneut versuchen", scratch.get());
+  auto scratch = testing::Shipped().NewScratch();
+  Verdict closed_connection = testing::Shipped().Classify("421 Verbindung geschlossen, bitte später erneut versuchen", scratch.get());
   EXPECT_FALSE(closed_connection.hard_bounce) << closed_connection.rule;
   EXPECT_NE(closed_connection.category, Category::recipient_not_found) << closed_connection.rule;
-  Verdict spam = Default().Classify("550 5.7.1 Nachricht als Spam eingestuft, Empfänger unbekannt", scratch.get());
+  Verdict spam = testing::Shipped().Classify("550 5.7.1 Nachricht als Spam eingestuft, Empfänger unbekannt", scratch.get());
   EXPECT_FALSE(spam.hard_bounce) << spam.rule;
-  EXPECT_TRUE(Default().Classify("550 нет такого пользователя", scratch.get()).hard_bounce);
+  EXPECT_TRUE(testing::Shipped().Classify("550 нет такого пользователя", scratch.get()).hard_bounce);
 }
 
 }  // namespace

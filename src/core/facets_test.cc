@@ -2,27 +2,11 @@
 // tiers, the hard-bounce evidence it gives or vetoes, and its file format.
 #include <gtest/gtest.h>
 
+#include "core/shipped_classifier_test_util.h"
 #include "rebound/classifier.h"
 
 namespace rebound {
 namespace {
-
-std::unique_ptr<const Classifier> Build(std::string_view local_toml = {}) {
-  ClassifierBuilder b;
-  EXPECT_TRUE(b.AddDefaults().ok());
-  if (!local_toml.empty()) {
-    EXPECT_TRUE(b.AddText("local.toml", local_toml, /*local=*/true).ok());
-  }
-  std::unique_ptr<const Classifier> c;
-  Status s = b.Build(&c);
-  EXPECT_TRUE(s.ok()) << s.message();
-  return c;
-}
-
-const Classifier& Default() {
-  static std::unique_ptr<const Classifier> c = Build();
-  return *c;
-}
 
 struct Case {
   const char* reply;
@@ -45,9 +29,9 @@ TEST(Facets, ReadWhoAndWhat) {
       {"550 收件人不存在", Category::recipient_not_found},
       {"451 Throttled: too many messages per minute from your IP", Category::ip_rate_limited},
   };
-  auto scratch = Default().NewScratch();
+  auto scratch = testing::Shipped().NewScratch();
   for (const Case& c : cases) {
-    Verdict v = Default().Classify(c.reply, scratch.get());
+    Verdict v = testing::Shipped().Classify(c.reply, scratch.get());
     EXPECT_EQ(v.category, c.category) << c.reply << " decided by " << v.rule;
   }
 }
@@ -55,21 +39,21 @@ TEST(Facets, ReadWhoAndWhat) {
 // Precedence: a provider rule beats the facets; the facets beat a bare code
 // or an enhanced status read alone.
 TEST(Facets, PlaceAmongTheTiers) {
-  auto scratch = Default().NewScratch();
-  Verdict qq = Default().Classify("550 Ip frequency limited", scratch.get());
+  auto scratch = testing::Shipped().NewScratch();
+  Verdict qq = testing::Shipped().Classify("550 Ip frequency limited", scratch.get());
   EXPECT_TRUE(qq.rule.starts_with("qq.")) << qq.rule;  // QQ's own rule, not the facet
-  Verdict text_over_code = Default().Classify("452 4.5.3 Too many recipients in this message", scratch.get());
+  Verdict text_over_code = testing::Shipped().Classify("452 4.5.3 Too many recipients in this message", scratch.get());
   EXPECT_EQ(text_over_code.category, Category::too_many_recipients) << text_over_code.rule;
-  Verdict status_over_text = Default().Classify("550 5.7.1 Message rejected: mailbox is full", scratch.get());
+  Verdict status_over_text = testing::Shipped().Classify("550 5.7.1 Message rejected: mailbox is full", scratch.get());
   EXPECT_EQ(status_over_text.category, Category::mailbox_full) << status_over_text.rule;
-  Verdict code_alone = Default().Classify("452 4.3.1", scratch.get());
+  Verdict code_alone = testing::Shipped().Classify("452 4.3.1", scratch.get());
   EXPECT_EQ(code_alone.tier, RuleTier::kCode);
 }
 
 // A hard bounce puts the address on a suppression list for good: sender-side
 // words veto it, and a bare code does not give it.
 TEST(Facets, HardBounceNeedsEvidenceAboutTheAddress) {
-  auto scratch = Default().NewScratch();
+  auto scratch = testing::Shipped().NewScratch();
   const char* not_about_the_address[] = {
       "550 5.1.1 Sender blocked: sent to too many invalid recipients",
       "550 5.7.1 Too many unknown recipients from your IP, try later",
@@ -81,19 +65,19 @@ TEST(Facets, HardBounceNeedsEvidenceAboutTheAddress) {
       "551",
   };
   for (const char* reply : not_about_the_address) {
-    Verdict v = Default().Classify(reply, scratch.get());
+    Verdict v = testing::Shipped().Classify(reply, scratch.get());
     EXPECT_FALSE(v.hard_bounce) << reply << " decided by " << v.rule;
   }
-  EXPECT_TRUE(Default().Classify("550 5.1.1 <a@example.com>: Recipient address rejected: User unknown", scratch.get()).hard_bounce);
-  EXPECT_TRUE(Default().Classify("550 5.1.1", scratch.get()).hard_bounce) << "x.1.1 alone says the mailbox is bad";
-  EXPECT_FALSE(Default().Classify("450 4.1.1 User unknown, try later", scratch.get()).hard_bounce);
+  EXPECT_TRUE(testing::Shipped().Classify("550 5.1.1 <a@example.com>: Recipient address rejected: User unknown", scratch.get()).hard_bounce);
+  EXPECT_TRUE(testing::Shipped().Classify("550 5.1.1", scratch.get()).hard_bounce) << "x.1.1 alone says the mailbox is bad";
+  EXPECT_FALSE(testing::Shipped().Classify("450 4.1.1 User unknown, try later", scratch.get()).hard_bounce);
 }
 
 // The address must be what the reply is about: a reply naming only the
 // sending side, or answering a command given before any recipient, never
 // suppresses; the vetoes hold whichever tier decided the category.
 TEST(Facets, HardBounceNeedsTheAddressAsSubject) {
-  auto scratch = Default().NewScratch();
+  auto scratch = testing::Shipped().NewScratch();
   const char* about_something_else[] = {
       "550 5.1.8 Sender domain does not exist",                      // a rule above the facets decided
       "550 5.1.1 User unknown (in reply to MAIL FROM command)",       // before any recipient
@@ -101,11 +85,11 @@ TEST(Facets, HardBounceNeedsTheAddressAsSubject) {
       "550 5.1.1 <user@example.com>: Sender address rejected: Domain not found",
   };
   for (const char* reply : about_something_else) {
-    Verdict v = Default().Classify(reply, scratch.get());
+    Verdict v = testing::Shipped().Classify(reply, scratch.get());
     EXPECT_FALSE(v.hard_bounce) << reply << " decided by " << v.rule;
   }
-  EXPECT_TRUE(Default().Classify("550 5.1.1 User unknown (in reply to RCPT TO command)", scratch.get()).hard_bounce);
-  EXPECT_TRUE(Default().Classify("DNS Error: Domain name not found", scratch.get()).hard_bounce)
+  EXPECT_TRUE(testing::Shipped().Classify("550 5.1.1 User unknown (in reply to RCPT TO command)", scratch.get()).hard_bounce);
+  EXPECT_TRUE(testing::Shipped().Classify("DNS Error: Domain name not found", scratch.get()).hard_bounce)
       << "a lookup that says the domain does not exist is an answer, not a DNS error";
 }
 
@@ -113,7 +97,7 @@ TEST(Facets, HardBounceNeedsTheAddressAsSubject) {
 // problem even when a rule above the facets named a hard-bounce category;
 // and the families of the third facet round, in wordings of our own.
 TEST(Facets, TheSubjectDecidesAndFamiliesOfWordings) {
-  auto scratch = Default().NewScratch();
+  auto scratch = testing::Shipped().NewScratch();
   const Case cases[] = {
       {"451 4.1.8 <news@shop.example>: Sender address rejected: Domain not found", Category::policy_rejected},
       {"421 Messages to bob@mail.example delayed because of excessive volume, retry later", Category::recipient_rate_limited},
@@ -127,7 +111,7 @@ TEST(Facets, TheSubjectDecidesAndFamiliesOfWordings) {
       {"550 You are not a member of this group; only members can post", Category::policy_rejected},
   };
   for (const auto& c : cases) {
-    Verdict v = Default().Classify(c.reply, scratch.get());
+    Verdict v = testing::Shipped().Classify(c.reply, scratch.get());
     EXPECT_EQ(v.category, c.category) << c.reply << " decided by " << v.rule;
     EXPECT_FALSE(v.hard_bounce) << c.reply;
   }
@@ -183,9 +167,9 @@ TEST(Facets, RoundFourFamilies) {
       // The recipient's aliases point back at themselves ("loop detected" is bounce.toml's routing loop, above the facets).
       {"550 5.4.0 <a@example.org>: too many levels of aliases, check your forwarding", Category::recipient_unavailable},
   };
-  auto scratch = Default().NewScratch();
+  auto scratch = testing::Shipped().NewScratch();
   for (const Case& c : cases) {
-    Verdict v = Default().Classify(c.reply, scratch.get());
+    Verdict v = testing::Shipped().Classify(c.reply, scratch.get());
     EXPECT_EQ(v.category, c.category) << c.reply << " decided by " << v.rule;
     // Only the domain without MX is about the address (dns_failure, no code: permanent).
     EXPECT_EQ(v.hard_bounce, c.category == Category::dns_failure) << c.reply << " decided by " << v.rule;
@@ -208,9 +192,9 @@ TEST(Facets, RoundFourNearMissesAreNotHardBounces) {
       "550 5.1.1 User lookup failed: LDAP server unavailable",
       "550 5.1.1 Sender domain unresolvable",
   };
-  auto scratch = Default().NewScratch();
+  auto scratch = testing::Shipped().NewScratch();
   for (const char* reply : replies) {
-    Verdict v = Default().Classify(reply, scratch.get());
+    Verdict v = testing::Shipped().Classify(reply, scratch.get());
     EXPECT_FALSE(v.hard_bounce) << reply << " decided by " << v.rule << " as " << CategoryName(v.category);
   }
 }
@@ -238,7 +222,7 @@ match = 'odd'
 // Operators extend the layer: local words join a shipped facet, and local
 // rows decide before the shipped ones.
 TEST(Facets, LocalWordsAndRows) {
-  auto c = Build(R"([[who]]
+  auto c = testing::BuildShipped(R"([[who]]
 name = "recipient"
 words = ["brevkasse"]
 
@@ -270,7 +254,7 @@ reason = "vacation"
 
 // [[disable]] switches off a shipped rule; tier orders the rule base.
 TEST(Facets, DisableAndTier) {
-  auto c = Build(R"([[disable]]
+  auto c = testing::BuildShipped(R"([[disable]]
 ids = ["qq.ip-frequency"]
 
 [[rule]]

@@ -4,22 +4,11 @@
 // as the receiver's policy or rate limit.
 #include <gtest/gtest.h>
 
+#include "core/shipped_classifier_test_util.h"
 #include "rebound/classifier.h"
 
 namespace rebound {
 namespace {
-
-const Classifier& Default() {
-  static std::unique_ptr<const Classifier> c = [] {
-    ClassifierBuilder b;
-    EXPECT_TRUE(b.AddDefaults().ok());
-    std::unique_ptr<const Classifier> built;
-    Status s = b.Build(&built);
-    EXPECT_TRUE(s.ok()) << s.message();
-    return built;
-  }();
-  return *c;
-}
 
 struct LocalCase {
   const char* reply;
@@ -39,9 +28,9 @@ TEST(ReboundOwnReplies, AreALocalTemporaryFailure) {
       // Any other temporary reply with the marker.
       {"451 4.3.0 Rebound: spool is being rotated, try again", Reason::mailererror},
   };
-  auto scratch = Default().NewScratch();
+  auto scratch = testing::Shipped().NewScratch();
   for (const LocalCase& c : cases) {
-    Verdict v = Default().Classify(c.reply, scratch.get());
+    Verdict v = testing::Shipped().Classify(c.reply, scratch.get());
     EXPECT_EQ(v.category, Category::recipient_unavailable) << c.reply << " decided by " << v.rule;
     EXPECT_EQ(v.reason, c.reason) << c.reply;
     EXPECT_FALSE(v.permanent) << c.reply;
@@ -52,12 +41,12 @@ TEST(ReboundOwnReplies, AreALocalTemporaryFailure) {
 // The marker is Rebound's, but only its temporary replies carry it: a remote
 // 5xx that happens to say "Rebound:" is read by its code and words as usual.
 TEST(ReboundOwnReplies, OnlyTemporaryRepliesAreTakenAsLocal) {
-  auto scratch = Default().NewScratch();
-  Verdict v = Default().Classify("550 5.7.1 Rebound: relaying denied", scratch.get());
+  auto scratch = testing::Shipped().NewScratch();
+  Verdict v = testing::Shipped().Classify("550 5.7.1 Rebound: relaying denied", scratch.get());
   EXPECT_EQ(v.category, Category::relay_denied) << v.rule;
   EXPECT_TRUE(v.permanent);
   // Without the marker, the same words are the receiver's.
-  Verdict dkim = Default().Classify("451 4.7.0 DKIM signature verification failed", scratch.get());
+  Verdict dkim = testing::Shipped().Classify("451 4.7.0 DKIM signature verification failed", scratch.get());
   EXPECT_EQ(dkim.category, Category::auth_policy) << dkim.rule;
 }
 

@@ -1,0 +1,31 @@
+// The classifier the core tests check: the shipped rule base, optionally
+// with a local rule file on top. Built once per test program for Shipped().
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string_view>
+
+#include "rebound/classifier.h"
+
+namespace rebound::testing {
+
+inline std::unique_ptr<const Classifier> BuildShipped(std::string_view local_toml = {}) {
+  ClassifierBuilder b;
+  EXPECT_TRUE(b.AddDefaults().ok());
+  if (!local_toml.empty()) {
+    EXPECT_TRUE(b.AddText("local.toml", local_toml, /*local=*/true).ok());
+  }
+  std::unique_ptr<const Classifier> c;
+  Status s = b.Build(&c);
+  EXPECT_TRUE(s.ok()) << s.message();
+  return c;
+}
+
+inline const Classifier& Shipped() {
+  static std::unique_ptr<const Classifier> c = BuildShipped();
+  return *c;
+}
+
+}  // namespace rebound::testing
