@@ -109,6 +109,8 @@ TEST(Facets, TheSubjectDecidesAndFamiliesOfWordings) {
       {"550 Message has duplicate Subject headers", Category::protocol_error},
       {"554 The size of the attachment exceeds what we take", Category::message_too_large},
       {"550 You are not a member of this group; only members can post", Category::policy_rejected},
+      {"550 5.7.1 You might not have permission to post messages to this group", Category::policy_rejected},
+      {"554 Sorry, you are not permitted to post to the list; ask its owner", Category::policy_rejected},
   };
   for (const auto& c : cases) {
     Verdict v = testing::Shipped().Classify(c.reply, scratch.get());
