@@ -107,6 +107,7 @@ TEST(Facets, TheSubjectDecidesAndFamiliesOfWordings) {
       {"554 Message refused: inappropriate content found", Category::spam},
       {"552 Rejected: dangerous attachment type (.exe)", Category::virus},
       {"550 Message has duplicate Subject headers", Category::protocol_error},
+      {"421 Too many bad commands from this session, goodbye", Category::protocol_error},
       {"554 The size of the attachment exceeds what we take", Category::message_too_large},
       {"550 You are not a member of this group; only members can post", Category::policy_rejected},
       {"550 5.7.1 You might not have permission to post messages to this group", Category::policy_rejected},

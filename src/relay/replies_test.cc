@@ -74,7 +74,7 @@ const std::map<std::string_view, Expected>& Expectations() {
       {kReplyBye, {Category::delivered, false}},
       {kReplyBusy, {Category::ip_rate_limited, false}},
       {kReplyTooManyCommands, {Category::policy_rejected, false}},
-      {kReplyTooManyErrors, {Category::policy_rejected, false}},
+      {kReplyTooManyErrors, {Category::protocol_error, false}},
       {kReplyInternalError, {Category::recipient_unavailable, false}},
       {kReplyNotReturnPath, {Category::recipient_not_found, true}},
       {kReplyForgedReturnPath, {Category::policy_rejected, true}},
