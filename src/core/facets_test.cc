@@ -266,6 +266,9 @@ TEST(Facets, RoundFiveFamilies) {
       {"521 5.3.2 Service not available REF-42", Category::ip_blacklisted},
       {"550 5.7.1 Rejected: sending from unregistered domains is not permitted", Category::policy_rejected},
       {"553 Sender domain is not registered", Category::policy_rejected},
+      // A refusal whose stated basis is the sending IP.
+      {"550 Message refused under local restrictions (IP-based)", Category::ip_blacklisted},
+      {"554 5.7.1 Delivery not authorized, rejected based on your sending IP address.", Category::ip_blacklisted},
       // Contractions of "not a valid/local".
       {"550 bob isn't a local user", Category::recipient_not_found},
       {"550 That address isn't a valid mailbox here", Category::recipient_not_found},
@@ -289,6 +292,7 @@ TEST(Facets, RoundFiveNearMissesAreNotHardBounces) {
       "553 5.1.8 <x@example.net> is not a valid sender",
       "550 5.1.1 User unknown; blocked using zen.spamhaus.org; Error: open resolver",
       "421 Service unavailable",
+      "550 5.1.1 User unknown due to the IP reputation of the sender",
   };
   auto scratch = testing::Shipped().NewScratch();
   for (const char* reply : replies) {
