@@ -202,6 +202,105 @@ TEST(Facets, RoundFourNearMissesAreNotHardBounces) {
   }
 }
 
+// Round 5's families (docs/generalization.md), in wordings of our own.
+TEST(Facets, RoundFiveFamilies) {
+  const Case cases[] = {
+      // A blocklist that answered with an error: the receiver's lookup failed, nobody is listed.
+      {"554 5.7.1 Service unavailable; Client host [203.0.113.5] blocked using xbl.spamhaus.org; Error: open resolver; https://www.spamhaus.org/returnc/pub/198.51.100.3", Category::policy_rejected},
+      {"451 4.7.1 Blocklist lookup returned 127.255.255.255 (excessive number of queries), try again later", Category::policy_rejected},
+      {"554 5.7.1 Client host [192.0.2.9] blocked using zen.spamhaus.org; https://www.spamhaus.org/returnc/vol/192.0.2.9", Category::policy_rejected},
+      // Domain and URI blocklists judge the domains a message carries.
+      {"550 5.7.1 Message rejected: a URL in the body is listed on multi.surbl.org", Category::spam},
+      {"554 5.7.1 Blocked: the message contains a domain on the URIBL black list", Category::spam},
+      {"550 5.7.1 Sender domain example.net is listed in the Spamhaus DBL", Category::spam},
+      // Concurrent connections are counted per connecting host.
+      {"421 4.7.0 Maximum number of simultaneous connections from your network reached, try again later", Category::ip_rate_limited},
+      {"451 Concurrent SMTP sessions limit reached for 192.0.2.4", Category::ip_rate_limited},
+      {"421 4.3.2 The maximum number of concurrent connections has been exceeded, closing transmission channel", Category::ip_rate_limited},
+      // The receiver's own list of refused senders, by whatever name.
+      {"550 5.7.1 Your sender address is on our reject list", Category::sender_blacklisted},
+      {"554 The envelope sender is in our banned senders list", Category::sender_blacklisted},
+      {"553 Envelope sender is in my badmailfrom list", Category::sender_blacklisted},
+      // A recipient account blocked or banned by the receiver: unavailable, not unknown.
+      {"550 5.2.1 The recipient account is blocked by the administrator", Category::recipient_unavailable},
+      {"550 Mailbox is banned", Category::recipient_unavailable},
+      {"554 Le compte de l'utilisateur est bloqué", Category::recipient_unavailable},
+      // A verification the receiver has not finished.
+      {"451 4.1.1 Address verification pending, please try again", Category::recipient_unavailable},
+      {"451 Callout verification in progress for <a@example.org>", Category::recipient_unavailable},
+      // Exim's give-up wrapper: the cause it kept meeting decides.
+      {"mailbox is full (MTA-imposed quota exceeded while writing to file /var/mail/ann): retry timeout exceeded", Category::mailbox_full},
+      {"Connection refused: retry timeout exceeded", Category::connection_failed},
+      {"retry timeout exceeded", Category::expired},
+      // An address literal said to be invalid.
+      {"550 <carol@example.org> was invalid, message not delivered", Category::recipient_not_found},
+      {"550 dave@example.com is unknown here", Category::recipient_not_found},
+      // An address judged against the standard's grammar.
+      {"553 5.1.3 The address <a..b@example.org> is not a valid RFC 5321 address", Category::invalid_address},
+      {"501 5.1.3 Recipient is not a valid RFC-2821 address", Category::invalid_address},
+      // A message refused for its form; spam is only the motive.
+      {"550 5.7.1 Message rejected: duplicate Date headers. To reduce spam we refuse malformed messages", Category::protocol_error},
+      {"554 5.6.0 Message is not RFC 5322 compliant (missing From header); part of our spam protection", Category::protocol_error},
+      // The connecting IP has no usable name.
+      {"550 5.7.25 Reverse name lookup failed for 198.51.100.7", Category::auth_policy},
+      {"451 4.7.1 Client name lookup failed [203.0.113.8], try again later", Category::auth_policy},
+      {"550 No hostname found for your IP 192.0.2.9", Category::auth_policy},
+      // A peak or burst is a rate, not a used-up allowance.
+      {"451 4.7.1 Burst limit exceeded for this sender, slow down", Category::sender_rate_limited},
+      {"421 Peak hour sending limit reached, try again later", Category::sender_rate_limited},
+      {"450 Peak rate threshold hit for 198.51.100.20", Category::ip_rate_limited},
+      // The message itself judged spam, an IP quoted beside it.
+      {"550 5.7.1 [198.51.100.7] This message looks like spam and has been refused", Category::spam},
+      {"554 [192.0.2.33] Your message was identified as unsolicited bulk email", Category::spam},
+      // A stated spam verdict beats a virus word in the advice.
+      {"554 邮件被判定为垃圾邮件，请检查发件服务器是否感染病毒", Category::spam},
+      {"550 Message classified as spam. Please scan your systems for viruses and malware.", Category::spam},
+      // The sender's authentication falls short of what the receiver requires.
+      {"550 5.7.26 Message rejected: the sending domain does not meet our authentication requirements", Category::auth_policy},
+      {"550 Sender does not satisfy the minimum authentication level", Category::auth_policy},
+      // IPv6 literals and prefix ranges name the sending IP.
+      {"421 4.7.0 [2001:db8:85a3::7334] has exceeded the allowed limits, try again later", Category::ip_rate_limited},
+      {"451 4.7.1 Slow down: [IPv6:2001:db8::25] sends too fast", Category::ip_rate_limited},
+      // A bare 5xx "Service unavailable" refuses the client; the clause after it decides otherwise.
+      {"554 Service unavailable", Category::ip_blacklisted},
+      {"521 5.3.2 Service not available REF-42", Category::ip_blacklisted},
+      {"550 5.7.1 Rejected: sending from unregistered domains is not permitted", Category::policy_rejected},
+      {"553 Sender domain is not registered", Category::policy_rejected},
+      // A refusal whose stated basis is the sending IP.
+      {"550 Message refused under local restrictions (IP-based)", Category::ip_blacklisted},
+      {"554 5.7.1 Delivery not authorized, rejected based on your sending IP address.", Category::ip_blacklisted},
+      // Contractions of "not a valid/local".
+      {"550 bob isn't a local user", Category::recipient_not_found},
+      {"550 That address isn't a valid mailbox here", Category::recipient_not_found},
+  };
+  auto scratch = testing::Shipped().NewScratch();
+  for (const Case& c : cases) {
+    Verdict v = testing::Shipped().Classify(c.reply, scratch.get());
+    EXPECT_EQ(v.category, c.category) << c.reply << " decided by " << v.rule;
+    const bool address_level = c.category == Category::recipient_not_found || c.category == Category::invalid_address;
+    EXPECT_EQ(v.hard_bounce, address_level) << c.reply << " decided by " << v.rule;
+  }
+}
+
+// Near misses of round 5's families: none is about an address that does not exist.
+TEST(Facets, RoundFiveNearMissesAreNotHardBounces) {
+  const char* replies[] = {
+      "550 <carol@example.org>: Invalid HELO name",
+      "550 5.1.1 <a@example.org>: Recipient address rejected: address verification in progress",
+      "550 5.1.1 The recipient account is blocked",
+      "550 5.1.1 Sender domain example.net is not registered",
+      "553 5.1.8 <x@example.net> is not a valid sender",
+      "550 5.1.1 User unknown; blocked using zen.spamhaus.org; Error: open resolver",
+      "421 Service unavailable",
+      "550 5.1.1 User unknown due to the IP reputation of the sender",
+  };
+  auto scratch = testing::Shipped().NewScratch();
+  for (const char* reply : replies) {
+    Verdict v = testing::Shipped().Classify(reply, scratch.get());
+    EXPECT_FALSE(v.hard_bounce) << reply << " decided by " << v.rule << " as " << CategoryName(v.category);
+  }
+}
+
 TEST(Facets, SideAndVetoUnlessAreChecked) {
   ClassifierBuilder b;
   ASSERT_TRUE(b.AddDefaults().ok());
