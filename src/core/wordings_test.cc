@@ -75,6 +75,20 @@ TEST(Wordings, ConditionsAndMechanisms) {
       // An account archived or barred from receiving: unavailable.
       {"550 Recipient mailbox archived", Category::recipient_unavailable},
       {"550 This user is not allowed to receive mail", Category::recipient_unavailable},
+      // Loops counted by Received headers or hops.
+      {"554 5.4.0 Message has too many Received headers, probably a mail loop", Category::connection_failed},
+      // The session broke the protocol, or the message its format.
+      {"554 SMTP synchronization error: data sent before greeting", Category::protocol_error},
+      {"550 5.7.1 RFC 5322 requirement not met: more than one Subject field", Category::protocol_error},
+      {"550 The Date header is missing", Category::protocol_error},
+      // A mailbox about to pass its size: full, not a message too large.
+      {"552 Delivery would exceed the maximum mailbox size for bob", Category::mailbox_full},
+      // A submission sender the account has not set up.
+      {"550 The sender address is not a confirmed Sender Signature", Category::sender_account_unavailable},
+      {"550 Domain example.org is not associated with your account", Category::sender_account_unavailable},
+      {"553 5.7.1 <a@example.org>: Sender address rejected: not logged in", Category::auth_policy},
+      // A message blocked by an anti-spam system.
+      {"554 Your message was blocked by the provider's anti-spam gateway", Category::spam},
   };
   ExpectCategories(std::begin(cases), std::end(cases));
 }
