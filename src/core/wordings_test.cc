@@ -89,6 +89,11 @@ TEST(Wordings, ConditionsAndMechanisms) {
       {"553 5.7.1 <a@example.org>: Sender address rejected: not logged in", Category::auth_policy},
       // A message blocked by an anti-spam system.
       {"554 Your message was blocked by the provider's anti-spam gateway", Category::spam},
+      // A sender the server hosts must log in to send as it.
+      {"530 5.7.0 You are not logged in: authenticate to use this sender", Category::auth_policy},
+      {"553 Sender address is a local address: please authenticate", Category::auth_policy},
+      // A recipient refused with nothing more said: the receiver's policy.
+      {"550 Recipient is rejected.", Category::policy_rejected},
   };
   ExpectCategories(std::begin(cases), std::end(cases));
 }
