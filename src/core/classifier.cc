@@ -369,9 +369,10 @@ FacetExplanation Classifier::ExplainFacets(const Reply& reply, Scratch* scratch)
 namespace {
 
 // Statuses that by themselves say the address is bad: bad mailbox (x.1.1),
-// bad mailbox syntax (x.1.3), the domain accepts no mail (x.1.10, RFC 7505).
+// bad mailbox syntax (x.1.3), mailbox moved with no forwarding address
+// (x.1.6), the domain accepts no mail (x.1.10, RFC 7505).
 bool AddressStatus(const EnhancedStatus& s) {
-  return s.subject == 1 && (s.detail == 1 || s.detail == 3 || s.detail == 10);
+  return s.subject == 1 && (s.detail == 1 || s.detail == 3 || s.detail == 6 || s.detail == 10);
 }
 
 // Statuses about the sender's address (x.1.7 bad sender mailbox syntax,
@@ -410,7 +411,7 @@ bool BeforeRecipients(SmtpCommand c) {
 //   exist", "invalid", "closed") said of a party that can be the recipient
 //   (not the sending side, not the IP), or a domain-level one ("no such
 //   domain", "no MX", "accepts no mail");
-// - an address status (x.1.1, x.1.3, x.1.10).
+// - an address status (x.1.1, x.1.3, x.1.6, x.1.10).
 // A generic phrase rule, RFC 5321's "mailbox unavailable" or a bare code
 // is not enough: they are said of many other things. And contrary evidence
 // rules it out: a what facet marked veto_hard_bounce anywhere in the reply
