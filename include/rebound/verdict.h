@@ -51,11 +51,10 @@ REBOUND_EXPORT std::optional<Reason> ReasonFromName(std::string_view name);
 // the recipient address is fine, so these never make a hard bounce.
 REBOUND_EXPORT bool IsSenderSideCategory(Category c);
 // The one definition of a hard bounce, for classify, parse and the relay: the
-// failure is permanent and about the address itself (an address-level
-// category: recipient_not_found, invalid_address, dns_failure; or, with no
-// category, an address-level interop reason: userunknown, hostunknown,
-// hasmoved, notaccept). The classifier further requires positive evidence
-// for it and none against it (see docs/taxonomy.md).
+// failure is permanent, not sender-side, and about the address itself (an
+// address-level category, or an address-level interop reason: userunknown,
+// hostunknown, hasmoved, notaccept). The classifier further requires
+// positive evidence for it (see docs/taxonomy.md).
 REBOUND_EXPORT bool IsHardBounce(Category c, Reason r, bool permanent);
 // Rate-limit categories: the disposition throttles the destination.
 REBOUND_EXPORT bool IsRateLimitCategory(Category c);

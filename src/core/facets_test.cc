@@ -242,7 +242,7 @@ TEST(Facets, HardBounceNeedsWordsThatTheAddressIsBad) {
       "550 This user doesn't have an account here",
       "550 Sorry, no mailbox here by that name",
       "550 5.1.6 Recipient has moved; no forwarding address",
-      "550 5.1.1 The mailbox is no longer on this server",
+      "550 5.1.1 The mailbox has been deleted",
       "550 example.org does not accept mail (null MX)",
       "550 The email address you entered couldn't be found",
       "550 User unknown",
@@ -308,8 +308,8 @@ match = 'vague'
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.message().find("side is for [[who]] facets"), std::string::npos) << s.message();
   EXPECT_NE(s.message().find("veto_unless is a list of what facet names"), std::string::npos) << s.message();
-  EXPECT_NE(s.message().find("bad.toml:14: address_level is for [[what]] facets"), std::string::npos) << s.message();
-  EXPECT_NE(s.message().find("bad.toml:19: address_level is for [[what]] facets"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("bad.toml:11: address_level is for [[what]] facets"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("bad.toml:16: address_level is for [[what]] facets"), std::string::npos) << s.message();
 }
 
 // Operators extend the layer: local words join a shipped facet, and local

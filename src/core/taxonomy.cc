@@ -48,13 +48,12 @@ std::string_view RuleTierName(RuleTier t) {
 }
 
 bool IsHardBounce(Category c, Reason r, bool permanent) {
-  if (!permanent) return false;
-  if (c == Category::recipient_not_found || c == Category::invalid_address || c == Category::dns_failure) return true;
-  // A category of its own that is not address-level (a disabled mailbox,
-  // the receiver's trouble, a sender-side cause) is never one, whatever the
-  // reason; the reason decides only when the category is unknown.
-  return c == Category::unknown &&
-         (r == Reason::userunknown || r == Reason::hostunknown || r == Reason::hasmoved || r == Reason::notaccept);
+  if (!permanent || IsSenderSideCategory(c)) return false;
+  const bool address_category =
+      c == Category::recipient_not_found || c == Category::invalid_address || c == Category::dns_failure;
+  const bool address_reason =
+      r == Reason::userunknown || r == Reason::hostunknown || r == Reason::hasmoved || r == Reason::notaccept;
+  return address_category || address_reason;
 }
 
 bool IsRateLimitCategory(Category c) {
