@@ -230,6 +230,7 @@ TEST(Facets, HardBounceNeedsWordsThatTheAddressIsBad) {
       "550 Recipient verification failed: unable to connect to the mailbox server",
       "550 5.1.1 User unknown or disabled",
       "550 用户名或密码不正确",                                                  // a login's user, not a recipient
+      "550 Recipient address rejected: message refused, invalid sender",       // the sender called invalid
   };
   auto scratch = testing::Shipped().NewScratch();
   for (const char* reply : not_hard_bounces) {
