@@ -131,6 +131,8 @@ class REBOUND_EXPORT Classifier {
   struct Compiled;
   Classifier();
   Verdict MakeVerdict(const Rule* rule, const Reply& reply, const Evidence& evidence) const;
+  // Whether the reply says the address itself is bad, with nothing against it.
+  bool HardBounceEvidence(const Rule* rule, const Reply& reply, const Evidence& evidence) const;
   void ScanRules(const Reply& reply, Scratch* scratch) const;  // matching rule ids into the scratch
   void ScanFacets(const Reply& reply, Scratch* scratch, Evidence* evidence) const;
   const FacetRow* DecideFacets(const Reply& reply, const Evidence& evidence) const;
@@ -143,6 +145,8 @@ class REBOUND_EXPORT Classifier {
   uint32_t recipient_side_who_ = 0;  // who facets with side = "recipient"; with none of these, a sender rules out a hard bounce
   std::array<uint64_t, 64> veto_unless_{};  // per vetoing what facet: the what facets that lift its veto
   uint32_t ip_who_bit_ = 0;        // the "ip" who facet, also set by an IPv4 literal in the text
+  uint64_t mailbox_words_ = 0;     // what facets with address_level = "mailbox": a mailbox or address does not exist or is invalid
+  uint64_t domain_words_ = 0;      // what facets with address_level = "domain": the domain does not exist or takes no mail
   std::vector<CategoryInfo> categories_;
   std::unique_ptr<Compiled> compiled_;
 };

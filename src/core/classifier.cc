@@ -369,10 +369,20 @@ FacetExplanation Classifier::ExplainFacets(const Reply& reply, Scratch* scratch)
 namespace {
 
 // Statuses that by themselves say the address is bad: bad mailbox (x.1.1),
-// bad mailbox syntax (x.1.3), the domain accepts no mail (x.1.10, RFC 7505).
+// bad mailbox syntax (x.1.3), mailbox moved with no forwarding address
+// (x.1.6), the domain accepts no mail (x.1.10, RFC 7505).
 bool AddressStatus(const EnhancedStatus& s) {
-  return s.subject == 1 && (s.detail == 1 || s.detail == 3 || s.detail == 10);
+  return s.subject == 1 && (s.detail == 1 || s.detail == 3 || s.detail == 6 || s.detail == 10);
 }
+
+// Statuses about the sender's address (x.1.7 bad sender mailbox syntax,
+// x.1.8 bad sender system address): whatever the words, not the recipient.
+bool SenderStatus(const EnhancedStatus& s) { return s.subject == 1 && (s.detail == 7 || s.detail == 8); }
+
+// RFC 4954's replies about authentication (530 required, 534 mechanism too
+// weak, 535 credentials invalid, 538 encryption required): the session's
+// client, never an address.
+bool AuthenticationCode(int code) { return code == 530 || code == 534 || code == 535 || code == 538; }
 
 // Commands answered before the receiver has seen a recipient: a refusal
 // there is about the client, the sender or the session, never an address.
@@ -392,6 +402,38 @@ bool BeforeRecipients(SmtpCommand c) {
 
 }  // namespace
 
+// A hard bounce suppresses the address for good, so it needs positive
+// evidence that the address itself is bad, one of:
+// - a rule written for this very text by someone who knows what it means:
+//   the document's seed codes, a provider's documented reply, an
+//   operator's local rule;
+// - the reply's words: a mailbox-level what facet ("unknown", "does not
+//   exist", "invalid", "closed") said of a party that can be the recipient
+//   (not the sending side, not the IP), or a domain-level one ("no such
+//   domain", "no MX", "accepts no mail");
+// - an address status (x.1.1, x.1.3, x.1.6, x.1.10).
+// A generic phrase rule, RFC 5321's "mailbox unavailable" or a bare code
+// is not enough: they are said of many other things. And contrary evidence
+// rules it out: a what facet marked veto_hard_bounce anywhere in the reply
+// (rate, listing, policy, a disabled or full mailbox, the receiver's own
+// trouble, "try later", ...), a reply that names only the sending side, a
+// status about the sender's address (x.1.7, x.1.8), an authentication
+// reply (530, 534, 535, 538), or a reply to a command given before any
+// recipient was named.
+bool Classifier::HardBounceEvidence(const Rule* rule, const Reply& reply, const Evidence& evidence) const {
+  const bool written_for_the_text = rule && !rule->facet_row && !rule->pattern.empty() &&
+                                    (rule->tier == RuleTier::kSeed || rule->local || !rule->provider.empty());
+  const bool names_addressee = evidence.who & ~(sender_side_who_ | ip_who_bit_);
+  const bool address_words =
+      ((evidence.what & mailbox_words_) && names_addressee) || (evidence.what & domain_words_);
+  if (!written_for_the_text && !address_words && !AddressStatus(reply.status)) return false;
+  uint64_t veto = evidence.what & veto_hard_bounce_;
+  for (uint64_t bits = veto; bits; bits &= bits - 1)
+    if (evidence.what & veto_unless_[std::countr_zero(bits)]) veto &= ~(bits & -bits);
+  return !veto && !evidence.AboutSenderOnly(sender_side_who_, recipient_side_who_) && !SenderStatus(reply.status) &&
+         !AuthenticationCode(reply.code) && !BeforeRecipients(reply.command);
+}
+
 Verdict Classifier::MakeVerdict(const Rule* rule, const Reply& reply, const Evidence& evidence) const {
   Verdict v;
   v.category = rule ? rule->category : Category::unknown;
@@ -409,21 +451,7 @@ Verdict Classifier::MakeVerdict(const Rule* rule, const Reply& reply, const Evid
     }
   }
   if (v.category == Category::delivered) v.permanent = false;
-  // A hard bounce suppresses the address for good, so it needs positive
-  // evidence about the address: the reply's words (a text rule or a facet
-  // row), or an address status; a bare code is not enough. Words about
-  // rate, reputation, spam, policy, relaying or authentication veto it.
-  // So do a reply that names only the sending side (the sender, its
-  // account or domain: "sender verify failed", "sender domain not found"),
-  // and a reply to a command given before any recipient was named.
-  const bool text_evidence = rule && (!rule->pattern.empty() || rule->facet_row);
-  const bool address_evidence = text_evidence || AddressStatus(reply.status) || reply.code == 556;
-  const bool about_sender = evidence.AboutSenderOnly(sender_side_who_, recipient_side_who_);
-  uint64_t veto = evidence.what & veto_hard_bounce_;
-  for (uint64_t bits = veto; bits; bits &= bits - 1)
-    if (evidence.what & veto_unless_[std::countr_zero(bits)]) veto &= ~(bits & -bits);
-  v.hard_bounce = IsHardBounce(v.category, v.reason, v.permanent) && address_evidence && !veto && !about_sender &&
-                  !BeforeRecipients(reply.command);
+  v.hard_bounce = IsHardBounce(v.category, v.reason, v.permanent) && HardBounceEvidence(rule, reply, evidence);
   if (!v.permanent && v.category != Category::delivered && v.category != Category::auto_reply) {
     int stated = klass == 4 ? StatedDelay(reply.text) : 0;
     v.retry_after = stated ? stated : (rule && rule->retry_after >= 0 ? rule->retry_after : info.retry_after);
@@ -452,6 +480,7 @@ struct FacetDef {
   int line = 0;
   bool veto_hard_bounce = false;
   std::vector<std::string> veto_unless;  // what facets that lift this one's veto
+  std::string address_level;             // what: "mailbox" or "domain", the words a hard bounce needs
   std::string side;                      // who: "recipient" (default), "sender" or "either"
 };
 
@@ -609,7 +638,8 @@ void ClassifierBuilder::State::Load(std::string_view name, std::string_view toml
 }
 
 void ClassifierBuilder::State::LoadFacet(const std::string& file, const toml::table& t, bool who) {
-  static const std::set<std::string> kKeys = {"name", "match", "words", "veto_hard_bounce", "veto_unless", "side", "note"};
+  static const std::set<std::string> kKeys = {"name", "match", "words", "veto_hard_bounce", "veto_unless",
+                                              "side", "address_level", "note"};
   const char* kind = who ? "who" : "what";
   for (const auto& [k, v] : t)
     if (!kKeys.count(std::string(k.str())))
@@ -646,6 +676,9 @@ void ClassifierBuilder::State::LoadFacet(const std::string& file, const toml::ta
     Problem(file, f.line, "side is for [[who]] facets: \"recipient\", \"sender\" or \"either\"");
   if (const toml::node* n = t.get("veto_unless"); n && (who || !f.veto_hard_bounce || !StringList(*n, &f.veto_unless)))
     Problem(file, f.line, "veto_unless is a list of what facet names, on a [[what]] with veto_hard_bounce = true");
+  f.address_level = t["address_level"].value_or(std::string());
+  if (t.get("address_level") && (who || f.veto_hard_bounce || (f.address_level != "mailbox" && f.address_level != "domain")))
+    Problem(file, f.line, "address_level is for [[what]] facets without veto_hard_bounce: \"mailbox\" or \"domain\"");
   facets.push_back(std::move(f));
 }
 
@@ -924,7 +957,7 @@ Status ClassifierBuilder::Build(std::unique_ptr<const Classifier>* out) {
   // Facets: one bit per name (several lists may share a name), compiled
   // into the same database; [[decide]] rows refer to them by name.
   std::vector<std::string> who_names, what_names;
-  uint64_t veto_hard_bounce = 0;
+  uint64_t veto_hard_bounce = 0, mailbox_words = 0, domain_words = 0;
   uint32_t sender_side_who = 0, either_side_who = 0;
   auto bit_of = [](std::vector<std::string>& names, const std::string& name) {
     auto it = std::find(names.begin(), names.end(), name);
@@ -939,6 +972,8 @@ Status ClassifierBuilder::Build(std::unique_ptr<const Classifier>* out) {
       continue;
     }
     if (f.veto_hard_bounce) veto_hard_bounce |= uint64_t{1} << bit;
+    if (f.address_level == "mailbox") mailbox_words |= uint64_t{1} << bit;
+    if (f.address_level == "domain") domain_words |= uint64_t{1} << bit;
     if (f.who && f.side == "sender") sender_side_who |= 1u << bit;
     if (f.who && f.side == "either") either_side_who |= 1u << bit;
     exprs.push_back(f.pattern.c_str());
@@ -1054,6 +1089,8 @@ Status ClassifierBuilder::Build(std::unique_ptr<const Classifier>* out) {
   c->sender_side_who_ = sender_side_who;
   c->recipient_side_who_ = ~(sender_side_who | either_side_who);
   c->veto_unless_ = veto_unless;
+  c->mailbox_words_ = mailbox_words;
+  c->domain_words_ = domain_words;
   if (auto it = std::find(c->who_names_.begin(), c->who_names_.end(), "ip"); it != c->who_names_.end())
     c->ip_who_bit_ = 1u << (it - c->who_names_.begin());
   *out = std::move(c);

@@ -1,6 +1,10 @@
 // The facet layer (rules/facets.toml): who x what, its place among the
 // tiers, the hard-bounce evidence it gives or vetoes, and its file format.
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <fstream>
+#include <string>
 
 #include "core/shipped_classifier_test_util.h"
 #include "rebound/classifier.h"
@@ -301,6 +305,81 @@ TEST(Facets, RoundFiveNearMissesAreNotHardBounces) {
   }
 }
 
+// A hard bounce needs the reply's words (or its status) to say the address
+// itself is bad: a generic phrase, RFC 5321's "mailbox unavailable" or a
+// bare code is not enough, and words about something else rule it out.
+// Wordings of our own, one or two per family.
+TEST(Facets, HardBounceNeedsWordsThatTheAddressIsBad) {
+  const char* not_hard_bounces[] = {
+      "550 Requested action not taken: mailbox unavailable",                  // RFC 5321's text says no why
+      "556 Message refused",                                                   // 556: null MX or too many recipients
+      "550 5.1.1 Mailbox disabled for this recipient",                         // switched off, not gone
+      "550 User account is inactive",
+      "550 5.2.1 Mailbox is suspended",
+      "550 5.1.0 <a@example.com>: Sender address rejected: User unknown in local recipient table",
+      "554 5.7.1 <mail.example.net>: Helo command rejected: Host not found (in reply to RCPT TO command)",
+      "550 Sender verify failed: No Such User Here",
+      "550 5.1.7 Invalid address",                                              // x.1.7: the sender's
+      "535 5.7.8 Error: authentication failed: user unknown",
+      "550 Message to bob@example.com rejected for unknown reason",
+      "550 Recipient lookup failed, please check back",
+      "550 5.1.1 Recipient address rejected: internal error while checking the recipient",
+      "550 5.4.6 Routing loop detected for this recipient",
+      "550 5.7.510 example.org does not accept email over IPv6",
+      "550 Recipient verification failed: unable to connect to the mailbox server",
+      "550 5.1.1 User unknown or disabled",
+      "550 用户名或密码不正确",                                                  // a login's user, not a recipient
+      "550 Recipient address rejected: message refused, invalid sender",       // the sender called invalid
+  };
+  auto scratch = testing::Shipped().NewScratch();
+  for (const char* reply : not_hard_bounces) {
+    Verdict v = testing::Shipped().Classify(reply, scratch.get());
+    EXPECT_FALSE(v.hard_bounce) << reply << " decided by " << v.rule << " as " << CategoryName(v.category);
+  }
+  const char* hard_bounces[] = {
+      "550 invalid address",
+      "501 Bad address syntax",
+      "550 This user doesn't have an account here",
+      "550 Sorry, no mailbox here by that name",
+      "550 5.1.6 Recipient has moved; no forwarding address",
+      "550 5.1.1 The mailbox has been deleted",
+      "550 example.org does not accept mail (null MX)",
+      "550 The email address you entered couldn't be found",
+      "550 User unknown",
+  };
+  for (const char* reply : hard_bounces) {
+    Verdict v = testing::Shipped().Classify(reply, scratch.get());
+    EXPECT_TRUE(v.hard_bounce) << reply << " decided by " << v.rule << " as " << CategoryName(v.category);
+  }
+}
+
+// Real replies from public sources (tests/data/replies/hard-bounce.jsonl and
+// its staged rows in replies-incoming/): near misses that speak of a user, an
+// unknown or a rejected address but are about the sender, the HELO name, a
+// lookup, a loop or a policy, and true hard bounces of varied wordings. A row
+// is a hard bounce exactly when its label is address-level.
+TEST(Facets, HardBounceNearMissesFromPublicSources) {
+  auto scratch = testing::Shipped().NewScratch();
+  size_t n = 0;
+  for (const char* table : {"/tests/data/replies/hard-bounce.jsonl", "/tests/data/replies-incoming/hard-bounce.jsonl"}) {
+    std::ifstream in(std::string(REBOUND_SOURCE_DIR) + table);
+    ASSERT_TRUE(in) << table;
+    std::string line;
+    while (std::getline(in, line)) {
+      if (line.empty()) continue;
+      const auto row = nlohmann::json::parse(line);
+      const std::string label = row["category"];
+      Verdict v = testing::Shipped().Classify(row["reply"].get<std::string>(), scratch.get());
+      const bool permanent = row.contains("permanent") ? row["permanent"].get<bool>() : v.permanent;
+      const bool address_level =
+          label == "recipient_not_found" || label == "invalid_address" || (label == "dns_failure" && permanent);
+      EXPECT_EQ(v.hard_bounce, address_level) << table << ": " << row["reply"] << " decided by " << v.rule;
+      ++n;
+    }
+  }
+  EXPECT_GT(n, 20u);
+}
+
 TEST(Facets, SideAndVetoUnlessAreChecked) {
   ClassifierBuilder b;
   ASSERT_TRUE(b.AddDefaults().ok());
@@ -313,12 +392,24 @@ match = 'someone'
 name = "odd"
 veto_unless = ["host_unknown"]
 match = 'odd'
+
+[[who]]
+name = "place"
+address_level = "mailbox"
+match = 'place'
+
+[[what]]
+name = "vague"
+address_level = "somewhere"
+match = 'vague'
 )", true);
   std::unique_ptr<const Classifier> c;
   Status s = b.Build(&c);
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.message().find("side is for [[who]] facets"), std::string::npos) << s.message();
   EXPECT_NE(s.message().find("veto_unless is a list of what facet names"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("bad.toml:11: address_level is for [[what]] facets"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("bad.toml:16: address_level is for [[what]] facets"), std::string::npos) << s.message();
 }
 
 // Operators extend the layer: local words join a shipped facet, and local
