@@ -1,6 +1,5 @@
 #include "cli/verdict_json.h"
 
-#include <functional>
 
 namespace rebound::cli {
 
@@ -26,10 +25,20 @@ void WriteVerdictFields(JsonWriter& w, const Verdict& v, Lang lang) {
 }
 
 size_t VerdictJsonCache::KeyHash::operator()(const Key& k) const {
-  std::hash<const void*> h;
-  size_t x = h(k.action) ^ (h(k.solution) * 31) ^ (h(k.rule) * 131) ^ (h(k.provider) * 1031);
-  return x ^ (static_cast<size_t>(k.retry_after) << 16) ^ (static_cast<size_t>(k.category) << 8) ^
-         static_cast<size_t>(k.reason) ^ (size_t{k.permanent} << 60) ^ (size_t{k.hard_bounce} << 61);
+  // Each part folded in with a multiply and the high bits brought down, so
+  // the aligned addresses' low zero bits do not pile keys into few buckets.
+  uint64_t h = 0;
+  auto mix = [&h](uint64_t part) {
+    h = (h ^ part) * 0x9e3779b97f4a7c15ULL;
+    h ^= h >> 29;
+  };
+  mix(reinterpret_cast<uintptr_t>(k.action));
+  mix(reinterpret_cast<uintptr_t>(k.solution));
+  mix(reinterpret_cast<uintptr_t>(k.rule));
+  mix(reinterpret_cast<uintptr_t>(k.provider));
+  mix(static_cast<uint32_t>(k.retry_after) | uint64_t{static_cast<uint8_t>(k.category)} << 32 |
+      uint64_t{static_cast<uint8_t>(k.reason)} << 40 | uint64_t{k.permanent} << 48 | uint64_t{k.hard_bounce} << 49);
+  return static_cast<size_t>(h);
 }
 
 void VerdictJsonCache::Write(JsonWriter& w, const Verdict& v) {
