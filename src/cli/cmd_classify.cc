@@ -39,7 +39,9 @@ struct ClassifyOptions {
 // count and arena bytes; when full, it is cleared and refills.
 class RecordMemo {
  public:
-  static constexpr size_t kMaxEntries = 16384, kMaxBytes = 8 << 20, kMaxLine = 2048;
+  // Small enough that the slot and filter tables (32 KiB each) stay in the
+  // cache: on input that never repeats, their lookups are all it costs.
+  static constexpr size_t kMaxEntries = 4096, kMaxBytes = 4 << 20, kMaxLine = 2048;
 
   static uint64_t Hash(std::string_view line) { return std::hash<std::string_view>{}(line); }
   // The record kept for exactly this line, or null.
@@ -87,7 +89,7 @@ class RecordMemo {
   }
   std::vector<Entry> entries_;   // reserved once: entries never move
   std::vector<uint32_t> slots_;  // open addressing: entry index + 1, 0 empty
-  SecondSightFilter seen_{1 << 15};
+  SecondSightFilter seen_{1 << 12};
   std::unique_ptr<char[]> arena_;
   size_t used_ = 0;
 };
