@@ -3,6 +3,11 @@
 # and `rebound classify --format json`, as whole processes over the same
 # 300,000 replies (the realistic mix of bench/replies_mix.sh, repeated).
 # MIX=wide uses the second mix (with the sourced provider and MTA replies).
+# VARIED=1 makes every copy of a reply distinct, as logs of many recipients
+# are: the domains of its addresses get the copy's number ("@c7xexample.com"),
+# and a reply without an address gets it appended (" [id 7]"), so no reply
+# repeats and Rebound's memo of repeated lines never helps. MEMO=off runs
+# Rebound with --no-memo.
 #
 # Each round runs Sisimai, then Rebound, back to back; ROUNDS (default 3)
 # rounds, and the medians are printed. Two ratios: by CPU time (user + sys
@@ -19,16 +24,22 @@ ninja -C "$build" rebound >/dev/null
 
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 bash "$repo/bench/replies_mix.sh" "${MIX:-}" > "$work/mix.txt"
-echo "mix: ${MIX:-realistic}, $(sort -u "$work/mix.txt" | wc -l) distinct replies; load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "mix: ${MIX:-realistic}$([[ ${VARIED:-0} == 1 ]] && echo ", varied"), $(sort -u "$work/mix.txt" | wc -l) distinct replies; memo: ${MEMO:-on}; load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 
-/usr/bin/python3 - "$work" "$count" "$rounds" "$build/src/cli/rebound" <<'PY'
-import os, resource, statistics, subprocess, sys, time
+/usr/bin/python3 - "$work" "$count" "$rounds" "$build/src/cli/rebound" "${VARIED:-0}" "${MEMO:-on}" <<'PY'
+import os, re, resource, statistics, subprocess, sys, time
 work, n, rounds, rebound = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+varied, memo = sys.argv[5] == "1", sys.argv[6] != "off"
 mix = [l.rstrip("\n") for l in open(f"{work}/mix.txt", encoding="utf-8", errors="replace") if l.strip()]
 replies = f"{work}/replies.txt"
+def vary(line, copy):
+    if "@" in line:
+        return re.sub(r"@([A-Za-z0-9])", rf"@c{copy}x\1", line)
+    return f"{line} [id {copy}]"
 with open(replies, "w", encoding="utf-8") as f:
     for i in range(n):
-        f.write(mix[i % len(mix)] + "\n")
+        line = mix[i % len(mix)]
+        f.write((vary(line, i // len(mix)) if varied else line) + "\n")
 
 def run(argv, out):
     """Wall and CPU (user + sys) seconds of one child process."""
@@ -41,7 +52,7 @@ def run(argv, out):
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 sisimai = ["perl", "-MSisimai::Reason", "-ne", "chomp; my $r = Sisimai::Reason->match($_);", replies]
-ours = [rebound, "classify", "--format", "json", "-i", replies]
+ours = [rebound, "classify", "--format", "json", "-i", replies] + ([] if memo else ["--no-memo"])
 rows = []
 for r in range(rounds):
     s = run(sisimai, os.devnull)

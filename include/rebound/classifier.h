@@ -133,7 +133,10 @@ class REBOUND_EXPORT Classifier {
   Verdict MakeVerdict(const Rule* rule, const Reply& reply, const Evidence& evidence) const;
   // Whether the reply says the address itself is bad, with nothing against it.
   bool HardBounceEvidence(const Rule* rule, const Reply& reply, const Evidence& evidence) const;
-  void ScanRules(const Reply& reply, Scratch* scratch) const;  // matching rule ids into the scratch
+  // The ids of the rules above (or below) the facet layer whose patterns
+  // match, into the scratch.
+  void ScanRules(const Reply& reply, Scratch* scratch, bool below_facets) const;
+  const Rule* BestBelowFacets(const Reply& reply, Scratch* scratch, uint32_t best) const;
   void ScanFacets(const Reply& reply, Scratch* scratch, Evidence* evidence) const;
   const FacetRow* DecideFacets(const Reply& reply, const Evidence& evidence) const;
 

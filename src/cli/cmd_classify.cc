@@ -1,14 +1,20 @@
 // `rebound classify`: SMTP replies in, verdicts out.
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
+#include <functional>
 #include <iostream>
+#include <memory>
 #include <nlohmann/json.hpp>
+#include <vector>
 
 #include "cli/command.h"
 #include "cli/output.h"
 #include "cli/verdict_json.h"
+#include "core/second_sight.h"
 
 namespace rebound::cli {
 namespace {
@@ -18,8 +24,74 @@ struct ClassifyOptions {
   std::string input;
   bool jsonl = false;
   bool explain = false;
+  bool no_memo = false;
   FormatOption format;
   ClassifierOptions classifier;
+};
+
+// The records already written for reply lines seen before in this run.
+// Real input repeats itself (the retries of a deferred message, the rate
+// limits and blocklist replies that name no address), and a record is a
+// function of the line alone (the classifier and the options are fixed), so
+// a repeated line gets the same bytes for the cost of a hash lookup.
+// A line is kept the second time it is seen (SecondSightFilter), so lines
+// that occur once do not push out the ones that recur. Bounded by entry
+// count and arena bytes; when full, it is cleared and refills.
+class RecordMemo {
+ public:
+  // Small enough that the slot and filter tables (32 KiB each) stay in the
+  // cache: on input that never repeats, their lookups are all it costs.
+  static constexpr size_t kMaxEntries = 4096, kMaxBytes = 4 << 20, kMaxLine = 2048;
+
+  static uint64_t Hash(std::string_view line) { return std::hash<std::string_view>{}(line); }
+  // The record kept for exactly this line, or null.
+  const std::string_view* Find(std::string_view line, uint64_t hash) const {
+    if (entries_.empty()) return nullptr;
+    const size_t mask = slots_.size() - 1;
+    for (size_t i = hash & mask;; i = (i + 1) & mask) {
+      const uint32_t s = slots_[i];
+      if (s == 0) return nullptr;
+      const Entry& e = entries_[s - 1];
+      if (e.hash == hash && e.line == line) return &e.record;
+    }
+  }
+  // Offers the record written for line (not found by Find).
+  void Insert(std::string_view line, uint64_t hash, std::string_view record) {
+    const size_t cost = line.size() + record.size();
+    if (line.size() > kMaxLine || cost > kMaxBytes || !seen_.SeenBefore(hash)) return;
+    if (!arena_) {
+      arena_.reset(new char[kMaxBytes]);  // untouched pages cost nothing
+      entries_.reserve(kMaxEntries);
+      slots_.assign(2 * kMaxEntries, 0);  // a power of two, at most half full
+    }
+    if (entries_.size() == kMaxEntries || used_ + cost > kMaxBytes) {
+      entries_.clear();
+      std::fill(slots_.begin(), slots_.end(), 0);
+      used_ = 0;
+    }
+    entries_.push_back({Copy(line), Copy(record), hash});
+    const size_t mask = slots_.size() - 1;
+    size_t i = hash & mask;
+    while (slots_[i] != 0) i = (i + 1) & mask;
+    slots_[i] = static_cast<uint32_t>(entries_.size());
+  }
+
+ private:
+  struct Entry {
+    std::string_view line, record;
+    uint64_t hash;
+  };
+  std::string_view Copy(std::string_view s) {
+    char* p = arena_.get() + used_;
+    if (!s.empty()) memcpy(p, s.data(), s.size());
+    used_ += s.size();
+    return std::string_view(p, s.size());
+  }
+  std::vector<Entry> entries_;   // reserved once: entries never move
+  std::vector<uint32_t> slots_;  // open addressing: entry index + 1, 0 empty
+  SecondSightFilter seen_{1 << 12};
+  std::unique_ptr<char[]> arena_;
+  size_t used_ = 0;
 };
 
 void WriteExplainJson(JsonWriter& w, const std::vector<const Rule*>& rules) {
@@ -127,8 +199,19 @@ int Run(const ClassifyOptions& o) {
   const bool text = o.format.Get() == OutputFormat::kText;
   Output out(o.format.Get());
   int rc = kExitOk;
+  VerdictJsonCache verdict_json(lang);
+  RecordMemo memo;
 
   auto classify_one = [&](std::string_view raw) {
+    const uint64_t hash = o.no_memo ? 0 : RecordMemo::Hash(raw);
+    if (!o.no_memo)
+      if (const std::string_view* record = memo.Find(raw, hash)) {
+        out.buffer().append(*record);
+        if (text) out.MaybeFlush();
+        else out.EndJsonRecord();
+        return;
+      }
+    const size_t start = out.buffer().size();
     Verdict v = classifier->Classify(raw, scratch.get());
     const Reply& r = Classifier::LastReply(scratch.get());
     std::vector<const Rule*> rules;
@@ -139,17 +222,19 @@ int Run(const ClassifyOptions& o) {
     }
     if (text) {
       AppendText(&out.buffer(), raw, r, v, lang, o.explain ? &rules : nullptr, o.explain ? &facets : nullptr);
+      if (!o.no_memo) memo.Insert(raw, hash, std::string_view(out.buffer()).substr(start));
       out.MaybeFlush();
       return;
     }
     JsonWriter w = out.Json();
     WriteReplyJson(w, raw, r);
-    WriteVerdictFields(w, v, lang);
+    verdict_json.Write(w, v);
     if (o.explain) {
       WriteExplainJson(w, rules);
       WriteFacetsJson(w, facets);
     }
     w.EndObject();
+    if (!o.no_memo) memo.Insert(raw, hash, std::string_view(out.buffer()).substr(start));
     out.EndJsonRecord();
   };
 
@@ -199,7 +284,7 @@ int Run(const ClassifyOptions& o) {
     out.buffer().append(dumped);
     JsonWriter w = out.Json();
     w.ResumeObject();
-    WriteVerdictFields(w, v, lang);
+    verdict_json.Write(w, v);
     w.EndObject();
     out.EndJsonRecord();
   }
@@ -224,6 +309,8 @@ void Setup(CLI::App& root, int* exit_code) {
   cmd->add_flag("--jsonl", o->jsonl, "Input is JSON Lines with a \"reply\" field; output keeps every input field");
   o->format.AddTo(cmd, {OutputFormat::kText, OutputFormat::kJson});
   cmd->add_flag("--explain", o->explain, "Show the parsed reply, the deciding rule and the runners-up");
+  cmd->add_flag("--no-memo", o->no_memo,
+                "Classify every line afresh instead of repeating the record of a line seen before (for measuring)");
   o->classifier.AddTo(cmd);
   cmd->callback([o, exit_code] { *exit_code = Run(*o); });
 }

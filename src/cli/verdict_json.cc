@@ -1,8 +1,12 @@
 #include "cli/verdict_json.h"
 
+
 namespace rebound::cli {
 
-void WriteVerdictFields(JsonWriter& w, const Verdict& v, Lang lang) {
+namespace {
+
+// Every field but the last, "reference".
+void WriteRuleFields(JsonWriter& w, const Verdict& v, Lang lang) {
   w.Name("category", CategoryName(v.category))
       .Name("reason", ReasonName(v.reason))
       .Bool("permanent", v.permanent)
@@ -10,10 +14,47 @@ void WriteVerdictFields(JsonWriter& w, const Verdict& v, Lang lang) {
       .String("action", v.action);
   if (v.permanent) w.Null("retry_after");
   else w.Int("retry_after", v.retry_after);
-  w.String("solution", v.solution(lang))
-      .StringOrNull("rule", v.rule)
-      .StringOrNull("provider", v.provider)
-      .StringOrNull("reference", v.reference);
+  w.String("solution", v.solution(lang)).StringOrNull("rule", v.rule).StringOrNull("provider", v.provider);
+}
+
+}  // namespace
+
+void WriteVerdictFields(JsonWriter& w, const Verdict& v, Lang lang) {
+  WriteRuleFields(w, v, lang);
+  w.StringOrNull("reference", v.reference);
+}
+
+size_t VerdictJsonCache::KeyHash::operator()(const Key& k) const {
+  // Each part folded in with a multiply and the high bits brought down, so
+  // the aligned addresses' low zero bits do not pile keys into few buckets.
+  uint64_t h = 0;
+  auto mix = [&h](uint64_t part) {
+    h = (h ^ part) * 0x9e3779b97f4a7c15ULL;
+    h ^= h >> 29;
+  };
+  mix(reinterpret_cast<uintptr_t>(k.action));
+  mix(reinterpret_cast<uintptr_t>(k.solution));
+  mix(reinterpret_cast<uintptr_t>(k.rule));
+  mix(reinterpret_cast<uintptr_t>(k.provider));
+  mix(static_cast<uint32_t>(k.retry_after) | uint64_t{static_cast<uint8_t>(k.category)} << 32 |
+      uint64_t{static_cast<uint8_t>(k.reason)} << 40 | uint64_t{k.permanent} << 48 | uint64_t{k.hard_bounce} << 49);
+  return static_cast<size_t>(h);
+}
+
+void VerdictJsonCache::Write(JsonWriter& w, const Verdict& v) {
+  const Key key{v.action.data(),  v.solution(lang_).data(), v.rule.data(), v.provider.data(), v.retry_after,
+                v.category,       v.reason,                 v.permanent,   v.hard_bounce};
+  auto it = fragments_.find(key);
+  if (it == fragments_.end()) {
+    if (fragments_.size() >= 4096) fragments_.clear();
+    std::string object;
+    JsonWriter one(&object);
+    one.BeginObject();
+    WriteRuleFields(one, v, lang_);
+    static constexpr std::string_view kLead = "{\"category\":";
+    it = fragments_.emplace(key, object.substr(kLead.size())).first;
+  }
+  w.Raw("category", it->second).StringOrNull("reference", v.reference);
 }
 
 }  // namespace rebound::cli

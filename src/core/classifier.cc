@@ -131,7 +131,14 @@ struct Classifier::Evidence {
 };
 
 struct Classifier::Compiled {
-  hs_database_t* db = nullptr;        // every rule pattern
+  // The rule patterns in two databases, split where the facet layer sits in
+  // the evaluation order: the rules above it (local, seed, override,
+  // provider) are scanned for every reply; the generic phrases and code-tier
+  // patterns below it only when they can decide (no rule above matched and
+  // no facet row did). Ids below first_lower are in upper_db.
+  hs_database_t* upper_db = nullptr;
+  hs_database_t* lower_db = nullptr;
+  uint32_t first_lower = 0;
   hs_database_t* facet_db = nullptr;  // every facet pattern; scanned only when the facet layer may decide
   std::vector<uint32_t> code_only;  // rule indexes without a pattern, in order
   // The same rules indexed so a reply looks at a handful, not all of them
@@ -142,7 +149,8 @@ struct Classifier::Compiled {
   std::vector<uint32_t> other;  // status constraints with wildcards or beyond the slots
   std::vector<Permanence> permanence;
   ~Compiled() {
-    hs_free_database(db);
+    hs_free_database(upper_db);
+    hs_free_database(lower_db);
     hs_free_database(facet_db);
   }
 
@@ -183,9 +191,9 @@ void Classifier::ScratchDeleter::operator()(Scratch* s) const { delete s; }
 
 Classifier::ScratchPtr Classifier::NewScratch() const {
   ScratchPtr s(new Scratch());
-  // One scratch serves both databases (vectorscan grows it to fit each).
-  if (compiled_->db && hs_alloc_scratch(compiled_->db, &s->hs) != HS_SUCCESS) std::abort();
-  if (compiled_->facet_db && hs_alloc_scratch(compiled_->facet_db, &s->hs) != HS_SUCCESS) std::abort();
+  // One scratch serves every database (vectorscan grows it to fit each).
+  for (const hs_database_t* db : {compiled_->upper_db, compiled_->lower_db, compiled_->facet_db})
+    if (db && hs_alloc_scratch(db, &s->hs) != HS_SUCCESS) std::abort();
   s->hits.reserve(rules_.size());
   return s;
 }
@@ -264,10 +272,11 @@ int OnFacet(unsigned int id, unsigned long long, unsigned long long, unsigned in
 
 }  // namespace
 
-void Classifier::ScanRules(const Reply& reply, Scratch* scratch) const {
+void Classifier::ScanRules(const Reply& reply, Scratch* scratch, bool below_facets) const {
   scratch->hits.clear();
-  if (!compiled_->db || reply.text.empty()) return;
-  hs_scan(compiled_->db, reply.text.data(), static_cast<unsigned>(std::min<size_t>(reply.text.size(), UINT_MAX)), 0,
+  const hs_database_t* db = below_facets ? compiled_->lower_db : compiled_->upper_db;
+  if (!db || reply.text.empty()) return;
+  hs_scan(db, reply.text.data(), static_cast<unsigned>(std::min<size_t>(reply.text.size(), UINT_MAX)), 0,
           scratch->hs, OnMatch, &scratch->hits);
 }
 
@@ -294,7 +303,7 @@ const FacetRow* Classifier::DecideFacets(const Reply& reply, const Evidence& e) 
 
 Verdict Classifier::Classify(const Reply& reply, Scratch* scratch) const {
   uint32_t best = UINT32_MAX;
-  ScanRules(reply, scratch);
+  ScanRules(reply, scratch, /*below_facets=*/false);
   for (uint32_t id : scratch->hits)
     if (id < best && ConstraintsHold(rules_[id], reply)) best = id;
   const Compiled& c = *compiled_;
@@ -318,6 +327,7 @@ Verdict Classifier::Classify(const Reply& reply, Scratch* scratch) const {
   if (!rule || (!rule->local && rule->tier >= RuleTier::kFacet)) {
     ScanFacets(reply, scratch, &evidence);
     if (const FacetRow* row = DecideFacets(reply, evidence)) rule = &row->rule;
+    else rule = BestBelowFacets(reply, scratch, best);
   } else if (!rule->local && rule->tier != RuleTier::kSeed && IsHardBounce(rule->category, rule->reason, true)) {
     // A rule above the facets would suppress the address: look for the
     // words that veto that first, whoever decided the category. A reply
@@ -333,13 +343,25 @@ Verdict Classifier::Classify(const Reply& reply, Scratch* scratch) const {
   return MakeVerdict(rule, reply, evidence);
 }
 
+// Only the rules below the facet layer can still beat best (the first rule
+// that held among those above it and the code-only ones, all of which it is
+// at or below): the scan of their patterns decides.
+const Rule* Classifier::BestBelowFacets(const Reply& reply, Scratch* scratch, uint32_t best) const {
+  ScanRules(reply, scratch, /*below_facets=*/true);
+  for (uint32_t id : scratch->hits)
+    if (id < best && ConstraintsHold(rules_[id], reply)) best = id;
+  return best == UINT32_MAX ? nullptr : &rules_[best];
+}
+
 std::vector<const Rule*> Classifier::Explain(const Reply& reply, Scratch* scratch) const {
   std::vector<uint32_t> ids;
   Evidence evidence;
-  ScanRules(reply, scratch);
   ScanFacets(reply, scratch, &evidence);
-  for (uint32_t id : scratch->hits)
-    if (ConstraintsHold(rules_[id], reply)) ids.push_back(id);
+  for (bool below_facets : {false, true}) {
+    ScanRules(reply, scratch, below_facets);
+    for (uint32_t id : scratch->hits)
+      if (ConstraintsHold(rules_[id], reply)) ids.push_back(id);
+  }
   for (uint32_t id : compiled_->code_only)
     if (ConstraintsHold(rules_[id], reply)) ids.push_back(id);
   std::sort(ids.begin(), ids.end());
@@ -946,6 +968,11 @@ Status ClassifierBuilder::Build(std::unique_ptr<const Classifier>* out) {
   });
 
   auto compiled = std::make_unique<Classifier::Compiled>();
+  // The sort puts every rule that outranks the facet layer first.
+  compiled->first_lower = static_cast<uint32_t>(
+      std::find_if(st.rules.begin(), st.rules.end(),
+                   [](const Rule& r) { return !r.local && r.tier >= RuleTier::kFacet; }) -
+      st.rules.begin());
   std::vector<const char*> exprs;
   std::vector<unsigned> flags, idents;
   for (uint32_t i = 0; i < st.rules.size(); ++i) {
@@ -1022,13 +1049,18 @@ Status ClassifierBuilder::Build(std::unique_ptr<const Classifier>* out) {
     facet_rows.push_back(std::move(row));
   }
 
-  // Two databases: the rules, scanned for every reply, and the facets,
-  // scanned only when no rule above the facet tier decided.
-  auto compile = [&](bool facets, hs_database_t** out) {
+  // Three databases (see Classifier::Compiled): the rules above the facet
+  // layer, the rules below it, and the facets.
+  enum class Part { kUpper, kLower, kFacets };
+  auto part_of = [&](uint32_t ident) {
+    return ident >= kFacetIdBase ? Part::kFacets : ident < compiled->first_lower ? Part::kUpper : Part::kLower;
+  };
+  auto compile = [&](Part part, hs_database_t** out) {
+    const bool facets = part == Part::kFacets;
     std::vector<const char*> e;
     std::vector<unsigned> f, ids;
     for (size_t k = 0; k < exprs.size(); ++k)
-      if ((idents[k] >= kFacetIdBase) == facets) e.push_back(exprs[k]), f.push_back(flags[k]), ids.push_back(idents[k]);
+      if (part_of(idents[k]) == part) e.push_back(exprs[k]), f.push_back(flags[k]), ids.push_back(idents[k]);
     if (e.empty()) return;
     std::string cache_path;
     if (!st.cache_dir.empty() && st.problems.empty()) {
@@ -1038,7 +1070,8 @@ Status ClassifierBuilder::Build(std::unique_ptr<const Classifier>* out) {
         key = Fnv1a(std::to_string(f[k]) + "/" + std::to_string(ids[k]) + "\n", key);
       }
       char name[48];
-      std::snprintf(name, sizeof name, "%s-%016llx.hsdb", facets ? "facets" : "rules", static_cast<unsigned long long>(key));
+      std::snprintf(name, sizeof name, "%s-%016llx.hsdb", facets ? "facets" : part == Part::kUpper ? "rules" : "lower-rules",
+                    static_cast<unsigned long long>(key));
       cache_path = st.cache_dir + "/" + name;
       *out = LoadCachedDatabase(cache_path);
       if (*out) return;
@@ -1070,8 +1103,9 @@ Status ClassifierBuilder::Build(std::unique_ptr<const Classifier>* out) {
     }
     if (st.problems.empty()) st.problems.push_back("rule base: the patterns do not compile together");
   };
-  compile(false, &compiled->db);
-  compile(true, &compiled->facet_db);
+  compile(Part::kUpper, &compiled->upper_db);
+  compile(Part::kLower, &compiled->lower_db);
+  compile(Part::kFacets, &compiled->facet_db);
   if (!st.problems.empty()) {
     std::string msg;
     for (const auto& p : st.problems) msg += (msg.empty() ? "" : "\n") + p;

@@ -197,7 +197,7 @@ TEST(Classifier, DatabaseCacheIsUsedAndSurvivesCorruption) {
   auto first = build();
   std::vector<std::filesystem::path> files;
   for (const auto& e : std::filesystem::directory_iterator(dir)) files.push_back(e.path());
-  ASSERT_EQ(files.size(), 2u) << "one cached database for the rules, one for the facets";
+  ASSERT_EQ(files.size(), 3u) << "one cached database each: the rules above the facet layer, those below it, the facets";
   auto second = build();  // from the cache
   auto scratch = second->NewScratch();
   EXPECT_EQ(second->Classify("421 RP-001", scratch.get()).category, Category::ip_rate_limited);
