@@ -10,21 +10,8 @@
 namespace rebound {
 namespace {
 
-struct Case {
-  const char* reply;
-  Category category;
-};
-
-void ExpectAll(const Case* begin, const Case* end) {
-  auto scratch = testing::Shipped().NewScratch();
-  for (const Case* c = begin; c != end; ++c) {
-    Verdict v = testing::Shipped().Classify(c->reply, scratch.get());
-    EXPECT_EQ(v.category, c->category) << c->reply << " decided by " << v.rule;
-  }
-}
-
 TEST(FacetLanguages, Japanese) {
-  const Case cases[] = {
+  const testing::ReplyCase cases[] = {
       {"550 ユーザが存在しません", Category::recipient_not_found},
       {"550 宛先不明", Category::recipient_not_found},
       {"550 このユーザーは登録されていません", Category::recipient_not_found},
@@ -32,11 +19,11 @@ TEST(FacetLanguages, Japanese) {
       {"550 あて先のアカウントは利用停止中です", Category::recipient_unavailable},
       {"552 メールサイズが大きすぎます", Category::message_too_large},
   };
-  ExpectAll(std::begin(cases), std::end(cases));
+  testing::ExpectCategories(std::begin(cases), std::end(cases));
 }
 
 TEST(FacetLanguages, Chinese) {
-  const Case cases[] = {
+  const testing::ReplyCase cases[] = {
       {"550 用户不存在", Category::recipient_not_found},
       {"550 收件者不存在", Category::recipient_not_found},
       {"552 收件人邮箱空间已满", Category::mailbox_full},
@@ -45,20 +32,20 @@ TEST(FacetLanguages, Chinese) {
       {"554 邮件过大", Category::message_too_large},
       {"451 投递超时", Category::expired},
   };
-  ExpectAll(std::begin(cases), std::end(cases));
+  testing::ExpectCategories(std::begin(cases), std::end(cases));
 }
 
 TEST(FacetLanguages, Korean) {
-  const Case cases[] = {
+  const testing::ReplyCase cases[] = {
       {"550 존재하지 않는 사용자입니다", Category::recipient_not_found},
       {"552 받는사람의 메일함 용량이 부족합니다", Category::mailbox_full},
       {"550 휴면 계정입니다", Category::recipient_unavailable},
   };
-  ExpectAll(std::begin(cases), std::end(cases));
+  testing::ExpectCategories(std::begin(cases), std::end(cases));
 }
 
 TEST(FacetLanguages, German) {
-  const Case cases[] = {
+  const testing::ReplyCase cases[] = {
       {"550 5.1.1 Der Empfänger wurde nicht gefunden", Category::recipient_not_found},
       {"550 Benutzer existiert nicht", Category::recipient_not_found},
       {"552 Postfach des Empfängers ist voll", Category::mailbox_full},
@@ -67,78 +54,78 @@ TEST(FacetLanguages, German) {
       {"552 Die Nachricht überschreitet die maximale Größe", Category::message_too_large},
       {"550 Die Nachricht konnte nach mehreren Versuchen nicht zugestellt werden", Category::expired},
   };
-  ExpectAll(std::begin(cases), std::end(cases));
+  testing::ExpectCategories(std::begin(cases), std::end(cases));
 }
 
 TEST(FacetLanguages, French) {
-  const Case cases[] = {
+  const testing::ReplyCase cases[] = {
       {"550 5.1.1 Destinataire introuvable", Category::recipient_not_found},
       {"552 Boîte aux lettres pleine", Category::mailbox_full},
       {"452 Quota dépassé pour ce destinataire", Category::mailbox_full},
       {"554 Message refusé : courrier indésirable", Category::spam},
   };
-  ExpectAll(std::begin(cases), std::end(cases));
+  testing::ExpectCategories(std::begin(cases), std::end(cases));
 }
 
 TEST(FacetLanguages, Spanish) {
-  const Case cases[] = {
+  const testing::ReplyCase cases[] = {
       {"550 Usuario desconocido", Category::recipient_not_found},
       {"552 Buzón lleno", Category::mailbox_full},
       {"550 La cuenta del destinatario está deshabilitada", Category::recipient_unavailable},
       {"552 El mensaje excede el tamaño máximo permitido", Category::message_too_large},
   };
-  ExpectAll(std::begin(cases), std::end(cases));
+  testing::ExpectCategories(std::begin(cases), std::end(cases));
 }
 
 TEST(FacetLanguages, Portuguese) {
-  const Case cases[] = {
+  const testing::ReplyCase cases[] = {
       {"550 Usuário inexistente", Category::recipient_not_found},
       {"552 Caixa postal cheia", Category::mailbox_full},
       {"550 Conta do destinatário desativada", Category::recipient_unavailable},
   };
-  ExpectAll(std::begin(cases), std::end(cases));
+  testing::ExpectCategories(std::begin(cases), std::end(cases));
 }
 
 TEST(FacetLanguages, Italian) {
-  const Case cases[] = {
+  const testing::ReplyCase cases[] = {
       {"550 Utente inesistente", Category::recipient_not_found},
       {"552 Casella piena", Category::mailbox_full},
       {"552 Quota superata per la casella di posta del destinatario", Category::mailbox_full},
       {"421 Troppi messaggi, riprovare più tardi", Category::sender_rate_limited},
   };
-  ExpectAll(std::begin(cases), std::end(cases));
+  testing::ExpectCategories(std::begin(cases), std::end(cases));
 }
 
 TEST(FacetLanguages, Russian) {
-  const Case cases[] = {
+  const testing::ReplyCase cases[] = {
       {"550 нет такого пользователя", Category::recipient_not_found},
       {"550 Адресат не найден", Category::recipient_not_found},
       {"552 Ящик переполнен", Category::mailbox_full},
       {"554 Сообщение отклонено как спам", Category::spam},
       {"421 Слишком много писем, повторите попытку позже", Category::sender_rate_limited},
   };
-  ExpectAll(std::begin(cases), std::end(cases));
+  testing::ExpectCategories(std::begin(cases), std::end(cases));
 }
 
 TEST(FacetLanguages, DutchAndPolish) {
-  const Case cases[] = {
+  const testing::ReplyCase cases[] = {
       {"550 Ontvanger onbekend", Category::recipient_not_found},
       {"552 Postvak is vol", Category::mailbox_full},
       {"550 Użytkownik nie istnieje", Category::recipient_not_found},
       {"552 Skrzynka odbiorcy jest przepełniona", Category::mailbox_full},
   };
-  ExpectAll(std::begin(cases), std::end(cases));
+  testing::ExpectCategories(std::begin(cases), std::end(cases));
 }
 
 // Words that count recipients are not a rate, a closed connection is not a
 // closed account, and sender-side words still veto a hard bounce.
 TEST(FacetLanguages, NoMisreadings) {
-  const Case cases[] = {
+  const testing::ReplyCase cases[] = {
       {"452 宛先が多すぎます", Category::too_many_recipients},
       {"550 Absender unbekannt", Category::policy_rejected},
       {"421 Zu viele Verbindungen von Ihrer IP", Category::ip_rate_limited},
   };
-  ExpectAll(std::begin(cases), std::end(cases));
+  testing::ExpectCategories(std::begin(cases), std::end(cases));
   auto scratch = testing::Shipped().NewScratch();
   Verdict closed_connection = testing::Shipped().Classify("421 Verbindung geschlossen, bitte später erneut versuchen", scratch.get());
   EXPECT_FALSE(closed_connection.hard_bounce) << closed_connection.rule;

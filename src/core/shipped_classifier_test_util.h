@@ -28,4 +28,18 @@ inline const Classifier& Shipped() {
   return *c;
 }
 
+// A reply and the category the shipped rule base must give it.
+struct ReplyCase {
+  const char* reply;
+  Category category;
+};
+
+inline void ExpectCategories(const ReplyCase* begin, const ReplyCase* end) {
+  auto scratch = Shipped().NewScratch();
+  for (const ReplyCase* c = begin; c != end; ++c) {
+    Verdict v = Shipped().Classify(c->reply, scratch.get());
+    EXPECT_EQ(v.category, c->category) << c->reply << " decided by " << v.rule;
+  }
+}
+
 }  // namespace rebound::testing

@@ -10,21 +10,8 @@
 namespace rebound {
 namespace {
 
-struct Case {
-  const char* reply;
-  Category category;
-};
-
-void ExpectCategories(const Case* begin, const Case* end) {
-  auto scratch = testing::Shipped().NewScratch();
-  for (const Case* c = begin; c != end; ++c) {
-    Verdict v = testing::Shipped().Classify(c->reply, scratch.get());
-    EXPECT_EQ(v.category, c->category) << c->reply << " decided by " << v.rule;
-  }
-}
-
 TEST(Wordings, PostfixRestrictionPrefixNamesTheParty) {
-  const Case cases[] = {
+  const testing::ReplyCase cases[] = {
       // A greylisting policy service answers through whichever restriction it is plugged into.
       {"450 4.2.0 <a@example.org>: Sender address rejected: Greylisted, retry in 120 seconds", Category::greylisted},
       {"450 4.7.1 <mx.example.net[192.0.2.8]>: Client host rejected: greylisted, come back later", Category::greylisted},
@@ -36,11 +23,11 @@ TEST(Wordings, PostfixRestrictionPrefixNamesTheParty) {
       // A bare REJECT in the client access table: no public list to be delisted from.
       {"554 5.7.1 <host.example.net[192.0.2.9]>: Client host rejected: Access denied", Category::policy_rejected},
   };
-  ExpectCategories(std::begin(cases), std::end(cases));
+  testing::ExpectCategories(std::begin(cases), std::end(cases));
 }
 
 TEST(Wordings, TheRecipientSideRestrictsWhoMaySend) {
-  const Case cases[] = {
+  const testing::ReplyCase cases[] = {
       {"550 5.7.133 Sender not authenticated for group all-staff@example.org", Category::policy_rejected},
       {"550 This distribution list only accepts messages from internal senders", Category::policy_rejected},
       {"550 5.7.1 You are not on the allowed senders list of this mailbox", Category::policy_rejected},
@@ -50,11 +37,11 @@ TEST(Wordings, TheRecipientSideRestrictsWhoMaySend) {
       {"554 Sender refused: on the user's reject list", Category::sender_blacklisted},
       {"550 This user does not accept mail from you", Category::sender_blacklisted},
   };
-  ExpectCategories(std::begin(cases), std::end(cases));
+  testing::ExpectCategories(std::begin(cases), std::end(cases));
 }
 
 TEST(Wordings, ConditionsAndMechanisms) {
-  const Case cases[] = {
+  const testing::ReplyCase cases[] = {
       // A domain that takes no mail over IPv6 takes it over IPv4: not a null MX.
       {"550 5.7.1 example.org does not accept mail over IPv6", Category::policy_rejected},
       {"550 5.7.1 IPv6 sending guidelines require a PTR record and SPF or DKIM that pass", Category::auth_policy},
@@ -95,7 +82,7 @@ TEST(Wordings, ConditionsAndMechanisms) {
       // A recipient refused with nothing more said: the receiver's policy.
       {"550 Recipient is rejected.", Category::policy_rejected},
   };
-  ExpectCategories(std::begin(cases), std::end(cases));
+  testing::ExpectCategories(std::begin(cases), std::end(cases));
 }
 
 TEST(Wordings, NearMissesAreNotHardBounces) {
