@@ -14,7 +14,7 @@
 #include "cli/command.h"
 #include "cli/output.h"
 #include "cli/verdict_json.h"
-#include "core/second_sight.h"
+#include "core/bounded_memo.h"
 
 namespace rebound::cli {
 namespace {
@@ -33,10 +33,8 @@ struct ClassifyOptions {
 // Real input repeats itself (the retries of a deferred message, the rate
 // limits and blocklist replies that name no address), and a record is a
 // function of the line alone (the classifier and the options are fixed), so
-// a repeated line gets the same bytes for the cost of a hash lookup.
-// A line is kept the second time it is seen (SecondSightFilter), so lines
-// that occur once do not push out the ones that recur. Bounded by entry
-// count and arena bytes; when full, it is cleared and refills.
+// a repeated line gets the same bytes for the cost of a hash lookup
+// (admission on second sight, bounds and clearing: core/bounded_memo.h).
 class RecordMemo {
  public:
   // Small enough that the slot and filter tables (32 KiB each) stay in the
@@ -46,34 +44,16 @@ class RecordMemo {
   static uint64_t Hash(std::string_view line) { return std::hash<std::string_view>{}(line); }
   // The record kept for exactly this line, or null.
   const std::string_view* Find(std::string_view line, uint64_t hash) const {
-    if (entries_.empty()) return nullptr;
-    const size_t mask = slots_.size() - 1;
-    for (size_t i = hash & mask;; i = (i + 1) & mask) {
-      const uint32_t s = slots_[i];
-      if (s == 0) return nullptr;
-      const Entry& e = entries_[s - 1];
-      if (e.hash == hash && e.line == line) return &e.record;
-    }
+    const Entry* e = table_.Find(hash, [&](const Entry& e) { return e.line == line; });
+    return e ? &e->record : nullptr;
   }
   // Offers the record written for line (not found by Find).
   void Insert(std::string_view line, uint64_t hash, std::string_view record) {
-    const size_t cost = line.size() + record.size();
-    if (line.size() > kMaxLine || cost > kMaxBytes || !seen_.SeenBefore(hash)) return;
-    if (!arena_) {
-      arena_.reset(new char[kMaxBytes]);  // untouched pages cost nothing
-      entries_.reserve(kMaxEntries);
-      slots_.assign(2 * kMaxEntries, 0);  // a power of two, at most half full
+    if (line.size() > kMaxLine) return;
+    if (Entry* e = table_.Add(hash, line.size() + record.size())) {
+      e->line = table_.Copy(line);
+      e->record = table_.Copy(record);
     }
-    if (entries_.size() == kMaxEntries || used_ + cost > kMaxBytes) {
-      entries_.clear();
-      std::fill(slots_.begin(), slots_.end(), 0);
-      used_ = 0;
-    }
-    entries_.push_back({Copy(line), Copy(record), hash});
-    const size_t mask = slots_.size() - 1;
-    size_t i = hash & mask;
-    while (slots_[i] != 0) i = (i + 1) & mask;
-    slots_[i] = static_cast<uint32_t>(entries_.size());
   }
 
  private:
@@ -81,17 +61,7 @@ class RecordMemo {
     std::string_view line, record;
     uint64_t hash;
   };
-  std::string_view Copy(std::string_view s) {
-    char* p = arena_.get() + used_;
-    if (!s.empty()) memcpy(p, s.data(), s.size());
-    used_ += s.size();
-    return std::string_view(p, s.size());
-  }
-  std::vector<Entry> entries_;   // reserved once: entries never move
-  std::vector<uint32_t> slots_;  // open addressing: entry index + 1, 0 empty
-  SecondSightFilter seen_{1 << 12};
-  std::unique_ptr<char[]> arena_;
-  size_t used_ = 0;
+  BoundedMemo<Entry> table_{kMaxEntries, kMaxBytes, 1 << 12};
 };
 
 void WriteExplainJson(JsonWriter& w, const std::vector<const Rule*>& rules) {

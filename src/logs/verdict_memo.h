@@ -38,7 +38,7 @@
 #include <string_view>
 #include <vector>
 
-#include "core/second_sight.h"
+#include "core/bounded_memo.h"
 #include "rebound/classifier.h"
 
 namespace rebound::logs {
@@ -67,21 +67,12 @@ class VerdictMemo {
   // or null when the text is not kept (first sight, or too long).
   const Entry* Insert(std::string_view input, uint64_t hash, const Verdict& verdict, const Reply& reply);
 
-  size_t size() const { return entries_.size(); }
-  size_t bytes() const { return arena_used_; }
-  uint64_t clears() const { return clears_; }
+  size_t size() const { return table_.size(); }
+  size_t bytes() const { return table_.bytes(); }
+  uint64_t clears() const { return table_.clears(); }
 
  private:
-  void Clear();
-  std::string_view Copy(std::string_view s);
-
-  size_t max_entries_, max_bytes_;
-  std::vector<Entry> entries_;     // reserved once: entries never move
-  std::vector<uint32_t> slots_;    // open addressing: entry index + 1, 0 empty
-  SecondSightFilter seen_{1 << 15};
-  std::unique_ptr<char[]> arena_;  // keys and reply copies
-  size_t arena_used_ = 0;
-  uint64_t clears_ = 0;
+  BoundedMemo<Entry> table_;  // keys and reply copies in its arena
 };
 
 }  // namespace rebound::logs
