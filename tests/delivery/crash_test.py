@@ -15,17 +15,16 @@ import os
 import shutil
 import signal
 import smtplib
-import socket
 import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from loopback import free_port, wait_port  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from delivery_harness import (SKIP, add_account, free_port, have_receiver, start_receiver,  # noqa: E402
+                              wait_port, write_delivery_config)
 
-HERE = os.path.dirname(os.path.abspath(__file__))
 N = 150
 MAX_CONN = 4
 
@@ -56,44 +55,25 @@ def main():
         print("usage: crash_test.py REBOUND_BINARY", file=sys.stderr)
         return 2
     rebound = sys.argv[1]
-    try:
-        import aiosmtpd  # noqa: F401
-    except ImportError:
-        print("SKIP: python3-aiosmtpd not installed")
-        return 77
+    if not have_receiver():
+        return SKIP
     work = tempfile.mkdtemp(prefix="rebound-crash-")
     procs = []
     try:
         sink_port, smtp_port = free_port(), free_port()
         outdir = os.path.join(work, "out")
-        procs.append(subprocess.Popen(["/usr/bin/python3", os.path.join(HERE, "smtp_server.py"), "--port", str(sink_port),
-                                       "--outdir", outdir, "--data-delay", "0.03"],
-                                      stdout=subprocess.DEVNULL, stderr=open(os.path.join(work, "sink.log"), "w")))
-        assert wait_port(sink_port), "receiver did not start"
+        procs.append(start_receiver(work, sink_port, "--data-delay", "0.03"))
         cfg = os.path.join(work, "rebound.toml")
         data = os.path.join(work, "data")
 
         def write_config(enabled):
-            with open(cfg, "w") as f:
-                f.write(f"""[server]
-listen = "127.0.0.1:{smtp_port}"
-data_dir = "{data}"
-loopback_account = "crash"
-check_sender_domain = false
-log = "{work}/server.log"
-
-[delivery]
-enabled = {"true" if enabled else "false"}
-routes = "rcpt.test=127.0.0.1:{sink_port}"
-max_connections_per_destination = {MAX_CONN}
-max_messages_per_connection = 1000
-lease_seconds = 3
-poll_interval_ms = 100
-""")
+            write_delivery_config(cfg, smtp_port=smtp_port, data=data, log=f"{work}/server.log", account="crash",
+                                  routes=f"rcpt.test=127.0.0.1:{sink_port}", enabled=enabled,
+                                  delivery_options=f"max_connections_per_destination = {MAX_CONN}\n"
+                                                   "max_messages_per_connection = 1000\nlease_seconds = 3\n")
 
         write_config(False)
-        subprocess.run([rebound, "account", "add", "crash", "--domain", "example.org", "--config", cfg],
-                       input=b"pw\n", check=True, stdout=subprocess.DEVNULL)
+        add_account(rebound, cfg, "crash")
         # 1. Queue N messages with delivery off.
         serve = subprocess.Popen([rebound, "serve", "--config", cfg], stderr=open(os.path.join(work, "serve1.log"), "w"))
         procs.append(serve)

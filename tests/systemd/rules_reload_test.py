@@ -7,7 +7,6 @@ Usage: rules_reload_test.py path/to/rebound. Starts its own receiver
 (tests/delivery/smtp_server.py, aiosmtpd; exit 77 = skip when missing) and
 `rebound serve` with a datagram socket as NOTIFY_SOCKET to know when a
 reload is done."""
-import json
 import os
 import shutil
 import signal
@@ -15,15 +14,14 @@ import smtplib
 import subprocess
 import sys
 import tempfile
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "relay"))
+sys.path.insert(0, os.path.join(HERE, "..", "delivery"))
 sys.path.insert(0, HERE)
-from relay_harness import free_port, wait_port  # noqa: E402
+from delivery_harness import (SKIP, add_account, free_port, have_receiver, start_receiver,  # noqa: E402
+                              wait_for_attempt, write_delivery_config)
 from notify_test import NotifySocket  # noqa: E402
 
-RECEIVER = os.path.join(HERE, "..", "delivery", "smtp_server.py")
 # The receiver answers unknown@ with "550 5.1.1 <a>: Recipient address
 # rejected: User unknown in virtual mailbox table".
 LOCAL_RULE = """[[rule]]
@@ -38,15 +36,6 @@ match = 'nothing the receiver says'
 """
 
 
-def attempt_for(rebound, cfg, recipient):
-    out = subprocess.run([rebound, "events", "--config", cfg, "--format", "json"],
-                         capture_output=True, text=True, timeout=60)
-    for e in (json.loads(line) for line in out.stdout.splitlines() if line.strip()):
-        if e.get("recipient") == recipient and e.get("decision") not in (None, "queued"):
-            return e
-    return None
-
-
 def deliver_one(rebound, cfg, port, domain):
     """Sends one message to unknown@domain (a bounce suppresses the address,
     so each try has its own); returns its delivery attempt."""
@@ -54,53 +43,29 @@ def deliver_one(rebound, cfg, port, domain):
     with smtplib.SMTP("127.0.0.1", port, timeout=30) as c:
         c.sendmail("sender@example.org", [rcpt],
                    f"From: sender@example.org\r\nTo: {rcpt}\r\nSubject: rules\r\n\r\nbody\r\n")
-    end = time.time() + 30
-    while time.time() < end:
-        found = attempt_for(rebound, cfg, rcpt)
-        if found:
-            return found
-        time.sleep(0.2)
-    raise AssertionError("no delivery attempt recorded for " + rcpt)
+    found = wait_for_attempt(rebound, cfg, rcpt)
+    assert found, "no delivery attempt recorded for " + rcpt
+    return found
 
 
 def main():
     rebound = sys.argv[1]
-    try:
-        import aiosmtpd  # noqa: F401
-    except ImportError:
-        print("SKIP: python3-aiosmtpd not installed")
-        return 77
+    if not have_receiver():
+        return SKIP
     work = tempfile.mkdtemp(prefix="rebound-rules-reload-")
     local = os.path.join(work, "local.toml")
     with open(local, "w") as f:
         f.write(UNRELATED_RULE)
     sink_port, smtp_port = free_port(), free_port()
     cfg = os.path.join(work, "rebound.toml")
-    with open(cfg, "w") as f:
-        f.write(f"""[classifier]
-rules = ["{local}"]
-
-[server]
-listen = "127.0.0.1:{smtp_port}"
-data_dir = "{work}/data"
-loopback_account = "rules"
-check_sender_domain = false
-log = "{work}/server.log"
-
-[delivery]
-enabled = true
-routes = "*=127.0.0.1:{sink_port}"
-poll_interval_ms = 100
-""")
-    subprocess.run([rebound, "account", "add", "rules", "--domain", "example.org", "--config", cfg],
-                   input=b"pw\n", check=True, stdout=subprocess.DEVNULL)
-    sink = subprocess.Popen(["/usr/bin/python3", RECEIVER, "--port", str(sink_port), "--outdir", os.path.join(work, "out")],
-                            stdout=subprocess.DEVNULL, stderr=open(os.path.join(work, "sink.log"), "w"))
+    write_delivery_config(cfg, smtp_port=smtp_port, data=f"{work}/data", log=f"{work}/server.log",
+                          account="rules", routes=f"*=127.0.0.1:{sink_port}", rules=[local])
+    add_account(rebound, cfg, "rules")
+    sink = start_receiver(work, sink_port)
     notify = NotifySocket(work)
     serve = subprocess.Popen([rebound, "serve", "--config", cfg], env=dict(os.environ, NOTIFY_SOCKET=notify.path),
                              stderr=open(os.path.join(work, "serve.log"), "w"))
     try:
-        assert wait_port(sink_port), "receiver did not start"
         ready = notify.wait_for("READY", "1")
 
         first = deliver_one(rebound, cfg, smtp_port, "one.test")
