@@ -14,6 +14,7 @@
 #include "api/http_parse.h"
 #include "api/router.h"
 #include "core/text.h"
+#include "relay/on_pool.h"
 
 namespace rebound::api {
 
@@ -27,22 +28,6 @@ using asio::ip::tcp;
 namespace {
 
 std::string_view View(beast::string_view s) { return std::string_view(s.data(), s.size()); }
-
-// Runs (*fn)() on `pool` and resumes the caller on its own executor. The
-// callable is a named local of the awaiting coroutine (g++ 12 and
-// temporaries in co_await expressions, see relay/smtp_session.cc).
-template <typename F, typename Token>
-auto AsyncRun(asio::thread_pool& pool, F* fn, Token&& token) {
-  return asio::async_initiate<Token, void()>(
-      [&pool, fn](auto handler) {
-        auto ex = asio::get_associated_executor(handler);
-        asio::post(pool, [handler = std::move(handler), fn, ex]() mutable {
-          (*fn)();
-          asio::post(ex, [handler = std::move(handler)]() mutable { std::move(handler)(); });
-        });
-      },
-      token);
-}
 
 class Server : public HttpServer, public std::enable_shared_from_this<Server> {
  public:
@@ -209,7 +194,7 @@ class Server : public HttpServer, public std::enable_shared_from_this<Server> {
       auto response = std::make_shared<Response>();
       Server* server = this;
       auto work = [server, request, response]() { server->Process(request.get(), response.get()); };
-      co_await AsyncRun(pool_, &work, use_awaitable);
+      co_await relay::OnPool(pool_, &work);
       tcp.expires_after(std::chrono::seconds(o_.read_timeout));
       const bool ok = co_await WriteResponse(stream, *response, version, keep_alive);
       if (!ok || !keep_alive) co_return;

@@ -17,12 +17,14 @@
 
 #include "core/text.h"
 #include "relay/event_log.h"
+#include "relay/on_pool.h"
 #include "relay/replies.h"
 #include "relay/smtp_command.h"
 
 namespace rebound::inbound {
 
 namespace asio = boost::asio;
+using relay::OnPool;
 using asio::awaitable;
 using asio::use_awaitable;
 using asio::ip::tcp;
@@ -35,25 +37,6 @@ constexpr size_t kMaxCommandLine = 512;  // RFC 5321 4.5.3.1.4
 // RFC 5321 says 1000 with CRLF; some bounce generators write longer lines,
 // so allow a few times that, still bounded.
 constexpr size_t kMaxDataLine = 8192;
-
-// Runs (*fn)() on `pool` and resumes the awaiting coroutine on its own
-// executor with the result. fn must be a named local of the coroutine (g++ 12
-// mishandles lambda temporaries inside a co_await expression).
-template <typename F>
-auto OnPool(asio::thread_pool& pool, F* fn) {
-  using R = std::invoke_result_t<F&>;
-  return asio::async_initiate<decltype(use_awaitable), void(R)>(
-      [&pool, fn](auto handler) {
-        auto home = asio::get_associated_executor(handler);
-        asio::post(pool, [handler = std::move(handler), fn, home]() mutable {
-          R result = (*fn)();
-          asio::post(home, [handler = std::move(handler), result = std::move(result)]() mutable {
-            std::move(handler)(std::move(result));
-          });
-        });
-      },
-      use_awaitable);
-}
 
 Status ParseListen(const std::string& listen, tcp::endpoint* out) {
   const size_t colon = listen.rfind(':');

@@ -14,6 +14,7 @@
 
 #include "core/text.h"
 #include "metrics/metrics.h"
+#include "relay/on_pool.h"
 #include "relay/password.h"
 #include "relay/replies.h"
 #include "relay/smtp_command.h"
@@ -54,30 +55,6 @@ constexpr bool Contains(StateSet set, SessionState s) { return (set >> static_ca
 // closing session reads nothing).
 constexpr StateSet kAnyState = In({SessionState::kConnected, SessionState::kReady, SessionState::kMail, SessionState::kRcpt});
 constexpr StateSet kNoState = 0;
-
-// Runs (*fn)() on `pool` and completes on the caller's executor (its
-// strand). The callable is passed by pointer and must be a named local of the
-// awaiting coroutine: g++ 12 miscompiles non-trivial temporaries (such as
-// lambdas capturing strings) inside a co_await expression.
-template <typename F, typename Token>
-auto AsyncRun(asio::thread_pool& pool, F* fn, Token&& token) {
-  using R = std::invoke_result_t<F&>;
-  return asio::async_initiate<Token, void(R)>(
-      [&pool, fn](auto handler) {
-        auto ex = asio::get_associated_executor(handler);
-        asio::post(pool, [handler = std::move(handler), fn, ex]() mutable {
-          R result = (*fn)();
-          asio::post(ex, [handler = std::move(handler), result = std::move(result)]() mutable {
-            std::move(handler)(std::move(result));
-          });
-        });
-      },
-      token);
-}
-template <typename F>
-auto OffThread(asio::thread_pool& pool, F* fn) {
-  return AsyncRun(pool, fn, use_awaitable);
-}
 
 class Session;
 
@@ -583,7 +560,7 @@ awaitable<void> Session::OnAuth(const Command& c) {
     Account a;
     return store->GetAccount(user, &a).ok() && VerifyPassword(a.password_hash, password);
   };
-  const bool ok = co_await OffThread(*ctx_.auth_pool, &work);
+  const bool ok = co_await OnPool(*ctx_.auth_pool, &work);
   if (!ok) {
     asio::steady_timer delay(sock_.get_executor(), std::chrono::milliseconds(lim_.auth_failure_delay_ms));
     boost::system::error_code ec;
@@ -636,7 +613,7 @@ awaitable<void> Session::OnMail(const Command& c) {
   const int64_t now = SystemNow();
   SubmissionTransaction* txn = &txn_;
   auto work = [txn, name, mail_from, utf8, now]() { return txn->Begin(name, mail_from, utf8, now); };
-  const SubmissionResult r = co_await OffThread(*ctx_.store_pool, &work);
+  const SubmissionResult r = co_await OnPool(*ctx_.store_pool, &work);
   if (!r.accepted()) {
     Refuse(r.reply, r.decision);
     if (!r.store_error.empty()) Log({{"event", "store_error"}, {"error", r.store_error}});
@@ -650,7 +627,7 @@ awaitable<void> Session::OnRcpt(const Command& c) {
   SubmissionTransaction* txn = &txn_;
   std::string address(c.path);
   auto work = [txn, address]() { return txn->AddRecipient(address); };
-  const SubmissionResult r = co_await OffThread(*ctx_.store_pool, &work);
+  const SubmissionResult r = co_await OnPool(*ctx_.store_pool, &work);
   if (!r.accepted()) {
     Refuse(r.reply, r.decision);
     co_return;
@@ -708,7 +685,7 @@ awaitable<void> Session::OnData(const Command&) {
   const size_t size = body.size();
   const std::string ip = ip_, helo = helo_;
   auto work = [txn, &body, ip, helo, &message_id]() { return txn->Enqueue(std::move(body), ip, helo, &message_id); };
-  const SubmissionResult r = co_await OffThread(*ctx_.store_pool, &work);
+  const SubmissionResult r = co_await OnPool(*ctx_.store_pool, &work);
   if (!r.accepted()) {
     Refuse(r.reply, r.decision);
     if (!r.store_error.empty()) Log({{"event", "store_error"}, {"error", r.store_error}});
