@@ -4,11 +4,12 @@
 #include <ares.h>
 #include <arpa/nameser.h>
 #include <netinet/in.h>
-#include <poll.h>
 
 #include <algorithm>
 #include <chrono>
 #include <random>
+
+#include "delivery/dns_channel.h"
 
 namespace rebound::delivery {
 
@@ -73,81 +74,11 @@ int64_t MonotonicSeconds() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
-struct LibraryInit {
-  LibraryInit() { ares_library_init(ARES_LIB_INIT_ALL); }
-};
-
-// One c-ares channel with the queries of one Resolve() call.
-class Lookup {
- public:
-  struct Answer {
-    int status = ARES_ETIMEOUT;
-    std::vector<unsigned char> data;
-  };
-
-  explicit Lookup(const ResolverOptions& o) {
-    static LibraryInit init;
-    ares_options opts{};
-    opts.timeout = o.timeout_ms;
-    opts.tries = o.tries;
-    opts.flags = ARES_FLAG_NOSEARCH;
-    char lookups[] = "b";  // DNS only, never /etc/hosts: mail routing follows DNS
-    opts.lookups = lookups;
-    ok_ = ares_init_options(&channel_, &opts, ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_FLAGS | ARES_OPT_LOOKUPS) == ARES_SUCCESS;
-    if (ok_ && !o.servers.empty()) ok_ = ares_set_servers_ports_csv(channel_, o.servers.c_str()) == ARES_SUCCESS;
-  }
-  ~Lookup() {
-    if (channel_) ares_destroy(channel_);
-  }
-  bool ok() const { return ok_; }
-
-  // Starts a query; the answer lands in *out when Run() returns.
-  void Query(const std::string& name, int type, Answer* out) {
-    ares_query(channel_, name.c_str(), ns_c_in, type, &Lookup::OnAnswer, out);
-  }
-
-  // Drives the channel until every query has an answer or timed out.
-  void Run() {
-    for (;;) {
-      ares_socket_t socks[ARES_GETSOCK_MAXNUM];
-      int bits = ares_getsock(channel_, socks, ARES_GETSOCK_MAXNUM);
-      pollfd fds[ARES_GETSOCK_MAXNUM];
-      nfds_t n = 0;
-      for (int i = 0; i < ARES_GETSOCK_MAXNUM; ++i) {
-        short ev = 0;
-        if (ARES_GETSOCK_READABLE(bits, i)) ev |= POLLIN;
-        if (ARES_GETSOCK_WRITABLE(bits, i)) ev |= POLLOUT;
-        if (ev) fds[n++] = pollfd{socks[i], ev, 0};
-      }
-      if (n == 0) return;  // nothing in flight
-      timeval tv{}, *tvp = ares_timeout(channel_, nullptr, &tv);
-      int ms = tvp ? static_cast<int>(tvp->tv_sec * 1000 + tvp->tv_usec / 1000) : 1000;
-      int r = poll(fds, n, ms);
-      if (r <= 0) {
-        ares_process_fd(channel_, ARES_SOCKET_BAD, ARES_SOCKET_BAD);  // timeouts
-        continue;
-      }
-      for (nfds_t i = 0; i < n; ++i) {
-        ares_socket_t rd = (fds[i].revents & (POLLIN | POLLERR | POLLHUP)) ? fds[i].fd : ARES_SOCKET_BAD;
-        ares_socket_t wr = (fds[i].revents & POLLOUT) ? fds[i].fd : ARES_SOCKET_BAD;
-        if (rd != ARES_SOCKET_BAD || wr != ARES_SOCKET_BAD) ares_process_fd(channel_, rd, wr);
-      }
-    }
-  }
-
- private:
-  static void OnAnswer(void* arg, int status, int /*timeouts*/, unsigned char* abuf, int alen) {
-    auto* a = static_cast<Answer*>(arg);
-    a->status = status;
-    if (status == ARES_SUCCESS && abuf && alen > 0) a->data.assign(abuf, abuf + alen);
-  }
-
-  ares_channel channel_ = nullptr;
-  bool ok_ = false;
-};
+// One channel per Resolve() call, so calls from many threads never share one.
+DnsChannel ChannelFor(const ResolverOptions& o) { return DnsChannel(o.servers, o.timeout_ms, o.tries); }
 
 // A/AAAA answers into numeric strings. Returns the c-ares status to report.
-void AppendAddresses(const Lookup::Answer& a4, const Lookup::Answer& a6, std::vector<std::string>* out) {
+void AppendAddresses(const DnsChannel::Answer& a4, const DnsChannel::Answer& a6, std::vector<std::string>* out) {
   char buf[INET6_ADDRSTRLEN];
   if (a4.status == ARES_SUCCESS) {
     ares_addrttl ttls[32];
@@ -190,7 +121,7 @@ Status Resolver::Create(const ResolverOptions& options, std::unique_ptr<Resolver
     routes[key] = target;
   }
   o.routes = std::move(routes);
-  Lookup probe(o);
+  DnsChannel probe = ChannelFor(o);
   if (!probe.ok()) return Status::InvalidArgument("dns: cannot use resolver servers \"" + o.servers + "\"");
   out->reset(new Resolver(std::move(o)));
   return Status::Ok();
@@ -230,8 +161,8 @@ Route Resolver::ResolveStatic(const std::string& target) {
   if (IsIpLiteral(h.name)) {
     h.addresses.push_back(h.name);
   } else {
-    Lookup lk(options_);
-    Lookup::Answer a4, a6;
+    DnsChannel lk = ChannelFor(options_);
+    DnsChannel::Answer a4, a6;
     lk.Query(h.name, ns_t_a, &a4);
     lk.Query(h.name, ns_t_aaaa, &a6);
     lk.Run();
@@ -249,13 +180,13 @@ Route Resolver::ResolveStatic(const std::string& target) {
 
 Route Resolver::ResolveUncached(const std::string& domain) {
   Route r;
-  Lookup lk(options_);
+  DnsChannel lk = ChannelFor(options_);
   if (!lk.ok()) {
     r.status = RouteStatus::kTemporary;
     r.detail = "resolver could not start";
     return r;
   }
-  Lookup::Answer mx;
+  DnsChannel::Answer mx;
   lk.Query(domain, ns_t_mx, &mx);
   lk.Run();
 
@@ -306,7 +237,7 @@ Route Resolver::ResolveUncached(const std::string& domain) {
     std::stable_sort(hosts.begin(), hosts.end(), [](const MxHost& a, const MxHost& b) { return a.preference < b.preference; });
   }
 
-  std::vector<Lookup::Answer> a4(hosts.size()), a6(hosts.size());
+  std::vector<DnsChannel::Answer> a4(hosts.size()), a6(hosts.size());
   for (size_t i = 0; i < hosts.size(); ++i) {
     lk.Query(hosts[i].name, ns_t_a, &a4[i]);
     lk.Query(hosts[i].name, ns_t_aaaa, &a6[i]);

@@ -4,56 +4,14 @@
 #include <arpa/inet.h>
 #include <arpa/nameser.h>
 #include <netdb.h>
-#include <poll.h>
 
 #include <cstdio>
+
+#include "delivery/dns_channel.h"
 
 namespace rebound::domains {
 
 namespace {
-
-struct LibraryInit {
-  LibraryInit() { ares_library_init(ARES_LIB_INIT_ALL); }
-};
-
-struct Raw {
-  int status = ARES_ETIMEOUT;
-  std::vector<unsigned char> data;
-};
-
-void OnAnswer(void* arg, int status, int /*timeouts*/, unsigned char* abuf, int alen) {
-  auto* r = static_cast<Raw*>(arg);
-  r->status = status;
-  if (status == ARES_SUCCESS && abuf && alen > 0) r->data.assign(abuf, abuf + alen);
-}
-
-// Drives the channel until its one query has finished.
-void Run(ares_channel channel) {
-  for (;;) {
-    ares_socket_t socks[ARES_GETSOCK_MAXNUM];
-    int bits = ares_getsock(channel, socks, ARES_GETSOCK_MAXNUM);
-    pollfd fds[ARES_GETSOCK_MAXNUM];
-    nfds_t n = 0;
-    for (int i = 0; i < ARES_GETSOCK_MAXNUM; ++i) {
-      short ev = 0;
-      if (ARES_GETSOCK_READABLE(bits, i)) ev |= POLLIN;
-      if (ARES_GETSOCK_WRITABLE(bits, i)) ev |= POLLOUT;
-      if (ev) fds[n++] = pollfd{socks[i], ev, 0};
-    }
-    if (n == 0) return;
-    timeval tv{}, *tvp = ares_timeout(channel, nullptr, &tv);
-    int ms = tvp ? static_cast<int>(tvp->tv_sec * 1000 + tvp->tv_usec / 1000) : 1000;
-    if (poll(fds, n, ms) <= 0) {
-      ares_process_fd(channel, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
-      continue;
-    }
-    for (nfds_t i = 0; i < n; ++i) {
-      ares_socket_t rd = (fds[i].revents & (POLLIN | POLLERR | POLLHUP)) ? fds[i].fd : ARES_SOCKET_BAD;
-      ares_socket_t wr = (fds[i].revents & POLLOUT) ? fds[i].fd : ARES_SOCKET_BAD;
-      if (rd != ARES_SOCKET_BAD || wr != ARES_SOCKET_BAD) ares_process_fd(channel, rd, wr);
-    }
-  }
-}
 
 std::string StripDot(std::string s) {
   if (!s.empty() && s.back() == '.') s.pop_back();
@@ -156,29 +114,15 @@ std::string ReverseName(const std::string& ip) {
 }
 
 DnsAnswer DnsClient::Query(const std::string& name, int type) const {
-  static LibraryInit init;
   DnsAnswer out;
-  ares_options opts{};
-  opts.timeout = timeout_ms_;
-  opts.tries = tries_;
-  opts.flags = ARES_FLAG_NOSEARCH;
-  char lookups[] = "b";  // DNS only: what the world sees, not /etc/hosts
-  opts.lookups = lookups;
-  ares_channel channel = nullptr;
-  if (ares_init_options(&channel, &opts, ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_FLAGS | ARES_OPT_LOOKUPS) !=
-      ARES_SUCCESS) {
-    out.error = "cannot start the DNS resolver";
+  delivery::DnsChannel channel(servers_, timeout_ms_, tries_);
+  if (!channel.ok()) {
+    out.error = channel.error();
     return out;
   }
-  if (!servers_.empty() && ares_set_servers_ports_csv(channel, servers_.c_str()) != ARES_SUCCESS) {
-    ares_destroy(channel);
-    out.error = "bad DNS server list '" + servers_ + "'";
-    return out;
-  }
-  Raw raw;
-  ares_query(channel, name.c_str(), ns_c_in, type, &OnAnswer, &raw);
-  Run(channel);
-  ares_destroy(channel);
+  delivery::DnsChannel::Answer raw;
+  channel.Query(name, type, &raw);
+  channel.Run();
   if (raw.status == ARES_SUCCESS) {
     ParseInto(type, raw.data, &out);
   } else if (raw.status == ARES_ENOTFOUND) {
