@@ -14,7 +14,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import smtplib
 import subprocess
 import sys
@@ -24,10 +23,9 @@ import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE = os.path.abspath(os.path.join(HERE, "..", ".."))
-RECEIVER = os.path.join(SOURCE, "tests", "delivery", "smtp_server.py")
 DASHBOARD = os.path.join(SOURCE, "examples", "grafana-dashboard.json")
-sys.path.insert(0, os.path.join(SOURCE, "tests", "relay"))
-from relay_harness import free_port, wait_port  # noqa: E402
+sys.path.insert(0, os.path.join(SOURCE, "tests", "delivery"))
+from delivery_harness import SKIP, add_account, free_port, have_receiver, start_receiver, start_serve, stop  # noqa: E402
 
 
 def samples(text):
@@ -89,11 +87,8 @@ def main():
         print("usage: serve_metrics_test.py REBOUND_BINARY", file=sys.stderr)
         return 2
     rebound = sys.argv[1]
-    try:
-        import aiosmtpd  # noqa: F401
-    except ImportError:
-        print("SKIP: python3-aiosmtpd not installed (the receiving server)")
-        return 77
+    if not have_receiver():
+        return SKIP
     work = tempfile.mkdtemp(prefix="rebound-metrics-")
     sink_port, smtp_port, http_port = free_port(), free_port(), free_port()
     cfg = os.path.join(work, "rebound.toml")
@@ -113,17 +108,13 @@ poll_interval_ms = 100
 bounce_notices = false
 tls = "off"
 """)
-    subprocess.run([rebound, "account", "add", "shop", "--domain", "example.org", "--daily-quota", "1000",
-                    "--config", cfg], input=b"pw\n", check=True, stdout=subprocess.DEVNULL)
-    sink = subprocess.Popen(["/usr/bin/python3", RECEIVER, "--port", str(sink_port), "--outdir", os.path.join(work, "out")],
-                            stdout=subprocess.DEVNULL, stderr=open(os.path.join(work, "sink.log"), "w"))
+    add_account(rebound, cfg, "shop", "example.org", "--daily-quota", "1000")
+    sink = None
     serve = None
     failures = []
     try:
-        assert wait_port(sink_port), "receiver did not start"
-        serve = subprocess.Popen([rebound, "serve", "--config", cfg], stderr=open(os.path.join(work, "serve.log"), "w"))
-        assert wait_port(smtp_port) and wait_port(http_port), "rebound serve did not start: " + open(
-            os.path.join(work, "serve.log")).read()
+        sink = start_receiver(work, sink_port)
+        serve = start_serve(rebound, cfg, work, smtp_port, http_port)
 
         delivered, bounced = 3, 1
         refused_code = None
@@ -210,11 +201,7 @@ tls = "off"
                 failures.append(f"the dashboard uses {name}, which /metrics does not export")
         print(f"{len(exprs)} dashboard expressions over {len(names)} metric names; {len(exported)} families exported")
     finally:
-        if serve:
-            serve.send_signal(signal.SIGTERM)
-            serve.wait(10)
-        sink.send_signal(signal.SIGTERM)
-        sink.wait(10)
+        stop(serve, sink)
     for f in failures:
         print("FAIL:", f)
     if not failures:

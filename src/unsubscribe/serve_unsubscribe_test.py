@@ -18,7 +18,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import smtplib
 import subprocess
 import sys
@@ -29,9 +28,8 @@ import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE = os.path.abspath(os.path.join(HERE, "..", ".."))
-RECEIVER = os.path.join(SOURCE, "tests", "delivery", "smtp_server.py")
-sys.path.insert(0, os.path.join(SOURCE, "tests", "relay"))
-from relay_harness import free_port, wait_port  # noqa: E402
+sys.path.insert(0, os.path.join(SOURCE, "tests", "delivery"))
+from delivery_harness import SKIP, add_account, free_port, have_receiver, start_receiver, start_serve, stop  # noqa: E402
 
 
 def http(method, url, body=None, content_type="application/x-www-form-urlencoded"):
@@ -61,11 +59,8 @@ def main():
         print("usage: serve_unsubscribe_test.py REBOUND_BINARY", file=sys.stderr)
         return 2
     rebound = sys.argv[1]
-    try:
-        import aiosmtpd  # noqa: F401
-    except ImportError:
-        print("SKIP: python3-aiosmtpd not installed (the receiving server)")
-        return 77
+    if not have_receiver():
+        return SKIP
     work = tempfile.mkdtemp(prefix="rebound-unsub-")
     outdir = os.path.join(work, "out")
     sink_port, smtp_port, http_port = free_port(), free_port(), free_port()
@@ -96,10 +91,8 @@ tls = "off"
         assert r.returncode == 0, f"rebound {args}: {r.stderr}"
         return [json.loads(line) for line in r.stdout.splitlines() if line.strip()]
 
-    subprocess.run([rebound, "account", "add", "shop", "--domain", "example.org", "--config", cfg],
-                   input=b"pw\n", check=True, stdout=subprocess.DEVNULL)
-    sink = subprocess.Popen(["/usr/bin/python3", RECEIVER, "--port", str(sink_port), "--outdir", outdir],
-                            stdout=subprocess.DEVNULL, stderr=open(os.path.join(work, "sink.log"), "w"))
+    add_account(rebound, cfg, "shop")
+    sink = None
     serve = None
     failures = []
 
@@ -108,10 +101,8 @@ tls = "off"
             failures.append(what)
 
     try:
-        assert wait_port(sink_port), "receiver did not start"
-        serve = subprocess.Popen([rebound, "serve", "--config", cfg], stderr=open(os.path.join(work, "serve.log"), "w"))
-        assert wait_port(smtp_port) and wait_port(http_port), "rebound serve did not start: " + open(
-            os.path.join(work, "serve.log")).read()
+        sink = start_receiver(work, sink_port)
+        serve = start_serve(rebound, cfg, work, smtp_port, http_port)
         with smtplib.SMTP("127.0.0.1", smtp_port) as c:
             c.sendmail("news@example.org", ["reader@rcpt.test"],
                        "From: news@example.org\r\nTo: reader@rcpt.test\r\nSubject: weekly\r\n"
@@ -181,11 +172,7 @@ tls = "off"
             except smtplib.SMTPRecipientsRefused as e:
                 print("after unsubscribing, RCPT:", e.recipients)
     finally:
-        if serve:
-            serve.send_signal(signal.SIGTERM)
-            serve.wait(10)
-        sink.send_signal(signal.SIGTERM)
-        sink.wait(10)
+        stop(serve, sink)
     for f in failures:
         print("FAIL:", f)
     if not failures:

@@ -60,8 +60,8 @@ poll_interval_ms = 100
 {delivery_options}""")
 
 
-def add_account(rebound, cfg, account, domain="example.org"):
-    subprocess.run([rebound, "account", "add", account, "--domain", domain, "--config", cfg],
+def add_account(rebound, cfg, account, domain="example.org", *flags):
+    subprocess.run([rebound, "account", "add", account, "--domain", domain, *flags, "--config", cfg],
                    input=b"pw\n", check=True, stdout=subprocess.DEVNULL)
 
 
@@ -86,3 +86,27 @@ def wait_for_attempt(rebound, cfg, recipient=None, timeout=30):
             return found[0]
         time.sleep(0.2)
     return None
+
+
+def start_serve(rebound, cfg, work, *ports, extra_args=(), env=None):
+    """Starts `rebound serve --config cfg` and waits until every one of
+    `ports` listens; its stderr goes to work/serve.log."""
+    log = os.path.join(work, "serve.log")
+    proc = subprocess.Popen([rebound, "serve", "--config", cfg, *extra_args], env=env, stderr=open(log, "a"))
+    for port in ports:
+        if not wait_port(port):
+            proc.kill()
+            raise AssertionError("rebound serve did not start: " + open(log).read())
+    return proc
+
+
+def stop(*procs):
+    """SIGTERM and wait, for every process that was started (None is skipped)."""
+    for proc in procs:
+        if proc is not None and proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
