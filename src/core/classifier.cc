@@ -449,6 +449,11 @@ bool Classifier::HardBounceEvidence(const Rule* rule, const Reply& reply, const 
   const bool address_words =
       ((evidence.what & mailbox_words_) && names_addressee) || (evidence.what & domain_words_);
   if (!written_for_the_text && !address_words && !AddressStatus(reply.status)) return false;
+  // Words that a domain does not exist, next to a sender-side party ("Recipient
+  // address rejected: your domain has no MX record", "Unknown domain in the
+  // From header"), say it of the sender's domain as readily as of the
+  // recipient's: they cannot suppress the recipient.
+  if ((evidence.what & domain_words_) && (evidence.who & sender_side_who_)) return false;
   uint64_t veto = evidence.what & veto_hard_bounce_;
   for (uint64_t bits = veto; bits; bits &= bits - 1)
     if (evidence.what & veto_unless_[std::countr_zero(bits)]) veto &= ~(bits & -bits);

@@ -124,6 +124,8 @@ size_t SkipLeadPunct(std::string_view s, size_t i) {
   return i;
 }
 
+bool StartsWithReplyCode(std::string_view s) { return CodeAt(s, SkipLeadPunct(s, 0)); }
+
 // Where the reply starts: a code at the start of s or of a line; failing
 // that, a code followed by an enhanced status of its class anywhere.
 size_t FindCode(std::string_view s) {
@@ -212,6 +214,11 @@ Reply ReplyParser::Parse(std::string_view raw) {
     }
     if (verb == npos) continue;
     const std::string_view head = s.substr(0, verb);
+    // A reply that opens with its own code and quotes another host's answer
+    // ("550 5.1.7 <x>: Sender address rejected: undeliverable address: host
+    // h said: 550 5.1.1 ... User unknown") is that reply, about its own
+    // subject: the quote is the check it made, not the answer to our mail.
+    if (StartsWithReplyCode(head)) break;
     if (size_t h = IFind(head, "host "); h != npos) r.remote_host = Trim(head.substr(h + 5));
     s = Trim(s.substr(colon + 1));
     break;

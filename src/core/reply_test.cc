@@ -69,6 +69,19 @@ TEST(ReplyParser, PostfixWrapperGivesHostAndCommand) {
   EXPECT_EQ(r.text, "<x@example.com>: Recipient address rejected: User unknown in virtual mailbox table");
 }
 
+// A reply with its own code that quotes another host's answer (Postfix's
+// reject_unverified_sender) is the outer reply: its subject is the sender.
+TEST(ReplyParser, QuotedHostAnswerInsideAReplyStaysQuoted) {
+  ReplyParser p;
+  Reply r = p.Parse(
+      "550 5.1.7 <news@shop.example>: Sender address rejected: undeliverable address: host "
+      "mx.shop.example[192.0.2.10] said: 550 5.1.1 <news@shop.example>: Recipient address rejected: User unknown");
+  EXPECT_EQ(r.code, 550);
+  EXPECT_EQ(Status(r), "5.1.7");
+  EXPECT_TRUE(r.text.starts_with("<news@shop.example>: Sender address rejected: undeliverable address: host "));
+  EXPECT_TRUE(r.remote_host.empty());
+}
+
 TEST(ReplyParser, PostfixFlattenedMultiLine) {
   ReplyParser p;
   Reply r = p.Parse(
