@@ -526,7 +526,8 @@ void Finalizer::FinishInto(const Candidate& c, std::string_view kind, std::strin
 // What the report says for and against the address being bad: what the
 // classifier read in the diagnostic (its evidence and its vetoes, read
 // whatever category it chose), with what the report adds. The format's own
-// reading of its report (v from VerdictFor) and a status about the address
+// reading of its report (v from VerdictFor, or a verdict it states on the
+// address, Candidate::format_says_bad_address) and a status about the address
 // in the record or its Status field are evidence too; a status about the
 // sender's address is against it. A veto the diagnostic's words give stands
 // whatever the report adds: "550 5.1.1 ... too many invalid recipients from
@@ -538,7 +539,7 @@ HardBounceFacts Finalizer::HardBounceFactsOf(const Candidate& c, const BounceRec
     facts.evidence = std::max(facts.evidence, more.evidence);
     if (facts.veto == HardBounceVeto::kNone) facts.veto = more.veto;
   };
-  if (v.rule == kFormatRule) add(v.hard_bounce_facts);
+  if (v.rule == kFormatRule || c.format_says_bad_address) add({AddressEvidence::kRuleForText, HardBounceVeto::kNone});
   for (std::string_view stated : {std::string_view(r.status), std::string_view(c.status)}) {
     EnhancedStatus es;
     if (!stated.empty() && ParseEnhancedStatus(stated, &es)) add(StatusHardBounceFacts(es));
@@ -574,6 +575,7 @@ bool Finalizer::Reconsider(const Candidate& c, std::string_view sentence, std::s
   s.feedback_type.clear();
   s.reason_hint.reset();
   s.recipient_refused = c.recipient_refused;
+  s.format_says_bad_address = c.format_says_bad_address;
   s.source = decided_by;
   s.diagnostic.assign(sentence);
   s.status = last_status_derived_ ? std::string() : out->status;
