@@ -86,9 +86,12 @@ struct HardBounceFacts {
 enum class HardBounceAnswer : uint8_t { kHardBounce, kNotPermanent, kNotAboutAddress, kNoEvidence, kVetoed };
 REBOUND_EXPORT std::string_view HardBounceAnswerName(HardBounceAnswer a);  // "hard_bounce", "not_permanent", ...
 
-// The one definition of a hard bounce, for classify, parse and the relay:
-// the failure is permanent, about the address (IsAboutAddress), with
-// evidence that the address itself is bad and nothing against it.
+// The one definition of a hard bounce, for classify, parse and the relay
+// (docs/taxonomy.md): the failure is permanent, about the address
+// (IsAboutAddress), with evidence that the address itself is bad and nothing
+// against it. The classifier reads the facts from the reply for every
+// verdict; the bounce reader adds what a report states (its format's own
+// reading, an x.1.y Status field) and keeps every veto of the diagnostic.
 REBOUND_EXPORT HardBounceAnswer JudgeHardBounce(Category c, Reason r, bool permanent, HardBounceFacts facts);
 inline bool IsHardBounce(Category c, Reason r, bool permanent, HardBounceFacts facts) {
   return JudgeHardBounce(c, r, permanent, facts) == HardBounceAnswer::kHardBounce;
