@@ -91,6 +91,11 @@ struct CategoryInfo {
   std::string action, solution_en, solution_zh;
 };
 
+// What an enhanced status alone says about a hard bounce (docs/taxonomy.md):
+// x.1.1, x.1.3, x.1.6 and x.1.10 are evidence that the address is bad; x.1.7
+// and x.1.8, about the sender's address, are against it.
+REBOUND_EXPORT HardBounceFacts StatusHardBounceFacts(const EnhancedStatus& s);
+
 class REBOUND_EXPORT Classifier {
  public:
   class Scratch;  // per-thread working memory; see NewScratch()
@@ -131,8 +136,8 @@ class REBOUND_EXPORT Classifier {
   struct Compiled;
   Classifier();
   Verdict MakeVerdict(const Rule* rule, const Reply& reply, const Evidence& evidence) const;
-  // Whether the reply says the address itself is bad, with nothing against it.
-  bool HardBounceEvidence(const Rule* rule, const Reply& reply, const Evidence& evidence) const;
+  // What the reply says for and against the address itself being bad.
+  HardBounceFacts ReadHardBounceFacts(const Rule* rule, const Reply& reply, const Evidence& evidence) const;
   // The ids of the rules above (or below) the facet layer whose patterns
   // match, into the scratch.
   void ScanRules(const Reply& reply, Scratch* scratch, bool below_facets) const;

@@ -50,12 +50,53 @@ REBOUND_EXPORT std::optional<Reason> ReasonFromName(std::string_view name);
 // Categories about the sender's reputation, authentication, policy or rate:
 // the recipient address is fine, so these never make a hard bounce.
 REBOUND_EXPORT bool IsSenderSideCategory(Category c);
-// The one definition of a hard bounce, for classify, parse and the relay: the
-// failure is permanent, not sender-side, and about the address itself (an
-// address-level category, or an address-level interop reason: userunknown,
-// hostunknown, hasmoved, notaccept). The classifier further requires
-// positive evidence for it (see docs/taxonomy.md).
-REBOUND_EXPORT bool IsHardBounce(Category c, Reason r, bool permanent);
+// Whether a verdict of this category and reason is about the address itself:
+// not sender-side, and an address-level category (recipient_not_found,
+// invalid_address, dns_failure) or interop reason (userunknown, hostunknown,
+// hasmoved, notaccept). Only such a verdict can be a hard bounce.
+REBOUND_EXPORT bool IsAboutAddress(Category c, Reason r);
+
+// What a reply says for its address being bad (docs/taxonomy.md, "Hard
+// bounces"), the strongest kind found.
+enum class AddressEvidence : uint8_t {
+  kNone,
+  kAddressStatus,  // x.1.1, x.1.3, x.1.6 or x.1.10
+  kAddressWords,   // "unknown", "does not exist", ... said of a possible recipient; "no such domain", "no MX"
+  kRuleForText,    // a rule written for this very text: seed, provider, local, a bounce format's own reading
+};
+// What a reply says against it, the first found.
+enum class HardBounceVeto : uint8_t {
+  kNone,
+  kContraryWords,     // a what facet marked veto_hard_bounce: rate, listing, policy, a full mailbox, ...
+  kSenderOnly,        // the reply names only the sending side
+  kSenderDomain,      // words that a domain does not exist, beside a sender-side party
+  kSenderStatus,      // x.1.7 or x.1.8: the sender's address
+  kAuthentication,    // 530, 534, 535, 538
+  kBeforeRecipients,  // it answered connect, HELO/EHLO, STARTTLS, AUTH or MAIL
+  kOtherReading,      // a rule above the facet layer read it as about something else (the words were not read)
+};
+REBOUND_EXPORT std::string_view AddressEvidenceName(AddressEvidence e);  // "none", "address_status", ...
+REBOUND_EXPORT std::string_view HardBounceVetoName(HardBounceVeto v);    // "none", "contrary_words", ...
+
+struct HardBounceFacts {
+  AddressEvidence evidence = AddressEvidence::kNone;
+  HardBounceVeto veto = HardBounceVeto::kNone;
+};
+
+// Why a verdict is or is not a hard bounce, the first test it fails.
+enum class HardBounceAnswer : uint8_t { kHardBounce, kNotPermanent, kNotAboutAddress, kNoEvidence, kVetoed };
+REBOUND_EXPORT std::string_view HardBounceAnswerName(HardBounceAnswer a);  // "hard_bounce", "not_permanent", ...
+
+// The one definition of a hard bounce, for classify, parse and the relay
+// (docs/taxonomy.md): the failure is permanent, about the address
+// (IsAboutAddress), with evidence that the address itself is bad and nothing
+// against it. The classifier reads the facts from the reply for every
+// verdict; the bounce reader adds what a report states (its format's own
+// reading, an x.1.y Status field) and keeps every veto of the diagnostic.
+REBOUND_EXPORT HardBounceAnswer JudgeHardBounce(Category c, Reason r, bool permanent, HardBounceFacts facts);
+inline bool IsHardBounce(Category c, Reason r, bool permanent, HardBounceFacts facts) {
+  return JudgeHardBounce(c, r, permanent, facts) == HardBounceAnswer::kHardBounce;
+}
 // Rate-limit categories: the disposition throttles the destination.
 REBOUND_EXPORT bool IsRateLimitCategory(Category c);
 
@@ -72,13 +113,14 @@ struct Verdict {
   Category category = Category::unknown;
   Reason reason = Reason::undefined;
   bool permanent = false;    // do not retry this message
-  bool hard_bounce = false;  // the address itself is bad: suppress it
+  bool hard_bounce = false;  // the address itself is bad: suppress it (IsHardBounce)
   int retry_after = 0;       // seconds; a hint for temporary failures, else 0
   std::string_view action;   // what the sender should do now (English)
   std::string_view solution_en;
   std::string_view solution_zh;
   std::string_view rule;       // id of the rule that decided
   RuleTier tier = RuleTier::kNone;  // its tier; kNone when no rule decided
+  HardBounceFacts hard_bounce_facts;  // what hard_bounce was judged on (JudgeHardBounce)
   std::string_view provider;   // receiving provider, when the reply names one
   std::string_view reference;  // provider's documentation URL, when known
 

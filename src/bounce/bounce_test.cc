@@ -476,6 +476,64 @@ TEST_F(BounceTest, DelayNoticeIsAnExpiryUnlessTheTextNamesACause) {
   EXPECT_FALSE(r.records[0].verdict.hard_bounce);
 }
 
+// parse judges a hard bounce by the classifier's definition (issue 11 §3):
+// the report's Status field and its format may supply the evidence, but
+// the diagnostic's words against it stand.
+TEST_F(BounceTest, HardBounceIsTheClassifiersOneDefinition) {
+  auto failed = [](std::string_view status, std::string_view diagnostic) {
+    std::string fields = "Final-Recipient: rfc822; who@example.net\r\nAction: failed\r\nStatus: ";
+    fields.append(status).append("\r\n");
+    if (!diagnostic.empty()) fields.append("Diagnostic-Code: smtp; ").append(diagnostic).append("\r\n");
+    BounceResult r = Parse(DsnWith("Delivery to the following recipient failed permanently.", fields));
+    EXPECT_EQ(r.records.size(), 1u) << diagnostic;
+    return r.records.empty() ? Verdict() : r.records[0].verdict;
+  };
+  // Contrary words in the diagnostic: about the sending IP, the sender, a listing.
+  for (const char* diagnostic :
+       {"550 5.1.1 <who@example.net>: Recipient address rejected: too many invalid recipients from your IP",
+        "550 5.1.1 <sender@example.com>: Sender address rejected: User unknown in local recipient table",
+        "550 5.7.1 Service unavailable; Client host [192.0.2.1] blocked using zen.spamhaus.org"}) {
+    Verdict v = failed("5.1.1", diagnostic);
+    EXPECT_FALSE(v.hard_bounce) << diagnostic << " read as " << CategoryName(v.category);
+    EXPECT_NE(v.hard_bounce_facts.veto, HardBounceVeto::kNone) << diagnostic;
+  }
+  // The address is bad, in words and status, or by the Status field alone.
+  Verdict unknown = failed("5.1.1", "550 5.1.1 <who@example.net>: Recipient address rejected: User unknown");
+  EXPECT_TRUE(unknown.hard_bounce);
+  EXPECT_EQ(unknown.hard_bounce_facts.veto, HardBounceVeto::kNone);
+  Verdict status_only = failed("5.1.1", "");
+  EXPECT_TRUE(status_only.hard_bounce) << CategoryName(status_only.category);
+  EXPECT_EQ(status_only.hard_bounce_facts.evidence, AddressEvidence::kAddressStatus);
+  // The field's x.1.1 is evidence where the text gives only a generic status.
+  Verdict generic = failed("5.1.1", "550 5.0.0 Requested action not taken: mailbox unavailable");
+  EXPECT_TRUE(generic.hard_bounce) << CategoryName(generic.category) << " by " << generic.rule;
+  // Neither words nor status about the address: no hard bounce.
+  Verdict unavailable = failed("5.0.0", "550 Requested action not taken: mailbox unavailable");
+  EXPECT_FALSE(unavailable.hard_bounce) << CategoryName(unavailable.category) << " by " << unavailable.rule;
+  // A temporary status never makes one, whatever the action says.
+  EXPECT_FALSE(failed("4.1.1", "450 4.1.1 <who@example.net>: Recipient address rejected: User unknown").hard_bounce);
+}
+
+// The same on fixtures of real layouts: a refusal of the sender, of the
+// HELO name, answered before any recipient, is no hard bounce of the
+// recipient, and says why.
+TEST_F(BounceTest, HardBounceVetoesInFixtures) {
+  auto records = [](const char* name) {
+    std::ifstream in(std::string(REBOUND_SOURCE_DIR) + "/tests/data/bounces/" + name, std::ios::binary);
+    std::string message((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    EXPECT_FALSE(message.empty()) << name;
+    return Parse(message).records;
+  };
+  for (const char* name : {"exim/mail-from-refused.eml", "postfix/helo-refused.eml"}) {
+    std::vector<BounceRecord> r = records(name);
+    ASSERT_FALSE(r.empty()) << name;
+    for (const BounceRecord& rec : r) {
+      EXPECT_FALSE(rec.verdict.hard_bounce) << name << ": " << rec.diagnostic;
+      EXPECT_NE(rec.verdict.hard_bounce_facts.veto, HardBounceVeto::kNone) << name << ": " << rec.diagnostic;
+    }
+  }
+}
+
 TEST_F(BounceTest, XUnixExitStatusIsNoReplyCode) {
   // "X-Unix; 255" is a local program's exit status; 255 must not become a
   // reply code (it would read as a 2xx success).

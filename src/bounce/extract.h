@@ -101,6 +101,9 @@ struct Candidate {
   // recipient check), not the message: a "user unknown" then means what it
   // says even when the SMTP command is not stated (format_hints.cc).
   bool recipient_refused = false;
+  // The format states its own verdict that the address is bad (PowerMTA's
+  // bounce category "bad-mailbox"): evidence for a hard bounce.
+  bool format_says_bad_address = false;
   // What gave the diagnostic, for BounceRecord::decided_by (static
   // storage; set by the parser, not by the extractors).
   std::string_view source;

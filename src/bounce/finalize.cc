@@ -16,6 +16,9 @@
 namespace rebound::bounce {
 namespace {
 
+// The rule id of a verdict the report's format decided (VerdictFor).
+constexpr std::string_view kFormatRule = "bounce.format";
+
 // The interop vocabulary's codes for a reason when the bounce states no
 // status (class 5 shown; class 4 replaces the first digit). Public facts of
 // that vocabulary, kept so statuses compare across tools.
@@ -259,12 +262,14 @@ Verdict Finalizer::VerdictFor(Category category, Reason reason, bool permanent) 
   v.category = category;
   v.reason = reason;
   v.permanent = permanent;
-  v.hard_bounce = IsHardBounce(category, reason, permanent);
+  // The format's own reading of its report; FinishInto judges the hard
+  // bounce once the diagnostic's vetoes are known.
+  v.hard_bounce_facts.evidence = AddressEvidence::kRuleForText;
   v.retry_after = permanent ? 0 : info.retry_after;
   v.action = info.action;
   v.solution_en = info.solution_en;
   v.solution_zh = info.solution_zh;
-  v.rule = "bounce.format";
+  v.rule = kFormatRule;
   v.tier = RuleTier::kProvider;  // the format's own reading, as specific as a provider rule
   return v;
 }
@@ -511,10 +516,35 @@ void Finalizer::FinishInto(const Candidate& c, std::string_view kind, std::strin
       last_status_derived_ = true;
     }
   }
+  v.hard_bounce_facts = HardBounceFactsOf(c, r, rd, v);
   // The one definition (rebound/verdict.h): a temporary reply never makes a
   // hard bounce, even where the interop labels call "450 4.1.1" one.
-  v.hard_bounce = IsHardBounce(v.category, v.reason, v.permanent);
+  v.hard_bounce = IsHardBounce(v.category, v.reason, v.permanent, v.hard_bounce_facts);
   r.verdict = v;
+}
+
+// What the report says for and against the address being bad: what the
+// classifier read in the diagnostic (its evidence and its vetoes, read
+// whatever category it chose), with what the report adds. The format's own
+// reading of its report (v from VerdictFor, or a verdict it states on the
+// address, Candidate::format_says_bad_address) and a status about the address
+// in the record or its Status field are evidence too; a status about the
+// sender's address is against it. A veto the diagnostic's words give stands
+// whatever the report adds: "550 5.1.1 ... too many invalid recipients from
+// your IP" is about the sending IP, Status: 5.1.1 or not.
+HardBounceFacts Finalizer::HardBounceFactsOf(const Candidate& c, const BounceRecord& r, const Reading& rd,
+                                             const Verdict& v) {
+  HardBounceFacts facts = rd.verdict.hard_bounce_facts;
+  auto add = [&](HardBounceFacts more) {
+    facts.evidence = std::max(facts.evidence, more.evidence);
+    if (facts.veto == HardBounceVeto::kNone) facts.veto = more.veto;
+  };
+  if (v.rule == kFormatRule || c.format_says_bad_address) add({AddressEvidence::kRuleForText, HardBounceVeto::kNone});
+  for (std::string_view stated : {std::string_view(r.status), std::string_view(c.status)}) {
+    EnhancedStatus es;
+    if (!stated.empty() && ParseEnhancedStatus(stated, &es)) add(StatusHardBounceFacts(es));
+  }
+  return facts;
 }
 
 namespace {
@@ -545,6 +575,7 @@ bool Finalizer::Reconsider(const Candidate& c, std::string_view sentence, std::s
   s.feedback_type.clear();
   s.reason_hint.reset();
   s.recipient_refused = c.recipient_refused;
+  s.format_says_bad_address = c.format_says_bad_address;
   s.source = decided_by;
   s.diagnostic.assign(sentence);
   s.status = last_status_derived_ ? std::string() : out->status;

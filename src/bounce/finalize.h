@@ -92,6 +92,8 @@ class Finalizer {
     int klass() const { return code ? code / 100 : status.klass; }
   };
   void Read(const Candidate& c, Classifier::Scratch* scratch, Reading* out);
+  static HardBounceFacts HardBounceFactsOf(const Candidate& c, const BounceRecord& r, const Reading& rd,
+                                           const Verdict& v);
   const Reading& Remembered(const Candidate& c, Classifier::Scratch* scratch);
 
   const Classifier* classifier_;

@@ -37,8 +37,11 @@ bool PowerMtaSaysBadMailbox(std::string_view dsn_fields) {
 }  // namespace
 
 void ApplyFormatHints(const Context& ctx, std::string_view dsn_fields, Extraction* ex) {
-  if (ListsRefusedAddresses(ctx) || PowerMtaSaysBadMailbox(dsn_fields))
+  const bool bad_mailbox = PowerMtaSaysBadMailbox(dsn_fields);
+  if (ListsRefusedAddresses(ctx) || bad_mailbox)
     for (auto& c : ex->recipients) c.recipient_refused = true;
+  if (bad_mailbox)
+    for (auto& c : ex->recipients) c.format_says_bad_address = true;
 }
 
 }  // namespace rebound::bounce

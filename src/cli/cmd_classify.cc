@@ -157,6 +157,14 @@ void AppendText(std::string* out, std::string_view raw, const Reply& r, const Ve
       if (facets->what.empty()) out->append("-");
       out->append(" -> ").append(facets->decided ? std::string_view(facets->decided->rule.id) : std::string_view("(no row)"));
     }
+    // Why it is or is not a hard bounce (docs/taxonomy.md).
+    out->append("\n  hard bounce: ")
+        .append(HardBounceAnswerName(JudgeHardBounce(v.category, v.reason, v.permanent, v.hard_bounce_facts)))
+        .append(" (evidence ")
+        .append(AddressEvidenceName(v.hard_bounce_facts.evidence))
+        .append(", veto ")
+        .append(HardBounceVetoName(v.hard_bounce_facts.veto))
+        .append(")");
   }
   out->append("\n\n");
 }

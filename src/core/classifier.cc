@@ -123,6 +123,7 @@ constexpr uint32_t kWhoFlag = 0x20000000;  // within a facet id: a who facet
 struct Classifier::Evidence {
   uint32_t who = 0;   // bits of who facets found
   uint64_t what = 0;  // bits of what facets found
+  bool read = false;  // the facets were looked for (ScanFacets ran)
   // The reply names the sending side (sender, its account or domain) and no
   // recipient-side party.
   bool AboutSenderOnly(uint32_t sender_side, uint32_t recipient_side) const {
@@ -281,6 +282,7 @@ void Classifier::ScanRules(const Reply& reply, Scratch* scratch, bool below_face
 }
 
 void Classifier::ScanFacets(const Reply& reply, Scratch* scratch, Evidence* evidence) const {
+  evidence->read = true;
   if (!compiled_->facet_db || reply.text.empty()) return;
   hs_scan(compiled_->facet_db, reply.text.data(), static_cast<unsigned>(std::min<size_t>(reply.text.size(), UINT_MAX)),
           0, scratch->hs, OnFacet, evidence);
@@ -328,7 +330,7 @@ Verdict Classifier::Classify(const Reply& reply, Scratch* scratch) const {
     ScanFacets(reply, scratch, &evidence);
     if (const FacetRow* row = DecideFacets(reply, evidence)) rule = &row->rule;
     else rule = BestBelowFacets(reply, scratch, best);
-  } else if (!rule->local && rule->tier != RuleTier::kSeed && IsHardBounce(rule->category, rule->reason, true)) {
+  } else if (!rule->local && rule->tier != RuleTier::kSeed && IsAboutAddress(rule->category, rule->reason)) {
     // A rule above the facets would suppress the address: look for the
     // words that veto that first, whoever decided the category. A reply
     // that names only the sending side ("Sender address rejected: Domain
@@ -337,7 +339,7 @@ Verdict Classifier::Classify(const Reply& reply, Scratch* scratch) const {
     ScanFacets(reply, scratch, &evidence);
     if (evidence.AboutSenderOnly(sender_side_who_, recipient_side_who_))
       if (const FacetRow* row = DecideFacets(reply, evidence);
-          row && !IsHardBounce(row->rule.category, row->rule.reason, true))
+          row && !IsAboutAddress(row->rule.category, row->rule.reason))
         rule = &row->rule;
   }
   return MakeVerdict(rule, reply, evidence);
@@ -390,17 +392,6 @@ FacetExplanation Classifier::ExplainFacets(const Reply& reply, Scratch* scratch)
 
 namespace {
 
-// Statuses that by themselves say the address is bad: bad mailbox (x.1.1),
-// bad mailbox syntax (x.1.3), mailbox moved with no forwarding address
-// (x.1.6), the domain accepts no mail (x.1.10, RFC 7505).
-bool AddressStatus(const EnhancedStatus& s) {
-  return s.subject == 1 && (s.detail == 1 || s.detail == 3 || s.detail == 6 || s.detail == 10);
-}
-
-// Statuses about the sender's address (x.1.7 bad sender mailbox syntax,
-// x.1.8 bad sender system address): whatever the words, not the recipient.
-bool SenderStatus(const EnhancedStatus& s) { return s.subject == 1 && (s.detail == 7 || s.detail == 8); }
-
 // RFC 4954's replies about authentication (530 required, 534 mechanism too
 // weak, 535 credentials invalid, 538 encryption required): the session's
 // client, never an address.
@@ -424,8 +415,21 @@ bool BeforeRecipients(SmtpCommand c) {
 
 }  // namespace
 
+// Statuses that by themselves say the address is bad: bad mailbox (x.1.1),
+// bad mailbox syntax (x.1.3), mailbox moved with no forwarding address
+// (x.1.6), the domain accepts no mail (x.1.10, RFC 7505). Statuses about the
+// sender's address (x.1.7 bad sender mailbox syntax, x.1.8 bad sender system
+// address): whatever the words, not the recipient.
+HardBounceFacts StatusHardBounceFacts(const EnhancedStatus& s) {
+  HardBounceFacts facts;
+  if (s.subject != 1) return facts;
+  if (s.detail == 1 || s.detail == 3 || s.detail == 6 || s.detail == 10) facts.evidence = AddressEvidence::kAddressStatus;
+  if (s.detail == 7 || s.detail == 8) facts.veto = HardBounceVeto::kSenderStatus;
+  return facts;
+}
+
 // A hard bounce suppresses the address for good, so it needs positive
-// evidence that the address itself is bad, one of:
+// evidence that the address itself is bad, one of (strongest first):
 // - a rule written for this very text by someone who knows what it means:
 //   the document's seed codes, a provider's documented reply, an
 //   operator's local rule;
@@ -441,24 +445,38 @@ bool BeforeRecipients(SmtpCommand c) {
 // trouble, "try later", ...), a reply that names only the sending side, a
 // status about the sender's address (x.1.7, x.1.8), an authentication
 // reply (530, 534, 535, 538), or a reply to a command given before any
-// recipient was named.
-bool Classifier::HardBounceEvidence(const Rule* rule, const Reply& reply, const Evidence& evidence) const {
+// recipient was named. Both are read whatever the verdict (a few bit
+// tests): the bounce reader may settle on another category than the
+// classifier and judges it on the same facts.
+HardBounceFacts Classifier::ReadHardBounceFacts(const Rule* rule, const Reply& reply, const Evidence& evidence) const {
+  HardBounceFacts facts;
   const bool written_for_the_text = rule && !rule->facet_row && !rule->pattern.empty() &&
                                     (rule->tier == RuleTier::kSeed || rule->local || !rule->provider.empty());
   const bool names_addressee = evidence.who & ~(sender_side_who_ | ip_who_bit_);
   const bool address_words =
       ((evidence.what & mailbox_words_) && names_addressee) || (evidence.what & domain_words_);
-  if (!written_for_the_text && !address_words && !AddressStatus(reply.status)) return false;
+  const HardBounceFacts status = StatusHardBounceFacts(reply.status);
+  if (written_for_the_text) facts.evidence = AddressEvidence::kRuleForText;
+  else if (address_words) facts.evidence = AddressEvidence::kAddressWords;
+  else facts.evidence = status.evidence;
+  uint64_t veto = evidence.what & veto_hard_bounce_;
+  for (uint64_t bits = veto; bits; bits &= bits - 1)
+    if (evidence.what & veto_unless_[std::countr_zero(bits)]) veto &= ~(bits & -bits);
+  if (veto) facts.veto = HardBounceVeto::kContraryWords;
   // Words that a domain does not exist, next to a sender-side party ("Recipient
   // address rejected: your domain has no MX record", "Unknown domain in the
   // From header"), say it of the sender's domain as readily as of the
   // recipient's: they cannot suppress the recipient.
-  if ((evidence.what & domain_words_) && (evidence.who & sender_side_who_)) return false;
-  uint64_t veto = evidence.what & veto_hard_bounce_;
-  for (uint64_t bits = veto; bits; bits &= bits - 1)
-    if (evidence.what & veto_unless_[std::countr_zero(bits)]) veto &= ~(bits & -bits);
-  return !veto && !evidence.AboutSenderOnly(sender_side_who_, recipient_side_who_) && !SenderStatus(reply.status) &&
-         !AuthenticationCode(reply.code) && !BeforeRecipients(reply.command);
+  else if ((evidence.what & domain_words_) && (evidence.who & sender_side_who_)) facts.veto = HardBounceVeto::kSenderDomain;
+  else if (evidence.AboutSenderOnly(sender_side_who_, recipient_side_who_)) facts.veto = HardBounceVeto::kSenderOnly;
+  else if (status.veto != HardBounceVeto::kNone) facts.veto = status.veto;
+  else if (AuthenticationCode(reply.code)) facts.veto = HardBounceVeto::kAuthentication;
+  else if (BeforeRecipients(reply.command)) facts.veto = HardBounceVeto::kBeforeRecipients;
+  // Classify looks for no facets once a rule above them has read the reply
+  // as about something other than the address: that reading stands against.
+  else if (!evidence.read && rule && !IsAboutAddress(rule->category, rule->reason))
+    facts.veto = HardBounceVeto::kOtherReading;
+  return facts;
 }
 
 Verdict Classifier::MakeVerdict(const Rule* rule, const Reply& reply, const Evidence& evidence) const {
@@ -478,7 +496,8 @@ Verdict Classifier::MakeVerdict(const Rule* rule, const Reply& reply, const Evid
     }
   }
   if (v.category == Category::delivered) v.permanent = false;
-  v.hard_bounce = IsHardBounce(v.category, v.reason, v.permanent) && HardBounceEvidence(rule, reply, evidence);
+  v.hard_bounce_facts = ReadHardBounceFacts(rule, reply, evidence);
+  v.hard_bounce = IsHardBounce(v.category, v.reason, v.permanent, v.hard_bounce_facts);
   if (!v.permanent && v.category != Category::delivered && v.category != Category::auto_reply) {
     int stated = klass == 4 ? StatedDelay(reply.text) : 0;
     v.retry_after = stated ? stated : (rule && rule->retry_after >= 0 ? rule->retry_after : info.retry_after);

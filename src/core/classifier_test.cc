@@ -112,6 +112,46 @@ TEST(Classifier, HardBounceOnlyForBadAddresses) {
   }
 }
 
+// Why a verdict is or is not a hard bounce: the facts the classifier read,
+// judged by the one definition (JudgeHardBounce), for every verdict.
+TEST(Classifier, HardBounceFactsSayWhy) {
+  auto scratch = Default().NewScratch();
+  struct Case {
+    const char* reply;
+    AddressEvidence evidence;
+    HardBounceVeto veto;
+    HardBounceAnswer answer;
+  };
+  const Case cases[] = {
+      {"550 5.1.1 <a@example.net>: Recipient address rejected: User unknown", AddressEvidence::kAddressWords,
+       HardBounceVeto::kNone, HardBounceAnswer::kHardBounce},
+      {"550 5.1.1", AddressEvidence::kAddressStatus, HardBounceVeto::kNone, HardBounceAnswer::kHardBounce},
+      {"450 4.1.1 <a@example.net>: Recipient address rejected: User unknown", AddressEvidence::kAddressWords,
+       HardBounceVeto::kNone, HardBounceAnswer::kNotPermanent},
+      {"550 Requested action not taken: mailbox unavailable", AddressEvidence::kNone, HardBounceVeto::kNone,
+       HardBounceAnswer::kNoEvidence},
+      // Read whatever the category: the bounce reader may settle on another.
+      {"550 5.1.1 <a@example.net>: Recipient address rejected: too many invalid recipients from your IP",
+       AddressEvidence::kAddressWords, HardBounceVeto::kContraryWords, HardBounceAnswer::kNotAboutAddress},
+      {"553 5.1.8 <s@example.com>: Sender address rejected: Domain not found", AddressEvidence::kNone,
+       HardBounceVeto::kSenderStatus, HardBounceAnswer::kNotAboutAddress},
+  };
+  for (const Case& c : cases) {
+    Verdict v = Default().Classify(c.reply, scratch.get());
+    EXPECT_EQ(AddressEvidenceName(v.hard_bounce_facts.evidence), AddressEvidenceName(c.evidence)) << c.reply;
+    EXPECT_EQ(HardBounceVetoName(v.hard_bounce_facts.veto), HardBounceVetoName(c.veto)) << c.reply;
+    const HardBounceAnswer answer = JudgeHardBounce(v.category, v.reason, v.permanent, v.hard_bounce_facts);
+    EXPECT_EQ(HardBounceAnswerName(answer), HardBounceAnswerName(c.answer)) << c.reply << " as " << CategoryName(v.category);
+    EXPECT_EQ(v.hard_bounce, answer == HardBounceAnswer::kHardBounce) << c.reply;
+  }
+  // A veto outranks any evidence; evidence is needed only once the rest holds.
+  EXPECT_EQ(JudgeHardBounce(Category::recipient_not_found, Reason::userunknown, true,
+                            {AddressEvidence::kRuleForText, HardBounceVeto::kContraryWords}),
+            HardBounceAnswer::kVetoed);
+  EXPECT_EQ(JudgeHardBounce(Category::mailbox_full, Reason::mailboxfull, true, {AddressEvidence::kAddressStatus}),
+            HardBounceAnswer::kNotAboutAddress);
+}
+
 TEST(Classifier, StatedDelayBecomesRetryAfter) {
   auto scratch = Default().NewScratch();
   Verdict v = Default().Classify("451 4.7.1 Please try again in 7 minutes", scratch.get());

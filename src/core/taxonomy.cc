@@ -47,13 +47,38 @@ std::string_view RuleTierName(RuleTier t) {
   return kNames[static_cast<size_t>(t)];
 }
 
-bool IsHardBounce(Category c, Reason r, bool permanent) {
-  if (!permanent || IsSenderSideCategory(c)) return false;
+bool IsAboutAddress(Category c, Reason r) {
+  if (IsSenderSideCategory(c)) return false;
   const bool address_category =
       c == Category::recipient_not_found || c == Category::invalid_address || c == Category::dns_failure;
   const bool address_reason =
       r == Reason::userunknown || r == Reason::hostunknown || r == Reason::hasmoved || r == Reason::notaccept;
   return address_category || address_reason;
+}
+
+HardBounceAnswer JudgeHardBounce(Category c, Reason r, bool permanent, HardBounceFacts facts) {
+  if (!permanent) return HardBounceAnswer::kNotPermanent;
+  if (!IsAboutAddress(c, r)) return HardBounceAnswer::kNotAboutAddress;
+  if (facts.evidence == AddressEvidence::kNone) return HardBounceAnswer::kNoEvidence;
+  if (facts.veto != HardBounceVeto::kNone) return HardBounceAnswer::kVetoed;
+  return HardBounceAnswer::kHardBounce;
+}
+
+std::string_view AddressEvidenceName(AddressEvidence e) {
+  static constexpr std::string_view kNames[] = {"none", "address_status", "address_words", "rule_for_text"};
+  return kNames[static_cast<size_t>(e)];
+}
+
+std::string_view HardBounceVetoName(HardBounceVeto v) {
+  static constexpr std::string_view kNames[] = {"none",          "contrary_words", "sender_only",       "sender_domain",
+                                                "sender_status", "authentication", "before_recipients", "other_reading"};
+  return kNames[static_cast<size_t>(v)];
+}
+
+std::string_view HardBounceAnswerName(HardBounceAnswer a) {
+  static constexpr std::string_view kNames[] = {"hard_bounce", "not_permanent", "not_about_address", "no_evidence",
+                                                "vetoed"};
+  return kNames[static_cast<size_t>(a)];
 }
 
 bool IsRateLimitCategory(Category c) {

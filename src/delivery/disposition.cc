@@ -90,9 +90,10 @@ Disposition Decide(const DispositionInput& in, const RetryPolicy& policy) {
   if (v.permanent) {
     out.decision = Decision::kBounced;
     out.send_dsn = true;
-    // The verdict already refuses hard_bounce for sender-side categories; the
-    // second test keeps that promise here even for a user rule that says otherwise.
-    out.suppress = policy.suppress_hard_bounces && v.hard_bounce && !IsSenderSideCategory(v.category);
+    // The one definition (rebound/verdict.h), on the facts the verdict was
+    // judged on: a verdict put together elsewhere cannot claim a hard bounce
+    // that its category, permanence or facts deny.
+    out.suppress = policy.suppress_hard_bounces && IsHardBounce(v.category, v.reason, v.permanent, v.hard_bounce_facts);
     out.why = out.suppress ? "permanent failure, bad address" : "permanent failure";
     return out;
   }

@@ -77,6 +77,10 @@ TEST_F(DispositionTest, SenderSideCategoriesNeverSuppress) {
   in.verdict.hard_bounce = true;
   in.verdict.category = Category::ip_rate_limited;
   EXPECT_FALSE(Decide(in, policy_).suppress);
+  // Or one whose facts give no evidence (RFC 5321's bare "mailbox unavailable").
+  DispositionInput bare = In("550 Requested action not taken: mailbox unavailable");
+  bare.verdict.hard_bounce = true;
+  EXPECT_FALSE(Decide(bare, policy_).suppress);
 }
 
 TEST_F(DispositionTest, TemporaryFailureBacksOffExponentiallyToTheCap) {

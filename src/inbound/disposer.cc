@@ -175,7 +175,8 @@ Status BounceDisposer::Dispose(const InboundMail& mail, std::vector<Disposal>* o
         a.new_state = RecipientState::kBounced;
         a.next_attempt_at = 0;
       }
-      if (v.hard_bounce && options_.suppress_hard_bounces) sup.source = "bounce";
+      if (options_.suppress_hard_bounces && IsHardBounce(v.category, v.reason, v.permanent, v.hard_bounce_facts))
+        sup.source = "bounce";
     } else {
       d.decision = "dsn_notice";
     }

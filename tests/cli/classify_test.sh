@@ -77,6 +77,9 @@ check "--lang zh gives Chinese solutions" grep -q "邮箱" <<<"$out"
 
 out=$("$REBOUND" classify --format text --explain "550 5.1.1 user unknown")
 check "--explain shows the deciding rule" grep -q "matching rules, in evaluation order" <<<"$out"
+check "--explain says why it is a hard bounce" grep -q "hard bounce: hard_bounce (evidence " <<<"$out"
+out=$("$REBOUND" classify --format text --explain "550 Requested action not taken: mailbox unavailable")
+check "--explain says why it is not one" grep -q "hard bounce: no_evidence (evidence none, veto none)" <<<"$out"
 
 out=$("$REBOUND" classify --format text --explain "550 Empfänger unbekannt")
 check "--explain shows the facets and the row they select" grep -q "facets:   who=recipient what=unknown -> facet.recipient-unknown" <<<"$out"
