@@ -57,6 +57,7 @@ struct Rule {
   std::vector<SmtpCommand> commands;
   int permanent = -1;  // -1: follow the code class; 0/1: the text is certain
   int retry_after = -1;
+  bool address_level = false;  // its words say the address or its domain is bad: evidence for a hard bounce
   std::string provider, reference, solution_en, solution_zh, note;
 };
 

@@ -450,8 +450,9 @@ HardBounceFacts StatusHardBounceFacts(const EnhancedStatus& s) {
 // classifier and judges it on the same facts.
 HardBounceFacts Classifier::ReadHardBounceFacts(const Rule* rule, const Reply& reply, const Evidence& evidence) const {
   HardBounceFacts facts;
-  const bool written_for_the_text = rule && !rule->facet_row && !rule->pattern.empty() &&
-                                    (rule->tier == RuleTier::kSeed || rule->local || !rule->provider.empty());
+  const bool written_for_the_text =
+      rule && !rule->facet_row && !rule->pattern.empty() &&
+      (rule->tier == RuleTier::kSeed || rule->local || !rule->provider.empty() || rule->address_level);
   const bool names_addressee = evidence.who & ~(sender_side_who_ | ip_who_bit_);
   const bool address_words =
       ((evidence.what & mailbox_words_) && names_addressee) || (evidence.what & domain_words_);
@@ -785,7 +786,7 @@ void ClassifierBuilder::State::LoadCategory(const std::string& file, const toml:
 void ClassifierBuilder::State::LoadRule(const std::string& file, const toml::table& t, const toml::table& defaults, bool local) {
   static const std::set<std::string> kKeys = {"id", "category", "reason", "match", "code", "status", "command",
                                               "tier", "priority", "permanent", "retry_after", "provider", "reference",
-                                              "solution_en", "solution_zh", "note"};
+                                              "address_level", "solution_en", "solution_zh", "note"};
   Rule r;
   r.file = file;
   r.line = LineOf(t);
@@ -848,6 +849,11 @@ void ClassifierBuilder::State::LoadRule(const std::string& file, const toml::tab
   }
   if (auto p = t["permanent"].value<bool>()) r.permanent = *p ? 1 : 0;
   r.retry_after = static_cast<int>(t["retry_after"].value_or(int64_t{-1}));
+  if (const toml::node* n = t.get("address_level")) {
+    const std::string level = n->value_or(std::string());
+    if (level != "mailbox" && level != "domain") Problem(file, LineOf(*n), who + "address_level must be \"mailbox\" or \"domain\"");
+    r.address_level = true;
+  }
   r.provider = t["provider"].value_or(defaults["provider"].value_or(std::string()));
   r.reference = t["reference"].value_or(defaults["reference"].value_or(std::string()));
   r.solution_en = t["solution_en"].value_or(std::string());

@@ -135,6 +135,10 @@ TEST(Classifier, HardBounceFactsSayWhy) {
        AddressEvidence::kAddressWords, HardBounceVeto::kContraryWords, HardBounceAnswer::kNotAboutAddress},
       {"553 5.1.8 <s@example.com>: Sender address rejected: Domain not found", AddressEvidence::kNone,
        HardBounceVeto::kSenderStatus, HardBounceAnswer::kNotAboutAddress},
+      // MTA wordings marked address_level in rules/bounce.toml and mta.toml.
+      {"550 Unrouteable address", AddressEvidence::kRuleForText, HardBounceVeto::kNone, HardBounceAnswer::kHardBounce},
+      {"mail.local: unknown user: neko 554 <neko@example.org>... Service unavailable", AddressEvidence::kRuleForText,
+       HardBounceVeto::kNone, HardBounceAnswer::kHardBounce},
   };
   for (const Case& c : cases) {
     Verdict v = Default().Classify(c.reply, scratch.get());
@@ -208,6 +212,12 @@ id = "x.four"
 category = "spam"
 reason = "nonsense"
 code = "abc"
+
+[[rule]]
+id = "x.five"
+category = "recipient_not_found"
+match = "c"
+address_level = "mailbox-ish"
 )", true);
   b.AddText("broken.toml", "[[rule]\nid=", true);
   std::unique_ptr<const Classifier> c;
@@ -219,6 +229,7 @@ code = "abc"
   EXPECT_NE(m.find("bad.toml:12: rule x.three: pattern does not compile"), std::string::npos) << m;
   EXPECT_NE(m.find("bad.toml:17: rule x.four: unknown reason 'nonsense'"), std::string::npos) << m;
   EXPECT_NE(m.find("bad code 'abc'"), std::string::npos) << m;
+  EXPECT_NE(m.find("bad.toml:27: rule x.five: address_level must be \"mailbox\" or \"domain\""), std::string::npos) << m;
   EXPECT_NE(m.find("broken.toml:1: bad TOML"), std::string::npos) << m;
 }
 
