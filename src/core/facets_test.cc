@@ -305,6 +305,92 @@ TEST(Facets, RoundFiveNearMissesAreNotHardBounces) {
   }
 }
 
+// Round 6's families (docs/generalization.md), in wordings of our own, in
+// the languages facets-languages.toml reads. hard_bounce: what the verdict
+// must say.
+TEST(Facets, RoundSixFamilies) {
+  struct Expect {
+    const char* reply;
+    Category category;
+    bool hard_bounce;
+  };
+  const Expect cases[] = {
+      // The address refused, and nothing said after it: an address the receiver will not take.
+      {"550 5.1.0 Address rejected.", Category::recipient_not_found, false},
+      {"553 Recipient address rejected <bob@example.org>", Category::recipient_not_found, false},
+      {"550 E-mail address was refused", Category::recipient_not_found, false},
+      {"550 Adresse refusée", Category::recipient_not_found, false},
+      {"550 Empfängeradresse abgelehnt.", Category::recipient_not_found, false},
+      {"550 Dirección rechazada", Category::recipient_not_found, false},
+      {"550 收件人地址被拒绝", Category::recipient_not_found, false},
+      {"550 5.1.1 Address rejected", Category::recipient_not_found, true},  // the status says the mailbox is bad
+      // A refusal with no party and no why: the receiver's decision.
+      {"550 Rejected.", Category::policy_rejected, false},
+      {"554 Denied", Category::policy_rejected, false},
+      {"550 Refusé.", Category::policy_rejected, false},
+      {"554 Abgelehnt", Category::policy_rejected, false},
+      {"550 拒绝", Category::policy_rejected, false},
+      // The receiver checked the sending domain's DNS, and it failed.
+      {"550 DNS check failed for example.net", Category::policy_rejected, false},
+      {"554 5.7.1 Message refused: invalid DNS MX record", Category::policy_rejected, false},
+      {"550 Domain failed the DNS validation", Category::policy_rejected, false},
+      // A reviewer of the receiver did not approve the message.
+      {"550 Your message was not approved by the list moderator", Category::policy_rejected, false},
+      {"554 The auditor did not approve this message", Category::policy_rejected, false},
+      {"554 邮件审核不通过", Category::policy_rejected, false},
+      // The receiving system's licence lapsed: it is not serving mail for now.
+      {"451 Lizenz abgelaufen", Category::recipient_unavailable, false},
+      {"450 4.3.0 Mail service unavailable: licence has expired", Category::recipient_unavailable, false},
+      {"550 Invalid license, contact the administrator of this gateway", Category::recipient_unavailable, false},
+      // The receiver's check of the address could not finish (a 4xx): passing.
+      {"451 4.1.1 <a@example.org>: Recipient address rejected: unverified address: host mx.example.org[192.0.2.5] said: 450 try later", Category::recipient_unavailable, false},
+      {"450 4.1.1 Recipient lookup failure, please retry", Category::recipient_unavailable, false},
+      // The sender's own mailbox is unavailable.
+      {"451 Sender mailbox unavailable", Category::sender_account_unavailable, false},
+      {"550 MAIL FROM account not available", Category::sender_account_unavailable, false},
+      {"550 发件人邮箱不可用", Category::sender_account_unavailable, false},
+      // A 550 or 554 greeting refuses the connecting client.
+      {"host mx.example.net[192.0.2.3] refused to talk to me: 554 go away", Category::ip_blacklisted, false},
+      {"host mx.example.net[192.0.2.3] refused to talk to me: 550 Not now, not ever", Category::ip_blacklisted, false},
+      // Sendmail's relay refusal, with why it did not know the client.
+      {"550 5.7.1 <x@example.com>... Relaying denied. IP name possibly forged [192.0.2.8]", Category::relay_denied, false},
+      {"550 5.7.1 <y@example.org>... Relaying denied. IP name lookup failed [192.0.2.9]", Category::relay_denied, false},
+  };
+  auto scratch = testing::Shipped().NewScratch();
+  for (const Expect& c : cases) {
+    Verdict v = testing::Shipped().Classify(c.reply, scratch.get());
+    EXPECT_EQ(v.category, c.category) << c.reply << " decided by " << v.rule;
+    EXPECT_EQ(v.hard_bounce, c.hard_bounce) << c.reply << " decided by " << v.rule;
+  }
+}
+
+// Near misses of round 6's families: a why after the refusal decides, the
+// party is the sender or the client, or the answer is a DNS one.
+TEST(Facets, RoundSixNearMissesAreNotHardBounces) {
+  const char* replies[] = {
+      "550 Address rejected: sender domain is on our block list",   // a why after the address
+      "550 Recipient address rejected: Access denied",
+      "550 Sender address rejected",                                 // the sender's address
+      "550 5.1.0 Address rejected.",                                 // no word that it does not exist
+      "550 Rejected.",
+      "550 5.1.1 DNS check failed for the sending domain",
+      "550 5.1.1 Message not approved by the moderator",
+      "550 5.1.1 License expired",
+      "450 4.1.1 <a@example.org>: Recipient address rejected: unverified address: Address lookup failure",
+      "550 5.1.1 Sender mailbox unavailable",
+      "host mx.example.net[192.0.2.3] refused to talk to me: 550 5.1.1 No such user",  // a greeting names no recipient
+      "550 5.1.1 <z@example.com>... Relaying denied. IP name lookup failed [192.0.2.10]",
+  };
+  auto scratch = testing::Shipped().NewScratch();
+  for (const char* reply : replies) {
+    Verdict v = testing::Shipped().Classify(reply, scratch.get());
+    EXPECT_FALSE(v.hard_bounce) << reply << " decided by " << v.rule << " as " << CategoryName(v.category);
+  }
+  // The DNS-check words are not an answer that the domain takes no mail.
+  Verdict no_mx = testing::Shipped().Classify("550 No MX or A records for example.invalid", scratch.get());
+  EXPECT_TRUE(no_mx.hard_bounce) << no_mx.rule;
+}
+
 // A hard bounce needs the reply's words (or its status) to say the address
 // itself is bad: a generic phrase, RFC 5321's "mailbox unavailable" or a
 // bare code is not enough, and words about something else rule it out.
@@ -363,6 +449,8 @@ TEST(Facets, HardBounceNearMissesFromPublicSources) {
   size_t n = 0;
   for (const char* table : {"/tests/data/replies/hard-bounce.jsonl", "/tests/data/replies-incoming/hard-bounce.jsonl"}) {
     std::ifstream in(std::string(REBOUND_SOURCE_DIR) + table);
+    const bool staged = std::string(table).find("replies-incoming") != std::string::npos;
+    if (!in && staged) continue;  // every staged row has moved to the seen table
     ASSERT_TRUE(in) << table;
     std::string line;
     while (std::getline(in, line)) {
