@@ -352,6 +352,27 @@ TEST(Facets, RoundSixFamilies) {
       // A 550 or 554 greeting refuses the connecting client.
       {"host mx.example.net[192.0.2.3] refused to talk to me: 554 go away", Category::ip_blacklisted, false},
       {"host mx.example.net[192.0.2.3] refused to talk to me: 550 Not now, not ever", Category::ip_blacklisted, false},
+      // Relaying refused, in the languages of the providers we meet.
+      {"550 5.7.1 Relaying nicht erlaubt", Category::relay_denied, false},
+      {"554 Relais non autorisé pour ce domaine", Category::relay_denied, false},
+      {"550 Relay no permitido", Category::relay_denied, false},
+      {"550 Ретрансляция запрещена", Category::relay_denied, false},
+      {"553 不允许转发到外部域", Category::relay_denied, false},
+      // A block list by its other names; the who decides whose listing.
+      {"550 Ihre IP-Adresse 192.0.2.4 steht auf unserer Sperrliste", Category::ip_blacklisted, false},
+      {"554 Votre adresse IP figure sur notre liste de blocage", Category::ip_blacklisted, false},
+      {"550 Su IP está en nuestra lista de bloqueo", Category::ip_blacklisted, false},
+      // The person left the organization: the address went with them.
+      {"550 The recipient has left the company", Category::recipient_not_found, true},
+      {"550 This user is no longer with the organization", Category::recipient_not_found, true},
+      {"550 Der Empfänger hat das Unternehmen verlassen", Category::recipient_not_found, true},
+      {"550 收件人已离职", Category::recipient_not_found, true},
+      // Not taking mail for now: switched off, not gone.
+      {"550 The user you wrote to is not receiving mail at this time", Category::recipient_unavailable, false},
+      {"550 This address does not receive e-mail", Category::recipient_unavailable, false},
+      // The recipient chose not to receive the sender's mail.
+      {"550 The recipient has chosen not to receive messages from you", Category::sender_blacklisted, false},
+      {"550 This user does not wish to receive mail from your address", Category::sender_blacklisted, false},
       // Sendmail's relay refusal, with why it did not know the client.
       {"550 5.7.1 <x@example.com>... Relaying denied. IP name possibly forged [192.0.2.8]", Category::relay_denied, false},
       {"550 5.7.1 <y@example.org>... Relaying denied. IP name lookup failed [192.0.2.9]", Category::relay_denied, false},
@@ -380,6 +401,11 @@ TEST(Facets, RoundSixNearMissesAreNotHardBounces) {
       "550 5.1.1 Sender mailbox unavailable",
       "host mx.example.net[192.0.2.3] refused to talk to me: 550 5.1.1 No such user",  // a greeting names no recipient
       "550 5.1.1 <z@example.com>... Relaying denied. IP name lookup failed [192.0.2.10]",
+      "550 5.1.1 Relaying nicht erlaubt",
+      "550 5.1.1 Sender is on our Sperrliste",
+      "550 The sender has left the company, this account no longer sends mail",  // the sender's side
+      "550 Server not accepting mail from 192.0.2.7",                          // the client refused
+      "550 5.1.1 The user is not receiving mail at this time",                  // switched off, not gone
   };
   auto scratch = testing::Shipped().NewScratch();
   for (const char* reply : replies) {
