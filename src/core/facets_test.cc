@@ -373,6 +373,19 @@ TEST(Facets, RoundSixFamilies) {
       // The recipient chose not to receive the sender's mail.
       {"550 The recipient has chosen not to receive messages from you", Category::sender_blacklisted, false},
       {"550 This user does not wish to receive mail from your address", Category::sender_blacklisted, false},
+      // The recipient's domain does not exist, or has no mail server: a domain-level answer.
+      {"550 Le domaine du destinataire n'existe pas", Category::dns_failure, true},
+      {"550 Die Domain des Empfängers existiert nicht", Category::dns_failure, true},
+      {"550 El dominio del destinatario no existe", Category::dns_failure, true},
+      {"550 Домен получателя не существует", Category::dns_failure, true},
+      {"550 The domain example.org has no mail server", Category::dns_failure, true},
+      // The sender's domain does not exist: the sender is refused, the recipient is fine.
+      {"550 Le domaine de l'expéditeur n'existe pas", Category::policy_rejected, false},
+      {"550 Домен отправителя не существует", Category::policy_rejected, false},
+      // An attachment refused for its kind.
+      {"550 Message contains a suspicious attachment", Category::virus, false},
+      {"550 Rejected: Attachment type not allowed", Category::virus, false},
+      {"554 Attachments are blocked by our security gateway", Category::virus, false},
       // Sendmail's relay refusal, with why it did not know the client.
       {"550 5.7.1 <x@example.com>... Relaying denied. IP name possibly forged [192.0.2.8]", Category::relay_denied, false},
       {"550 5.7.1 <y@example.org>... Relaying denied. IP name lookup failed [192.0.2.9]", Category::relay_denied, false},
@@ -406,6 +419,9 @@ TEST(Facets, RoundSixNearMissesAreNotHardBounces) {
       "550 The sender has left the company, this account no longer sends mail",  // the sender's side
       "550 Server not accepting mail from 192.0.2.7",                          // the client refused
       "550 5.1.1 The user is not receiving mail at this time",                  // switched off, not gone
+      "550 Your domain has no MX records",                                       // the sender's domain
+      "550 El dominio del remitente no existe",
+      "552 5.1.1 Attachment type not allowed",
   };
   auto scratch = testing::Shipped().NewScratch();
   for (const char* reply : replies) {
