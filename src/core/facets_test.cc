@@ -386,6 +386,19 @@ TEST(Facets, RoundSixFamilies) {
       {"550 Message contains a suspicious attachment", Category::virus, false},
       {"550 Rejected: Attachment type not allowed", Category::virus, false},
       {"554 Attachments are blocked by our security gateway", Category::virus, false},
+      // Blocked by an anti-spam filter, said with the filter's name.
+      {"550 Message bloqué par le filtre antispam", Category::spam, false},
+      {"550 Mensaje bloqueado por antispam", Category::spam, false},
+      {"554 Nachricht vom Spamfilter abgelehnt", Category::spam, false},
+      {"550 Письмо заблокировано антиспам-фильтром", Category::spam, false},
+      // Recipient unknown or full in Czech, Swedish, Danish, Norwegian, Finnish, Turkish.
+      {"550 Příjemce neexistuje", Category::recipient_not_found, true},
+      {"550 Mottagaren finns inte", Category::recipient_not_found, true},
+      {"550 Modtageren findes ikke", Category::recipient_not_found, true},
+      {"550 Vastaanottajaa ei löydy", Category::recipient_not_found, true},
+      {"550 Alıcı bulunamadı", Category::recipient_not_found, true},
+      {"552 Schránka příjemce je plná", Category::mailbox_full, false},
+      {"552 Postkassen er fuld", Category::mailbox_full, false},
       // Sendmail's relay refusal, with why it did not know the client.
       {"550 5.7.1 <x@example.com>... Relaying denied. IP name possibly forged [192.0.2.8]", Category::relay_denied, false},
       {"550 5.7.1 <y@example.org>... Relaying denied. IP name lookup failed [192.0.2.9]", Category::relay_denied, false},
@@ -422,6 +435,10 @@ TEST(Facets, RoundSixNearMissesAreNotHardBounces) {
       "550 Your domain has no MX records",                                       // the sender's domain
       "550 El dominio del remitente no existe",
       "552 5.1.1 Attachment type not allowed",
+      "550 Avsändaren finns inte",                                                // the sender's address
+      "550 Odesílatel neexistuje",
+      "550 5.1.1 Nachricht vom Spamfilter abgelehnt",                            // an anti-spam verdict, whatever the status
+      "550 ANTISPAM_BAT: Reject by behaviour spam",                               // a provider's code, not a filter word
   };
   auto scratch = testing::Shipped().NewScratch();
   for (const char* reply : replies) {
