@@ -305,6 +305,151 @@ TEST(Facets, RoundFiveNearMissesAreNotHardBounces) {
   }
 }
 
+// Round 6's families (docs/generalization.md), in wordings of our own, in
+// the languages facets-languages.toml reads. hard_bounce: what the verdict
+// must say.
+TEST(Facets, RoundSixFamilies) {
+  struct Expect {
+    const char* reply;
+    Category category;
+    bool hard_bounce;
+  };
+  const Expect cases[] = {
+      // The address refused, and nothing said after it: an address the receiver will not take.
+      {"550 5.1.0 Address rejected.", Category::recipient_not_found, false},
+      {"553 Recipient address rejected <bob@example.org>", Category::recipient_not_found, false},
+      {"550 E-mail address was refused", Category::recipient_not_found, false},
+      {"550 Adresse refusée", Category::recipient_not_found, false},
+      {"550 Empfängeradresse abgelehnt.", Category::recipient_not_found, false},
+      {"550 Dirección rechazada", Category::recipient_not_found, false},
+      {"550 收件人地址被拒绝", Category::recipient_not_found, false},
+      {"550 5.1.1 Address rejected", Category::recipient_not_found, true},  // the status says the mailbox is bad
+      // A refusal with no party and no why: the receiver's decision.
+      {"550 Rejected.", Category::policy_rejected, false},
+      {"554 Denied", Category::policy_rejected, false},
+      {"550 Refusé.", Category::policy_rejected, false},
+      {"554 Abgelehnt", Category::policy_rejected, false},
+      {"550 拒绝", Category::policy_rejected, false},
+      // The receiver checked the sending domain's DNS, and it failed.
+      {"550 DNS check failed for example.net", Category::policy_rejected, false},
+      {"554 5.7.1 Message refused: invalid DNS MX record", Category::policy_rejected, false},
+      {"550 Domain failed the DNS validation", Category::policy_rejected, false},
+      // A reviewer of the receiver did not approve the message.
+      {"550 Your message was not approved by the list moderator", Category::policy_rejected, false},
+      {"554 The auditor did not approve this message", Category::policy_rejected, false},
+      {"554 邮件审核不通过", Category::policy_rejected, false},
+      // The receiving system's licence lapsed: it is not serving mail for now.
+      {"451 Lizenz abgelaufen", Category::recipient_unavailable, false},
+      {"450 4.3.0 Mail service unavailable: licence has expired", Category::recipient_unavailable, false},
+      {"550 Invalid license, contact the administrator of this gateway", Category::recipient_unavailable, false},
+      // The receiver's check of the address could not finish (a 4xx): passing.
+      {"451 4.1.1 <a@example.org>: Recipient address rejected: unverified address: host mx.example.org[192.0.2.5] said: 450 try later", Category::recipient_unavailable, false},
+      {"450 4.1.1 Recipient lookup failure, please retry", Category::recipient_unavailable, false},
+      // The sender's own mailbox is unavailable.
+      {"451 Sender mailbox unavailable", Category::sender_account_unavailable, false},
+      {"550 MAIL FROM account not available", Category::sender_account_unavailable, false},
+      {"550 发件人邮箱不可用", Category::sender_account_unavailable, false},
+      // A 550 or 554 greeting refuses the connecting client.
+      {"host mx.example.net[192.0.2.3] refused to talk to me: 554 go away", Category::ip_blacklisted, false},
+      {"host mx.example.net[192.0.2.3] refused to talk to me: 550 Not now, not ever", Category::ip_blacklisted, false},
+      // Relaying refused, in the languages of the providers we meet.
+      {"550 5.7.1 Relaying nicht erlaubt", Category::relay_denied, false},
+      {"554 Relais non autorisé pour ce domaine", Category::relay_denied, false},
+      {"550 Relay no permitido", Category::relay_denied, false},
+      {"550 Ретрансляция запрещена", Category::relay_denied, false},
+      {"553 不允许转发到外部域", Category::relay_denied, false},
+      // A block list by its other names; the who decides whose listing.
+      {"550 Ihre IP-Adresse 192.0.2.4 steht auf unserer Sperrliste", Category::ip_blacklisted, false},
+      {"554 Votre adresse IP figure sur notre liste de blocage", Category::ip_blacklisted, false},
+      {"550 Su IP está en nuestra lista de bloqueo", Category::ip_blacklisted, false},
+      // The person left the organization: the address went with them.
+      {"550 The recipient has left the company", Category::recipient_not_found, true},
+      {"550 This user is no longer with the organization", Category::recipient_not_found, true},
+      {"550 Der Empfänger hat das Unternehmen verlassen", Category::recipient_not_found, true},
+      {"550 收件人已离职", Category::recipient_not_found, true},
+      // Not taking mail for now: switched off, not gone.
+      {"550 The user you wrote to is not receiving mail at this time", Category::recipient_unavailable, false},
+      {"550 This address does not receive e-mail", Category::recipient_unavailable, false},
+      // The recipient chose not to receive the sender's mail.
+      {"550 The recipient has chosen not to receive messages from you", Category::sender_blacklisted, false},
+      {"550 This user does not wish to receive mail from your address", Category::sender_blacklisted, false},
+      // The recipient's domain does not exist, or has no mail server: a domain-level answer.
+      {"550 Le domaine du destinataire n'existe pas", Category::dns_failure, true},
+      {"550 Die Domain des Empfängers existiert nicht", Category::dns_failure, true},
+      {"550 El dominio del destinatario no existe", Category::dns_failure, true},
+      {"550 Домен получателя не существует", Category::dns_failure, true},
+      {"550 The domain example.org has no mail server", Category::dns_failure, true},
+      // The sender's domain does not exist: the sender is refused, the recipient is fine.
+      {"550 Le domaine de l'expéditeur n'existe pas", Category::policy_rejected, false},
+      {"550 Домен отправителя не существует", Category::policy_rejected, false},
+      // An attachment refused for its kind.
+      {"550 Message contains a suspicious attachment", Category::virus, false},
+      {"550 Rejected: Attachment type not allowed", Category::virus, false},
+      {"554 Attachments are blocked by our security gateway", Category::virus, false},
+      // Blocked by an anti-spam filter, said with the filter's name.
+      {"550 Message bloqué par le filtre antispam", Category::spam, false},
+      {"550 Mensaje bloqueado por antispam", Category::spam, false},
+      {"554 Nachricht vom Spamfilter abgelehnt", Category::spam, false},
+      {"550 Письмо заблокировано антиспам-фильтром", Category::spam, false},
+      // Recipient unknown or full in Czech, Swedish, Danish, Norwegian, Finnish, Turkish.
+      {"550 Příjemce neexistuje", Category::recipient_not_found, true},
+      {"550 Mottagaren finns inte", Category::recipient_not_found, true},
+      {"550 Modtageren findes ikke", Category::recipient_not_found, true},
+      {"550 Vastaanottajaa ei löydy", Category::recipient_not_found, true},
+      {"550 Alıcı bulunamadı", Category::recipient_not_found, true},
+      {"552 Schránka příjemce je plná", Category::mailbox_full, false},
+      {"552 Postkassen er fuld", Category::mailbox_full, false},
+      // Sendmail's relay refusal, with why it did not know the client.
+      {"550 5.7.1 <x@example.com>... Relaying denied. IP name possibly forged [192.0.2.8]", Category::relay_denied, false},
+      {"550 5.7.1 <y@example.org>... Relaying denied. IP name lookup failed [192.0.2.9]", Category::relay_denied, false},
+  };
+  auto scratch = testing::Shipped().NewScratch();
+  for (const Expect& c : cases) {
+    Verdict v = testing::Shipped().Classify(c.reply, scratch.get());
+    EXPECT_EQ(v.category, c.category) << c.reply << " decided by " << v.rule;
+    EXPECT_EQ(v.hard_bounce, c.hard_bounce) << c.reply << " decided by " << v.rule;
+  }
+}
+
+// Near misses of round 6's families: a why after the refusal decides, the
+// party is the sender or the client, or the answer is a DNS one.
+TEST(Facets, RoundSixNearMissesAreNotHardBounces) {
+  const char* replies[] = {
+      "550 Address rejected: sender domain is on our block list",   // a why after the address
+      "550 Recipient address rejected: Access denied",
+      "550 Sender address rejected",                                 // the sender's address
+      "550 5.1.0 Address rejected.",                                 // no word that it does not exist
+      "550 Rejected.",
+      "550 5.1.1 DNS check failed for the sending domain",
+      "550 5.1.1 Message not approved by the moderator",
+      "550 5.1.1 License expired",
+      "450 4.1.1 <a@example.org>: Recipient address rejected: unverified address: Address lookup failure",
+      "550 5.1.1 Sender mailbox unavailable",
+      "host mx.example.net[192.0.2.3] refused to talk to me: 550 5.1.1 No such user",  // a greeting names no recipient
+      "550 5.1.1 <z@example.com>... Relaying denied. IP name lookup failed [192.0.2.10]",
+      "550 5.1.1 Relaying nicht erlaubt",
+      "550 5.1.1 Sender is on our Sperrliste",
+      "550 The sender has left the company, this account no longer sends mail",  // the sender's side
+      "550 Server not accepting mail from 192.0.2.7",                          // the client refused
+      "550 5.1.1 The user is not receiving mail at this time",                  // switched off, not gone
+      "550 Your domain has no MX records",                                       // the sender's domain
+      "550 El dominio del remitente no existe",
+      "552 5.1.1 Attachment type not allowed",
+      "550 Avsändaren finns inte",                                                // the sender's address
+      "550 Odesílatel neexistuje",
+      "550 5.1.1 Nachricht vom Spamfilter abgelehnt",                            // an anti-spam verdict, whatever the status
+      "550 ANTISPAM_BAT: Reject by behaviour spam",                               // a provider's code, not a filter word
+  };
+  auto scratch = testing::Shipped().NewScratch();
+  for (const char* reply : replies) {
+    Verdict v = testing::Shipped().Classify(reply, scratch.get());
+    EXPECT_FALSE(v.hard_bounce) << reply << " decided by " << v.rule << " as " << CategoryName(v.category);
+  }
+  // The DNS-check words are not an answer that the domain takes no mail.
+  Verdict no_mx = testing::Shipped().Classify("550 No MX or A records for example.invalid", scratch.get());
+  EXPECT_TRUE(no_mx.hard_bounce) << no_mx.rule;
+}
+
 // A hard bounce needs the reply's words (or its status) to say the address
 // itself is bad: a generic phrase, RFC 5321's "mailbox unavailable" or a
 // bare code is not enough, and words about something else rule it out.
@@ -363,6 +508,8 @@ TEST(Facets, HardBounceNearMissesFromPublicSources) {
   size_t n = 0;
   for (const char* table : {"/tests/data/replies/hard-bounce.jsonl", "/tests/data/replies-incoming/hard-bounce.jsonl"}) {
     std::ifstream in(std::string(REBOUND_SOURCE_DIR) + table);
+    const bool staged = std::string(table).find("replies-incoming") != std::string::npos;
+    if (!in && staged) continue;  // every staged row has moved to the seen table
     ASSERT_TRUE(in) << table;
     std::string line;
     while (std::getline(in, line)) {
