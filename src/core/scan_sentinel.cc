@@ -1,5 +1,7 @@
 #include "core/scan_sentinel.h"
 
+#include <algorithm>
+#include <cstring>
 #include <span>
 #include <vector>
 
@@ -283,12 +285,18 @@ class Rewriter {
 std::optional<std::string> Rewrite(std::string_view pattern) { return Rewriter(pattern).Run(); }
 
 void Prepare(std::string_view text, std::string* out) {
-  out->assign(1, kStart);
-  out->append(text);
-  // Only a Reply built by hand can hold these (they are never in UTF-8).
-  for (char& c : std::span(out->data() + 1, text.size()))
+  out->resize(text.size() + 2);
+  char* const p = out->data();
+  p[0] = kStart;
+  std::memcpy(p + 1, text.data(), text.size());
+  p[text.size() + 1] = kEnd;
+  // Only a Reply built by hand can hold the sentinels (they are never in
+  // UTF-8): look for the largest byte first, which vectorises.
+  unsigned char top = 0;
+  for (unsigned char c : text) top = std::max(top, c);
+  if (top < static_cast<unsigned char>(kEnd)) return;
+  for (char& c : std::span(p + 1, text.size()))
     if (static_cast<unsigned char>(c) >= static_cast<unsigned char>(kEnd)) c = kStandIn;
-  out->push_back(kEnd);
 }
 
 }  // namespace rebound::scan_sentinel
