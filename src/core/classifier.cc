@@ -22,6 +22,7 @@
 #include <toml++/toml.h>
 
 #include "core/embedded_rules.h"
+#include "core/scan_sentinel.h"
 #include "core/text.h"
 
 namespace rebound {
@@ -141,6 +142,9 @@ struct Classifier::Compiled {
   hs_database_t* lower_db = nullptr;
   uint32_t first_lower = 0;
   hs_database_t* facet_db = nullptr;  // every facet pattern; scanned only when the facet layer may decide
+  // The facet patterns as scan_sentinel::Rewrite wrote them, scanned over
+  // the text between the sentinels (false: as written, over the text).
+  bool facet_sentinel = false;
   std::vector<uint32_t> code_only;  // rule indexes without a pattern, in order
   // The same rules indexed so a reply looks at a handful, not all of them
   // (each list in evaluation order):
@@ -183,6 +187,7 @@ class Classifier::Scratch {
   ReplyParser parser;
   Reply last;
   std::vector<uint32_t> hits;
+  std::string sentinel_text;  // the reply's text between the sentinels, for the facet scan
 };
 
 Classifier::Classifier() = default;
@@ -196,6 +201,7 @@ Classifier::ScratchPtr Classifier::NewScratch() const {
   for (const hs_database_t* db : {compiled_->upper_db, compiled_->lower_db, compiled_->facet_db})
     if (db && hs_alloc_scratch(db, &s->hs) != HS_SUCCESS) std::abort();
   s->hits.reserve(rules_.size());
+  s->sentinel_text.reserve(1024);
   return s;
 }
 
@@ -284,8 +290,13 @@ void Classifier::ScanRules(const Reply& reply, Scratch* scratch, bool below_face
 void Classifier::ScanFacets(const Reply& reply, Scratch* scratch, Evidence* evidence) const {
   evidence->read = true;
   if (!compiled_->facet_db || reply.text.empty()) return;
-  hs_scan(compiled_->facet_db, reply.text.data(), static_cast<unsigned>(std::min<size_t>(reply.text.size(), UINT_MAX)),
-          0, scratch->hs, OnFacet, evidence);
+  std::string_view text = reply.text;
+  if (compiled_->facet_sentinel) {
+    scan_sentinel::Prepare(text, &scratch->sentinel_text);
+    text = scratch->sentinel_text;
+  }
+  hs_scan(compiled_->facet_db, text.data(), static_cast<unsigned>(std::min<size_t>(text.size(), UINT_MAX)), 0,
+          scratch->hs, OnFacet, evidence);
   if (ip_who_bit_ && !(evidence->who & ip_who_bit_) && evidence->what && HasIpv4Literal(reply.text))
     evidence->who |= ip_who_bit_;
 }
@@ -1092,6 +1103,22 @@ Status ClassifierBuilder::Build(std::unique_ptr<const Classifier>* out) {
     for (size_t k = 0; k < exprs.size(); ++k)
       if (part_of(idents[k]) == part) e.push_back(exprs[k]), f.push_back(flags[k]), ids.push_back(idents[k]);
     if (e.empty()) return;
+    // The facets are scanned between sentinels when every pattern rewrites
+    // (core/scan_sentinel.h); as written otherwise. The rule databases gain
+    // nothing from it (vectorscan alone over both mixes: the same time).
+    const std::vector<const char*> written = e;
+    std::vector<std::string> rewritten;
+    if (facets) {
+      for (const char* pattern : written) {
+        std::optional<std::string> r = scan_sentinel::Rewrite(pattern);
+        if (!r) break;
+        rewritten.push_back(std::move(*r));
+      }
+      if (rewritten.size() == written.size()) {
+        for (size_t k = 0; k < e.size(); ++k) e[k] = rewritten[k].c_str();
+        compiled->facet_sentinel = true;
+      }
+    }
     std::string cache_path;
     if (!st.cache_dir.empty() && st.problems.empty()) {
       uint64_t key = Fnv1a(hs_version());
@@ -1113,13 +1140,13 @@ Status ClassifierBuilder::Build(std::unique_ptr<const Classifier>* out) {
       return;
     }
     hs_free_compile_error(err);
-    // Compile one by one to name every pattern that fails.
-    for (size_t k = 0; k < e.size(); ++k) {
+    // Compile one by one, as written, to name every pattern that fails.
+    for (size_t k = 0; k < written.size(); ++k) {
       hs_database_t* one = nullptr;
       hs_compile_error_t* e1 = nullptr;
-      if (hs_compile(e[k], f[k], HS_MODE_BLOCK, nullptr, &one, &e1) != HS_SUCCESS) {
+      if (hs_compile(written[k], f[k], HS_MODE_BLOCK, nullptr, &one, &e1) != HS_SUCCESS) {
         if (facets) {
-          const std::string pattern = e[k];
+          const std::string pattern = written[k];
           for (const FacetDef& fd : st.facets)
             if (fd.pattern == pattern)
               st.Problem(fd.file, fd.line, "facet " + fd.name + ": pattern does not compile: " + (e1 ? e1->message : "?"));
