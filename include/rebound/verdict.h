@@ -62,7 +62,7 @@ enum class AddressEvidence : uint8_t {
   kNone,
   kAddressStatus,  // x.1.1, x.1.3, x.1.6 or x.1.10
   kAddressWords,   // "unknown", "does not exist", ... said of a possible recipient; "no such domain", "no MX"
-  kRuleForText,    // a rule written for this very text: seed, provider, local, a bounce format's own reading
+  kRuleForText,    // a rule written for this very text: seed, provider, local, address_level, a bounce format's own reading
 };
 // What a reply says against it, the first found.
 enum class HardBounceVeto : uint8_t {
