@@ -440,6 +440,8 @@ TEST(Facets, RoundSixNearMissesAreNotHardBounces) {
       "550 5.1.1 Nachricht vom Spamfilter abgelehnt",                            // an anti-spam verdict, whatever the status
       "554 5.1.1 Too many invalid recipient attempts, closing connection",       // the sender's list hygiene
       "550 Too many unknown recipient errors from your host",
+      "550 5.1.1 Recipient unknown or not allowed to receive mail from your domain",  // either reading, not both
+      "550 Destinataire inconnu ou non autorisé à recevoir ce message",
       "550 ANTISPAM_BAT: Reject by behaviour spam",                               // a provider's code, not a filter word
   };
   auto scratch = testing::Shipped().NewScratch();
