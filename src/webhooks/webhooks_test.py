@@ -44,11 +44,11 @@ import tempfile
 import threading
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests"))
-from loopback import free_port, wait_port  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "delivery"))
+from delivery_harness import (SKIP, add_account, free_port, have_receiver, start_receiver,  # noqa: E402
+                              wait_port, write_delivery_config)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SMTP_RECEIVER = os.path.join(HERE, "..", "..", "tests", "delivery", "smtp_server.py")
 N_OK = 40
 
 
@@ -170,11 +170,8 @@ def main():
         print("usage: webhooks_test.py REBOUND_BINARY", file=sys.stderr)
         return 2
     rebound = sys.argv[1]
-    try:
-        import aiosmtpd  # noqa: F401
-    except ImportError:
-        print("SKIP: python3-aiosmtpd not installed")
-        return 77
+    if not have_receiver():
+        return SKIP
     work = tempfile.mkdtemp(prefix="rebound-webhooks-")
     procs = []
     failures = []
@@ -186,10 +183,7 @@ def main():
 
     try:
         sink_port, smtp_port = free_port(), free_port()
-        procs.append(subprocess.Popen(["/usr/bin/python3", SMTP_RECEIVER, "--port", str(sink_port),
-                                       "--outdir", os.path.join(work, "out"), "--data-delay", "0.02"],
-                                      stdout=subprocess.DEVNULL, stderr=open(os.path.join(work, "sink.log"), "w")))
-        assert wait_port(sink_port), "SMTP receiver did not start"
+        procs.append(start_receiver(work, sink_port, "--data-delay", "0.02"))
         receiver = Receiver()
         # An https receiver whose certificate names localhost, trusted through webhooks.ca_file.
         cert, key = os.path.join(work, "cert.pem"), os.path.join(work, "key.pem")
@@ -204,19 +198,9 @@ def main():
         db = os.path.join(data, "queue.db")
 
         def write_config(delivery):
-            with open(cfg, "w") as f:
-                f.write(f"""[server]
-listen = "127.0.0.1:{smtp_port}"
-data_dir = "{data}"
-loopback_account = "acme"
-check_sender_domain = false
-log = "{work}/server.log"
-
-[delivery]
-enabled = {"true" if delivery else "false"}
-routes = "rcpt.test=127.0.0.1:{sink_port}"
-lease_seconds = 3
-poll_interval_ms = 50
+            write_delivery_config(cfg, smtp_port=smtp_port, data=data, log=f"{work}/server.log", account="acme",
+                                  routes=f"rcpt.test=127.0.0.1:{sink_port}", enabled=delivery, poll_interval_ms=50,
+                                  delivery_options=f"""lease_seconds = 3
 bounce_notices = false
 
 [webhooks]
@@ -233,8 +217,7 @@ ca_file = "{cert if tls_receiver else ''}"
 """)
 
         write_config(False)
-        subprocess.run([rebound, "account", "add", "acme", "--domain", "example.org", "--config", cfg],
-                       input=b"pw\n", check=True, stdout=subprocess.DEVNULL)
+        add_account(rebound, cfg, "acme")
 
         def add(path, *args):
             j = rebound_json(rebound, cfg, "webhook", "add", receiver.url(path), *args)

@@ -39,9 +39,10 @@ def start_receiver(work, port, *options):
 
 
 def write_delivery_config(path, *, smtp_port, data, log, account, routes,
-                          enabled=True, rules=(), delivery_options=""):
+                          enabled=True, rules=(), poll_interval_ms=100, delivery_options=""):
     """A config whose loopback clients submit as `account` without AUTH and
-    whose deliveries go to `routes` (e.g. "rcpt.test=127.0.0.1:2525")."""
+    whose deliveries go to `routes` (e.g. "rcpt.test=127.0.0.1:2525").
+    `delivery_options`: more [delivery] keys, then any further tables."""
     classifier = ""
     if rules:
         classifier = "[classifier]\nrules = [" + ", ".join(json.dumps(p) for p in rules) + "]\n\n"
@@ -56,7 +57,7 @@ log = "{log}"
 [delivery]
 enabled = {"true" if enabled else "false"}
 routes = "{routes}"
-poll_interval_ms = 100
+poll_interval_ms = {poll_interval_ms}
 {delivery_options}""")
 
 
