@@ -341,6 +341,10 @@ TEST(Facets, RoundSixFamilies) {
       // The receiving system's licence lapsed: it is not serving mail for now.
       {"451 Lizenz abgelaufen", Category::recipient_unavailable, false},
       {"450 4.3.0 Mail service unavailable: licence has expired", Category::recipient_unavailable, false},
+      // A sending account or domain paused by the sending service.
+      {"554 Sending paused for this account", Category::sender_account_unavailable, false},
+      {"550 Sending from this domain is paused", Category::sender_account_unavailable, false},
+      {"421 Your account has been paused pending review", Category::sender_account_unavailable, false},
       {"550 Invalid license, contact the administrator of this gateway", Category::recipient_unavailable, false},
       // The receiver's check of the address could not finish (a 4xx): passing.
       {"451 4.1.1 <a@example.org>: Recipient address rejected: unverified address: host mx.example.org[192.0.2.5] said: 450 try later", Category::recipient_unavailable, false},
