@@ -61,6 +61,38 @@ struct Rule {
   std::string provider, reference, solution_en, solution_zh, note;
 };
 
+// A set of what facets, by bit: room for 128 names (two words, so a test is
+// two ANDs and the set stays a plain value).
+class WhatFacets {
+ public:
+  static constexpr uint32_t kCapacity = 128;
+  WhatFacets() = default;
+  static WhatFacets Of(uint32_t bit) {
+    WhatFacets f;
+    f.Add(bit);
+    return f;
+  }
+  void Add(uint32_t bit) { words_[bit >> 6] |= uint64_t{1} << (bit & 63); }
+  bool Has(uint32_t bit) const { return words_[bit >> 6] & (uint64_t{1} << (bit & 63)); }
+  bool Any() const { return (words_[0] | words_[1]) != 0; }
+  bool Intersects(const WhatFacets& o) const { return (words_[0] & o.words_[0]) | (words_[1] & o.words_[1]); }
+  WhatFacets operator&(const WhatFacets& o) const { return {words_[0] & o.words_[0], words_[1] & o.words_[1]}; }
+  WhatFacets& operator|=(const WhatFacets& o) {
+    words_[0] |= o.words_[0], words_[1] |= o.words_[1];
+    return *this;
+  }
+  // Calls f(bit) for each member, lowest first.
+  template <typename F>
+  void ForEach(F f) const {
+    for (uint32_t w = 0; w < 2; ++w)
+      for (uint64_t bits = words_[w]; bits; bits &= bits - 1) f(w * 64 + static_cast<uint32_t>(__builtin_ctzll(bits)));
+  }
+
+ private:
+  WhatFacets(uint64_t low, uint64_t high) : words_{low, high} {}
+  uint64_t words_[2] = {0, 0};
+};
+
 // The facet layer (rules/facets.toml, format in rules/SCHEMA.md): word lists
 // that say WHO a reply is about (the recipient, the sender, the sending IP,
 // the account, ...) and WHAT happened to it (unknown, full, rate-limited,
@@ -70,10 +102,10 @@ struct Rule {
 // rule for is still read by what it says rather than by its code alone.
 struct FacetRow {
   Rule rule;                 // id, category, reason, code/status/command constraints
-  uint64_t what = 0;         // bit of the facet that must be present
+  WhatFacets what;           // the facet that must be present
   uint32_t who_any = 0;      // one of these must be present, or
   bool who_none = false;     // (when set) no who facet at all; neither set: no constraint
-  uint64_t unless_what = 0;  // none of these may be present
+  WhatFacets unless_what;    // none of these may be present
   uint32_t unless_who = 0;
 };
 
@@ -149,13 +181,13 @@ class REBOUND_EXPORT Classifier {
   std::vector<Rule> rules_;
   std::vector<FacetRow> facet_rows_;
   std::vector<std::string> who_names_, what_names_;
-  uint64_t veto_hard_bounce_ = 0;  // what facets that contradict an address-level verdict
+  WhatFacets veto_hard_bounce_;  // what facets that contradict an address-level verdict
   uint32_t sender_side_who_ = 0;     // who facets with side = "sender"
   uint32_t recipient_side_who_ = 0;  // who facets with side = "recipient"; with none of these, a sender rules out a hard bounce
-  std::array<uint64_t, 64> veto_unless_{};  // per vetoing what facet: the what facets that lift its veto
+  std::array<WhatFacets, WhatFacets::kCapacity> veto_unless_{};  // per vetoing what facet: the what facets that lift its veto
   uint32_t ip_who_bit_ = 0;        // the "ip" who facet, also set by an IPv4 literal in the text
-  uint64_t mailbox_words_ = 0;     // what facets with address_level = "mailbox": a mailbox or address does not exist or is invalid
-  uint64_t domain_words_ = 0;      // what facets with address_level = "domain": the domain does not exist or takes no mail
+  WhatFacets mailbox_words_;       // what facets with address_level = "mailbox": a mailbox or address does not exist or is invalid
+  WhatFacets domain_words_;        // what facets with address_level = "domain": the domain does not exist or takes no mail
   std::vector<CategoryInfo> categories_;
   std::unique_ptr<Compiled> compiled_;
 };

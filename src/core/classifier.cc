@@ -123,7 +123,7 @@ constexpr uint32_t kWhoFlag = 0x20000000;  // within a facet id: a who facet
 
 struct Classifier::Evidence {
   uint32_t who = 0;   // bits of who facets found
-  uint64_t what = 0;  // bits of what facets found
+  WhatFacets what;    // what facets found
   bool read = false;  // the facets were looked for (ScanFacets ran)
   // The reply names the sending side (sender, its account or domain) and no
   // recipient-side party.
@@ -273,7 +273,7 @@ int OnFacet(unsigned int id, unsigned long long, unsigned long long, unsigned in
   auto* e = static_cast<Classifier::Evidence*>(ctx);
   const uint32_t bit = id & 0xffff;
   if (id & kWhoFlag) e->who |= 1u << bit;
-  else e->what |= uint64_t{1} << bit;
+  else e->what.Add(bit);
   return 0;
 }
 
@@ -297,18 +297,18 @@ void Classifier::ScanFacets(const Reply& reply, Scratch* scratch, Evidence* evid
   }
   hs_scan(compiled_->facet_db, text.data(), static_cast<unsigned>(std::min<size_t>(text.size(), UINT_MAX)), 0,
           scratch->hs, OnFacet, evidence);
-  if (ip_who_bit_ && !(evidence->who & ip_who_bit_) && evidence->what && HasIpv4Literal(reply.text))
+  if (ip_who_bit_ && !(evidence->who & ip_who_bit_) && evidence->what.Any() && HasIpv4Literal(reply.text))
     evidence->who |= ip_who_bit_;
 }
 
 const FacetRow* Classifier::DecideFacets(const Reply& reply, const Evidence& e) const {
-  if (!e.what) return nullptr;
+  if (!e.what.Any()) return nullptr;
   for (const FacetRow& row : facet_rows_) {
-    if (!(e.what & row.what)) continue;
+    if (!e.what.Intersects(row.what)) continue;
     // who lists alternatives; "none" is one of them: no who facet at all.
     const bool who_ok = (!row.who_any && !row.who_none) || (e.who & row.who_any) || (row.who_none && !e.who);
     if (!who_ok) continue;
-    if ((e.what & row.unless_what) || (e.who & row.unless_who)) continue;
+    if (e.what.Intersects(row.unless_what) || (e.who & row.unless_who)) continue;
     if (ConstraintsHold(row.rule, reply)) return &row;
   }
   return nullptr;
@@ -396,7 +396,7 @@ FacetExplanation Classifier::ExplainFacets(const Reply& reply, Scratch* scratch)
   for (size_t i = 0; i < who_names_.size(); ++i)
     if (evidence.who & (1u << i)) out.who.push_back(who_names_[i]);
   for (size_t i = 0; i < what_names_.size(); ++i)
-    if (evidence.what & (uint64_t{1} << i)) out.what.push_back(what_names_[i]);
+    if (evidence.what.Has(static_cast<uint32_t>(i))) out.what.push_back(what_names_[i]);
   out.decided = DecideFacets(reply, evidence);
   return out;
 }
@@ -466,20 +466,19 @@ HardBounceFacts Classifier::ReadHardBounceFacts(const Rule* rule, const Reply& r
       (rule->tier == RuleTier::kSeed || rule->local || !rule->provider.empty() || rule->address_level);
   const bool names_addressee = evidence.who & ~(sender_side_who_ | ip_who_bit_);
   const bool address_words =
-      ((evidence.what & mailbox_words_) && names_addressee) || (evidence.what & domain_words_);
+      (evidence.what.Intersects(mailbox_words_) && names_addressee) || evidence.what.Intersects(domain_words_);
   const HardBounceFacts status = StatusHardBounceFacts(reply.status);
   if (written_for_the_text) facts.evidence = AddressEvidence::kRuleForText;
   else if (address_words) facts.evidence = AddressEvidence::kAddressWords;
   else facts.evidence = status.evidence;
-  uint64_t veto = evidence.what & veto_hard_bounce_;
-  for (uint64_t bits = veto; bits; bits &= bits - 1)
-    if (evidence.what & veto_unless_[std::countr_zero(bits)]) veto &= ~(bits & -bits);
+  bool veto = false;
+  (evidence.what & veto_hard_bounce_).ForEach([&](uint32_t bit) { veto |= !evidence.what.Intersects(veto_unless_[bit]); });
   if (veto) facts.veto = HardBounceVeto::kContraryWords;
   // Words that a domain does not exist, next to a sender-side party ("Recipient
   // address rejected: your domain has no MX record", "Unknown domain in the
   // From header"), say it of the sender's domain as readily as of the
   // recipient's: they cannot suppress the recipient.
-  else if ((evidence.what & domain_words_) && (evidence.who & sender_side_who_)) facts.veto = HardBounceVeto::kSenderDomain;
+  else if (evidence.what.Intersects(domain_words_) && (evidence.who & sender_side_who_)) facts.veto = HardBounceVeto::kSenderDomain;
   else if (evidence.AboutSenderOnly(sender_side_who_, recipient_side_who_)) facts.veto = HardBounceVeto::kSenderOnly;
   else if (status.veto != HardBounceVeto::kNone) facts.veto = status.veto;
   else if (AuthenticationCode(reply.code)) facts.veto = HardBounceVeto::kAuthentication;
@@ -1025,7 +1024,7 @@ Status ClassifierBuilder::Build(std::unique_ptr<const Classifier>* out) {
   // Facets: one bit per name (several lists may share a name), compiled
   // into the same database; [[decide]] rows refer to them by name.
   std::vector<std::string> who_names, what_names;
-  uint64_t veto_hard_bounce = 0, mailbox_words = 0, domain_words = 0;
+  WhatFacets veto_hard_bounce, mailbox_words, domain_words;
   uint32_t sender_side_who = 0, either_side_who = 0;
   auto bit_of = [](std::vector<std::string>& names, const std::string& name) {
     auto it = std::find(names.begin(), names.end(), name);
@@ -1035,27 +1034,27 @@ Status ClassifierBuilder::Build(std::unique_ptr<const Classifier>* out) {
   };
   for (const FacetDef& f : st.facets) {
     const uint32_t bit = bit_of(f.who ? who_names : what_names, f.name);
-    if (bit >= (f.who ? 32u : 64u)) {
-      st.Problem(f.file, f.line, std::string("too many distinct ") + (f.who ? "who (32)" : "what (64)") + " facet names");
+    if (bit >= (f.who ? 32u : WhatFacets::kCapacity)) {
+      st.Problem(f.file, f.line, std::string("too many distinct ") + (f.who ? "who (32)" : "what (128)") + " facet names");
       continue;
     }
-    if (f.veto_hard_bounce) veto_hard_bounce |= uint64_t{1} << bit;
-    if (f.address_level == "mailbox") mailbox_words |= uint64_t{1} << bit;
-    if (f.address_level == "domain") domain_words |= uint64_t{1} << bit;
+    if (f.veto_hard_bounce) veto_hard_bounce.Add(bit);
+    if (f.address_level == "mailbox") mailbox_words.Add(bit);
+    if (f.address_level == "domain") domain_words.Add(bit);
     if (f.who && f.side == "sender") sender_side_who |= 1u << bit;
     if (f.who && f.side == "either") either_side_who |= 1u << bit;
     exprs.push_back(f.pattern.c_str());
     flags.push_back(HS_FLAG_CASELESS | HS_FLAG_DOTALL | HS_FLAG_SINGLEMATCH);
     idents.push_back(kFacetIdBase | (f.who ? kWhoFlag : 0) | bit);
   }
-  std::array<uint64_t, 64> veto_unless{};
+  std::array<WhatFacets, WhatFacets::kCapacity> veto_unless{};
   for (const FacetDef& f : st.facets) {
     if (f.who || f.veto_unless.empty()) continue;
     const size_t bit = std::find(what_names.begin(), what_names.end(), f.name) - what_names.begin();
     for (const std::string& name : f.veto_unless) {
       auto it = std::find(what_names.begin(), what_names.end(), name);
       if (it == what_names.end()) st.Problem(f.file, f.line, "veto_unless names '" + name + "', which is no what facet");
-      else if (bit < 64) veto_unless[bit] |= uint64_t{1} << (it - what_names.begin());
+      else if (bit < WhatFacets::kCapacity) veto_unless[bit].Add(static_cast<uint32_t>(it - what_names.begin()));
     }
   }
   std::vector<FacetRow> facet_rows;
@@ -1071,7 +1070,7 @@ Status ClassifierBuilder::Build(std::unique_ptr<const Classifier>* out) {
       return true;
     };
     uint32_t bit;
-    if (lookup(what_names, d.what, &bit)) row.what = uint64_t{1} << bit;
+    if (lookup(what_names, d.what, &bit)) row.what = WhatFacets::Of(bit);
     else ok = false, st.Problem(d.rule.file, d.rule.line, "[[decide]] " + d.rule.id + ": no [[what]] named '" + d.what + "'");
     for (const auto& w : d.who) {
       if (w == "none") row.who_none = true;
@@ -1079,7 +1078,7 @@ Status ClassifierBuilder::Build(std::unique_ptr<const Classifier>* out) {
       else ok = false, st.Problem(d.rule.file, d.rule.line, "[[decide]] " + d.rule.id + ": no [[who]] named '" + w + "'");
     }
     for (const auto& u : d.unless) {
-      if (lookup(what_names, u, &bit)) row.unless_what |= uint64_t{1} << bit;
+      if (lookup(what_names, u, &bit)) row.unless_what.Add(bit);
       else if (lookup(who_names, u, &bit)) row.unless_who |= 1u << bit;
       else ok = false, st.Problem(d.rule.file, d.rule.line, "[[decide]] " + d.rule.id + ": 'unless' names no facet '" + u + "'");
     }
