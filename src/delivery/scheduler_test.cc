@@ -517,12 +517,14 @@ TEST(StoreFailures, CountedWithTheAttemptAndMigratedFromVersionOne) {
     EXPECT_EQ(info.recipients[0].failures, 2);
     EXPECT_EQ(info.recipients[1].failures, 0);
   }
-  // Make it a version 1 file: no failures column.
+  // Make it a version 1 file: no failures column, no recipient counts.
   {
     sqlite3* db = nullptr;
     ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
     ASSERT_EQ(sqlite3_exec(db,
                            "ALTER TABLE recipients DROP COLUMN failures;"
+                           "DROP TRIGGER recipient_counts_insert; DROP TRIGGER recipient_counts_delete;"
+                           "DROP TRIGGER recipient_counts_update; DROP TABLE recipient_counts;"
                            "UPDATE meta SET value = '1' WHERE key = 'schema_version';",
                            nullptr, nullptr, nullptr),
               SQLITE_OK)
@@ -549,7 +551,7 @@ TEST(StoreFailures, CountedWithTheAttemptAndMigratedFromVersionOne) {
     sqlite3_stmt* q = nullptr;
     ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = 'schema_version'", -1, &q, nullptr), SQLITE_OK);
     ASSERT_EQ(sqlite3_step(q), SQLITE_ROW);
-    EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(q, 0)), "2");
+    EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(q, 0)), "3");
     sqlite3_finalize(q);
     sqlite3_close(db);
   }

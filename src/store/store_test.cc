@@ -7,6 +7,8 @@
 #include <set>
 #include <thread>
 
+#include <sqlite3.h>
+
 #include "store/store.h"
 
 namespace rebound::relay {
@@ -250,6 +252,60 @@ TEST_F(StoreTest, DeleteRemovesMessageAndRecipients) {
   std::vector<RecipientRow> claimed;
   ASSERT_TRUE(store_->ClaimDue(now_, 10, 60, &claimed).ok());
   EXPECT_TRUE(claimed.empty());
+}
+
+// The per-state counts a metrics scrape reads are kept by triggers: they
+// follow every enqueue, attempt and delete, and a file written before they
+// existed (schema version 2) gets them counted when it is opened.
+TEST_F(StoreTest, RecipientCountsFollowEveryChangeAndAreBuiltForOlderFiles) {
+  auto counts = [this] {
+    std::vector<int64_t> c;
+    EXPECT_TRUE(store_->CountRecipients(&c).ok());
+    return c;
+  };
+  auto in = [](const std::vector<int64_t>& c, RecipientState s) { return c[static_cast<int>(s)]; };
+  int64_t first = 0, second = 0;
+  ASSERT_TRUE(store_->Enqueue(Msg({"a@x.test", "b@x.test", "c@x.test"}), &first).ok());
+  ASSERT_TRUE(store_->Enqueue(Msg({"d@y.test"}), &second).ok());
+  EXPECT_EQ(in(counts(), RecipientState::kQueued), 4);
+  std::vector<RecipientRow> claimed;
+  ASSERT_TRUE(store_->ClaimDue(now_, 10, 60, &claimed).ok());
+  ASSERT_EQ(claimed.size(), 4u);
+  AttemptRecord delivered;
+  delivered.recipient_id = claimed[0].id;
+  delivered.new_state = RecipientState::kDelivered;
+  delivered.decision = "delivered";
+  AttemptRecord deferred = delivered;
+  deferred.recipient_id = claimed[1].id;
+  deferred.new_state = RecipientState::kDeferred;
+  deferred.next_attempt_at = now_ + 300;
+  deferred.decision = "deferred";
+  AttemptRecord deferred_again = deferred;  // the same state again: counted once
+  ASSERT_TRUE(store_->RecordAttempts({delivered, deferred, deferred_again}).ok());
+  std::vector<int64_t> c = counts();
+  EXPECT_EQ(in(c, RecipientState::kDelivered), 1);
+  EXPECT_EQ(in(c, RecipientState::kDeferred), 1);
+  EXPECT_EQ(in(c, RecipientState::kQueued), 2);
+  ASSERT_TRUE(store_->DeleteMessage(second).ok());
+  c = counts();
+  EXPECT_EQ(in(c, RecipientState::kQueued), 1);
+  EXPECT_EQ(c[0] + c[1] + c[2] + c[3] + c[4] + c[5], 3);
+
+  // Make it a version 2 file (no counts) and open it again.
+  store_.reset();
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((dir_ + "/queue.db").c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db,
+                         "DROP TRIGGER recipient_counts_insert; DROP TRIGGER recipient_counts_delete;"
+                         "DROP TRIGGER recipient_counts_update; DROP TABLE recipient_counts;"
+                         "UPDATE meta SET value = '2' WHERE key = 'schema_version';",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK)
+      << sqlite3_errmsg(db);
+  sqlite3_close(db);
+  Open();
+  std::vector<int64_t> upgraded = counts();
+  EXPECT_EQ(upgraded, c);
 }
 
 }  // namespace
