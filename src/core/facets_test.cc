@@ -556,8 +556,8 @@ TEST(Facets, HardBounceFamiliesWrittenHere) {
                                        << CategoryName(v.category);
     ++(expected ? hard_bounces : near_misses);
   }
-  EXPECT_GE(near_misses, 150u);
-  EXPECT_GE(hard_bounces, 80u);
+  EXPECT_GE(near_misses, 450u);
+  EXPECT_GE(hard_bounces, 130u);
 }
 
 TEST(Facets, SideAndVetoUnlessAreChecked) {
