@@ -142,9 +142,9 @@ struct Classifier::Compiled {
   hs_database_t* lower_db = nullptr;
   uint32_t first_lower = 0;
   hs_database_t* facet_db = nullptr;  // every facet pattern; scanned only when the facet layer may decide
-  // The facet patterns as scan_sentinel::Rewrite wrote them, scanned over
-  // the text between the sentinels (false: as written, over the text).
-  bool facet_sentinel = false;
+  // Each database's patterns as scan_sentinel::Rewrite wrote them, scanned
+  // over the text between the sentinels (false: as written, over the text).
+  bool upper_sentinel = false, lower_sentinel = false, facet_sentinel = false;
   std::vector<uint32_t> code_only;  // rule indexes without a pattern, in order
   // The same rules indexed so a reply looks at a handful, not all of them
   // (each list in evaluation order):
@@ -187,7 +187,20 @@ class Classifier::Scratch {
   ReplyParser parser;
   Reply last;
   std::vector<uint32_t> hits;
-  std::string sentinel_text;  // the reply's text between the sentinels, for the facet scan
+  // The text a database reads: the reply's own, or (sentinel) the same
+  // between the sentinels, built once per reply and shared by the scans.
+  std::string_view ScanText(std::string_view text, bool sentinel) {
+    if (!sentinel) return text;
+    if (!sentinel_text_ready) {
+      scan_sentinel::Prepare(text, &sentinel_text);
+      sentinel_text_ready = true;
+    }
+    return sentinel_text;
+  }
+  // False at the start of each reply: Classify, Explain and ExplainFacets
+  // reset it before their first scan.
+  bool sentinel_text_ready = false;
+  std::string sentinel_text;
 };
 
 Classifier::Classifier() = default;
@@ -281,20 +294,18 @@ int OnFacet(unsigned int id, unsigned long long, unsigned long long, unsigned in
 
 void Classifier::ScanRules(const Reply& reply, Scratch* scratch, bool below_facets) const {
   scratch->hits.clear();
-  const hs_database_t* db = below_facets ? compiled_->lower_db : compiled_->upper_db;
+  const Compiled& c = *compiled_;
+  const hs_database_t* db = below_facets ? c.lower_db : c.upper_db;
   if (!db || reply.text.empty()) return;
-  hs_scan(db, reply.text.data(), static_cast<unsigned>(std::min<size_t>(reply.text.size(), UINT_MAX)), 0,
-          scratch->hs, OnMatch, &scratch->hits);
+  const std::string_view text = scratch->ScanText(reply.text, below_facets ? c.lower_sentinel : c.upper_sentinel);
+  hs_scan(db, text.data(), static_cast<unsigned>(std::min<size_t>(text.size(), UINT_MAX)), 0, scratch->hs, OnMatch,
+          &scratch->hits);
 }
 
 void Classifier::ScanFacets(const Reply& reply, Scratch* scratch, Evidence* evidence) const {
   evidence->read = true;
   if (!compiled_->facet_db || reply.text.empty()) return;
-  std::string_view text = reply.text;
-  if (compiled_->facet_sentinel) {
-    scan_sentinel::Prepare(text, &scratch->sentinel_text);
-    text = scratch->sentinel_text;
-  }
+  const std::string_view text = scratch->ScanText(reply.text, compiled_->facet_sentinel);
   hs_scan(compiled_->facet_db, text.data(), static_cast<unsigned>(std::min<size_t>(text.size(), UINT_MAX)), 0,
           scratch->hs, OnFacet, evidence);
   if (ip_who_bit_ && !(evidence->who & ip_who_bit_) && evidence->what.Any() && HasIpv4Literal(reply.text))
@@ -315,6 +326,7 @@ const FacetRow* Classifier::DecideFacets(const Reply& reply, const Evidence& e) 
 }
 
 Verdict Classifier::Classify(const Reply& reply, Scratch* scratch) const {
+  scratch->sentinel_text_ready = false;
   uint32_t best = UINT32_MAX;
   ScanRules(reply, scratch, /*below_facets=*/false);
   for (uint32_t id : scratch->hits)
@@ -367,6 +379,7 @@ const Rule* Classifier::BestBelowFacets(const Reply& reply, Scratch* scratch, ui
 }
 
 std::vector<const Rule*> Classifier::Explain(const Reply& reply, Scratch* scratch) const {
+  scratch->sentinel_text_ready = false;
   std::vector<uint32_t> ids;
   Evidence evidence;
   ScanFacets(reply, scratch, &evidence);
@@ -390,6 +403,7 @@ std::vector<const Rule*> Classifier::Explain(const Reply& reply, Scratch* scratc
 }
 
 FacetExplanation Classifier::ExplainFacets(const Reply& reply, Scratch* scratch) const {
+  scratch->sentinel_text_ready = false;
   Evidence evidence;
   ScanFacets(reply, scratch, &evidence);
   FacetExplanation out;
@@ -1095,28 +1109,27 @@ Status ClassifierBuilder::Build(std::unique_ptr<const Classifier>* out) {
   auto part_of = [&](uint32_t ident) {
     return ident >= kFacetIdBase ? Part::kFacets : ident < compiled->first_lower ? Part::kUpper : Part::kLower;
   };
-  auto compile = [&](Part part, hs_database_t** out) {
+  auto compile = [&](Part part, hs_database_t** out, bool* sentinel) {
     const bool facets = part == Part::kFacets;
     std::vector<const char*> e;
     std::vector<unsigned> f, ids;
     for (size_t k = 0; k < exprs.size(); ++k)
       if (part_of(idents[k]) == part) e.push_back(exprs[k]), f.push_back(flags[k]), ids.push_back(idents[k]);
     if (e.empty()) return;
-    // The facets are scanned between sentinels when every pattern rewrites
-    // (core/scan_sentinel.h); as written otherwise. The rule databases gain
-    // nothing from it (vectorscan alone over both mixes: the same time).
+    // A database is scanned between sentinels when every pattern in it
+    // rewrites (core/scan_sentinel.h); as written otherwise. Vectorscan alone
+    // over the realistic mix, rewritten: upper rules 223 -> 201 ns, lower
+    // 177 -> 146 (docs/bench-history.md).
     const std::vector<const char*> written = e;
     std::vector<std::string> rewritten;
-    if (facets) {
-      for (const char* pattern : written) {
-        std::optional<std::string> r = scan_sentinel::Rewrite(pattern);
-        if (!r) break;
-        rewritten.push_back(std::move(*r));
-      }
-      if (rewritten.size() == written.size()) {
-        for (size_t k = 0; k < e.size(); ++k) e[k] = rewritten[k].c_str();
-        compiled->facet_sentinel = true;
-      }
+    for (const char* pattern : written) {
+      std::optional<std::string> r = scan_sentinel::Rewrite(pattern);
+      if (!r) break;
+      rewritten.push_back(std::move(*r));
+    }
+    if (rewritten.size() == written.size()) {
+      for (size_t k = 0; k < e.size(); ++k) e[k] = rewritten[k].c_str();
+      *sentinel = true;
     }
     std::string cache_path;
     if (!st.cache_dir.empty() && st.problems.empty()) {
@@ -1159,9 +1172,9 @@ Status ClassifierBuilder::Build(std::unique_ptr<const Classifier>* out) {
     }
     if (st.problems.empty()) st.problems.push_back("rule base: the patterns do not compile together");
   };
-  compile(Part::kUpper, &compiled->upper_db);
-  compile(Part::kLower, &compiled->lower_db);
-  compile(Part::kFacets, &compiled->facet_db);
+  compile(Part::kUpper, &compiled->upper_db, &compiled->upper_sentinel);
+  compile(Part::kLower, &compiled->lower_db, &compiled->lower_sentinel);
+  compile(Part::kFacets, &compiled->facet_db, &compiled->facet_sentinel);
   if (!st.problems.empty()) {
     std::string msg;
     for (const auto& p : st.problems) msg += (msg.empty() ? "" : "\n") + p;
