@@ -121,6 +121,12 @@ std::string_view UrlIn(std::string_view t) {
 constexpr uint32_t kFacetIdBase = 0x40000000;
 constexpr uint32_t kWhoFlag = 0x20000000;  // within a facet id: a who facet
 
+// Caseless, and a dot takes a newline too. Not HS_FLAG_SINGLEMATCH: the
+// callbacks take a pattern reported twice (a facet sets its bit again, a
+// rule is listed once per scan), and vectorscan runs faster without that
+// bookkeeping (vectorscan alone, realistic mix: facets 490 -> 458 ns).
+constexpr unsigned kPatternFlags = HS_FLAG_CASELESS | HS_FLAG_DOTALL;
+
 struct Classifier::Evidence {
   uint32_t who = 0;   // bits of who facets found
   WhatFacets what;    // what facets found
@@ -186,7 +192,11 @@ class Classifier::Scratch {
   hs_scratch_t* hs = nullptr;
   ReplyParser parser;
   Reply last;
-  std::vector<uint32_t> hits;
+  std::vector<uint32_t> hits;  // rules whose patterns matched, each once
+  // The patterns are compiled without HS_FLAG_SINGLEMATCH, so a rule may be
+  // reported again: hit_scan[id] == scan says it is in hits already.
+  std::vector<uint32_t> hit_scan;
+  uint32_t scan = 0;
   // The text a database reads: the reply's own, or (sentinel) the same
   // between the sentinels, built once per reply and shared by the scans.
   std::string_view ScanText(std::string_view text, bool sentinel) {
@@ -214,6 +224,7 @@ Classifier::ScratchPtr Classifier::NewScratch() const {
   for (const hs_database_t* db : {compiled_->upper_db, compiled_->lower_db, compiled_->facet_db})
     if (db && hs_alloc_scratch(db, &s->hs) != HS_SUCCESS) std::abort();
   s->hits.reserve(rules_.size());
+  s->hit_scan.assign(rules_.size(), 0);
   s->sentinel_text.reserve(1024);
   return s;
 }
@@ -247,7 +258,11 @@ bool ConstraintsHold(const Rule& rule, const Reply& reply) {
 }
 
 int OnMatch(unsigned int id, unsigned long long, unsigned long long, unsigned int, void* ctx) {
-  static_cast<std::vector<uint32_t>*>(ctx)->push_back(id);
+  auto* s = static_cast<Classifier::Scratch*>(ctx);
+  if (s->hit_scan[id] != s->scan) {
+    s->hit_scan[id] = s->scan;
+    s->hits.push_back(id);
+  }
   return 0;
 }
 
@@ -298,8 +313,12 @@ void Classifier::ScanRules(const Reply& reply, Scratch* scratch, bool below_face
   const hs_database_t* db = below_facets ? c.lower_db : c.upper_db;
   if (!db || reply.text.empty()) return;
   const std::string_view text = scratch->ScanText(reply.text, below_facets ? c.lower_sentinel : c.upper_sentinel);
+  if (++scratch->scan == 0) {  // wrapped: no stale mark may equal the new number
+    std::fill(scratch->hit_scan.begin(), scratch->hit_scan.end(), 0);
+    scratch->scan = 1;
+  }
   hs_scan(db, text.data(), static_cast<unsigned>(std::min<size_t>(text.size(), UINT_MAX)), 0, scratch->hs, OnMatch,
-          &scratch->hits);
+          scratch);
 }
 
 void Classifier::ScanFacets(const Reply& reply, Scratch* scratch, Evidence* evidence) const {
@@ -1032,7 +1051,7 @@ Status ClassifierBuilder::Build(std::unique_ptr<const Classifier>* out) {
   for (uint32_t i = 0; i < st.rules.size(); ++i) {
     if (st.rules[i].pattern.empty()) { compiled->Index(i, st.rules[i]); continue; }
     exprs.push_back(st.rules[i].pattern.c_str());
-    flags.push_back(HS_FLAG_CASELESS | HS_FLAG_DOTALL | HS_FLAG_SINGLEMATCH);
+    flags.push_back(kPatternFlags);
     idents.push_back(i);
   }
   // Facets: one bit per name (several lists may share a name), compiled
@@ -1058,7 +1077,7 @@ Status ClassifierBuilder::Build(std::unique_ptr<const Classifier>* out) {
     if (f.who && f.side == "sender") sender_side_who |= 1u << bit;
     if (f.who && f.side == "either") either_side_who |= 1u << bit;
     exprs.push_back(f.pattern.c_str());
-    flags.push_back(HS_FLAG_CASELESS | HS_FLAG_DOTALL | HS_FLAG_SINGLEMATCH);
+    flags.push_back(kPatternFlags);
     idents.push_back(kFacetIdBase | (f.who ? kWhoFlag : 0) | bit);
   }
   std::array<WhatFacets, WhatFacets::kCapacity> veto_unless{};
