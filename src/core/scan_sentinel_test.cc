@@ -111,6 +111,12 @@ TEST(ScanSentinel, PreparesTheBuffer) {
   std::string buffer;
   Prepare("a\xff" "b\xfe", &buffer);
   EXPECT_EQ(buffer, "\xff" "a\xfd" "b\xfd" "\xfe");
+  // Longer than a vector: a sentinel in the vector loop, one in the tail.
+  const std::string text = std::string(20, 'x') + "\xfe" + std::string(20, 'y') + "\xff" + "z";
+  Prepare(text, &buffer);
+  EXPECT_EQ(buffer, "\xff" + std::string(20, 'x') + "\xfd" + std::string(20, 'y') + "\xfd" + "z" + "\xfe");
+  Prepare(std::string(40, 'q'), &buffer);
+  EXPECT_EQ(buffer, "\xff" + std::string(40, 'q') + "\xfe");
 }
 
 }  // namespace
