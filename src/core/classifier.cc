@@ -1153,6 +1153,10 @@ Status ClassifierBuilder::Build(std::unique_ptr<const Classifier>* out) {
     std::string cache_path;
     if (!st.cache_dir.empty() && st.problems.empty()) {
       uint64_t key = Fnv1a(hs_version());
+      // hs_compile_multi builds for the CPU it runs on (platform nullptr): a
+      // cache shared with another machine must not hand it this one's build.
+      if (hs_platform_info_t platform; hs_populate_platform(&platform) == HS_SUCCESS)
+        key = Fnv1a(std::to_string(platform.tune) + "/" + std::to_string(platform.cpu_features) + "\n", key);
       for (size_t k = 0; k < e.size(); ++k) {
         key = Fnv1a(e[k], key);
         key = Fnv1a(std::to_string(f[k]) + "/" + std::to_string(ids[k]) + "\n", key);
