@@ -82,6 +82,9 @@ bool ParseStatusPattern(std::string_view s, StatusPattern* out) {
 int StatedDelay(std::string_view t) {
   static constexpr std::string_view kLeads[] = {"try again in ", "try again after ", "retry in ",
                                                 "retry after ", "try later in ", "wait "};
+  // Every lead but "wait " holds "try ": a text with neither (most) has
+  // none, and two searches say so instead of six.
+  if (text::IFind(t, "try ") == std::string_view::npos && text::IFind(t, "wait ") == std::string_view::npos) return 0;
   for (auto lead : kLeads) {
     size_t p = text::IFind(t, lead);
     if (p == std::string_view::npos) continue;
