@@ -103,6 +103,9 @@ int StatedDelay(std::string_view t) {
 }
 
 std::string_view UrlIn(std::string_view t) {
+  // A URL holds a '/': most replies have none, and memchr says so in a
+  // third of the time the search for "http" takes (realistic mix: 4 vs 12 ns).
+  if (t.find('/') == std::string_view::npos) return {};
   size_t p = text::IFind(t, "http");
   while (p != std::string_view::npos) {
     std::string_view rest = t.substr(p);
