@@ -82,6 +82,9 @@ bool ParseStatusPattern(std::string_view s, StatusPattern* out) {
 int StatedDelay(std::string_view t) {
   static constexpr std::string_view kLeads[] = {"try again in ", "try again after ", "retry in ",
                                                 "retry after ", "try later in ", "wait "};
+  // Every lead but "wait " holds "try ": a text with neither (most) has
+  // none, and two searches say so instead of six.
+  if (text::IFind(t, "try ") == std::string_view::npos && text::IFind(t, "wait ") == std::string_view::npos) return 0;
   for (auto lead : kLeads) {
     size_t p = text::IFind(t, lead);
     if (p == std::string_view::npos) continue;
@@ -100,6 +103,9 @@ int StatedDelay(std::string_view t) {
 }
 
 std::string_view UrlIn(std::string_view t) {
+  // A URL holds a '/': most replies have none, and memchr says so in a
+  // third of the time the search for "http" takes (realistic mix: 4 vs 12 ns).
+  if (t.find('/') == std::string_view::npos) return {};
   size_t p = text::IFind(t, "http");
   while (p != std::string_view::npos) {
     std::string_view rest = t.substr(p);
@@ -120,6 +126,12 @@ std::string_view UrlIn(std::string_view t) {
 // facet from a rule.
 constexpr uint32_t kFacetIdBase = 0x40000000;
 constexpr uint32_t kWhoFlag = 0x20000000;  // within a facet id: a who facet
+
+// Caseless, and a dot takes a newline too. Not HS_FLAG_SINGLEMATCH: the
+// callbacks take a pattern reported twice (a facet sets its bit again, a
+// rule is listed once per scan), and vectorscan runs faster without that
+// bookkeeping (vectorscan alone, realistic mix: facets 490 -> 458 ns).
+constexpr unsigned kPatternFlags = HS_FLAG_CASELESS | HS_FLAG_DOTALL;
 
 struct Classifier::Evidence {
   uint32_t who = 0;   // bits of who facets found
@@ -142,9 +154,9 @@ struct Classifier::Compiled {
   hs_database_t* lower_db = nullptr;
   uint32_t first_lower = 0;
   hs_database_t* facet_db = nullptr;  // every facet pattern; scanned only when the facet layer may decide
-  // The facet patterns as scan_sentinel::Rewrite wrote them, scanned over
-  // the text between the sentinels (false: as written, over the text).
-  bool facet_sentinel = false;
+  // Each database's patterns as scan_sentinel::Rewrite wrote them, scanned
+  // over the text between the sentinels (false: as written, over the text).
+  bool upper_sentinel = false, lower_sentinel = false, facet_sentinel = false;
   std::vector<uint32_t> code_only;  // rule indexes without a pattern, in order
   // The same rules indexed so a reply looks at a handful, not all of them
   // (each list in evaluation order):
@@ -186,8 +198,25 @@ class Classifier::Scratch {
   hs_scratch_t* hs = nullptr;
   ReplyParser parser;
   Reply last;
-  std::vector<uint32_t> hits;
-  std::string sentinel_text;  // the reply's text between the sentinels, for the facet scan
+  std::vector<uint32_t> hits;  // rules whose patterns matched, each once
+  // The patterns are compiled without HS_FLAG_SINGLEMATCH, so a rule may be
+  // reported again: hit_scan[id] == scan says it is in hits already.
+  std::vector<uint32_t> hit_scan;
+  uint32_t scan = 0;
+  // The text a database reads: the reply's own, or (sentinel) the same
+  // between the sentinels, built once per reply and shared by the scans.
+  std::string_view ScanText(std::string_view text, bool sentinel) {
+    if (!sentinel) return text;
+    if (!sentinel_text_ready) {
+      scan_sentinel::Prepare(text, &sentinel_text);
+      sentinel_text_ready = true;
+    }
+    return sentinel_text;
+  }
+  // False at the start of each reply: Classify, Explain and ExplainFacets
+  // reset it before their first scan.
+  bool sentinel_text_ready = false;
+  std::string sentinel_text;
 };
 
 Classifier::Classifier() = default;
@@ -201,6 +230,7 @@ Classifier::ScratchPtr Classifier::NewScratch() const {
   for (const hs_database_t* db : {compiled_->upper_db, compiled_->lower_db, compiled_->facet_db})
     if (db && hs_alloc_scratch(db, &s->hs) != HS_SUCCESS) std::abort();
   s->hits.reserve(rules_.size());
+  s->hit_scan.assign(rules_.size(), 0);
   s->sentinel_text.reserve(1024);
   return s;
 }
@@ -234,7 +264,11 @@ bool ConstraintsHold(const Rule& rule, const Reply& reply) {
 }
 
 int OnMatch(unsigned int id, unsigned long long, unsigned long long, unsigned int, void* ctx) {
-  static_cast<std::vector<uint32_t>*>(ctx)->push_back(id);
+  auto* s = static_cast<Classifier::Scratch*>(ctx);
+  if (s->hit_scan[id] != s->scan) {
+    s->hit_scan[id] = s->scan;
+    s->hits.push_back(id);
+  }
   return 0;
 }
 
@@ -281,20 +315,22 @@ int OnFacet(unsigned int id, unsigned long long, unsigned long long, unsigned in
 
 void Classifier::ScanRules(const Reply& reply, Scratch* scratch, bool below_facets) const {
   scratch->hits.clear();
-  const hs_database_t* db = below_facets ? compiled_->lower_db : compiled_->upper_db;
+  const Compiled& c = *compiled_;
+  const hs_database_t* db = below_facets ? c.lower_db : c.upper_db;
   if (!db || reply.text.empty()) return;
-  hs_scan(db, reply.text.data(), static_cast<unsigned>(std::min<size_t>(reply.text.size(), UINT_MAX)), 0,
-          scratch->hs, OnMatch, &scratch->hits);
+  const std::string_view text = scratch->ScanText(reply.text, below_facets ? c.lower_sentinel : c.upper_sentinel);
+  if (++scratch->scan == 0) {  // wrapped: no stale mark may equal the new number
+    std::fill(scratch->hit_scan.begin(), scratch->hit_scan.end(), 0);
+    scratch->scan = 1;
+  }
+  hs_scan(db, text.data(), static_cast<unsigned>(std::min<size_t>(text.size(), UINT_MAX)), 0, scratch->hs, OnMatch,
+          scratch);
 }
 
 void Classifier::ScanFacets(const Reply& reply, Scratch* scratch, Evidence* evidence) const {
   evidence->read = true;
   if (!compiled_->facet_db || reply.text.empty()) return;
-  std::string_view text = reply.text;
-  if (compiled_->facet_sentinel) {
-    scan_sentinel::Prepare(text, &scratch->sentinel_text);
-    text = scratch->sentinel_text;
-  }
+  const std::string_view text = scratch->ScanText(reply.text, compiled_->facet_sentinel);
   hs_scan(compiled_->facet_db, text.data(), static_cast<unsigned>(std::min<size_t>(text.size(), UINT_MAX)), 0,
           scratch->hs, OnFacet, evidence);
   if (ip_who_bit_ && !(evidence->who & ip_who_bit_) && evidence->what.Any() && HasIpv4Literal(reply.text))
@@ -315,6 +351,7 @@ const FacetRow* Classifier::DecideFacets(const Reply& reply, const Evidence& e) 
 }
 
 Verdict Classifier::Classify(const Reply& reply, Scratch* scratch) const {
+  scratch->sentinel_text_ready = false;
   uint32_t best = UINT32_MAX;
   ScanRules(reply, scratch, /*below_facets=*/false);
   for (uint32_t id : scratch->hits)
@@ -367,6 +404,7 @@ const Rule* Classifier::BestBelowFacets(const Reply& reply, Scratch* scratch, ui
 }
 
 std::vector<const Rule*> Classifier::Explain(const Reply& reply, Scratch* scratch) const {
+  scratch->sentinel_text_ready = false;
   std::vector<uint32_t> ids;
   Evidence evidence;
   ScanFacets(reply, scratch, &evidence);
@@ -390,6 +428,7 @@ std::vector<const Rule*> Classifier::Explain(const Reply& reply, Scratch* scratc
 }
 
 FacetExplanation Classifier::ExplainFacets(const Reply& reply, Scratch* scratch) const {
+  scratch->sentinel_text_ready = false;
   Evidence evidence;
   ScanFacets(reply, scratch, &evidence);
   FacetExplanation out;
@@ -1018,7 +1057,7 @@ Status ClassifierBuilder::Build(std::unique_ptr<const Classifier>* out) {
   for (uint32_t i = 0; i < st.rules.size(); ++i) {
     if (st.rules[i].pattern.empty()) { compiled->Index(i, st.rules[i]); continue; }
     exprs.push_back(st.rules[i].pattern.c_str());
-    flags.push_back(HS_FLAG_CASELESS | HS_FLAG_DOTALL | HS_FLAG_SINGLEMATCH);
+    flags.push_back(kPatternFlags);
     idents.push_back(i);
   }
   // Facets: one bit per name (several lists may share a name), compiled
@@ -1044,7 +1083,7 @@ Status ClassifierBuilder::Build(std::unique_ptr<const Classifier>* out) {
     if (f.who && f.side == "sender") sender_side_who |= 1u << bit;
     if (f.who && f.side == "either") either_side_who |= 1u << bit;
     exprs.push_back(f.pattern.c_str());
-    flags.push_back(HS_FLAG_CASELESS | HS_FLAG_DOTALL | HS_FLAG_SINGLEMATCH);
+    flags.push_back(kPatternFlags);
     idents.push_back(kFacetIdBase | (f.who ? kWhoFlag : 0) | bit);
   }
   std::array<WhatFacets, WhatFacets::kCapacity> veto_unless{};
@@ -1095,32 +1134,35 @@ Status ClassifierBuilder::Build(std::unique_ptr<const Classifier>* out) {
   auto part_of = [&](uint32_t ident) {
     return ident >= kFacetIdBase ? Part::kFacets : ident < compiled->first_lower ? Part::kUpper : Part::kLower;
   };
-  auto compile = [&](Part part, hs_database_t** out) {
+  auto compile = [&](Part part, hs_database_t** out, bool* sentinel) {
     const bool facets = part == Part::kFacets;
     std::vector<const char*> e;
     std::vector<unsigned> f, ids;
     for (size_t k = 0; k < exprs.size(); ++k)
       if (part_of(idents[k]) == part) e.push_back(exprs[k]), f.push_back(flags[k]), ids.push_back(idents[k]);
     if (e.empty()) return;
-    // The facets are scanned between sentinels when every pattern rewrites
-    // (core/scan_sentinel.h); as written otherwise. The rule databases gain
-    // nothing from it (vectorscan alone over both mixes: the same time).
+    // A database is scanned between sentinels when every pattern in it
+    // rewrites (core/scan_sentinel.h); as written otherwise. Vectorscan alone
+    // over the realistic mix, rewritten: upper rules 223 -> 201 ns, lower
+    // 177 -> 146 (docs/bench-history.md).
     const std::vector<const char*> written = e;
     std::vector<std::string> rewritten;
-    if (facets) {
-      for (const char* pattern : written) {
-        std::optional<std::string> r = scan_sentinel::Rewrite(pattern);
-        if (!r) break;
-        rewritten.push_back(std::move(*r));
-      }
-      if (rewritten.size() == written.size()) {
-        for (size_t k = 0; k < e.size(); ++k) e[k] = rewritten[k].c_str();
-        compiled->facet_sentinel = true;
-      }
+    for (const char* pattern : written) {
+      std::optional<std::string> r = scan_sentinel::Rewrite(pattern);
+      if (!r) break;
+      rewritten.push_back(std::move(*r));
+    }
+    if (rewritten.size() == written.size()) {
+      for (size_t k = 0; k < e.size(); ++k) e[k] = rewritten[k].c_str();
+      *sentinel = true;
     }
     std::string cache_path;
     if (!st.cache_dir.empty() && st.problems.empty()) {
       uint64_t key = Fnv1a(hs_version());
+      // hs_compile_multi builds for the CPU it runs on (platform nullptr): a
+      // cache shared with another machine must not hand it this one's build.
+      if (hs_platform_info_t platform; hs_populate_platform(&platform) == HS_SUCCESS)
+        key = Fnv1a(std::to_string(platform.tune) + "/" + std::to_string(platform.cpu_features) + "\n", key);
       for (size_t k = 0; k < e.size(); ++k) {
         key = Fnv1a(e[k], key);
         key = Fnv1a(std::to_string(f[k]) + "/" + std::to_string(ids[k]) + "\n", key);
@@ -1159,9 +1201,9 @@ Status ClassifierBuilder::Build(std::unique_ptr<const Classifier>* out) {
     }
     if (st.problems.empty()) st.problems.push_back("rule base: the patterns do not compile together");
   };
-  compile(Part::kUpper, &compiled->upper_db);
-  compile(Part::kLower, &compiled->lower_db);
-  compile(Part::kFacets, &compiled->facet_db);
+  compile(Part::kUpper, &compiled->upper_db, &compiled->upper_sentinel);
+  compile(Part::kLower, &compiled->lower_db, &compiled->lower_sentinel);
+  compile(Part::kFacets, &compiled->facet_db, &compiled->facet_sentinel);
   if (!st.problems.empty()) {
     std::string msg;
     for (const auto& p : st.problems) msg += (msg.empty() ? "" : "\n") + p;

@@ -3,6 +3,10 @@
 #include <cstring>
 #include <vector>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace rebound::scan_sentinel {
 namespace {
 
@@ -17,8 +21,19 @@ struct Element {
   bool nullable = false;  // may match the empty string
   bool assertion = false;  // \b, ^ or $
   bool word_boundary = false;
+  // A group without a quantifier: how it opens ("(" or "(?:") and its
+  // branches, so that Run() can move a \b next to it into each of them.
+  bool group = false;
+  std::string open;
+  std::vector<std::vector<Element>> inner;
 };
 using Branch = std::vector<Element>;
+
+std::string Joined(const Branch& b) {
+  std::string out;
+  for (const Element& e : b) out += e.out;
+  return out;
+}
 
 constexpr char kExcluded[] = "\\xfe\\xff";  // kEnd and kStart, as a class writes them
 
@@ -72,8 +87,34 @@ class Rewriter {
       // one, at the start of the text the sentinel; a trailing \b after a
       // word byte likewise.
       const size_t n = b.size();
-      if (n > 1 && b[0].word_boundary && SequenceFirst(b, 1, n) == Kind::kWord) b[0].out = "[^\\w]";
-      if (n > 1 && b[n - 1].word_boundary && SequenceLast(b, 0, n - 1) == Kind::kWord) b[n - 1].out = "[^\\w]";
+      const bool lead = n > 1 && b[0].word_boundary, trail = n > 1 && b[n - 1].word_boundary;
+      if (lead && SequenceFirst(b, 1, n) == Kind::kWord) b[0].out = "[^\\w]";
+      if (trail && SequenceLast(b, 0, n - 1) == Kind::kWord) b[n - 1].out = "[^\\w]";
+      // \b(A|B) is (\bA|\bB): next to a group whose branches start (end)
+      // some with a word byte, some not, the \b moves into each branch and
+      // becomes [^\w] where it can (vectorscan runs a \b before or after a
+      // long alternation as a costly engine of its own).
+      Element* const first_group = lead && b[0].out == "\\b" && b[1].group ? &b[1] : nullptr;
+      Element* const last_group = trail && b[n - 1].out == "\\b" && b[n - 2].group ? &b[n - 2] : nullptr;
+      auto distribute = [](Element* g, bool before, bool after) {
+        g->out = g->open;
+        for (size_t j = 0; j < g->inner.size(); ++j) {
+          const Branch& ib = g->inner[j];
+          if (j) g->out += '|';
+          if (before) g->out += SequenceFirst(ib, 0, ib.size()) == Kind::kWord ? "[^\\w]" : "\\b";
+          g->out += Joined(ib);
+          if (after) g->out += SequenceLast(ib, 0, ib.size()) == Kind::kWord ? "[^\\w]" : "\\b";
+        }
+        g->out += ')';
+      };
+      if (first_group) b[0].out.clear();
+      if (last_group) b[n - 1].out.clear();
+      if (first_group && first_group == last_group) {
+        distribute(first_group, true, true);
+      } else {
+        if (first_group) distribute(first_group, true, false);
+        if (last_group) distribute(last_group, false, true);
+      }
       if (k) out += '|';
       for (const Element& e : b) out += e.out;
     }
@@ -117,6 +158,8 @@ class Rewriter {
           e.out += "?:";
           i_ += 2;
         }
+        e.group = true;
+        e.open = e.out;
         std::vector<Branch> inner = Alternation();
         if (AtEnd() || Peek() != ')') { Fail(); return e; }
         ++i_;
@@ -135,6 +178,7 @@ class Rewriter {
         if (e.first == Kind::kNone) e.first = Kind::kUnknown;
         if (e.last == Kind::kNone) e.last = Kind::kUnknown;
         e.out += ')';
+        e.inner = std::move(inner);
         return e;
       }
       case '[': return Class();
@@ -270,6 +314,7 @@ class Rewriter {
     if (!AtEnd() && Peek() == '?') ++i_;  // lazy: the same set of matches
     if (e->word_boundary || (!AtEnd() && (Peek() == '+' || Peek() == '*' || Peek() == '{'))) { Fail(); return; }
     e->out.append(p_.substr(start, i_ - start));
+    e->group = false;
     if (min == 0) e->nullable = true;
   }
 
@@ -289,10 +334,19 @@ void Prepare(std::string_view text, std::string* out) {
   std::memcpy(p + 1, text.data(), text.size());
   p[text.size() + 1] = kEnd;
   // Only a Reply built by hand can hold the sentinels (they are never in
-  // UTF-8). memchr: a byte loop here cost more than the copy.
-  char* const end = p + 1 + text.size();
-  for (char sentinel : {kStart, kEnd})
-    for (char* q = p + 1; (q = static_cast<char*>(std::memchr(q, sentinel, end - q)));) *q++ = kStandIn;
+  // UTF-8): one pass that looks for a byte >= kEnd, then a byte loop over
+  // the rest only when there is one (two memchr calls cost twice as much).
+  const unsigned char* const t = reinterpret_cast<const unsigned char*>(text.data());
+  size_t i = 0;
+#if defined(__SSE2__)
+  const __m128i end_byte = _mm_set1_epi8(kEnd);
+  for (; i + 16 <= text.size(); i += 16) {
+    const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(t + i));
+    if (_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_max_epu8(x, end_byte), x))) break;
+  }
+#endif
+  for (; i < text.size(); ++i)
+    if (t[i] >= static_cast<unsigned char>(kEnd)) p[1 + i] = kStandIn;
 }
 
 }  // namespace rebound::scan_sentinel

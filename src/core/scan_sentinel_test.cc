@@ -49,8 +49,13 @@ class Compiled {
 
 TEST(ScanSentinel, RewritesBoundariesAtTheEndsOfBranches) {
   EXPECT_EQ(Rewrite(R"(\b(user|mailbox)\b|\bquota)"), R"([^\w](user|mailbox)[^\w]|[^\w]quota)");
-  // The first byte may be a non-word one: the boundary stays.
-  EXPECT_EQ(Rewrite(R"(\b(user|@x)\b)"), R"(\b(user|@x)[^\w])");
+  // The first byte may be a non-word one: the boundary moves into each
+  // branch of the group, and stays where the branch starts with one.
+  EXPECT_EQ(Rewrite(R"(\b(user|@x)\b)"), R"(([^\w]user|\b@x)[^\w])");
+  EXPECT_EQ(Rewrite(R"(\b(?:user|@x|x@)\b)"), R"((?:[^\w]user[^\w]|\b@x[^\w]|[^\w]x@\b))");
+  EXPECT_EQ(Rewrite(R"(\b(user|@x)s\b)"), R"(([^\w]user|\b@x)s[^\w])");
+  // A quantified group may match nothing: left alone.
+  EXPECT_EQ(Rewrite(R"(\b(user|@x)?s)"), R"(\b(user|@x)?s)");
   EXPECT_EQ(Rewrite(R"(\b(-e)?mail\b)"), R"(\b(-e)?mail[^\w])");
   EXPECT_EQ(Rewrite(R"(\b(e-)?mail\b)"), R"([^\w](e-)?mail[^\w])");
   EXPECT_EQ(Rewrite(R"(\bover ?quota\b)"), R"([^\w]over ?quota[^\w])");
@@ -80,6 +85,7 @@ TEST(ScanSentinel, MeansWhatThePatternMeant) {
       R"(\S+@\S+\b|\bvoll\b|\bpleine?\b)",
       R"(\b(senders?|your (e-?mail )?address)([^\w.@/-]|\.([^\w]|$)|$))",
       R"(\b\d{3}\b|^\W|\W$|^$|^.|.$)",
+      R"(\b(unknown|@x|x@|no (such )?user|not (a )?|)\b|\b(?:voll|-e)|(mail|@)\b)",
   };
   const std::vector<std::string> texts = {
       "recipient", "recipients@x", "user unknown", "unknown user", "xunknownx", "no such user",
@@ -87,6 +93,7 @@ TEST(ScanSentinel, MeansWhatThePatternMeant) {
       "overquota", "over quota!", "mail from:<a@b>", "mail from 192.0.2.1", "MAIL FROM", "hostname foo does not match",
       "a@b.c", "Postfach voll", "pleines", "sender.example.com", "sender.", "your address", "your email address@",
       "550", "-", " ", "\xff" "unknown\xfe", "\xfe", "user\xff", "\xffx\xfe",
+      "@x", "a@x", "x@", "x@b", "x@ b", " not a ", "not", "nota", "-e", "a-e", "mail@", "a@", "@", "@a",
   };
   std::string buffer;
   for (const std::string& p : patterns) {
@@ -104,6 +111,12 @@ TEST(ScanSentinel, PreparesTheBuffer) {
   std::string buffer;
   Prepare("a\xff" "b\xfe", &buffer);
   EXPECT_EQ(buffer, "\xff" "a\xfd" "b\xfd" "\xfe");
+  // Longer than a vector: a sentinel in the vector loop, one in the tail.
+  const std::string text = std::string(20, 'x') + "\xfe" + std::string(20, 'y') + "\xff" + "z";
+  Prepare(text, &buffer);
+  EXPECT_EQ(buffer, "\xff" + std::string(20, 'x') + "\xfd" + std::string(20, 'y') + "\xfd" + "z" + "\xfe");
+  Prepare(std::string(40, 'q'), &buffer);
+  EXPECT_EQ(buffer, "\xff" + std::string(40, 'q') + "\xfe");
 }
 
 }  // namespace
