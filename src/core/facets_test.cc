@@ -533,6 +533,13 @@ TEST(Facets, RoundSevenFamilies) {
       {"Unable to bind source address 192.0.2.1", Category::connection_failed, false},
       {"Destination seem to reject all mails", Category::policy_rejected, false},
       {"550 This server rejects all messages from your network", Category::policy_rejected, false},
+      // A batch of recipients over the limit: too many recipients, not a sending quota.
+      {"452 4.5.3 Service unavailable, batch limit reached", Category::too_many_recipients, false},
+      {"452 Recipient batch too large", Category::too_many_recipients, false},
+      // A user or account said to be sending is the sending side.
+      {"Site of user@example.com user is sending too much emails - rate overlimit", Category::sender_rate_limited, false},
+      {"451 The account is sending too fast", Category::sender_rate_limited, false},
+      {"421 Der Benutzer versendet zu viele Nachrichten", Category::sender_rate_limited, false},
   };
   auto scratch = testing::Shipped().NewScratch();
   for (const Expect& c : cases) {
@@ -563,6 +570,8 @@ TEST(Facets, RoundSevenNearMissesAreNotHardBounces) {
       {"550 Subject line contains a forbidden word", Category::protocol_error},
       {"550 Test messages are for authorized personnel", Category::sender_account_unavailable},
       {"421 4.4.2 Connection timed out during TLS handshake", Category::recipient_not_found},
+      {"550 Sending quota exceeded: too many recipients today", Category::too_many_recipients},  // a quota, counted per day
+      {"452 User is receiving mail too fast", Category::sender_rate_limited},              // the recipient's intake
   };
   auto scratch = testing::Shipped().NewScratch();
   for (const NearMiss& c : cases) {
