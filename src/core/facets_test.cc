@@ -540,6 +540,9 @@ TEST(Facets, RoundSevenFamilies) {
       {"Site of user@example.com user is sending too much emails - rate overlimit", Category::sender_rate_limited, false},
       {"451 The account is sending too fast", Category::sender_rate_limited, false},
       {"421 Der Benutzer versendet zu viele Nachrichten", Category::sender_rate_limited, false},
+      // RFC 3463's network titles quoted as words.
+      {"OTHER OR UNDEFINED NETWORK OR ROUTING STATUS", Category::connection_failed, false},
+      {"No answer from the remote host", Category::connection_failed, false},
   };
   auto scratch = testing::Shipped().NewScratch();
   for (const Expect& c : cases) {
@@ -572,6 +575,7 @@ TEST(Facets, RoundSevenNearMissesAreNotHardBounces) {
       {"421 4.4.2 Connection timed out during TLS handshake", Category::recipient_not_found},
       {"550 Sending quota exceeded: too many recipients today", Category::too_many_recipients},  // a quota, counted per day
       {"452 User is receiving mail too fast", Category::sender_rate_limited},              // the recipient's intake
+      {"554 No answer from the postmaster yet about your delisting", Category::connection_failed},  // a person, not a host
   };
   auto scratch = testing::Shipped().NewScratch();
   for (const NearMiss& c : cases) {
