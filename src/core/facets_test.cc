@@ -540,6 +540,8 @@ TEST(Facets, RoundSevenFamilies) {
       {"Site of user@example.com user is sending too much emails - rate overlimit", Category::sender_rate_limited, false},
       {"451 The account is sending too fast", Category::sender_rate_limited, false},
       {"421 Der Benutzer versendet zu viele Nachrichten", Category::sender_rate_limited, false},
+      {"550 The user you are sending to does not exist", Category::recipient_not_found, true},  // the user sent to
+      {"550 5.1.1 <x@example.org>: user unknown; this domain rejects all mail for unknown users", Category::recipient_not_found, true},
       // RFC 3463's network titles quoted as words.
       {"OTHER OR UNDEFINED NETWORK OR ROUTING STATUS", Category::connection_failed, false},
       {"No answer from the remote host", Category::connection_failed, false},
