@@ -458,6 +458,135 @@ TEST(Facets, RoundSixNearMissesAreNotHardBounces) {
   EXPECT_TRUE(no_mx.hard_bounce) << no_mx.rule;
 }
 
+// Round 7 (docs/generalization.md): families found in the leave-one-source-out
+// misses and the staged replies, in wordings of our own and in the languages
+// the providers' users write in.
+TEST(Facets, RoundSevenFamilies) {
+  struct Expect {
+    const char* reply;
+    Category category;
+    bool hard_bounce;
+  };
+  const Expect cases[] = {
+      // The sending IP itself switched off, shut out or refused; a language's
+      // word for "address" before "IP" names no recipient.
+      {"451 IP is Hangup", Category::ip_blacklisted, false},
+      {"554 IP is hung up", Category::ip_blacklisted, false},
+      {"421 Your IP address has been suspended", Category::ip_blacklisted, false},
+      {"553 5.7.0 IP REJECT: see our postmaster page", Category::ip_blacklisted, false},
+      {"451 Client IP refused", Category::ip_blacklisted, false},
+      {"550 Indirizzo IP bloccato temporaneamente per abuso", Category::ip_blacklisted, false},
+      {"550 Adresse IP bloquée pour abus", Category::ip_blacklisted, false},
+      {"550 IP-Adresse vorübergehend gesperrt", Category::ip_blacklisted, false},
+      {"550 Dirección IP bloqueada temporalmente", Category::ip_blacklisted, false},
+      {"550 Endereço IP bloqueado", Category::ip_blacklisted, false},
+      {"550 Adres IP zablokowany", Category::ip_blacklisted, false},
+      {"550 IP-адрес временно заблокирован", Category::ip_blacklisted, false},
+      {"550 IP地址被封禁", Category::ip_blacklisted, false},
+      // A mailbox "hung up" (Coremail's word): switched off, not gone.
+      {"550 User hangup", Category::recipient_unavailable, false},
+      {"550 Mailbox hung up", Category::recipient_unavailable, false},
+      {"550 Account is hangup", Category::recipient_unavailable, false},
+      // The receiver's check of the sender could not be finished.
+      {"550 Could not complete sender verify callout", Category::policy_rejected, false},
+      {"550 Unable to complete sender verification", Category::policy_rejected, false},
+      {"450 Sender verification could not be completed, try later", Category::policy_rejected, false},
+      {"550 Absenderprüfung konnte nicht abgeschlossen werden", Category::policy_rejected, false},
+      {"550 Vérification de l'expéditeur impossible", Category::policy_rejected, false},
+      {"550 No se pudo verificar el remitente", Category::policy_rejected, false},
+      {"550 Verifica del mittente non riuscita", Category::policy_rejected, false},
+      {"451 无法完成发件人验证", Category::policy_rejected, false},
+      // The sender or its domain "not welcome": a ban by name.
+      {"550 Mail originating from that domain is not welcome here", Category::sender_blacklisted, false},
+      {"550 Mail coming from your domain is unwelcome", Category::sender_blacklisted, false},
+      {"550 Messages from this sender are not welcome", Category::sender_blacklisted, false},
+      // The sending account stopped for what it did.
+      {"550 5.4.6 Unusual sending activity detected. See https://example.com/usage-policy.html", Category::sender_account_unavailable, false},
+      {"421 Suspicious outgoing activity from your account", Category::sender_account_unavailable, false},
+      {"550 Ungewöhnliche Versandaktivität festgestellt", Category::sender_account_unavailable, false},
+      {"550 Activité inhabituelle détectée", Category::sender_account_unavailable, false},
+      {"550 检测到发信异常", Category::sender_account_unavailable, false},
+      // A sending service's test or trial account.
+      {"Free accounts are for test purposes only. Add the address to authorized recipients.", Category::sender_account_unavailable, false},
+      {"550 Trial accounts are restricted to verified recipients", Category::sender_account_unavailable, false},
+      {"550 You can only send to verified addresses", Category::sender_account_unavailable, false},
+      // A sending service's suppression list: never a hard bounce by itself.
+      {"You tried to send to a recipient that has been marked as inactive.", Category::recipient_not_found, false},
+      {"550 Address is on the suppression list", Category::recipient_not_found, false},
+      {"550 The recipient is on your account-level suppression list", Category::recipient_not_found, false},
+      {"550 Not delivering to previously bounced address", Category::recipient_not_found, false},
+      // A header the receiver requires, in the other word order and other languages.
+      {"5.2.1 Subject is Mandatory.", Category::protocol_error, false},
+      {"554 Date header is required", Category::protocol_error, false},
+      {"550 Missing Message-ID header", Category::protocol_error, false},
+      {"550 Betreff fehlt", Category::protocol_error, false},
+      {"550 L'objet est obligatoire", Category::protocol_error, false},
+      {"552 Тема письма обязательна", Category::protocol_error, false},
+      {"554 件名は必須です", Category::protocol_error, false},
+      // A 535 answers AUTH: words asking for a login say why it failed; the code outranks a generic x.7.1.
+      {"535 5.7.8 Please log in via your web browser", Category::auth_failed, false},
+      {"535 5.7.1 https://support.example.com/answer/14257", Category::auth_failed, false},
+      // The TLS handshake failed; the sending side could not set up its end; a destination refusing all mail.
+      {"454 4.7.0 TLS handshake failed", Category::auth_policy, false},
+      {"421 SSL negotiation failure", Category::auth_policy, false},
+      {"Could not retrieve source address", Category::connection_failed, false},
+      {"Unable to bind source address 192.0.2.1", Category::connection_failed, false},
+      {"Destination seem to reject all mails", Category::policy_rejected, false},
+      {"550 This server rejects all messages from your network", Category::policy_rejected, false},
+      // A batch of recipients over the limit: too many recipients, not a sending quota.
+      {"452 4.5.3 Service unavailable, batch limit reached", Category::too_many_recipients, false},
+      {"452 Recipient batch too large", Category::too_many_recipients, false},
+      // A user or account said to be sending is the sending side.
+      {"Site of user@example.com user is sending too much emails - rate overlimit", Category::sender_rate_limited, false},
+      {"451 The account is sending too fast", Category::sender_rate_limited, false},
+      {"421 Der Benutzer versendet zu viele Nachrichten", Category::sender_rate_limited, false},
+      {"550 The user you are sending to does not exist", Category::recipient_not_found, true},  // the user sent to
+      {"550 5.1.1 <x@example.org>: user unknown; this domain rejects all mail for unknown users", Category::recipient_not_found, true},
+      // RFC 3463's network titles quoted as words.
+      {"OTHER OR UNDEFINED NETWORK OR ROUTING STATUS", Category::connection_failed, false},
+      {"No answer from the remote host", Category::connection_failed, false},
+  };
+  auto scratch = testing::Shipped().NewScratch();
+  for (const Expect& c : cases) {
+    Verdict v = testing::Shipped().Classify(c.reply, scratch.get());
+    EXPECT_EQ(v.category, c.category) << c.reply << " decided by " << v.rule;
+    EXPECT_EQ(v.hard_bounce, c.hard_bounce) << c.reply << " decided by " << v.rule;
+  }
+}
+
+// Near misses of round 7's families: they share the families' words but say
+// something else, so they must not take the family's category, and none may
+// be a hard bounce.
+TEST(Facets, RoundSevenNearMissesAreNotHardBounces) {
+  struct NearMiss {
+    const char* reply;
+    Category not_this;
+  };
+  const NearMiss cases[] = {
+      {"554 Remote server hung up the connection", Category::recipient_unavailable},    // a connection, not an account
+      {"550 5.1.1 Sender IP is fine; user suspended", Category::ip_blacklisted},      // the state follows the user
+      {"550 Your IP address is not blocked; mailbox disabled", Category::ip_blacklisted},
+      {"550 5.1.1 Sender verification failed: no such user", Category::recipient_not_found},  // the sender's address
+      {"554 Your message is not welcome here", Category::sender_blacklisted},         // no sender named
+      {"550 5.1.1 Recipient not welcome here", Category::sender_blacklisted},
+      {"550 Unusual activity detected from your IP 192.0.2.1", Category::sender_account_unavailable},  // the IP
+      {"550 5.1.1 Unusual activity: recipient mailbox locked", Category::sender_account_unavailable},
+      {"530 5.7.0 Please log in first", Category::auth_failed},                      // no login was tried
+      {"550 Subject line contains a forbidden word", Category::protocol_error},
+      {"550 Test messages are for authorized personnel", Category::sender_account_unavailable},
+      {"421 4.4.2 Connection timed out during TLS handshake", Category::recipient_not_found},
+      {"550 Sending quota exceeded: too many recipients today", Category::too_many_recipients},  // a quota, counted per day
+      {"452 User is receiving mail too fast", Category::sender_rate_limited},              // the recipient's intake
+      {"554 No answer from the postmaster yet about your delisting", Category::connection_failed},  // a person, not a host
+  };
+  auto scratch = testing::Shipped().NewScratch();
+  for (const NearMiss& c : cases) {
+    Verdict v = testing::Shipped().Classify(c.reply, scratch.get());
+    EXPECT_NE(v.category, c.not_this) << c.reply << " decided by " << v.rule;
+    EXPECT_FALSE(v.hard_bounce) << c.reply << " decided by " << v.rule << " as " << CategoryName(v.category);
+  }
+}
+
 // A hard bounce needs the reply's words (or its status) to say the address
 // itself is bad: a generic phrase, RFC 5321's "mailbox unavailable" or a
 // bare code is not enough, and words about something else rule it out.
