@@ -24,9 +24,9 @@ void WriteVerdictFields(JsonWriter& w, const Verdict& v, Lang lang) {
   w.StringOrNull("reference", v.reference);
 }
 
-size_t VerdictJsonCache::KeyHash::operator()(const Key& k) const {
+uint64_t VerdictJsonCache::Hash(const Key& k) {
   // Each part folded in with a multiply and the high bits brought down, so
-  // the aligned addresses' low zero bits do not pile keys into few buckets.
+  // the aligned addresses' low zero bits do not pile keys into few slots.
   uint64_t h = 0;
   auto mix = [&h](uint64_t part) {
     h = (h ^ part) * 0x9e3779b97f4a7c15ULL;
@@ -38,23 +38,27 @@ size_t VerdictJsonCache::KeyHash::operator()(const Key& k) const {
   mix(reinterpret_cast<uintptr_t>(k.provider));
   mix(static_cast<uint32_t>(k.retry_after) | uint64_t{static_cast<uint8_t>(k.category)} << 32 |
       uint64_t{static_cast<uint8_t>(k.reason)} << 40 | uint64_t{k.permanent} << 48 | uint64_t{k.hard_bounce} << 49);
-  return static_cast<size_t>(h);
+  return h;
 }
 
-void VerdictJsonCache::Write(JsonWriter& w, const Verdict& v) {
+std::string_view VerdictJsonCache::Lead(const Verdict& v) {
   const Key key{v.action.data(),  v.solution(lang_).data(), v.rule.data(), v.provider.data(), v.retry_after,
                 v.category,       v.reason,                 v.permanent,   v.hard_bounce};
-  auto it = fragments_.find(key);
-  if (it == fragments_.end()) {
-    if (fragments_.size() >= 4096) fragments_.clear();
-    std::string object;
+  Slot& slot = slots_[Hash(key) & (kSlots - 1)];
+  if (!slot.filled || !(slot.key == key)) {
+    // Written after a first member, so that every member here follows a
+    // comma; that first member is then cut off.
+    static constexpr std::string_view kFirst = "{\"reply\":0";
+    std::string object(kFirst);
     JsonWriter one(&object);
-    one.BeginObject();
+    one.ResumeObject();
     WriteRuleFields(one, v, lang_);
-    static constexpr std::string_view kLead = "{\"category\":";
-    it = fragments_.emplace(key, object.substr(kLead.size())).first;
+    one.Raw("reference", "");
+    slot.lead = object.substr(kFirst.size());
+    slot.key = key;
+    slot.filled = true;
   }
-  w.Raw("category", it->second).StringOrNull("reference", v.reference);
+  return slot.lead;
 }
 
 }  // namespace rebound::cli
