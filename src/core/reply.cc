@@ -2,6 +2,8 @@
 // continuation lines. See rebound/reply.h for the contract.
 #include "rebound/reply.h"
 
+#include <cstring>
+
 #include "core/text.h"
 
 namespace rebound {
@@ -152,22 +154,38 @@ void StripInlineRepeats(std::string* text, size_t from, int code, const Enhanced
   if (code == 0) return;
   const char c0 = char('0' + code / 100), c1 = char('0' + code / 10 % 10), c2 = char('0' + code % 10);
   std::string& t = *text;
-  size_t w = from;
-  for (size_t r = from; r < t.size();) {
-    if (t[r] == c0 && r > from && t[r - 1] == ' ' && r + 4 <= t.size() && t[r + 1] == c1 && t[r + 2] == c2 &&
-        (t[r + 3] == '-' || t[r + 3] == ' ')) {
-      size_t skip = 4;
-      EnhancedStatus again;
-      size_t n = ParseEnhancedStatus(std::string_view(t).substr(r + 4), &again);
-      const bool same_status = n && again.klass == st.klass && again.subject == st.subject && again.detail == st.detail;
-      if (t[r + 3] == '-' || same_status) {
-        if (same_status) skip += n;
-        while (r + skip < t.size() && t[r + skip] == ' ') ++skip;
-        r += skip;
-        continue;
-      }
-    }
-    t[w++] = t[r++];
+  // The length of the repeat that starts at r (the code, its separator, the
+  // status when it is the reply's own, the spaces after), or 0 for none.
+  // Reads only bytes at or after the last one removed or kept, which are
+  // still as they came.
+  auto repeat_at = [&](size_t r) -> size_t {
+    if (r == from || t[r - 1] != ' ' || r + 4 > t.size() || t[r + 1] != c1 || t[r + 2] != c2 ||
+        (t[r + 3] != '-' && t[r + 3] != ' '))
+      return 0;
+    size_t skip = 4;
+    EnhancedStatus again;
+    const size_t n = ParseEnhancedStatus(std::string_view(t).substr(r + 4), &again);
+    const bool same_status = n && again.klass == st.klass && again.subject == st.subject && again.detail == st.detail;
+    if (t[r + 3] != '-' && !same_status) return 0;
+    if (same_status) skip += n;
+    while (r + skip < t.size() && t[r + skip] == ' ') ++skip;
+    return skip;
+  };
+  // Candidates start with the code's first digit, rare in text: found by
+  // memchr, and the bytes between repeats moved as blocks.
+  size_t w = from, r = from;
+  for (size_t c = t.find(c0, from); c != npos; c = t.find(c0, c + 1)) {
+    const size_t skip = repeat_at(c);
+    if (skip == 0) continue;
+    if (w != r) memmove(t.data() + w, t.data() + r, c - r);
+    w += c - r;
+    r = c + skip;
+    if (r >= t.size()) break;
+    c = r - 1;
+  }
+  if (r < t.size()) {
+    if (w != r) memmove(t.data() + w, t.data() + r, t.size() - r);
+    w += t.size() - r;
   }
   t.resize(w);
   while (t.size() > from && t.back() == ' ') t.pop_back();
