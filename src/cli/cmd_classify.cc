@@ -48,37 +48,38 @@ class RecordMemo {
   static uint64_t Hash(std::string_view line) { return std::hash<std::string_view>{}(line); }
 
   // Whether to consult the memo for the next line. Lines are watched in
-  // windows; after a window in which under one line in 32 was a repeat (a
-  // record found, or a line seen a second time), the memo sits out one
-  // window, then two, four, up to kMaxRest, each time a window finds it of
-  // no use; one useful window puts it back on every line.
+  // windows; after a window in which under one line in 16 found its record
+  // (about where the hashing, and keeping records never asked for again,
+  // cost more than the hits save), the memo sits out one window, then two,
+  // four, up to kMaxRest, each time a window finds it of little use; one
+  // useful window puts it back on every line. Lines that occur twice only
+  // (a reply and its one retry) are kept and never found: no use.
   bool Consult() {
     if (resting_ != 0) {
       --resting_;
       return false;
     }
     if (++window_lines_ < kWindow) return true;
-    if (window_repeats_ * 32 < kWindow) {
+    if (window_hits_ * 16 < kWindow) {
       resting_ = rest_;
       rest_ = std::min(2 * rest_, kMaxRest);
     } else {
       rest_ = kWindow;
     }
-    window_lines_ = window_repeats_ = 0;
+    window_lines_ = window_hits_ = 0;
     return true;
   }
   // The record kept for exactly this line, or null.
   const std::string_view* Find(std::string_view line, uint64_t hash) {
     const Entry* e = table_.Find(hash, [&](const Entry& e) { return e.line == line; });
     if (!e) return nullptr;
-    ++window_repeats_;
+    ++window_hits_;
     return &e->record;
   }
   // Offers the record written for line (not found by Find).
   void Insert(std::string_view line, uint64_t hash, std::string_view record) {
     if (line.size() > kMaxLine) return;
     if (Entry* e = table_.Add(hash, line.size() + record.size())) {
-      ++window_repeats_;
       e->line = table_.Copy(line);
       e->record = table_.Copy(record);
     }
@@ -91,7 +92,7 @@ class RecordMemo {
     uint64_t hash;
   };
   BoundedMemo<Entry> table_{kMaxEntries, kMaxBytes, 1 << 12};
-  size_t window_lines_ = 0, window_repeats_ = 0;
+  size_t window_lines_ = 0, window_hits_ = 0;
   size_t rest_ = kWindow;  // lines the memo sits out after the next useless window
   size_t resting_ = 0;     // lines left of the present rest
 };
