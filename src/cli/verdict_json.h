@@ -54,10 +54,12 @@ class VerdictJsonCache {
   };
   static uint64_t Hash(const Key& k);
   Lang lang_;
-  // Direct-mapped by the key's hash: a lookup is one compare, and keys that
-  // collide (or retry delays, which are any number) only cost a rewrite.
-  static constexpr size_t kSlots = 1024;
+  // Open addressing, at most half full: a lookup is mostly one compare.
+  // Cleared when full: a stated retry delay is any number, so the keys are
+  // not bounded.
+  static constexpr size_t kSlots = 1024, kMaxFilled = kSlots / 2;
   std::unique_ptr<Slot[]> slots_ = std::make_unique<Slot[]>(kSlots);
+  size_t filled_ = 0;
 };
 
 }  // namespace rebound::cli
