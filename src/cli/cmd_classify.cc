@@ -243,7 +243,14 @@ void WriteRecordJson(RecordSink& sink, std::string_view raw, const Reply& r, con
                          JsonStringMaxSize(r.text.size()) + lead.size() + ReferenceRoom(v) + 128);
   p = WriteJsonString(Put(p, "{\"reply\":"), raw);
   p = Put(p, ",\"code\":");
-  p = r.code ? std::to_chars(p, p + 11, r.code).ptr : Put(p, "null");
+  if (r.code >= 100 && r.code <= 999) {  // a reply code: three digits
+    p[0] = static_cast<char>('0' + r.code / 100);
+    p[1] = static_cast<char>('0' + r.code / 10 % 10);
+    p[2] = static_cast<char>('0' + r.code % 10);
+    p += 3;
+  } else {
+    p = r.code ? std::to_chars(p, p + 11, r.code).ptr : Put(p, "null");
+  }
   p = Put(p, ",\"status\":");
   if (r.status.present()) {
     *p++ = '"';
