@@ -2,6 +2,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
@@ -237,8 +238,9 @@ char* WriteVerdictJson(char* out, std::string_view lead, const Verdict& v) {
 void WriteRecordJson(RecordSink& sink, std::string_view raw, const Reply& r, const Verdict& v,
                      VerdictJsonCache& verdict_json) {
   const std::string_view lead = verdict_json.Lead(v);
-  // Room for the escaped texts, and 128 bytes for the keys and short
-  // values: code (at most 11 digits), status (11), command (8), nulls.
+  // Room for the escaped texts, and 128 bytes for the keys (61) and the
+  // short values: code (at most 11 characters), status (15 with its
+  // quotes), command (10), remote_host's null.
   char* p = sink.Reserve(JsonStringMaxSize(raw.size()) + JsonStringMaxSize(r.remote_host.size()) +
                          JsonStringMaxSize(r.text.size()) + lead.size() + ReferenceRoom(v) + 128);
   p = WriteJsonString(Put(p, "{\"reply\":"), raw);
