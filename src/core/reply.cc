@@ -139,6 +139,8 @@ size_t FindCode(std::string_view s) {
     line = nl + 1;
   }
   for (size_t i = 0; i + 8 <= s.size(); ++i) {
+    // Most bytes are not a code's first digit: passed over before the call.
+    if (static_cast<unsigned char>(s[i] - '2') > 3) continue;
     if (!CodeAt(s, i) || (i > 0 && !(text::IsSpace(s[i - 1]) || s[i - 1] == ':' || s[i - 1] == ';' ||
                                      s[i - 1] == '(' || s[i - 1] == '"' || s[i - 1] == '>' || s[i - 1] == '=')))
       continue;
