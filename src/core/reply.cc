@@ -215,8 +215,9 @@ Reply ReplyParser::Parse(std::string_view raw) {
     if (!(IsAsciiAlnum(c) || c == '-')) break;
   }
 
-  // Postfix: "... (in reply to RCPT TO command)".
-  if (size_t p = IFind(s, "(in reply to "); p != npos) {
+  // Postfix: "... (in reply to RCPT TO command)". Looked for from the
+  // first '(' (memchr), and not at all in the many replies without one.
+  if (size_t p = s.find('('); p != npos && (p = IFind(s, "(in reply to ", p)) != npos) {
     r.command = SmtpCommandFromWords(s.substr(p + 13));
     s = Trim(s.substr(0, p));
   }
