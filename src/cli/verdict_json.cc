@@ -30,9 +30,9 @@ uint64_t VerdictJsonCache::Hash(const Key& k) {
   const uint64_t small = static_cast<uint32_t>(k.retry_after) | uint64_t{static_cast<uint8_t>(k.category)} << 32 |
                          uint64_t{static_cast<uint8_t>(k.reason)} << 40 | uint64_t{k.permanent} << 48 |
                          uint64_t{k.hard_bounce} << 49;
-  const uint64_t h = (reinterpret_cast<uintptr_t>(k.rule) ^ reinterpret_cast<uintptr_t>(k.action) << 7) * 0x9e3779b97f4a7c15ULL ^
-                     (reinterpret_cast<uintptr_t>(k.solution) ^ reinterpret_cast<uintptr_t>(k.provider) << 5 ^ small) *
-                         0xc2b2ae3d27d4eb4fULL;
+  const uint64_t texts = reinterpret_cast<uintptr_t>(k.rule) ^ reinterpret_cast<uintptr_t>(k.action) << 7;
+  const uint64_t rest = reinterpret_cast<uintptr_t>(k.solution) ^ reinterpret_cast<uintptr_t>(k.provider) << 5 ^ small;
+  const uint64_t h = texts * 0x9e3779b97f4a7c15ULL ^ rest * 0xc2b2ae3d27d4eb4fULL;
   return h ^ h >> 31;
 }
 
