@@ -1,10 +1,12 @@
 // `rebound classify`: SMTP replies in, verdicts out.
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <charconv>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <functional>
 #include <iostream>
 #include <memory>
@@ -35,6 +37,9 @@ struct ClassifyOptions {
 // function of the line alone (the classifier and the options are fixed), so
 // a repeated line gets the same bytes for the cost of a hash lookup
 // (admission on second sight, bounds and clearing: core/bounded_memo.h).
+// Input whose lines do not repeat (every reply naming its own recipient)
+// would pay for the hashing and gain nothing, so the memo watches how often
+// it helps and, while it does not, is consulted on few lines only.
 class RecordMemo {
  public:
   // Small enough that the slot and filter tables (32 KiB each) stay in the
@@ -42,10 +47,35 @@ class RecordMemo {
   static constexpr size_t kMaxEntries = 4096, kMaxBytes = 4 << 20, kMaxLine = 2048;
 
   static uint64_t Hash(std::string_view line) { return std::hash<std::string_view>{}(line); }
+
+  // Whether to consult the memo for the next line. Lines are watched in
+  // windows; after a window in which under one line in 16 found its record
+  // (about where the hashing, and keeping records never asked for again,
+  // cost more than the hits save), the memo sits out one window, then two,
+  // four, up to kMaxRest, each time a window finds it of little use; one
+  // useful window puts it back on every line. Lines that occur twice only
+  // (a reply and its one retry) are kept and never found: no use.
+  bool Consult() {
+    if (resting_ != 0) {
+      --resting_;
+      return false;
+    }
+    if (++window_lines_ < kWindow) return true;
+    if (window_hits_ * 16 < kWindow) {
+      resting_ = rest_;
+      rest_ = std::min(2 * rest_, kMaxRest);
+    } else {
+      rest_ = kWindow;
+    }
+    window_lines_ = window_hits_ = 0;
+    return true;
+  }
   // The record kept for exactly this line, or null.
-  const std::string_view* Find(std::string_view line, uint64_t hash) const {
+  const std::string_view* Find(std::string_view line, uint64_t hash) {
     const Entry* e = table_.Find(hash, [&](const Entry& e) { return e.line == line; });
-    return e ? &e->record : nullptr;
+    if (!e) return nullptr;
+    ++window_hits_;
+    return &e->record;
   }
   // Offers the record written for line (not found by Find).
   void Insert(std::string_view line, uint64_t hash, std::string_view record) {
@@ -57,11 +87,109 @@ class RecordMemo {
   }
 
  private:
+  static constexpr size_t kWindow = 1024, kMaxRest = 15 * kWindow;
   struct Entry {
     std::string_view line, record;
     uint64_t hash;
   };
   BoundedMemo<Entry> table_{kMaxEntries, kMaxBytes, 1 << 12};
+  size_t window_lines_ = 0, window_hits_ = 0;
+  size_t rest_ = kWindow;  // lines the memo sits out after the next useless window
+  size_t resting_ = 0;     // lines left of the present rest
+};
+
+// Where the records go: one buffer, written to stdout in large blocks.
+// Records are written straight into it: Reserve room, write, Commit.
+class RecordSink {
+ public:
+  ~RecordSink() { Flush(); }
+  char* Reserve(size_t n) {
+    if (capacity_ - size_ < n) Grow(n);
+    return data_.get() + size_;
+  }
+  void Commit(const char* end) { size_ = static_cast<size_t>(end - data_.get()); }
+  void Append(std::string_view s) {
+    if (!s.empty()) memcpy(Reserve(s.size()), s.data(), s.size());
+    size_ += s.size();
+  }
+  size_t size() const { return size_; }
+  // What was written since offset start (valid until the next Reserve).
+  std::string_view Since(size_t start) const { return {data_.get() + start, size_ - start}; }
+  // After each record: writes what is buffered once it is large.
+  void EndRecord() {
+    if (size_ >= kFlushAt) Flush();
+  }
+  void Flush() {
+    if (size_ != 0) fwrite(data_.get(), 1, size_, stdout);
+    size_ = 0;
+    fflush(stdout);
+  }
+
+ private:
+  static constexpr size_t kFlushAt = 256 << 10;
+  void Grow(size_t n) {
+    const size_t capacity = std::max({2 * capacity_, size_ + n, kFlushAt + (64 << 10)});
+    auto data = std::make_unique_for_overwrite<char[]>(capacity);
+    if (size_ != 0) memcpy(data.get(), data_.get(), size_);
+    data_ = std::move(data);
+    capacity_ = capacity;
+  }
+  std::unique_ptr<char[]> data_;
+  size_t size_ = 0, capacity_ = 0;
+};
+
+// Lines from a file descriptor, read in large blocks and split in place.
+class LineReader {
+ public:
+  explicit LineReader(int fd) : fd_(fd) {}
+  // The next line, without its '\n'; false at the end of the input (or on
+  // a read error, which ends it too).
+  bool Next(std::string_view* line) {
+    while (true) {
+      if (const void* nl = begin_ == end_ ? nullptr : memchr(data_.get() + begin_, '\n', end_ - begin_)) {
+        const size_t at = static_cast<size_t>(static_cast<const char*>(nl) - data_.get());
+        *line = std::string_view(data_.get() + begin_, at - begin_);
+        begin_ = at + 1;
+        return true;
+      }
+      if (at_end_) {
+        if (begin_ == end_) return false;
+        *line = std::string_view(data_.get() + begin_, end_ - begin_);
+        begin_ = end_;
+        return true;
+      }
+      Fill();
+    }
+  }
+
+ private:
+  static constexpr size_t kBlock = 1 << 20;
+  // Moves the unfinished line to the front (the buffer grows when that
+  // line leaves under half a block free) and reads behind it.
+  void Fill() {
+    const size_t kept = end_ - begin_;
+    if (capacity_ - kept < kBlock / 2) {
+      const size_t capacity = std::max(2 * capacity_, kept + kBlock);
+      auto data = std::make_unique_for_overwrite<char[]>(capacity);
+      if (kept != 0) memcpy(data.get(), data_.get() + begin_, kept);
+      data_ = std::move(data);
+      capacity_ = capacity;
+    } else if (kept != 0) {
+      memmove(data_.get(), data_.get() + begin_, kept);
+    }
+    begin_ = 0;
+    end_ = kept;
+    ssize_t n;
+    do n = read(fd_, data_.get() + end_, capacity_ - end_);
+    while (n < 0 && errno == EINTR);
+    if (n <= 0) at_end_ = true;
+    else end_ += static_cast<size_t>(n);
+  }
+
+  int fd_;
+  std::unique_ptr<char[]> data_;
+  size_t capacity_ = 0, begin_ = 0, end_ = 0;
+  bool at_end_ = false;
 };
 
 void WriteExplainJson(JsonWriter& w, const std::vector<const Rule*>& rules) {
@@ -86,17 +214,65 @@ void WriteExplainJson(JsonWriter& w, const std::vector<const Rule*>& rules) {
   w.EndArray();
 }
 
-// Opens the record's object and writes the parsed reply's fields.
-void WriteReplyJson(JsonWriter& w, std::string_view raw, const Reply& r) {
-  w.BeginObject().String("reply", raw);
-  if (r.code) w.Int("code", r.code);
-  else w.Null("code");
-  char buf[12];
-  if (r.status.present()) w.String("status", r.status.Format(buf));
-  else w.Null("status");
-  if (r.command != SmtpCommand::kUnknown) w.String("command", SmtpCommandName(r.command));
-  else w.Null("command");
-  w.StringOrNull("remote_host", r.remote_host).String("text", r.text);
+template <size_t N>
+char* Put(char* out, const char (&literal)[N]) {
+  memcpy(out, literal, N - 1);
+  return out + N - 1;
+}
+char* Put(char* out, std::string_view s) {
+  if (!s.empty()) memcpy(out, s.data(), s.size());
+  return out + s.size();
+}
+
+// The verdict's members after a first member of the object: lead (from
+// VerdictJsonCache::Lead) and the value of "reference". out has room for
+// lead and ReferenceRoom(v) bytes.
+size_t ReferenceRoom(const Verdict& v) { return JsonStringMaxSize(v.reference.size()) + 4; }
+char* WriteVerdictJson(char* out, std::string_view lead, const Verdict& v) {
+  out = Put(out, lead);
+  return v.reference.empty() ? Put(out, "null") : WriteJsonString(out, v.reference);
+}
+
+// A record's object without its closing brace: the parsed reply's fields,
+// then the verdict's, written straight into the sink.
+void WriteRecordJson(RecordSink& sink, std::string_view raw, const Reply& r, const Verdict& v,
+                     VerdictJsonCache& verdict_json) {
+  const std::string_view lead = verdict_json.Lead(v);
+  // Room for the escaped texts, and 128 bytes for the keys (61) and the
+  // short values: code (at most 11 characters), status (15 with its
+  // quotes), command (10), remote_host's null.
+  char* p = sink.Reserve(JsonStringMaxSize(raw.size()) + JsonStringMaxSize(r.remote_host.size()) +
+                         JsonStringMaxSize(r.text.size()) + lead.size() + ReferenceRoom(v) + 128);
+  p = WriteJsonString(Put(p, "{\"reply\":"), raw);
+  p = Put(p, ",\"code\":");
+  if (r.code >= 100 && r.code <= 999) {  // a reply code: three digits
+    p[0] = static_cast<char>('0' + r.code / 100);
+    p[1] = static_cast<char>('0' + r.code / 10 % 10);
+    p[2] = static_cast<char>('0' + r.code % 10);
+    p += 3;
+  } else {
+    p = r.code ? std::to_chars(p, p + 11, r.code).ptr : Put(p, "null");
+  }
+  p = Put(p, ",\"status\":");
+  if (r.status.present()) {
+    *p++ = '"';
+    p += r.status.Format(p).size();
+    *p++ = '"';
+  } else {
+    p = Put(p, "null");
+  }
+  p = Put(p, ",\"command\":");
+  if (r.command != SmtpCommand::kUnknown) {
+    *p++ = '"';
+    p = Put(p, SmtpCommandName(r.command));
+    *p++ = '"';
+  } else {
+    p = Put(p, "null");
+  }
+  p = Put(p, ",\"remote_host\":");
+  p = r.remote_host.empty() ? Put(p, "null") : WriteJsonString(p, r.remote_host);
+  p = WriteJsonString(Put(p, ",\"text\":"), r.text);
+  sink.Commit(WriteVerdictJson(p, lead, v));
 }
 
 // What the facet layer read: the who and what facets found, and the row
@@ -175,97 +351,101 @@ int Run(const ClassifyOptions& o) {
   auto scratch = classifier->NewScratch();
   const Lang lang = o.classifier.language();
   const bool text = o.format.Get() == OutputFormat::kText;
-  Output out(o.format.Get());
+  RecordSink sink;
   int rc = kExitOk;
   VerdictJsonCache verdict_json(lang);
   RecordMemo memo;
+  std::string record;  // the records not written straight into the sink
 
   auto classify_one = [&](std::string_view raw) {
-    const uint64_t hash = o.no_memo ? 0 : RecordMemo::Hash(raw);
-    if (!o.no_memo)
-      if (const std::string_view* record = memo.Find(raw, hash)) {
-        out.buffer().append(*record);
-        if (text) out.MaybeFlush();
-        else out.EndJsonRecord();
+    const bool memoized = !o.no_memo && memo.Consult();
+    const uint64_t hash = memoized ? RecordMemo::Hash(raw) : 0;
+    if (memoized)
+      if (const std::string_view* found = memo.Find(raw, hash)) {
+        sink.Append(*found);
+        sink.EndRecord();
         return;
       }
-    const size_t start = out.buffer().size();
-    Verdict v = classifier->Classify(raw, scratch.get());
+    const size_t start = sink.size();
+    const Verdict v = classifier->Classify(raw, scratch.get());
     const Reply& r = Classifier::LastReply(scratch.get());
-    std::vector<const Rule*> rules;
-    FacetExplanation facets;
-    if (o.explain) {
-      rules = classifier->Explain(r, scratch.get());
-      facets = classifier->ExplainFacets(r, scratch.get());
+    if (!text && !o.explain) {
+      WriteRecordJson(sink, raw, r, v, verdict_json);
+      sink.Append("}\n");
+    } else {
+      std::vector<const Rule*> rules;
+      FacetExplanation facets;
+      if (o.explain) {
+        rules = classifier->Explain(r, scratch.get());
+        facets = classifier->ExplainFacets(r, scratch.get());
+      }
+      record.clear();
+      if (text) {
+        AppendText(&record, raw, r, v, lang, o.explain ? &rules : nullptr, o.explain ? &facets : nullptr);
+      } else {
+        WriteRecordJson(sink, raw, r, v, verdict_json);
+        JsonWriter w(&record);
+        w.ResumeObject();
+        WriteExplainJson(w, rules);
+        WriteFacetsJson(w, facets);
+        w.EndObject();
+        record.push_back('\n');
+      }
+      sink.Append(record);
     }
-    if (text) {
-      AppendText(&out.buffer(), raw, r, v, lang, o.explain ? &rules : nullptr, o.explain ? &facets : nullptr);
-      if (!o.no_memo) memo.Insert(raw, hash, std::string_view(out.buffer()).substr(start));
-      out.MaybeFlush();
-      return;
-    }
-    JsonWriter w = out.Json();
-    WriteReplyJson(w, raw, r);
-    verdict_json.Write(w, v);
-    if (o.explain) {
-      WriteExplainJson(w, rules);
-      WriteFacetsJson(w, facets);
-    }
-    w.EndObject();
-    if (!o.no_memo) memo.Insert(raw, hash, std::string_view(out.buffer()).substr(start));
-    out.EndJsonRecord();
+    if (memoized) memo.Insert(raw, hash, sink.Since(start));
+    sink.EndRecord();
   };
 
   if (!o.replies.empty() && !o.jsonl) {
     for (const auto& r : o.replies) classify_one(r);
     return rc;
   }
-  std::ifstream file;
-  std::istream* in = &std::cin;
+  int fd = 0;
   const std::string name = o.input.empty() || o.input == "-" ? "stdin" : o.input;
   if (!o.input.empty() && o.input != "-") {
-    file.open(o.input, std::ios::binary);
-    if (!file) {
+    fd = open(o.input.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
       std::cerr << "rebound classify: " << o.input << ": cannot open\n";
       return kExitInputError;
     }
-    in = &file;
   } else if (isatty(0)) {
     std::cerr << "rebound classify: reading replies from the terminal, one per line (Ctrl-D ends)\n";
   }
-  std::string line;
+  LineReader reader(fd);
+  std::string_view line;
   size_t lineno = 0;
-  while (std::getline(*in, line)) {
+  while (reader.Next(&line)) {
     ++lineno;
-    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     if (line.empty()) continue;
     if (!o.jsonl) {
       classify_one(line);
       continue;
     }
-    nlohmann::json obj = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    nlohmann::json obj = nlohmann::json::parse(line.begin(), line.end(), nullptr, /*allow_exceptions=*/false);
     std::string error;
     if (obj.is_discarded()) error = "malformed JSON";
     else if (!obj.is_object()) error = "not a JSON object";
     else if (!obj.contains("reply") || !obj["reply"].is_string()) error = "no string field \"reply\"";
     if (!error.empty()) {
-      out.Flush();
+      sink.Flush();
       std::cerr << "rebound classify: " << name << ":" << lineno << ": " << error << "; line skipped\n";
       rc = kExitInputError;
       continue;
     }
     const std::string raw = obj["reply"].get<std::string>();
-    Verdict v = classifier->Classify(raw, scratch.get());
+    const Verdict v = classifier->Classify(raw, scratch.get());
     for (auto f : kVerdictFieldNames) obj.erase(std::string(f));
     std::string dumped = obj.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     dumped.pop_back();  // the closing brace; the object is never empty ("reply")
-    out.buffer().append(dumped);
-    JsonWriter w = out.Json();
-    w.ResumeObject();
-    verdict_json.Write(w, v);
-    w.EndObject();
-    out.EndJsonRecord();
+    sink.Append(dumped);
+    const std::string_view lead = verdict_json.Lead(v);
+    char* p = WriteVerdictJson(sink.Reserve(lead.size() + ReferenceRoom(v) + 2), lead, v);
+    sink.Commit(Put(p, "}\n"));
+    sink.EndRecord();
   }
+  if (fd != 0) close(fd);
   return rc;
 }
 

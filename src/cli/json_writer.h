@@ -10,6 +10,12 @@
 
 namespace rebound::cli {
 
+// The most bytes s takes as a JSON string literal: every byte escaped as
+// \u00XX, and the quotes.
+constexpr size_t JsonStringMaxSize(size_t n) { return 6 * n + 2; }
+// Writes s as a JSON string literal (quotes included) at out, which has room
+// for JsonStringMaxSize(s.size()) bytes; returns the end of what it wrote.
+char* WriteJsonString(char* out, std::string_view s);
 // Appends s as a JSON string literal (quotes included).
 void AppendJsonString(std::string* out, std::string_view s);
 

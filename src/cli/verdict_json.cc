@@ -24,37 +24,43 @@ void WriteVerdictFields(JsonWriter& w, const Verdict& v, Lang lang) {
   w.StringOrNull("reference", v.reference);
 }
 
-size_t VerdictJsonCache::KeyHash::operator()(const Key& k) const {
-  // Each part folded in with a multiply and the high bits brought down, so
-  // the aligned addresses' low zero bits do not pile keys into few buckets.
-  uint64_t h = 0;
-  auto mix = [&h](uint64_t part) {
-    h = (h ^ part) * 0x9e3779b97f4a7c15ULL;
-    h ^= h >> 29;
-  };
-  mix(reinterpret_cast<uintptr_t>(k.action));
-  mix(reinterpret_cast<uintptr_t>(k.solution));
-  mix(reinterpret_cast<uintptr_t>(k.rule));
-  mix(reinterpret_cast<uintptr_t>(k.provider));
-  mix(static_cast<uint32_t>(k.retry_after) | uint64_t{static_cast<uint8_t>(k.category)} << 32 |
-      uint64_t{static_cast<uint8_t>(k.reason)} << 40 | uint64_t{k.permanent} << 48 | uint64_t{k.hard_bounce} << 49);
-  return static_cast<size_t>(h);
+uint64_t VerdictJsonCache::Hash(const Key& k) {
+  // Two independent multiplies, the high bits brought down, so that the
+  // aligned addresses' low zero bits do not pile keys into few slots.
+  const uint64_t small = static_cast<uint32_t>(k.retry_after) | uint64_t{static_cast<uint8_t>(k.category)} << 32 |
+                         uint64_t{static_cast<uint8_t>(k.reason)} << 40 | uint64_t{k.permanent} << 48 |
+                         uint64_t{k.hard_bounce} << 49;
+  const uint64_t texts = reinterpret_cast<uintptr_t>(k.rule) ^ reinterpret_cast<uintptr_t>(k.action) << 7;
+  const uint64_t rest = reinterpret_cast<uintptr_t>(k.solution) ^ reinterpret_cast<uintptr_t>(k.provider) << 5 ^ small;
+  const uint64_t h = texts * 0x9e3779b97f4a7c15ULL ^ rest * 0xc2b2ae3d27d4eb4fULL;
+  return h ^ h >> 31;
 }
 
-void VerdictJsonCache::Write(JsonWriter& w, const Verdict& v) {
+std::string_view VerdictJsonCache::Lead(const Verdict& v) {
   const Key key{v.action.data(),  v.solution(lang_).data(), v.rule.data(), v.provider.data(), v.retry_after,
                 v.category,       v.reason,                 v.permanent,   v.hard_bounce};
-  auto it = fragments_.find(key);
-  if (it == fragments_.end()) {
-    if (fragments_.size() >= 4096) fragments_.clear();
-    std::string object;
-    JsonWriter one(&object);
-    one.BeginObject();
-    WriteRuleFields(one, v, lang_);
-    static constexpr std::string_view kLead = "{\"category\":";
-    it = fragments_.emplace(key, object.substr(kLead.size())).first;
+  size_t i = Hash(key) & (kSlots - 1);
+  for (; slots_[i].filled; i = (i + 1) & (kSlots - 1))
+    if (slots_[i].key == key) return slots_[i].lead;
+  if (filled_ == kMaxFilled) {
+    for (size_t k = 0; k < kSlots; ++k) slots_[k].filled = false;
+    filled_ = 0;
+    i = Hash(key) & (kSlots - 1);
   }
-  w.Raw("category", it->second).StringOrNull("reference", v.reference);
+  // Written after a first member, so that every member here follows a
+  // comma; that first member is then cut off.
+  static constexpr std::string_view kFirst = "{\"reply\":0";
+  std::string object(kFirst);
+  JsonWriter one(&object);
+  one.ResumeObject();
+  WriteRuleFields(one, v, lang_);
+  one.Raw("reference", "");
+  Slot& slot = slots_[i];
+  slot.lead = object.substr(kFirst.size());
+  slot.key = key;
+  slot.filled = true;
+  ++filled_;
+  return slot.lead;
 }
 
 }  // namespace rebound::cli

@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
-#include <unordered_map>
+#include <memory>
 
 #include "cli/json_writer.h"
 #include "rebound/verdict.h"
@@ -23,15 +23,17 @@ inline constexpr std::string_view kVerdictFieldNames[] = {
     "category", "reason", "permanent", "hard_bounce", "action", "retry_after",
     "solution", "rule", "provider", "reference"};
 
-// WriteVerdictFields for the verdicts of one Classifier, faster: all but
-// "reference" are the same for every verdict of one rule (their texts live
-// in the Classifier, so their addresses tell them apart), and are escaped
-// once and then copied. "reference" may quote the reply and is written each
-// time. The Classifier must outlive the cache.
+// The members WriteVerdictFields writes, for the verdicts of one Classifier,
+// faster: all but the value of "reference" are the same for every verdict of
+// one rule (their texts live in the Classifier, so their addresses tell them
+// apart), and are escaped once and then copied. "reference" may quote the
+// reply and is the caller's to write. The Classifier must outlive the cache.
 class VerdictJsonCache {
  public:
   explicit VerdictJsonCache(Lang lang) : lang_(lang) {}
-  void Write(JsonWriter& w, const Verdict& v);
+  // `,"category":...,"reference":` for v: every member after a first one,
+  // up to the value of "reference".
+  std::string_view Lead(const Verdict& v);
 
  private:
   struct Key {
@@ -45,13 +47,19 @@ class VerdictJsonCache {
     bool permanent, hard_bounce;
     bool operator==(const Key&) const = default;
   };
-  struct KeyHash {
-    size_t operator()(const Key& k) const;
+  struct Slot {
+    Key key{};
+    bool filled = false;
+    std::string lead;
   };
+  static uint64_t Hash(const Key& k);
   Lang lang_;
-  // The JSON after "category": up to the provider's value. Bounded: a
-  // stated retry delay is any number, so the keys are not.
-  std::unordered_map<Key, std::string, KeyHash> fragments_;
+  // Open addressing, at most half full: a lookup is mostly one compare.
+  // Cleared when full: a stated retry delay is any number, so the keys are
+  // not bounded.
+  static constexpr size_t kSlots = 1024, kMaxFilled = kSlots / 2;
+  std::unique_ptr<Slot[]> slots_ = std::make_unique<Slot[]>(kSlots);
+  size_t filled_ = 0;
 };
 
 }  // namespace rebound::cli

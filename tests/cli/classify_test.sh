@@ -39,6 +39,26 @@ head -c 10485760 /dev/zero | tr '\0' 'a' > "$tmp/huge.txt"
 out=$("$REBOUND" classify --format json -i "$tmp/huge.txt" | json_field category)
 check "10 MB line classified" [ "$out" = unknown ]
 
+# Input past the reader's 1 MiB blocks, lines repeating (the memo) and not,
+# CRLF and blank lines, a last line without its newline: the same records
+# with and without the memo, from -i and from stdin, one per reply.
+/usr/bin/python3 - "$tmp/many.txt" <<'PY'
+import sys
+replies = ["550 5.1.1 <u%d@example.com>: Recipient address rejected: User unknown", "421 4.7.0 Try again later",
+           "452 4.2.2 Mailbox full\r", "", "554 5.7.1 Service unavailable; Client host [192.0.2.%d] blocked"]
+with open(sys.argv[1], "w", newline="") as f:
+    lines = [(r % (i % 3000)) if "%d" in r else r for i in range(40000) for r in [replies[i % len(replies)]]]
+    f.write("\n".join(lines) + "\n550 last line, no newline")
+PY
+"$REBOUND" classify --format json -i "$tmp/many.txt" > "$tmp/memo.jsonl"
+"$REBOUND" classify --format json --no-memo -i "$tmp/many.txt" > "$tmp/nomemo.jsonl"
+"$REBOUND" classify --format json < "$tmp/many.txt" > "$tmp/stdin.jsonl"
+check "large input: one record per reply" [ "$(wc -l < "$tmp/memo.jsonl")" -eq 32001 ]
+check "large input: the memo changes no byte" cmp -s "$tmp/memo.jsonl" "$tmp/nomemo.jsonl"
+check "large input: stdin reads as -i does" cmp -s "$tmp/memo.jsonl" "$tmp/stdin.jsonl"
+check "large input: the last line is read" grep -q '"reply":"550 last line, no newline"' "$tmp/memo.jsonl"
+check "large input: CR dropped" [ "$(grep -c '"reply":"452 4.2.2 Mailbox full"' "$tmp/memo.jsonl")" -eq 8000 ]
+
 : > "$tmp/empty.txt"
 "$REBOUND" classify -i "$tmp/empty.txt" > "$tmp/o" ; rc=$?
 check "empty file: exit 0, no output" [ $rc -eq 0 -a ! -s "$tmp/o" ]
