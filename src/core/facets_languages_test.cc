@@ -135,5 +135,54 @@ TEST(FacetLanguages, NoMisreadings) {
   EXPECT_TRUE(testing::Shipped().Classify("550 нет такого пользователя", scratch.get()).hard_bounce);
 }
 
+// Round 7b: a dynamic IP refused, the sender's own mailbox full and a TLS
+// certificate failing, in the languages their users meet; and the address
+// words for a closed account (Chinese), an address not in use (Japanese) and
+// "no such user" in Polish, Russian and accent-less Spanish.
+TEST(FacetLanguages, RoundSevenBFamilies) {
+  const testing::ReplyCase cases[] = {
+      {"550 Verbindungen von dynamischen IP-Adressen werden nicht angenommen: dynamische IP", Category::auth_policy},
+      {"550 Les connexions depuis une IP dynamique sont refusées", Category::auth_policy},
+      {"550 No se aceptan correos desde IP dinámica", Category::auth_policy},
+      {"550 Отклонено: динамический IP", Category::auth_policy},
+      {"550 拒绝来自动态IP的连接", Category::auth_policy},
+      {"550 動的IPアドレスからの接続は受け付けません", Category::auth_policy},
+      {"554 5.2.2 您的邮箱已满，无法发送邮件", Category::sender_account_unavailable},
+      {"554 Ihr Postfach ist voll, Versand nicht möglich", Category::sender_account_unavailable},
+      {"554 Votre boîte aux lettres est pleine, envoi impossible", Category::sender_account_unavailable},
+      {"554 Su buzón está lleno", Category::sender_account_unavailable},
+      {"454 4.7.0 证书已过期", Category::auth_policy},
+      {"454 4.7.0 Zertifikat ist abgelaufen", Category::auth_policy},
+      {"535 5.7.8 Konto deaktiviert", Category::sender_account_unavailable},
+      {"535 账号已停用", Category::sender_account_unavailable},
+      // The recipient's own full mailbox stays the recipient's.
+      {"552 Postfach des Empfängers ist voll", Category::mailbox_full},
+      {"552 收件人邮箱空间已满", Category::mailbox_full},
+  };
+  testing::ExpectCategories(std::begin(cases), std::end(cases));
+  const char* hard_bounces[] = {
+      "550 该账户已注销", "550 收件人邮箱已被注销", "550 该帐号已销户", "550 このメールアドレスは現在使われておりません",
+      "550 このアドレスは使用されていません", "550 Brak takiego użytkownika", "550 Такого ящика нет", "550 direccion no valida",
+      "550 Usuario no valido", "550 Direccion de destino invalida",
+  };
+  const char* not_hard_bounces[] = {
+      "550 发件人账户已注销", "550 您的账户已注销", "550 转发目标账户已注销", "550 该账户可能已注销", "550 部分收件人账户已注销",
+      "550 送信者のメールアドレスは現在使われておりません", "550 転送先のメールアドレスは現在使われておりません",
+      "550 このメールアドレスは現在使われていない可能性があります", "550 Brak takiego nadawcy", "550 Adres przekierowania nie istnieje",
+      "550 Отправитель: нет такого пользователя", "550 Адрес пересылки: такого ящика нет", "550 Возможно, такого пользователя нет",
+      "550 Direccion del remitente no valida", "550 La direccion de reenvio no es valida", "550 La direccion puede no ser valida",
+  };
+  auto scratch = testing::Shipped().NewScratch();
+  for (const char* reply : hard_bounces) {
+    Verdict v = testing::Shipped().Classify(reply, scratch.get());
+    EXPECT_TRUE(v.hard_bounce) << reply << " decided by " << v.rule;
+    EXPECT_EQ(v.category, Category::recipient_not_found) << reply << " decided by " << v.rule;
+  }
+  for (const char* reply : not_hard_bounces) {
+    Verdict v = testing::Shipped().Classify(reply, scratch.get());
+    EXPECT_FALSE(v.hard_bounce) << reply << " decided by " << v.rule;
+  }
+}
+
 }  // namespace
 }  // namespace rebound

@@ -689,6 +689,96 @@ TEST(Facets, HardBounceFamiliesWrittenHere) {
   EXPECT_GE(hard_bounces, 130u);
 }
 
+// Round 7b (docs/generalization.md): replies about the sending side that
+// read as the recipient's or the IP's, and true hard bounces that read as no
+// address. Each family in several wordings; hard_bounce: what it must be.
+TEST(Facets, RoundSevenBFamilies) {
+  struct Expect {
+    const char* reply;
+    Category category;
+    bool hard_bounce;
+  };
+  const Expect cases[] = {
+      // A TLS certificate that fails, named without the word TLS.
+      {"4.7.322 certificate-expired: Destination mail server's certificate is expired.", Category::auth_policy, false},
+      {"450 4.4.317 Cannot connect to remote server [Message=UntrustedRoot]", Category::auth_policy, false},
+      {"454 4.7.5 Certificate verify failed: self-signed certificate in certificate chain", Category::auth_policy, false},
+      {"450 Unable to deliver: unable to get local issuer certificate", Category::auth_policy, false},
+      {"421 4.7.0 The remote server's certificate has expired", Category::auth_policy, false},
+      // The account behind a login is switched off or not signed up.
+      {"535 Account not subscribed to SES", Category::sender_account_unavailable, false},
+      {"535 5.7.0 Authentication rejected: user suspended", Category::sender_account_unavailable, false},
+      {"530 5.7.0 Your account is not activated", Category::sender_account_unavailable, false},
+      {"535 5.7.8 Login denied: subscription expired", Category::sender_account_unavailable, false},
+      // The sender's own mailbox is full at submission.
+      {"554 5.2.2 mailbox full; STOREDRV.Submission.Exception:QuotaExceededException.MapiExceptionShutoffQuotaExceeded",
+       Category::sender_account_unavailable, false},
+      {"554 5.2.2 Your mailbox is full, you cannot send messages until you free up space", Category::sender_account_unavailable, false},
+      {"554 Sender's mailbox is over quota", Category::sender_account_unavailable, false},
+      // A rate counted per sending account.
+      {"450 4.7.0 Transmit rate limit exceeded, try again later (ACC)", Category::sender_rate_limited, false},
+      {"452 4.7.0 Account sending rate exceeded", Category::sender_rate_limited, false},
+      {"451 4.7.1 Rate limit exceeded for your account", Category::sender_rate_limited, false},
+      // Dynamic, dial-up and residential IPs: the sender's route, as a missing PTR.
+      {"host mx03.t-online.de[194.25.134.73] refused to talk to me: 554 IP=x.x.x.x - Dialup/transient IP not allowed. (DIAL)",
+       Category::auth_policy, false},
+      {"554 5.7.1 Mail from dynamic IP addresses is not accepted; use your provider's relay", Category::auth_policy, false},
+      {"550 Residential IP ranges are not allowed to send mail directly", Category::auth_policy, false},
+      {"421 4.7.0 Your IP appears to be a dynamic address; use your ISP's relay", Category::auth_policy, false},
+      // True hard bounces: moved users, missing lists.
+      {"551 User has moved; please try <bob@example.net>", Category::recipient_not_found, true},
+      {"550 Mailbox has moved", Category::recipient_not_found, true},
+      {"550 No such list", Category::recipient_not_found, true},
+      {"550 No such mailing list", Category::recipient_not_found, true},
+      {"550 Unknown list", Category::recipient_not_found, true},
+  };
+  auto scratch = testing::Shipped().NewScratch();
+  for (const Expect& c : cases) {
+    Verdict v = testing::Shipped().Classify(c.reply, scratch.get());
+    EXPECT_EQ(v.category, c.category) << c.reply << " decided by " << v.rule;
+    EXPECT_EQ(v.hard_bounce, c.hard_bounce) << c.reply << " decided by " << v.rule;
+  }
+}
+
+// Near misses of round 7b: the same words about the recipient, the IP or a
+// listing keep their reading; the new address words said of the sender, a
+// forwarding target, hedged or counted are no hard bounce.
+TEST(Facets, RoundSevenBNearMisses) {
+  const testing::ReplyCase cases[] = {
+      {"554 5.2.2 mailbox full; STOREDRV.Deliver.Exception:QuotaExceededException.MapiExceptionShutoffQuotaExceeded",
+       Category::mailbox_full},
+      {"554 5.2.0 STOREDRV.Submission.Exception:SubmissionQuotaExceededException", Category::sending_quota_exceeded},
+      {"452 4.2.2 The recipient's mailbox is full", Category::mailbox_full},
+      {"535 Authentication failed: bad username or password", Category::auth_failed},
+      {"535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the Tenant.", Category::auth_failed},
+      {"550 5.2.1 The recipient's account is disabled", Category::recipient_unavailable},
+      {"421 4.7.0 IP rate limit exceeded", Category::ip_rate_limited},
+      {"421 Too many concurrent SMTP connections from this IP address; please try again later.", Category::ip_rate_limited},
+      {"554 5.7.1 blocked using pbl.spamhaus.org; dynamic IP", Category::ip_blacklisted},
+      {"421 4.7.1 : (DYN:T1) http://postmaster.info.aol.com/errors/421dynt1.html", Category::ip_rate_limited},
+  };
+  testing::ExpectCategories(std::begin(cases), std::end(cases));
+  const char* not_hard_bounces[] = {
+      "550 5.7.1 Sender address rejected: user has moved",
+      "550 The recipient may have moved; please check the address",
+      "551 Our server has moved to mx2.example.net",
+      "550 Sender rejected: no such list",
+      "550 Forwarding to list-x@example.org failed: no such list",
+      "550 There may be no such list here",
+      "550 3 recipients failed: no such list",
+      "550 2 of 5 recipients have moved",
+      "550 Recipient address rejected: Account Closed because of too many failed logins from your IP",
+  };
+  auto scratch = testing::Shipped().NewScratch();
+  for (const char* reply : not_hard_bounces) {
+    Verdict v = testing::Shipped().Classify(reply, scratch.get());
+    EXPECT_FALSE(v.hard_bounce) << reply << " decided by " << v.rule << " as " << CategoryName(v.category);
+  }
+  // The account-state words veto nothing: a recipient's closed account is still about the address.
+  Verdict closed = testing::Shipped().Classify("550 5.1.1 <bob@example.org>: Recipient address rejected: Account Closed", scratch.get());
+  EXPECT_TRUE(closed.hard_bounce) << closed.rule;
+}
+
 TEST(Facets, SideAndVetoUnlessAreChecked) {
   ClassifierBuilder b;
   ASSERT_TRUE(b.AddDefaults().ok());

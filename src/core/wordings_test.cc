@@ -98,5 +98,20 @@ TEST(Wordings, NearMissesAreNotHardBounces) {
   }
 }
 
+// Round 7b's staged families (docs/generalization.md): the sending side
+// read as the recipient's or the IP's, in wordings of our own.
+TEST(Wordings, RoundSevenBSendingSide) {
+  const testing::ReplyCase cases[] = {
+      {"4.7.323 certificate-revoked: the destination's certificate was revoked", Category::auth_policy},
+      {"450 4.4.317 Cannot connect to remote server: the certificate is not trusted", Category::auth_policy},
+      {"535 5.7.8 Authentication failed for this login: account is not subscribed to the relay service", Category::auth_failed},
+      {"538 5.7.0 Account suspended, contact support", Category::sender_account_unavailable},
+      {"554 5.2.2 Submission refused: your inbox is out of space", Category::sender_account_unavailable},
+      {"451 4.7.1 Per-account rate limit reached, slow down", Category::sender_rate_limited},
+      {"550 5.7.1 Connections from dial-up hosts are refused", Category::auth_policy},
+  };
+  testing::ExpectCategories(std::begin(cases), std::end(cases));
+}
+
 }  // namespace
 }  // namespace rebound
