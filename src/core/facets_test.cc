@@ -710,6 +710,12 @@ TEST(Facets, RoundSevenBFamilies) {
       {"535 5.7.0 Authentication rejected: user suspended", Category::sender_account_unavailable, false},
       {"530 5.7.0 Your account is not activated", Category::sender_account_unavailable, false},
       {"535 5.7.8 Login denied: subscription expired", Category::sender_account_unavailable, false},
+      // Locked after failed logins: still the sending account, never the
+      // recipient's mailbox (bounce.recipient-disabled's "account locked").
+      {"535 Too many failed login attempts, account locked", Category::sender_account_unavailable, false},
+      {"535 5.7.8 Error: user account temporarily locked", Category::sender_account_unavailable, false},
+      {"534 5.7.9 Your account has been locked out, reset your password", Category::sender_account_unavailable, false},
+      {"535 5.7.0 Login frozen: account frozen by the administrator", Category::sender_account_unavailable, false},
       // The sender's own mailbox is full at submission.
       {"554 5.2.2 mailbox full; STOREDRV.Submission.Exception:QuotaExceededException.MapiExceptionShutoffQuotaExceeded",
        Category::sender_account_unavailable, false},
