@@ -41,7 +41,7 @@ inline constexpr std::string_view kReplyContentCheckUnavailable = "451 4.7.0 Con
 inline constexpr std::string_view kReplyTempQueueFailure = "451 4.3.0 Temporary failure while queueing the message, try again";
 // The inbound listener of the return path (src/inbound): refusals at RCPT
 // and DATA. It accepts with kReplyOk and kReplyRecipientOk.
-inline constexpr std::string_view kReplyNotReturnPath = "550 5.1.1 No such bounce address here";
+inline constexpr std::string_view kReplyNotReturnPath = "550 5.1.1 No such recipient here: this host takes only returned mail";
 inline constexpr std::string_view kReplyForgedReturnPath = "550 5.7.1 Bounce address does not verify";
 inline constexpr std::string_view kReplyUnknownBouncedMessage = "550 5.1.1 Bounce address names no message sent from here";
 inline constexpr std::string_view kReplyBounceTooLarge = "552 5.3.4 Message too big for the bounce address";
