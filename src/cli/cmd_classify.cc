@@ -142,16 +142,20 @@ class RecordSink {
 class LineReader {
  public:
   explicit LineReader(int fd) : fd_(fd) {}
-  // The next line, without its '\n'; false at the end of the input (or on
-  // a read error, which ends it too).
+  // The next line, without its '\n'; false at the end of the input or on
+  // a read error (then read_error() is the errno).
   bool Next(std::string_view* line) {
     while (true) {
-      if (const void* nl = begin_ == end_ ? nullptr : memchr(data_.get() + begin_, '\n', end_ - begin_)) {
+      // Bytes before scanned_ hold no '\n': a long line arriving in many
+      // reads is searched once, not once per read.
+      const size_t from = std::max(begin_, scanned_);
+      if (const void* nl = from == end_ ? nullptr : memchr(data_.get() + from, '\n', end_ - from)) {
         const size_t at = static_cast<size_t>(static_cast<const char*>(nl) - data_.get());
         *line = std::string_view(data_.get() + begin_, at - begin_);
         begin_ = at + 1;
         return true;
       }
+      scanned_ = end_;
       if (at_end_) {
         if (begin_ == end_) return false;
         *line = std::string_view(data_.get() + begin_, end_ - begin_);
@@ -161,6 +165,7 @@ class LineReader {
       Fill();
     }
   }
+  int read_error() const { return read_error_; }
 
  private:
   static constexpr size_t kBlock = 1 << 20;
@@ -174,22 +179,25 @@ class LineReader {
       if (kept != 0) memcpy(data.get(), data_.get() + begin_, kept);
       data_ = std::move(data);
       capacity_ = capacity;
-    } else if (kept != 0) {
+    } else if (kept != 0 && begin_ != 0) {
       memmove(data_.get(), data_.get() + begin_, kept);
     }
+    scanned_ -= std::min(scanned_, begin_);
     begin_ = 0;
     end_ = kept;
     ssize_t n;
     do n = read(fd_, data_.get() + end_, capacity_ - end_);
     while (n < 0 && errno == EINTR);
+    if (n < 0) read_error_ = errno;
     if (n <= 0) at_end_ = true;
     else end_ += static_cast<size_t>(n);
   }
 
   int fd_;
   std::unique_ptr<char[]> data_;
-  size_t capacity_ = 0, begin_ = 0, end_ = 0;
+  size_t capacity_ = 0, begin_ = 0, end_ = 0, scanned_ = 0;
   bool at_end_ = false;
+  int read_error_ = 0;
 };
 
 void WriteExplainJson(JsonWriter& w, const std::vector<const Rule*>& rules) {
@@ -446,6 +454,11 @@ int Run(const ClassifyOptions& o) {
     sink.EndRecord();
   }
   if (fd != 0) close(fd);
+  if (reader.read_error() != 0) {
+    sink.Flush();
+    std::cerr << "rebound classify: " << name << ": read failed: " << std::strerror(reader.read_error()) << "\n";
+    return kExitInputError;
+  }
   return rc;
 }
 

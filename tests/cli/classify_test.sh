@@ -67,6 +67,16 @@ check "empty file: exit 0, no output" [ $rc -eq 0 -a ! -s "$tmp/o" ]
 check "missing input: exit 1 with message" [ $rc -eq 1 ]
 check "missing input: message names it" grep -q "does-not-exist" "$tmp/err.txt"
 
+"$REBOUND" classify -i "$tmp" 2> "$tmp/err.txt"; rc=$?
+check "unreadable input (a directory): exit 1" [ $rc -eq 1 ]
+check "unreadable input: the error is said" grep -q "read failed" "$tmp/err.txt"
+
+# One 24 MB line arriving through a pipe in many reads, then a short one: both read whole.
+/usr/bin/python3 -c 'import sys; sys.stdout.write("550 " + "x" * 24000000 + "\n421 after the long line\n")' |
+  "$REBOUND" classify --format json > "$tmp/long.jsonl"
+check "long piped line: both replies" [ "$(wc -l < "$tmp/long.jsonl")" -eq 2 ]
+check "long piped line: the next line intact" grep -q '"reply":"421 after the long line"' "$tmp/long.jsonl"
+
 cat > "$tmp/local.toml" <<'TOML'
 [[rule]]
 id = "local.our-gateway"
