@@ -15,6 +15,8 @@ namespace rebound::cli {
 constexpr size_t JsonStringMaxSize(size_t n) { return 6 * n + 2; }
 // Writes s as a JSON string literal (quotes included) at out, which has room
 // for JsonStringMaxSize(s.size()) bytes; returns the end of what it wrote.
+// It stores 16 bytes at a time, so up to 15 bytes past that end (inside the
+// room) may be overwritten: write a second string only after the first.
 char* WriteJsonString(char* out, std::string_view s);
 // Appends s as a JSON string literal (quotes included).
 void AppendJsonString(std::string* out, std::string_view s);

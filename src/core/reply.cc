@@ -136,11 +136,11 @@ bool StartsWithReplyCode(std::string_view s) { return CodeAt(s, SkipLeadPunct(s,
 // replies without a code at a line's start are scanned whole for one.
 size_t NextCodeDigit(std::string_view s, size_t i) {
 #if defined(__SSE2__)
-  const __m128i two = _mm_set1_epi8('2'), three = _mm_set1_epi8(3);
+  const __m128i lowest = _mm_set1_epi8('2'), span = _mm_set1_epi8(3);
   for (; i + 16 <= s.size(); i += 16) {
     // x - '2' <= 3, unsigned: min(d, 3) == d.
-    const __m128i d = _mm_sub_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s.data() + i)), two);
-    if (const unsigned bits = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(d, three), d))))
+    const __m128i d = _mm_sub_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s.data() + i)), lowest);
+    if (const unsigned bits = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(d, span), d))))
       return i + static_cast<size_t>(__builtin_ctz(bits));
   }
 #endif

@@ -1,4 +1,5 @@
-// Patterns scanned over a text between two sentinel bytes.
+// Patterns scanned over a text between two sentinel bytes (every database
+// of the classifier: the facets and the rules above and below them).
 //
 // Vectorscan runs a pattern that begins with \b ("\b(recipients?|rcpt|...)")
 // as two: one anchored at the start of the text, where the boundary holds by
