@@ -6,6 +6,8 @@
 #include <emmintrin.h>
 #endif
 
+#include "core/text.h"
+
 namespace rebound::cli {
 
 namespace {
@@ -34,6 +36,22 @@ char* Escape(char* out, unsigned char c) {
   }
   return out;
 }
+
+// At a byte of 0x80 or above: copies the UTF-8 character that starts there,
+// or writes U+FFFD for a byte that starts none (text.h's one repair), so the
+// output is always valid JSON whatever bytes came in. Returns where the
+// input goes on.
+const char* CopyCharacter(const char* in, const char* end, char** out) {
+  const size_t n = text::Utf8CharLength(std::string_view(in, static_cast<size_t>(end - in)), 0);
+  if (n == 0) {
+    memcpy(*out, "\xEF\xBF\xBD", 3);
+    *out += 3;
+    return in + 1;
+  }
+  memcpy(*out, in, n);
+  *out += n;
+  return in + n;
+}
 }  // namespace
 
 char* WriteJsonString(char* out, std::string_view s) {
@@ -51,7 +69,8 @@ char* WriteJsonString(char* out, std::string_view s) {
     // Unsigned x <= 0x1f: min(x, 0x1f) == x.
     const __m128i hit = _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(x, last_control), x),
                                      _mm_or_si128(_mm_cmpeq_epi8(x, quote), _mm_cmpeq_epi8(x, backslash)));
-    const unsigned bits = static_cast<unsigned>(_mm_movemask_epi8(hit));
+    // The high bit marks bytes past ASCII, which must form valid UTF-8.
+    const unsigned bits = static_cast<unsigned>(_mm_movemask_epi8(hit) | _mm_movemask_epi8(x));
     if (bits == 0) {
       in += 16;
       out += 16;
@@ -59,13 +78,17 @@ char* WriteJsonString(char* out, std::string_view s) {
     }
     const int run = __builtin_ctz(bits);
     in += run;
-    out = Escape(out + run, static_cast<unsigned char>(*in++));
+    out += run;
+    const unsigned char c = static_cast<unsigned char>(*in);
+    if (c >= 0x80) in = CopyCharacter(in, end, &out);
+    else out = Escape(out, c), ++in;
   }
 #endif
-  for (; in < end; ++in) {
+  while (in < end) {
     const unsigned char c = static_cast<unsigned char>(*in);
-    if (kNeedsEscape[c]) out = Escape(out, c);
-    else *out++ = static_cast<char>(c);
+    if (c >= 0x80) in = CopyCharacter(in, end, &out);
+    else if (kNeedsEscape[c]) out = Escape(out, c), ++in;
+    else *out++ = static_cast<char>(c), ++in;
   }
   *out++ = '"';
   return out;

@@ -1,12 +1,15 @@
 // AppendJsonString's vector scan against the plain byte-by-byte escaper, on
 // random strings rich in the bytes that need escaping and the bytes next to
-// them (0x1f/0x20, 0x7f/0x80, '"', '\\'), at every length around the
-// 16-byte blocks; and JsonWriter's commas and nesting.
+// them (0x1f/0x20, 0x7f/0x80, '"', '\\', UTF-8 lead and continuation
+// bytes), at every length around the 16-byte blocks; and JsonWriter's commas
+// and nesting.
 #include "cli/verdict_json.h"
 
 #include <gtest/gtest.h>
 
 #include <random>
+
+#include "core/text.h"
 
 namespace rebound::cli {
 namespace {
@@ -14,9 +17,14 @@ namespace {
 std::string Reference(std::string_view s) {
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out = "\"";
-  for (char ch : s) {
+  for (size_t i = 0; i < s.size(); ++i) {
+    const char ch = s[i];
     const unsigned char c = static_cast<unsigned char>(ch);
-    if (c == '"') out += "\\\"";
+    if (c >= 0x80) {  // a valid character as it is, any other byte U+FFFD
+      const size_t n = text::Utf8CharLength(s, i);
+      out += n == 0 ? std::string_view("\xEF\xBF\xBD") : s.substr(i, n);
+      if (n > 1) i += n - 1;
+    } else if (c == '"') out += "\\\"";
     else if (c == '\\') out += "\\\\";
     else if (c == '\n') out += "\\n";
     else if (c == '\r') out += "\\r";
@@ -34,7 +42,8 @@ std::string Reference(std::string_view s) {
 
 TEST(VerdictJson, EscapesLikeTheByteLoopOnRandomInput) {
   std::mt19937 rng(20261128);
-  const unsigned char kEdge[] = {0x00, 0x01, '\t', '\n', '\r', 0x1f, 0x20, '"', '\\', 0x7f, 0x80, 0x9f, 0xff, 'a', '/'};
+  const unsigned char kEdge[] = {0x00, 0x01, '\t', '\n', '\r', 0x1f, 0x20, '"', '\\', 0x7f, 0x80, 0x9f, 0xff, 'a', '/',
+                                 0xc3, 0xa9, 0xe4, 0xbd, 0xa0, 0xf0, 0x9f, 0xed, 0xc0};
   for (int round = 0; round < 20000; ++round) {
     const size_t len = rng() % 70;
     const unsigned mode = rng() % 3;  // 0: any byte, 1: mostly text, 2: mostly edge bytes
@@ -58,6 +67,12 @@ TEST(VerdictJson, EscapesEveryControlByteQuoteAndBackslash) {
   AppendJsonString(&out, all);
   EXPECT_EQ(out, Reference(all));
   EXPECT_NE(out.find("\\u001f !\\\"#"), std::string::npos);
+  // Whatever bytes come in, what goes out is UTF-8 (JSON's encoding).
+  for (size_t i = 0; i < out.size();) {
+    const size_t n = text::Utf8CharLength(out, i);
+    ASSERT_NE(n, 0u) << "invalid UTF-8 at " << i;
+    i += n;
+  }
   out.clear();
   AppendJsonString(&out, "");
   EXPECT_EQ(out, "\"\"");
