@@ -474,7 +474,7 @@ void Setup(CLI::App& root, int* exit_code) {
       "  rebound classify --explain \"550 Ip frequency limited\"\n"
       "  tail -n 1000 replies.txt | rebound classify --format json\n"
       "  rebound classify --jsonl -i replies.jsonl --lang zh\n\n"
-      "Exit status: 0 ok, 1 some input lines were skipped, 2 usage, 3 invalid rule base.");
+      "Exit status: 0 ok, 1 some input lines were skipped or the input could not be read, 2 usage,\n3 invalid rule base.");
   cmd->add_option("reply", o->replies, "SMTP reply text (quote it)");
   cmd->add_option("-i,--input", o->input, "Read replies from FILE ('-' for stdin), one per line");
   cmd->add_flag("--jsonl", o->jsonl, "Input is JSON Lines with a \"reply\" field; output keeps every input field");
