@@ -349,9 +349,12 @@ ca_file = "{cert if tls_receiver else ''}"
         # --- Retries with backoff on /flaky.
         with receiver.lock:
             flaky_times = [r[5] for r in receiver.records if r[0] == "/flaky"]
-        # A kill between a POST and its record adds an attempt; the receiver's count decides.
-        check(len(flaky) == 1 and flaky[0][1] == "sent" and flaky[0][0] >= 3, f"/flaky: sent after two 500s ({flaky})")
-        check(len(flaky_times) >= 3, f"/flaky: three POSTs at least ({len(flaky_times)})")
+        # A kill between a POST and its record loses that attempt from the
+        # outbox's count (at least once: the POST is made again), so the
+        # outbox may count one fewer than the receiver saw; the receiver,
+        # which answers 500 to its first two POSTs, says they came first.
+        check(len(flaky) == 1 and flaky[0][1] == "sent" and flaky[0][0] >= 2, f"/flaky: sent after retries ({flaky})")
+        check(len(flaky_times) >= 3, f"/flaky: three POSTs at least, two 500s first ({len(flaky_times)})")
         # The gaps say backoff unless the kill and restart fell between them.
         if len(flaky_times) >= 3 and (flaky_times[0] > restarted_at or flaky_times[2] < killed_at):
             g1, g2 = flaky_times[1] - flaky_times[0], flaky_times[2] - flaky_times[1]
