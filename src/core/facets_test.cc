@@ -199,11 +199,7 @@ TEST(Facets, RoundFourNearMissesAreNotHardBounces) {
       "550 5.1.1 User lookup failed: LDAP server unavailable",
       "550 5.1.1 Sender domain unresolvable",
   };
-  auto scratch = testing::Shipped().NewScratch();
-  for (const char* reply : replies) {
-    Verdict v = testing::Shipped().Classify(reply, scratch.get());
-    EXPECT_FALSE(v.hard_bounce) << reply << " decided by " << v.rule << " as " << CategoryName(v.category);
-  }
+  testing::ExpectNoHardBounce(std::begin(replies), std::end(replies));
 }
 
 // Round 5's families (docs/generalization.md), in wordings of our own.
@@ -298,11 +294,7 @@ TEST(Facets, RoundFiveNearMissesAreNotHardBounces) {
       "421 Service unavailable",
       "550 5.1.1 User unknown due to the IP reputation of the sender",
   };
-  auto scratch = testing::Shipped().NewScratch();
-  for (const char* reply : replies) {
-    Verdict v = testing::Shipped().Classify(reply, scratch.get());
-    EXPECT_FALSE(v.hard_bounce) << reply << " decided by " << v.rule << " as " << CategoryName(v.category);
-  }
+  testing::ExpectNoHardBounce(std::begin(replies), std::end(replies));
 }
 
 // Round 6's families (docs/generalization.md), in wordings of our own, in
@@ -448,12 +440,9 @@ TEST(Facets, RoundSixNearMissesAreNotHardBounces) {
       "550 Destinataire inconnu ou non autorisé à recevoir ce message",
       "550 ANTISPAM_BAT: Reject by behaviour spam",                               // a provider's code, not a filter word
   };
-  auto scratch = testing::Shipped().NewScratch();
-  for (const char* reply : replies) {
-    Verdict v = testing::Shipped().Classify(reply, scratch.get());
-    EXPECT_FALSE(v.hard_bounce) << reply << " decided by " << v.rule << " as " << CategoryName(v.category);
-  }
+  testing::ExpectNoHardBounce(std::begin(replies), std::end(replies));
   // The DNS-check words are not an answer that the domain takes no mail.
+  auto scratch = testing::Shipped().NewScratch();
   Verdict no_mx = testing::Shipped().Classify("550 No MX or A records for example.invalid", scratch.get());
   EXPECT_TRUE(no_mx.hard_bounce) << no_mx.rule;
 }
@@ -613,11 +602,7 @@ TEST(Facets, HardBounceNeedsWordsThatTheAddressIsBad) {
       "550 用户名或密码不正确",                                                  // a login's user, not a recipient
       "550 Recipient address rejected: message refused, invalid sender",       // the sender called invalid
   };
-  auto scratch = testing::Shipped().NewScratch();
-  for (const char* reply : not_hard_bounces) {
-    Verdict v = testing::Shipped().Classify(reply, scratch.get());
-    EXPECT_FALSE(v.hard_bounce) << reply << " decided by " << v.rule << " as " << CategoryName(v.category);
-  }
+  testing::ExpectNoHardBounce(std::begin(not_hard_bounces), std::end(not_hard_bounces));
   const char* hard_bounces[] = {
       "550 invalid address",
       "501 Bad address syntax",
@@ -629,6 +614,7 @@ TEST(Facets, HardBounceNeedsWordsThatTheAddressIsBad) {
       "550 The email address you entered couldn't be found",
       "550 User unknown",
   };
+  auto scratch = testing::Shipped().NewScratch();
   for (const char* reply : hard_bounces) {
     Verdict v = testing::Shipped().Classify(reply, scratch.get());
     EXPECT_TRUE(v.hard_bounce) << reply << " decided by " << v.rule << " as " << CategoryName(v.category);
@@ -775,12 +761,9 @@ TEST(Facets, RoundSevenBNearMisses) {
       "550 2 of 5 recipients have moved",
       "550 Recipient address rejected: Account Closed because of too many failed logins from your IP",
   };
-  auto scratch = testing::Shipped().NewScratch();
-  for (const char* reply : not_hard_bounces) {
-    Verdict v = testing::Shipped().Classify(reply, scratch.get());
-    EXPECT_FALSE(v.hard_bounce) << reply << " decided by " << v.rule << " as " << CategoryName(v.category);
-  }
+  testing::ExpectNoHardBounce(std::begin(not_hard_bounces), std::end(not_hard_bounces));
   // The account-state words veto nothing: a recipient's closed account is still about the address.
+  auto scratch = testing::Shipped().NewScratch();
   Verdict closed = testing::Shipped().Classify("550 5.1.1 <bob@example.org>: Recipient address rejected: Account Closed", scratch.get());
   EXPECT_TRUE(closed.hard_bounce) << closed.rule;
 }

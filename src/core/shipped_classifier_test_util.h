@@ -42,4 +42,13 @@ inline void ExpectCategories(const ReplyCase* begin, const ReplyCase* end) {
   }
 }
 
+// Replies the shipped rule base must not report as hard bounces.
+inline void ExpectNoHardBounce(const char* const* begin, const char* const* end) {
+  auto scratch = Shipped().NewScratch();
+  for (const char* const* reply = begin; reply != end; ++reply) {
+    Verdict v = Shipped().Classify(*reply, scratch.get());
+    EXPECT_FALSE(v.hard_bounce) << *reply << " decided by " << v.rule << " as " << CategoryName(v.category);
+  }
+}
+
 }  // namespace rebound::testing

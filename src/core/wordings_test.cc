@@ -91,11 +91,7 @@ TEST(Wordings, NearMissesAreNotHardBounces) {
       "550 5.7.1 example.org does not accept mail over IPv6",
       "451 Authentication failed: maximum credits exceeded",
   };
-  auto scratch = testing::Shipped().NewScratch();
-  for (const char* reply : replies) {
-    Verdict v = testing::Shipped().Classify(reply, scratch.get());
-    EXPECT_FALSE(v.hard_bounce) << reply << " decided by " << v.rule;
-  }
+  testing::ExpectNoHardBounce(std::begin(replies), std::end(replies));
 }
 
 // Round 7b's staged families (docs/generalization.md): the sending side
