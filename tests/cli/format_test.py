@@ -13,6 +13,7 @@ import io
 import json
 import os
 import pty
+import select
 import sqlite3
 import subprocess
 import sys
@@ -39,20 +40,24 @@ def run(*args, input=None, rc=0):
 
 
 def run_on_terminal(*args):
-    """Runs with stdout on a pseudo-terminal: what a person at a shell sees."""
+    """Runs with stdout on a pseudo-terminal: what a person at a shell sees.
+
+    The test keeps its own copy of the terminal's other end open, so a read
+    never fails, and reads until the command has exited and the terminal has
+    had nothing more for a while: the kernel hands a write over to the reading
+    side a little later, so output can still arrive after the exit, and a
+    read that fails on the command's close can miss it.
+    """
     leader, follower = pty.openpty()
     p = subprocess.Popen([REBOUND, *args], stdout=follower, stderr=subprocess.DEVNULL)
-    os.close(follower)
     chunks = []
     while True:
-        try:
-            data = os.read(leader, 65536)
-        except OSError:  # the terminal closes when the command ends
+        exited = p.poll() is not None
+        if select.select([leader], [], [], 0.2 if exited else 0.05)[0]:
+            chunks.append(os.read(leader, 65536))
+        elif exited:
             break
-        if not data:
-            break
-        chunks.append(data)
-    p.wait()
+    os.close(follower)
     os.close(leader)
     return b"".join(chunks).decode("utf-8", "replace").replace("\r\n", "\n")
 
