@@ -7,6 +7,8 @@
 #include <fstream>
 #include <thread>
 
+#include <unistd.h>
+
 namespace rebound {
 namespace {
 
@@ -234,7 +236,8 @@ address_level = "mailbox-ish"
 }
 
 TEST(Classifier, DatabaseCacheIsUsedAndSurvivesCorruption) {
-  const std::string dir = testing::TempDir() + "/rebound-cache-test";
+  // A directory of this process's own: two checkouts' suites may run at once.
+  const std::string dir = testing::TempDir() + "/rebound-cache-test-" + std::to_string(getpid());
   std::filesystem::remove_all(dir);
   auto build = [&] {
     ClassifierBuilder b;
