@@ -671,8 +671,8 @@ TEST(Facets, HardBounceFamiliesWrittenHere) {
                                        << CategoryName(v.category);
     ++(expected ? hard_bounces : near_misses);
   }
-  EXPECT_GE(near_misses, 450u);
-  EXPECT_GE(hard_bounces, 130u);
+  EXPECT_GE(near_misses, 800u);
+  EXPECT_GE(hard_bounces, 225u);
 }
 
 // Round 7b (docs/generalization.md): replies about the sending side that
