@@ -829,6 +829,31 @@ TEST(Facets, HardBounceRoundEightFamilies) {
   }
 }
 
+// A host that is not (or no longer) the recipient domain's mail server
+// answers for every address there; the address may well exist where the
+// domain's mail really goes, so none of these suppresses it.
+TEST(Facets, ADomainNotHostedHereIsNoHardBounce) {
+  const char* not_hard_bounces[] = {
+      "550 5.1.1 Unknown user: the MX record of example.org does not point to this server",
+      "550 Recipient unknown - MX for this domain isn't pointing to us",
+      "554 No such mailbox here; the domain's MX hosts don't point here",
+      "550 Domain example.org is not configured on this server",
+      "550 5.1.2 Recipient domain not set up with our service",
+      "550 Unknown recipient: domain not found in our database",
+  };
+  testing::ExpectNoHardBounce(std::begin(not_hard_bounces), std::end(not_hard_bounces));
+  const char* hard_bounces[] = {
+      "550 5.1.1 User unknown",
+      "550 5.1.2 Domain example.invalid does not exist",
+      "550 No such user here",
+  };
+  auto scratch = testing::Shipped().NewScratch();
+  for (const char* reply : hard_bounces) {
+    Verdict v = testing::Shipped().Classify(reply, scratch.get());
+    EXPECT_TRUE(v.hard_bounce) << reply << " decided by " << v.rule << " as " << CategoryName(v.category);
+  }
+}
+
 TEST(Facets, SideAndVetoUnlessAreChecked) {
   ClassifierBuilder b;
   ASSERT_TRUE(b.AddDefaults().ok());
