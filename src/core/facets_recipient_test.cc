@@ -32,6 +32,7 @@ TEST(FacetsRecipient, MailboxUnavailableInOtherWordsAndLanguages) {
       {"550 5.2.1 Skrzynka niedostępna", Category::recipient_unavailable},
       {"Requested action not taken: mailbox unavailable. Reject due to policy restrictions", Category::policy_rejected},
       {"450 Requested mail action not taken: mailbox unavailable", Category::recipient_unavailable},
+      {"421 Requested action not taken: mailbox unavailable", Category::recipient_unavailable},
       {"451 Postfach vorübergehend nicht verfügbar", Category::recipient_unavailable},
   };
   testing::ExpectCategories(std::begin(cases), std::end(cases));
@@ -46,6 +47,9 @@ TEST(FacetsRecipient, RecipientRefusedByTheDirectory) {
       {"554 5.7.1 <ann@example.org>: Recipient address rejected: Access denied", Category::policy_rejected},
       {"550 5.4.1 All recipient addresses rejected : Access denied", Category::policy_rejected},
       {"550 5.4.1 Recipient address rejected: Relay access denied", Category::relay_denied},
+      // A 4xx with 4.4.1 (no answer from the host) is not the directory's verdict.
+      {"450 4.4.1 Recipient address rejected: Access denied", Category::policy_rejected},
+      {"421 4.4.1 Access denied for recipient", Category::policy_rejected},
   };
   testing::ExpectCategories(std::begin(cases), std::end(cases));
 }
@@ -70,6 +74,7 @@ TEST(FacetsRecipient, EmptyListsSyntaxAndSwitchedOffWords) {
   const testing::ReplyCase cases[] = {
       {"550 The distribution list all@example.org has no members", Category::recipient_not_found},
       {"550 Empty mailing list", Category::recipient_not_found},
+      {"451 4.3.0 The distribution list is empty, try again later", Category::recipient_unavailable},
       {"550 invalid local name syntax", Category::invalid_address},
       {"553 Mailbox name not allowed: bad syntax", Category::invalid_address},
       {"550 Konto wyłączone", Category::recipient_unavailable},

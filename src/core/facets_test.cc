@@ -846,12 +846,43 @@ TEST(Facets, ADomainNotHostedHereIsNoHardBounce) {
       "550 5.1.1 User unknown",
       "550 5.1.2 Domain example.invalid does not exist",
       "550 No such user here",
+      // The user, not the domain, is what is not found.
+      "550 5.1.1 <bob@example.org>: user does not exist in this domain, not found in our system",
+      "550 5.1.1 No such user here. This domain is hosted here but the user is not in our database",
+      "550 5.1.1 Recipient domain example.org: mailbox not registered in our system",
   };
   auto scratch = testing::Shipped().NewScratch();
   for (const char* reply : hard_bounces) {
     Verdict v = testing::Shipped().Classify(reply, scratch.get());
     EXPECT_TRUE(v.hard_bounce) << reply << " decided by " << v.rule << " as " << CategoryName(v.category);
   }
+}
+
+// Veto words of round 8 that are narrow enough to leave the plain
+// "user unknown" around them a hard bounce, and logins in the round's
+// new languages that are about the account, not a recipient.
+TEST(Facets, RoundEightVetoesLeavePlainUnknownUsersAlone) {
+  const char* hard_bounces[] = {
+      "550 5.1.1 <bob@example.org>: User unknown; the subject was: hello",
+      "550 5.1.1 User unknown, filter rule matched",
+      "550 5.1.1 User unknown (external mail)",
+      "550 5.1.1 User unknown in list",
+      "550 5.1.1 The email address you entered couldn't be found, check filter settings",
+      "550 5.1.1 <bob@example.org>: Recipient address rejected: User unknown (could not verify recipient)",
+  };
+  auto scratch = testing::Shipped().NewScratch();
+  for (const char* reply : hard_bounces) {
+    Verdict v = testing::Shipped().Classify(reply, scratch.get());
+    EXPECT_TRUE(v.hard_bounce) << reply << " decided by " << v.rule << " as " << CategoryName(v.category);
+  }
+  const char* logins[] = {
+      "550 Kullanıcı adı veya şifre geçersiz",
+      "535 5.7.8 Kullanıcı adı veya şifre geçersiz",
+      "550 Tên người dùng hoặc mật khẩu không tồn tại",
+      "550 Nama pengguna atau kata sandi tidak ditemukan",
+      "550 Felhasználónév vagy jelszó ismeretlen",
+  };
+  testing::ExpectNoHardBounce(std::begin(logins), std::end(logins));
 }
 
 TEST(Facets, SideAndVetoUnlessAreChecked) {
