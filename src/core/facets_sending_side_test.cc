@@ -163,11 +163,13 @@ TEST(SendingSide, TheTextOutranksACodeAlone) {
 }
 
 TEST(SendingSide, NearMissesAreNotHardBounces) {
+  // Each with a 5.1.1 beside it, which would make it a hard bounce if the
+  // round's words did not say what the reply is about.
   const char* not_hard_bounces[] = {
-      "553 Message blocked",
-      "553 From <a@example.org>, message blocked.",
+      "553 5.1.1 Message blocked",
+      "553 5.1.1 From <a@example.org>, message blocked.",
       "550 5.1.1 Client host rejected",
-      "550 Invalid IP",
+      "550 5.1.1 Invalid IP",
       "550 5.1.1 Sender verify failed: the account or domain may not exist",
       "550 Verification failed for <a@example.com>. The account or domain may not exist. Sender verify failed",
       "550 5.1.1 The sending account is disabled",
@@ -177,6 +179,34 @@ TEST(SendingSide, NearMissesAreNotHardBounces) {
       "550 5.1.1 Ratelimit \"to\" exceeded",
   };
   testing::ExpectNoHardBounce(std::begin(not_hard_bounces), std::end(not_hard_bounces));
+}
+
+// The round's words beside a reply that does say the recipient is unknown:
+// the address evidence stands.
+TEST(SendingSide, AnUnknownUserBesideTheRoundsWordsStaysAHardBounce) {
+  const char* hard_bounces[] = {
+      "550 5.1.1 <bob@example.com>: Recipient address rejected: User unknown in virtual mailbox table; message rejected",
+      "553 Sorry, no mailbox here by that name. Message rejected",
+      "550 5.1.1 User unknown. Message rejected.",
+  };
+  auto scratch = testing::Shipped().NewScratch();
+  for (const char* reply : hard_bounces) {
+    Verdict v = testing::Shipped().Classify(reply, scratch.get());
+    EXPECT_TRUE(v.hard_bounce) << reply << " decided by " << v.rule << " as " << CategoryName(v.category);
+  }
+  const testing::ReplyCase cases[] = {
+      // A status after the words, as qmail writes it, leaves them the last words.
+      {"553 Message blocked (#5.7.1)", Category::policy_rejected},
+      {"553 You are not allowed to send e-mail. (#5.7.1)", Category::sender_blacklisted},
+      {"550 You are not allowed to send from this address", Category::sender_blacklisted},
+      // A rate limit with no party named is the IP's, as the seen tables read it.
+      {"421 Sorry, rate limit exceeded, try later", Category::ip_rate_limited},
+      {"421 4.7.0 You have exceeded the rate limit, try later", Category::ip_rate_limited},
+      // The HELO's IP literal is a protocol matter, not the sending IP refused.
+      {"501 5.5.2 Invalid IP address literal in EHLO", Category::protocol_error},
+      {"450 unverschlüsselte übertragung nicht erlaubt", Category::auth_policy},
+  };
+  testing::ExpectCategories(std::begin(cases), std::end(cases));
 }
 
 }  // namespace
