@@ -189,11 +189,7 @@ TEST(SendingSide, AnUnknownUserBesideTheRoundsWordsStaysAHardBounce) {
       "553 Sorry, no mailbox here by that name. Message rejected",
       "550 5.1.1 User unknown. Message rejected.",
   };
-  auto scratch = testing::Shipped().NewScratch();
-  for (const char* reply : hard_bounces) {
-    Verdict v = testing::Shipped().Classify(reply, scratch.get());
-    EXPECT_TRUE(v.hard_bounce) << reply << " decided by " << v.rule << " as " << CategoryName(v.category);
-  }
+  testing::ExpectHardBounce(std::begin(hard_bounces), std::end(hard_bounces));
   const testing::ReplyCase cases[] = {
       // A status after the words, as qmail writes it, leaves them the last words.
       {"553 Message blocked (#5.7.1)", Category::policy_rejected},

@@ -614,11 +614,7 @@ TEST(Facets, HardBounceNeedsWordsThatTheAddressIsBad) {
       "550 The email address you entered couldn't be found",
       "550 User unknown",
   };
-  auto scratch = testing::Shipped().NewScratch();
-  for (const char* reply : hard_bounces) {
-    Verdict v = testing::Shipped().Classify(reply, scratch.get());
-    EXPECT_TRUE(v.hard_bounce) << reply << " decided by " << v.rule << " as " << CategoryName(v.category);
-  }
+  testing::ExpectHardBounce(std::begin(hard_bounces), std::end(hard_bounces));
 }
 
 // Real replies from public sources (tests/data/replies/hard-bounce.jsonl and
@@ -822,11 +818,7 @@ TEST(Facets, HardBounceRoundEightFamilies) {
       "550 Địa chỉ người nhận không tồn tại",
       "550 Penerima tidak ditemukan",
   };
-  auto scratch = testing::Shipped().NewScratch();
-  for (const char* reply : hard_bounces) {
-    Verdict v = testing::Shipped().Classify(reply, scratch.get());
-    EXPECT_TRUE(v.hard_bounce) << reply << " decided by " << v.rule << " as " << CategoryName(v.category);
-  }
+  testing::ExpectHardBounce(std::begin(hard_bounces), std::end(hard_bounces));
 }
 
 // A host that is not (or no longer) the recipient domain's mail server
@@ -851,11 +843,7 @@ TEST(Facets, ADomainNotHostedHereIsNoHardBounce) {
       "550 5.1.1 No such user here. This domain is hosted here but the user is not in our database",
       "550 5.1.1 Recipient domain example.org: mailbox not registered in our system",
   };
-  auto scratch = testing::Shipped().NewScratch();
-  for (const char* reply : hard_bounces) {
-    Verdict v = testing::Shipped().Classify(reply, scratch.get());
-    EXPECT_TRUE(v.hard_bounce) << reply << " decided by " << v.rule << " as " << CategoryName(v.category);
-  }
+  testing::ExpectHardBounce(std::begin(hard_bounces), std::end(hard_bounces));
 }
 
 // Veto words of round 8 that are narrow enough to leave the plain
@@ -870,11 +858,7 @@ TEST(Facets, RoundEightVetoesLeavePlainUnknownUsersAlone) {
       "550 5.1.1 The email address you entered couldn't be found, check filter settings",
       "550 5.1.1 <bob@example.org>: Recipient address rejected: User unknown (could not verify recipient)",
   };
-  auto scratch = testing::Shipped().NewScratch();
-  for (const char* reply : hard_bounces) {
-    Verdict v = testing::Shipped().Classify(reply, scratch.get());
-    EXPECT_TRUE(v.hard_bounce) << reply << " decided by " << v.rule << " as " << CategoryName(v.category);
-  }
+  testing::ExpectHardBounce(std::begin(hard_bounces), std::end(hard_bounces));
   const char* logins[] = {
       "550 Kullanıcı adı veya şifre geçersiz",
       "535 5.7.8 Kullanıcı adı veya şifre geçersiz",

@@ -51,4 +51,13 @@ inline void ExpectNoHardBounce(const char* const* begin, const char* const* end)
   }
 }
 
+// Replies the shipped rule base must report as hard bounces.
+inline void ExpectHardBounce(const char* const* begin, const char* const* end) {
+  auto scratch = Shipped().NewScratch();
+  for (const char* const* reply = begin; reply != end; ++reply) {
+    Verdict v = Shipped().Classify(*reply, scratch.get());
+    EXPECT_TRUE(v.hard_bounce) << *reply << " decided by " << v.rule << " as " << CategoryName(v.category);
+  }
+}
+
 }  // namespace rebound::testing
