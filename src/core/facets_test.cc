@@ -1015,6 +1015,8 @@ TEST(Facets, HardBounceRoundNineFamilies) {
       "550 5.1.1 User unknown; TLS is mandatory for this domain",
       "550 5.1.1 Recipient unknown: message was not delivered over a secure connection",
       "550 5.1.1 Unknown user (STARTTLS handshake failed)",
+      "550 5.1.1 User unknown; certificate verify failed",
+      "550 5.1.1 Unknown recipient (untrusted root in the chain)",
       // The sender's account or address in other languages.
       "550 Konto nadawcy nie istnieje",
       "550 Afsenderens konto er deaktiveret, afsenderadressen findes ikke",
@@ -1022,6 +1024,8 @@ TEST(Facets, HardBounceRoundNineFamilies) {
       "550 Contul expeditorului este dezactivat",
       // "Senders" advised, but the subject is the sender.
       "550 Sender address unknown. Senders should use a valid address",
+      "550 Sender unknown. Senders may not relay through this host",
+      "550 Unknown sender; senders can't use this server",
   };
   testing::ExpectNoHardBounce(std::begin(not_hard_bounces), std::end(not_hard_bounces));
   const char* hard_bounces[] = {
