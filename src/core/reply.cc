@@ -301,6 +301,23 @@ Reply ReplyParser::Parse(std::string_view raw) {
   if (size_t n = ParseEnhancedStatus(s.substr(body), &r.status)) {
     if (r.code == 0 || r.status.klass == r.code / 100) body += n;
     else r.status = EnhancedStatus();
+  } else if (r.code != 0) {
+    // A status behind a marker or a gateway's tag: Cisco IronPort's and
+    // qmail's "550 #5.1.0 Address rejected", Barracuda's "550 cuda_nsu 5.4.1
+    // [x]: ...". The tag is one word with an underscore, so a word of the
+    // text before a number is none. Only the status is read; the text keeps
+    // marker, tag and status, as the rules written for it expect.
+    size_t at = body;
+    if (at < s.size() && s[at] == '#') {
+      ++at;
+    } else {
+      bool underscore = false;
+      size_t w = at;
+      while (w < s.size() && w - at < 24 && (IsAsciiAlnum(s[w]) || s[w] == '_')) underscore |= s[w++] == '_';
+      if (underscore && w < s.size() && s[w] == ' ') at = w + 1;
+    }
+    EnhancedStatus behind;
+    if (at != body && ParseEnhancedStatus(s.substr(at), &behind) && behind.klass == r.code / 100) r.status = behind;
   }
 
   // Join the reply's lines, dropping each line's repeated code and status.

@@ -216,4 +216,29 @@ TEST(EnhancedStatus, RejectsLookalikes) {
 }
 
 }  // namespace
+
+// Round 9 (docs/generalization.md, "Hard bounces, round 9"): a status behind
+// a marker (Cisco IronPort's and qmail's '#') or a gateway's tag of one word
+// with an underscore (Barracuda's cuda_nsu) is read; the text is left as it
+// came, tag and status included, for the rules written for it.
+TEST(ReplyParser, StatusBehindAMarkerOrAGatewayTag) {
+  ReplyParser p;
+  Reply r = p.Parse("550 cuda_nsu 5.4.1 [a@example.org]: Recipient address rejected: Access denied");
+  EXPECT_EQ(r.code, 550);
+  EXPECT_EQ(Status(r), "5.4.1");
+  EXPECT_EQ(r.text, "cuda_nsu 5.4.1 [a@example.org]: Recipient address rejected: Access denied");
+  r = p.Parse("smtp;450 cuda_nsu 4.7.1 <a@example.org>: Recipient address rejected: Policy Rejection");
+  EXPECT_EQ(Status(r), "4.7.1");
+  r = p.Parse("553 #5.1.8 Domain of sender address <n@shop.example> does not exist");
+  EXPECT_EQ(Status(r), "5.1.8");
+  EXPECT_EQ(r.text, "#5.1.8 Domain of sender address <n@shop.example> does not exist");
+  r = p.Parse("550 #5.1.0 Address rejected.");
+  EXPECT_EQ(Status(r), "5.1.0");
+  // Not a tag: a plain word, a status of another class, no space after it.
+  EXPECT_EQ(Status(p.Parse("550 Mailbox 5.1.1 unknown")), "");
+  EXPECT_EQ(Status(p.Parse("550 cuda_nsu 4.7.1 blocked")), "");
+  EXPECT_EQ(Status(p.Parse("550 cuda_nsu:5.1.1 unknown")), "");
+  EXPECT_EQ(Status(p.Parse("550 #5.1.1.2 unknown")), "");
+}
+
 }  // namespace rebound
