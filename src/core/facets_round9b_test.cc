@@ -47,7 +47,9 @@ TEST(RoundNineB, ALoginRefusedForASuspendedAccountIsTheSendersAccount) {
       {"535 Mail server has been suspended", Category::sender_account_unavailable},
       {"535 5.7.3 Service disabled for this customer", Category::sender_account_unavailable},
       {"530 5.7.0 Account suspended for abuse", Category::sender_account_unavailable},
-      // Near miss: the same words answering RCPT speak of the recipient.
+      // Near misses: the same words answering RCPT speak of the recipient; a
+      // failed login whose method is disabled is a failed login.
+      {"535 5.7.139 Authentication unsuccessful, basic authentication is disabled.", Category::auth_failed},
       {"550 5.2.1 Mailbox has been suspended", Category::recipient_unavailable},
   };
   testing::ExpectCategories(std::begin(cases), std::end(cases));
