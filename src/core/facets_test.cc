@@ -1073,12 +1073,17 @@ TEST(Facets, ReviewRoundNineNoRoomIsNotNoSuchUser) {
       {"452 Der er ikke nok plads hos modtageren, prøv igen senere", Category::mailbox_full},
       {"550 Det finnes ikke nok lagringsplass for mottakeren", Category::mailbox_full},
       {"552 Mottakerens postkasse er full", Category::mailbox_full},
+      {"550 Det finns inte någon ledig plats i mottagarens brevlåda", Category::mailbox_full},
+      {"550 Der er ikke plads nok i modtagerens postkasse", Category::mailbox_full},
+      {"550 Mottagarens brevlåda har inte tillräckligt med ledigt utrymme", Category::mailbox_full},
   };
   testing::ExpectCategories(std::begin(full), std::end(full));
   const char* const not_hard[] = {
       "552 5.2.2 Det finns inte tillräckligt med utrymme i mottagarens brevlåda",
       "550 Der findes ikke nok plads i modtagerens postkasse",
       "550 Det finnes ikke nok lagringsplass for mottakeren",
+      "550 Det finns inte någon ledig plats i mottagarens brevlåda",
+      "550 Det finnes ikke ledig plass hos mottakeren",
   };
   testing::ExpectNoHardBounce(std::begin(not_hard), std::end(not_hard));
   const char* const hard[] = {
