@@ -26,6 +26,18 @@ TEST(RoundNineB, TheHeloNameJudgedIsTheSendersSetup) {
       {"501 5.5.1 HELO/EHLO requires domain address", Category::protocol_error},
       {"502 Use HELO/EHLO first", Category::protocol_error},
       {"550 5.7.1 Service unavailable, Helo domain is listed in Spamhaus.", Category::ip_blacklisted},
+      // Review of round 9: the greeting's place in the dialogue, worded with
+      // the verbs that judge a name ('must', 'is', 'not'), is still protocol.
+      {"503 5.5.1 HELO must be issued first", Category::protocol_error},
+      {"503 HELO/EHLO must be sent before MAIL", Category::protocol_error},
+      {"503 5.5.1 EHLO is required before MAIL FROM", Category::protocol_error},
+      {"502 5.5.2 EHLO not supported", Category::protocol_error},
+      {"503 5.5.1 EHLO was already given", Category::protocol_error},
+      {"503 Duplicate HELO", Category::protocol_error},
+      {"500 HELO not recognized", Category::protocol_error},
+      // ... while a judged name that mentions no order still is the setup.
+      {"550 5.7.1 HELO was not fully qualified", Category::auth_policy},
+      {"554 Your HELO name must resolve to an A record", Category::auth_policy},
   };
   testing::ExpectCategories(std::begin(cases), std::end(cases));
 }
@@ -38,8 +50,27 @@ TEST(RoundNineB, LapsedCredentialsAreAFailedLogin) {
       {"421 4.7.0 Please re-authenticate and try again", Category::auth_failed},
       // Near miss: a recipient's mailbox that expired is not a login.
       {"550 5.2.1 Mailbox expired and closed", Category::recipient_unavailable},
+      // Review of round 9: a recipient's mailbox whose password lapsed is not
+      // the client's credentials; a login's token still is.
+      {"550 5.2.1 Mailbox unavailable: the user password has expired", Category::recipient_not_found},
+      {"454 4.7.0 Session token expired, log in again", Category::auth_failed},
+      {"535 5.7.8 Refresh token has been revoked", Category::auth_failed},
   };
   testing::ExpectCategories(std::begin(cases), std::end(cases));
+}
+
+// Review of round 9: a token that is no login's is not a failed login.
+TEST(RoundNineB, AListsTokenIsNoLogin) {
+  const char* const replies[] = {
+      "550 Confirmation token expired, please subscribe again",
+      "550 Unsubscribe token has expired",
+      "550 Download link token was revoked",
+  };
+  auto scratch = testing::Shipped().NewScratch();
+  for (const char* reply : replies) {
+    Verdict v = testing::Shipped().Classify(reply, scratch.get());
+    EXPECT_NE(v.category, Category::auth_failed) << reply << " decided by " << v.rule;
+  }
 }
 
 TEST(RoundNineB, ALoginRefusedForASuspendedAccountIsTheSendersAccount) {

@@ -1060,4 +1060,38 @@ TEST(Facets, HardBounceRoundNineFamilies) {
   EXPECT_EQ(v.category, Category::recipient_not_found) << v.rule;
 }
 
+// Review of round 9: 'finns inte' / 'findes ikke' / 'finnes ikke' is also
+// 'there is not'; beside the recipient's genitive ('mottagarens') a mailbox
+// without room read as a mailbox that does not exist. Room words in Swedish,
+// Danish and Norwegian make it a full mailbox, never a hard bounce; the
+// recipient who does not exist still is one.
+TEST(Facets, ReviewRoundNineNoRoomIsNotNoSuchUser) {
+  const testing::ReplyCase full[] = {
+      {"552 5.2.2 Det finns inte tillräckligt med utrymme i mottagarens brevlåda", Category::mailbox_full},
+      {"552 Det finns inte plats i mottagarens inkorg", Category::mailbox_full},
+      {"550 Der findes ikke nok plads i modtagerens postkasse", Category::mailbox_full},
+      {"452 Der er ikke nok plads hos modtageren, prøv igen senere", Category::mailbox_full},
+      {"550 Det finnes ikke nok lagringsplass for mottakeren", Category::mailbox_full},
+      {"552 Mottakerens postkasse er full", Category::mailbox_full},
+      {"550 Det finns inte någon ledig plats i mottagarens brevlåda", Category::mailbox_full},
+      {"550 Der er ikke plads nok i modtagerens postkasse", Category::mailbox_full},
+      {"550 Mottagarens brevlåda har inte tillräckligt med ledigt utrymme", Category::mailbox_full},
+  };
+  testing::ExpectCategories(std::begin(full), std::end(full));
+  const char* const not_hard[] = {
+      "552 5.2.2 Det finns inte tillräckligt med utrymme i mottagarens brevlåda",
+      "550 Der findes ikke nok plads i modtagerens postkasse",
+      "550 Det finnes ikke nok lagringsplass for mottakeren",
+      "550 Det finns inte någon ledig plats i mottagarens brevlåda",
+      "550 Det finnes ikke ledig plass hos mottakeren",
+  };
+  testing::ExpectNoHardBounce(std::begin(not_hard), std::end(not_hard));
+  const char* const hard[] = {
+      "550 Mottagarens adress finns inte",
+      "550 5.1.1 Modtageren findes ikke",
+      "550 Brukeren finnes ikke",
+  };
+  testing::ExpectHardBounce(std::begin(hard), std::end(hard));
+}
+
 }  // namespace rebound

@@ -316,8 +316,13 @@ Reply ReplyParser::Parse(std::string_view raw) {
       while (w < s.size() && w - at < 24 && (IsAsciiAlnum(s[w]) || s[w] == '_')) underscore |= s[w++] == '_';
       if (underscore && w < s.size() && s[w] == ' ') at = w + 1;
     }
+    // The subject is one digit (RFC 3463 has x.0 to x.7): a number written
+    // with thousands dots behind a tag ("552 max_size 5.242.880 bytes") is
+    // no status.
     EnhancedStatus behind;
-    if (at != body && ParseEnhancedStatus(s.substr(at), &behind) && behind.klass == r.code / 100) r.status = behind;
+    if (at != body && ParseEnhancedStatus(s.substr(at), &behind) && behind.klass == r.code / 100 &&
+        at + 3 < s.size() && s[at + 3] == '.')
+      r.status = behind;
   }
 
   // Join the reply's lines, dropping each line's repeated code and status.

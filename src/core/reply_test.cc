@@ -239,6 +239,13 @@ TEST(ReplyParser, StatusBehindAMarkerOrAGatewayTag) {
   EXPECT_EQ(Status(p.Parse("550 cuda_nsu 4.7.1 blocked")), "");
   EXPECT_EQ(Status(p.Parse("550 cuda_nsu:5.1.1 unknown")), "");
   EXPECT_EQ(Status(p.Parse("550 #5.1.1.2 unknown")), "");
+  // Review of round 9: a number with thousands dots behind a tag or a '#'
+  // is a size or a count, not a status (RFC 3463 subjects are one digit).
+  EXPECT_EQ(Status(p.Parse("552 max_size 5.242.880 bytes exceeded")), "");
+  EXPECT_EQ(Status(p.Parse("452 msg_count 4.000.000 messages queued")), "");
+  EXPECT_EQ(Status(p.Parse("552 #5.242.880 bytes is the limit")), "");
+  EXPECT_EQ(Status(p.Parse("550 #12 5.7.1 rejected")), "");
+  EXPECT_EQ(Status(p.Parse("450 #4.2.2 Mailbox full")), "4.2.2");
 }
 
 }  // namespace rebound
