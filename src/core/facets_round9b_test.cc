@@ -92,11 +92,7 @@ TEST(RoundNineB, NoneOfTheseIsAHardBounce) {
       "550 5.1.1 HELO must have a dot",
       "535 Mail server has been suspended",
   };
-  auto scratch = testing::Shipped().NewScratch();
-  for (const char* reply : replies) {
-    Verdict v = testing::Shipped().Classify(reply, scratch.get());
-    EXPECT_FALSE(v.hard_bounce) << reply;
-  }
+  testing::ExpectNoHardBounce(std::begin(replies), std::end(replies));
 }
 
 }  // namespace
