@@ -1,0 +1,84 @@
+// Round 10c (docs/generalization.md, "Round 10c"): an address status under
+// words that plainly speak of something else (a login, a part of the message,
+// the dialogue's order, the client's connection, the sender's time limit)
+// does not suppress the address. Each family in wordings of our own; the
+// near misses are address replies that share a word and must still suppress.
+#include <gtest/gtest.h>
+
+#include "core/shipped_classifier_test_util.h"
+#include "rebound/classifier.h"
+
+namespace rebound {
+namespace {
+
+TEST(RoundTenC, ALoginUnderAnAddressStatusIsNoHardBounce) {
+  const char* const replies[] = {
+      "550 5.1.1 Incorrect user or password",
+      "550 5.1.1 Wrong username/password combination",
+      "553 5.1.3 Login and password do not match",
+      "550 5.1.1 Authentication credentials invalid.",
+      "550 5.1.1 Your password was rejected",
+      "550 5.1.1 Invalid credential",
+      "550 5.1.1 No authentication type succeeded",
+      "550 5.1.1 Authentication mechanism not supported",
+      "550 5.1.1 Authentication type is not specified",
+      "550 5.1.1 Authentication exchange cancelled",
+      "550 5.1.1 Login fail. Use an authorization code to log in",
+      "550 5.1.1 Authentification required",
+      "550 5.1.1 Authentification failed for this user",
+      "550 5.1.1 Already authenticated",
+      "550 5.1.1 AUTH not available on this port",
+      "550 5.1.1 请使用授权码登录",
+  };
+  testing::ExpectNoHardBounce(std::begin(replies), std::end(replies));
+}
+
+TEST(RoundTenC, APartOfTheMessageOrDialogueIsNoHardBounce) {
+  const char* const replies[] = {
+      "550 5.1.1 Invalid setting: Tracking.OpenLevel",
+      "550 5.1.1 Required headers not found",
+      "550 5.1.1 Invalid priority value",
+      "550 5.1.1 Header not terminated by CRLF",
+      "550 5.1.1 Lone LF in headers",
+      "550 5.1.1 JSON parsing error in request",
+      "550 5.1.1 Unsupported charset in header",
+      "550 5.1.1 Content-Type header is malformed",
+      "550 5.1.1 Please say RCPT first",
+      "550 5.1.1 Must have sender and recipient first",
+      "550 5.1.1 Multiple MAIL FROM commands not allowed",
+      "550 5.1.1 RCPT TO must not be empty",
+      "550 5.1.1 Protocol violation",
+      "550 5.1.1 Unimplemented command",
+      "550 5.1.1 You are not allowed to connect",
+      "550 5.1.1 Connection refused by policy",
+      "550 5.1.1 Exceeded max time without delivery",
+      "550 5.1.1 Maximum queue time exceeded",
+  };
+  testing::ExpectNoHardBounce(std::begin(replies), std::end(replies));
+}
+
+// Near misses: the address itself judged, beside the same words.
+TEST(RoundTenC, TheAddressJudgedStillSuppresses) {
+  const char* const replies[] = {
+      "550 5.1.1 <jo@example.com>: Recipient address rejected: User unknown in virtual mailbox table",
+      "553 5.1.3 Invalid characters in recipient address",
+      "550 5.1.1 The email account that you tried to reach does not exist",
+      "550 5.1.1 User unknown",
+      "550 5.1.1 No such user here",
+  };
+  testing::ExpectHardBounce(std::begin(replies), std::end(replies));
+}
+
+// The families veto; they decide nothing new on their own: a login's words
+// with a login's code are still a failed login, an unknown user still is one.
+TEST(RoundTenC, TheVetoWordsKeepTheirCategories) {
+  const testing::ReplyCase cases[] = {
+      {"535 5.7.8 Incorrect user or password", Category::auth_failed},
+      {"530 5.7.0 Authentification required", Category::auth_policy},
+      {"550 5.1.1 User unknown", Category::recipient_not_found},
+  };
+  testing::ExpectCategories(std::begin(cases), std::end(cases));
+}
+
+}  // namespace
+}  // namespace rebound
