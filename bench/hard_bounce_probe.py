@@ -12,7 +12,10 @@ Some texts carry their meaning only in their own code ("Ok: queued as ...",
 "please say MAIL first"); under another code they say nothing, and the
 status rightly decides. So this is a probe to read, not a gate.
 
-Usage: bench/hard_bounce_probe.py [path/to/rebound] [--examples N]
+Usage: bench/hard_bounce_probe.py [path/to/rebound] [--examples N] [--prefix TEXT]
+--prefix puts TEXT in front instead of "550 5.1.1 " (for example Postfix's
+"550 5.7.1 <jo@example.com>: Recipient address rejected: ", whose restriction
+texts say why a recipient was refused, mostly not that it does not exist).
 Never reads tests/data/replies-unseen.
 """
 import collections
@@ -44,6 +47,11 @@ def main():
         at = argv.index("--examples")
         examples = int(argv[at + 1])
         del argv[at:at + 2]
+    prefix = ADDRESS_CODE
+    if "--prefix" in argv:
+        at = argv.index("--prefix")
+        prefix = argv[at + 1]
+        del argv[at:at + 2]
     rebound = argv[0] if argv else os.path.join(REPO, "build/release/src/cli/rebound")
     probes = []  # (label, text)
     for path in sorted(glob.glob(os.path.join(REPO, "tests/data/replies/*.jsonl"))):
@@ -55,7 +63,7 @@ def main():
                 continue
             text = strip_code(row["reply"].replace("\n", " "))
             if text:
-                probes.append((row["category"], ADDRESS_CODE + text))
+                probes.append((row["category"], prefix + text))
     feed = "".join(json.dumps({"reply": t}, ensure_ascii=False) + "\n" for _, t in probes)
     out = subprocess.run([rebound, "classify", "--format", "json", "--jsonl", "-i", "-"], input=feed,
                          capture_output=True, text=True, check=True).stdout.splitlines()
@@ -65,7 +73,7 @@ def main():
         if json.loads(record)["hard_bounce"]:
             suppressed[label].append(text)
     total = sum(len(v) for v in suppressed.values())
-    print(f"{len(probes)} seen texts about something else, under {ADDRESS_CODE.strip()}: "
+    print(f"{len(probes)} seen texts about something else, after {prefix.strip()!r}: "
           f"{total} would suppress the address")
     for label, texts in sorted(suppressed.items(), key=lambda kv: -len(kv[1])):
         print(f"  {len(texts):4d}  labelled {label}")

@@ -53,6 +53,12 @@ TEST(RoundTenC, APartOfTheMessageOrDialogueIsNoHardBounce) {
       "550 5.1.1 Connection refused by policy",
       "550 5.1.1 Exceeded max time without delivery",
       "550 5.1.1 Maximum queue time exceeded",
+      // The sending side refused or asked for TLS, with the recipient named.
+      "550 5.1.1 <jo@example.com>: Recipient address rejected: Your IP(192.0.2.4) is filtered",
+      "550 5.1.1 Delivery to jo@example.com failed: your mail server has been blocked",
+      "550 5.1.1 <jo@example.com>: Recipient address rejected: the sending IP is listed",
+      "550 5.1.1 <jo@example.com>: Recipient address rejected: Your sender domain is required to send via an encrypted SMTP session",
+      "550 5.1.1 <jo@example.com>: you must deliver mail over a secure connection",
   };
   testing::ExpectNoHardBounce(std::begin(replies), std::end(replies));
 }
@@ -65,6 +71,8 @@ TEST(RoundTenC, TheAddressJudgedStillSuppresses) {
       "550 5.1.1 The email account that you tried to reach does not exist",
       "550 5.1.1 User unknown",
       "550 5.1.1 No such user here",
+      // A user unknown beside a host that is named but not judged.
+      "550 5.1.1 <jo@example.com>: Recipient address rejected: User unknown; your host was not judged",
   };
   testing::ExpectHardBounce(std::begin(replies), std::end(replies));
 }
