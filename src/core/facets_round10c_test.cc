@@ -77,6 +77,23 @@ TEST(RoundTenC, TheAddressJudgedStillSuppresses) {
   testing::ExpectHardBounce(std::begin(replies), std::end(replies));
 }
 
+// A command's syntax shown with a placeholder is the command's form: a
+// protocol error, never a verdict on the address it carried.
+TEST(RoundTenC, ACommandsUsageIsAProtocolError) {
+  const testing::ReplyCase cases[] = {
+      {"501 5.5.4 Syntax: RCPT TO:<address>", Category::protocol_error},
+      {"501 Usage: MAIL FROM: <address> [SIZE=n]", Category::protocol_error},
+      {"501 5.5.2 Expected RCPT argument syntax of TO:<mailbox>", Category::protocol_error},
+      {"501 syntax is RCPT TO:<forward-path>", Category::protocol_error},
+      // Near misses: the address itself said to be badly written.
+      {"501 5.1.3 Bad recipient address syntax", Category::invalid_address},
+      {"553 5.1.3 The recipient address <jo@example> is not a valid RFC-5321 address", Category::invalid_address},
+  };
+  testing::ExpectCategories(std::begin(cases), std::end(cases));
+  const char* const replies[] = {"501 5.1.3 Syntax: RCPT TO:<address>"};
+  testing::ExpectNoHardBounce(std::begin(replies), std::end(replies));
+}
+
 // The families veto; they decide nothing new on their own: a login's words
 // with a login's code are still a failed login, an unknown user still is one.
 TEST(RoundTenC, TheVetoWordsKeepTheirCategories) {
