@@ -353,6 +353,18 @@ bool ReadByFormatStage(const Reading& r, Extraction* ex) {
       if (!seen) unique.push_back(std::move(c));
     }
     ex->recipients = std::move(unique);
+    // A delivery-status part was there but named no recipient the reader
+    // could use ("Final-Recipient: rfc822; @host"): when it holds exactly
+    // one recipient block and the text one recipient, the block is that
+    // recipient's, and its Status says more than a code-less reason line.
+    if (r.found.dsn && ex->recipients.size() == 1 && ex->recipients[0].status.empty()) {
+      std::string status, remote_mta;
+      if (LoneBlockFields(r.dsn_fields, &status, &remote_mta)) {
+        Candidate& c = ex->recipients[0];
+        c.status = std::move(status);
+        if (c.remote_mta.empty()) c.remote_mta = std::move(remote_mta);
+      }
+    }
     if (!ex->recipients.empty()) return true;
   }
   return false;
