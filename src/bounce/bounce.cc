@@ -18,6 +18,7 @@
 #include "rebound/bounce.h"
 
 #include <algorithm>
+#include <cctype>
 
 #include "bounce/dsn.h"
 #include "bounce/extract.h"
@@ -207,6 +208,27 @@ bool TellsCommand(const ExtractorEntry& e, std::string_view report_kind) {
 // Fills in what a DSN's fields leave out (the SMTP command, sometimes the
 // diagnostic) from the human-readable part. With every diagnostic present
 // only the texts that tell the command are worth reading.
+// A line of the bounce's own words that names the recipient and then says,
+// after a colon, what became of it ("Delivery to a@b failed with error:
+// 550 ...", "<a@b>: mailbox unavailable"): the text after that colon, or ""
+// when no line does. A line that only introduces (nothing after the colon)
+// or names the address after its colon (a "To:" field) says nothing of it.
+std::string LineNamingRecipient(std::string_view own, std::string_view rcpt) {
+  if (rcpt.empty()) return "";
+  for (size_t at = IFind(own, rcpt); at != std::string_view::npos; at = IFind(own, rcpt, at + rcpt.size())) {
+    size_t eol = own.find('\n', at);
+    if (eol == std::string_view::npos) eol = own.size();
+    std::string_view rest = own.substr(at + rcpt.size(), eol - at - rcpt.size());
+    size_t colon = rest.find(':');
+    if (colon == std::string_view::npos) continue;
+    std::string_view said = Trim(rest.substr(colon + 1));
+    if (said.size() < 8 || std::none_of(said.begin(), said.end(), [](char ch) { return std::isalpha(static_cast<unsigned char>(ch)); }))
+      continue;
+    return std::string(said);
+  }
+  return "";
+}
+
 void CompleteFromText(const Context& ctx, Extraction* ex) {
   bool missing = false;
   for (auto& c : ex->recipients) {
@@ -246,10 +268,18 @@ void CompleteFromText(const Context& ctx, Extraction* ex) {
           c.command = CommandOfQuotedReply(lines, c.diagnostic);
     }
   }
-  // Still no diagnostic: the human-readable part is all there is.
+  // Still no diagnostic: a line of the bounce's own words that names the
+  // recipient and says after a colon what became of it; else the
+  // human-readable part is all there is.
   std::string fallback;
   for (auto& c : ex->recipients) {
     if (!c.diagnostic.empty()) continue;
+    if (std::string said = LineNamingRecipient(std::string_view(ctx.text).substr(0, ProseEndOf(ctx)), c.recipient);
+        !said.empty()) {
+      c.diagnostic = std::move(said);
+      c.source = ProseWhereName(ProseWhere::kNearRecipient);  // what the prose reader would find there, read first
+      continue;
+    }
     // (only the bounce's own words: not a returned message no marker announced)
     if (fallback.empty()) fallback = SquashPrefix(std::string_view(ctx.text).substr(0, ProseEndOf(ctx)), 1000);
     c.diagnostic = fallback;
