@@ -871,5 +871,43 @@ TEST_F(BounceTest, AGiveUpAroundAQuotedUnknownUserIsAHardBounce) {
   EXPECT_TRUE(r.records[0].verdict.hard_bounce);
 }
 
+
+// A DSN whose recipient block has no Diagnostic-Code, and a text part.
+std::string DsnWithoutDiagnostic(std::string_view text) {
+  return "From: MAILER-DAEMON@out.example.org\nTo: s@example.com\nSubject: Delivery Status Notification\n"
+         "MIME-Version: 1.0\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"b\"\n\n"
+         "--b\nContent-Type: text/plain\n\n" +
+         std::string(text) +
+         "\n--b\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; out.example.org\n\n"
+         "Final-Recipient: rfc822; ann@example.net\nAction: failed\nStatus: 5.0.0\n\n--b--\n";
+}
+
+TEST_F(BounceTest, TheLineNamingTheRecipientGivesItsDiagnostic) {
+  const char* const texts[] = {
+      "Your message could not be delivered.\n\nDelivery to ann@example.net failed with error: mailbox is full\n",
+      "Some recipients failed:\n  <ann@example.net>: mailbox is full\n",
+      "Could not deliver to ann@example.net (after 3 attempts): mailbox is full\n",
+  };
+  for (const char* t : texts) {
+    BounceResult r = Parse(DsnWithoutDiagnostic(t));
+    ASSERT_EQ(r.records.size(), 1u) << t;
+    EXPECT_EQ(r.records[0].diagnostic, "mailbox is full") << t;
+    EXPECT_EQ(r.records[0].verdict.reason, Reason::mailboxfull) << t;
+  }
+  // Near misses: the address after the colon (a field), nothing after the
+  // colon (a heading over the cause): no line of its own; the whole text is
+  // read as before.
+  const char* const misses[] = {
+      "The message to: ann@example.net was returned.\nThe mailbox is full.\n",
+      "ann@example.net:\n    mailbox is full\n",
+  };
+  for (const char* t : misses) {
+    BounceResult r = Parse(DsnWithoutDiagnostic(t));
+    ASSERT_EQ(r.records.size(), 1u) << t;
+    EXPECT_NE(r.records[0].diagnostic, "mailbox is full") << t;
+    EXPECT_EQ(r.records[0].verdict.reason, Reason::mailboxfull) << t;
+  }
+}
+
 }  // namespace
 }  // namespace rebound
