@@ -212,10 +212,19 @@ bool TellsCommand(const ExtractorEntry& e, std::string_view report_kind) {
 // after a colon, what became of it ("Delivery to a@b failed with error:
 // 550 ...", "<a@b>: mailbox unavailable"): the text after that colon, or ""
 // when no line does. A line that only introduces (nothing after the colon)
-// or names the address after its colon (a "To:" field) says nothing of it.
+// or names the address after its colon (a "To:" field) says nothing of it,
+// nor does a line where the address is part of a path or a longer word.
 std::string LineNamingRecipient(std::string_view own, std::string_view rcpt) {
   if (rcpt.empty()) return "";
   for (size_t at = IFind(own, rcpt); at != std::string_view::npos; at = IFind(own, rcpt, at + rcpt.size())) {
+    // The address standing alone, not inside a path or a longer address
+    // ("/home/u/.forward/a@b: No such file" names a file).
+    const char before = at == 0 ? '\n' : own[at - 1];
+    const size_t end = at + rcpt.size();
+    const char after = end < own.size() ? own[end] : '\n';
+    if (std::string_view(" \t\n<(\"'[,;").find(before) == std::string_view::npos ||
+        std::isalnum(static_cast<unsigned char>(after)) || after == '.' || after == '-' || after == '_')
+      continue;
     size_t eol = own.find('\n', at);
     if (eol == std::string_view::npos) eol = own.size();
     std::string_view rest = own.substr(at + rcpt.size(), eol - at - rcpt.size());

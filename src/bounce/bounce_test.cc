@@ -900,6 +900,7 @@ TEST_F(BounceTest, TheLineNamingTheRecipientGivesItsDiagnostic) {
   const char* const misses[] = {
       "The message to: ann@example.net was returned.\nThe mailbox is full.\n",
       "ann@example.net:\n    mailbox is full\n",
+      "The mailbox is full.\nCould not open /var/mail/forward/ann@example.net: No such file or directory\n",
   };
   for (const char* t : misses) {
     BounceResult r = Parse(DsnWithoutDiagnostic(t));
