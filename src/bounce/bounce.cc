@@ -18,6 +18,7 @@
 #include "rebound/bounce.h"
 
 #include <algorithm>
+#include <cctype>
 
 #include "bounce/dsn.h"
 #include "bounce/extract.h"
@@ -207,6 +208,36 @@ bool TellsCommand(const ExtractorEntry& e, std::string_view report_kind) {
 // Fills in what a DSN's fields leave out (the SMTP command, sometimes the
 // diagnostic) from the human-readable part. With every diagnostic present
 // only the texts that tell the command are worth reading.
+// A line of the bounce's own words that names the recipient and then says,
+// after a colon, what became of it ("Delivery to a@b failed with error:
+// 550 ...", "<a@b>: mailbox unavailable"): the text after that colon, or ""
+// when no line does. A line that only introduces (nothing after the colon)
+// or names the address after its colon (a "To:" field) says nothing of it,
+// nor does a line where the address is part of a path or a longer word.
+std::string LineNamingRecipient(std::string_view own, std::string_view rcpt) {
+  if (rcpt.empty()) return "";
+  for (size_t at = IFind(own, rcpt); at != std::string_view::npos; at = IFind(own, rcpt, at + rcpt.size())) {
+    // The address standing alone, not inside a path or a longer address
+    // ("/home/u/.forward/a@b: No such file" names a file).
+    const char before = at == 0 ? '\n' : own[at - 1];
+    const size_t end = at + rcpt.size();
+    const char after = end < own.size() ? own[end] : '\n';
+    if (std::string_view(" \t\n<(\"'[,;").find(before) == std::string_view::npos ||
+        std::isalnum(static_cast<unsigned char>(after)) || after == '.' || after == '-' || after == '_')
+      continue;
+    size_t eol = own.find('\n', at);
+    if (eol == std::string_view::npos) eol = own.size();
+    std::string_view rest = own.substr(at + rcpt.size(), eol - at - rcpt.size());
+    size_t colon = rest.find(':');
+    if (colon == std::string_view::npos) continue;
+    std::string_view said = Trim(rest.substr(colon + 1));
+    if (said.size() < 8 || std::none_of(said.begin(), said.end(), [](char ch) { return std::isalpha(static_cast<unsigned char>(ch)); }))
+      continue;
+    return std::string(said);
+  }
+  return "";
+}
+
 void CompleteFromText(const Context& ctx, Extraction* ex) {
   bool missing = false;
   for (auto& c : ex->recipients) {
@@ -246,10 +277,18 @@ void CompleteFromText(const Context& ctx, Extraction* ex) {
           c.command = CommandOfQuotedReply(lines, c.diagnostic);
     }
   }
-  // Still no diagnostic: the human-readable part is all there is.
+  // Still no diagnostic: a line of the bounce's own words that names the
+  // recipient and says after a colon what became of it; else the
+  // human-readable part is all there is.
   std::string fallback;
   for (auto& c : ex->recipients) {
     if (!c.diagnostic.empty()) continue;
+    if (std::string said = LineNamingRecipient(std::string_view(ctx.text).substr(0, ProseEndOf(ctx)), c.recipient);
+        !said.empty()) {
+      c.diagnostic = std::move(said);
+      c.source = ProseWhereName(ProseWhere::kNearRecipient);  // what the prose reader would find there, read first
+      continue;
+    }
     // (only the bounce's own words: not a returned message no marker announced)
     if (fallback.empty()) fallback = SquashPrefix(std::string_view(ctx.text).substr(0, ProseEndOf(ctx)), 1000);
     c.diagnostic = fallback;
@@ -353,6 +392,18 @@ bool ReadByFormatStage(const Reading& r, Extraction* ex) {
       if (!seen) unique.push_back(std::move(c));
     }
     ex->recipients = std::move(unique);
+    // A delivery-status part was there but named no recipient the reader
+    // could use ("Final-Recipient: rfc822; @host"): when it holds exactly
+    // one recipient block and the text one recipient, the block is that
+    // recipient's, and its Status says more than a code-less reason line.
+    if (r.found.dsn && ex->recipients.size() == 1 && ex->recipients[0].status.empty()) {
+      std::string status, remote_mta;
+      if (LoneBlockFields(r.dsn_fields, &status, &remote_mta)) {
+        Candidate& c = ex->recipients[0];
+        c.status = std::move(status);
+        if (c.remote_mta.empty()) c.remote_mta = std::move(remote_mta);
+      }
+    }
     if (!ex->recipients.empty()) return true;
   }
   return false;

@@ -818,5 +818,97 @@ TEST_F(BounceTest, SendmailListNamesAddressesTheTranscriptDoesNot) {
   EXPECT_EQ(r.records[1].verdict.reason, Reason::mesgtoobig);
 }
 
+
+TEST(LoneBlockFields, OnlyOneRecipientBlockLendsItsStatus) {
+  std::string status, mta;
+  EXPECT_TRUE(bounce::LoneBlockFields("Reporting-MTA: dns; a.example\n\nFinal-Recipient: rfc822; @mx.example.org\n"
+                                      "Action: failed\nStatus: 5.1.2\nRemote-MTA: dns; b.example\n",
+                                      &status, &mta));
+  EXPECT_EQ(status, "5.1.2");
+  EXPECT_EQ(mta, "b.example");
+  // Two blocks: which is whose is not known.
+  EXPECT_FALSE(bounce::LoneBlockFields("Final-Recipient: rfc822; @a\nStatus: 5.1.1\n\n"
+                                       "Final-Recipient: rfc822; @b\nStatus: 5.2.2\n",
+                                       &status, &mta));
+  // No status, or only the per-message block.
+  EXPECT_FALSE(bounce::LoneBlockFields("Final-Recipient: rfc822;\nAction: failed\n", &status, &mta));
+  EXPECT_FALSE(bounce::LoneBlockFields("Reporting-MTA: dns; a.example\nStatus: 5.0.0\n", &status, &mta));
+}
+
+TEST_F(BounceTest, AnUnusableRecipientBlockStillGivesTheTextsRecipientItsStatus) {
+  // The text names the recipient and a code-less cause; the DSN's only
+  // block names no usable address but states the status.
+  BounceResult r = Parse(
+      "From: postmaster@gw.example.org\nTo: s@example.com\nSubject: Delivery failure\n"
+      "MIME-Version: 1.0\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"b\"\n\n"
+      "--b\nContent-Type: text/plain\n\n"
+      "Your message could not be delivered to the following recipient:\n\n"
+      "<ann@example.net>\n    (reason: 550 Host unknown)\n\n"
+      "--b\nContent-Type: message/delivery-status\n\n"
+      "Reporting-MTA: dns; gw.example.org\n\n"
+      "Final-Recipient: rfc822; @mx.example.net\nAction: failed\nStatus: 5.1.2\n"
+      "Remote-MTA: dns; relay.example.org\n\n--b--\n");
+  ASSERT_EQ(r.records.size(), 1u);
+  EXPECT_EQ(r.records[0].recipient, "ann@example.net");
+  EXPECT_EQ(r.records[0].status, "5.1.2");
+  EXPECT_EQ(r.records[0].verdict.reason, Reason::hostunknown);
+}
+
+TEST_F(BounceTest, AGiveUpAroundAQuotedUnknownUserIsAHardBounce) {
+  // A reporting MTA's narrative around the remote reply ("... said: 550 ...
+  // Giving up on <host>."), read by the generic reader: the give-up follows
+  // the refusal and does not veto the hard bounce.
+  BounceResult r = Parse(
+      "From: MAILER-DAEMON@out.example.org\nTo: s@example.com\nSubject: Undeliverable mail\n\n"
+      "Delivery to the following recipient failed:\n\n"
+      "<ann@example.net>:\n"
+      "mx.example.net [192.0.2.7] rejected the recipient. The server said: 550 5.1.1 <ann@example.net>: "
+      "user unknown. Giving up on 192.0.2.7.\n\n"
+      "--- The original message follows.\n\nFrom: s@example.com\nSubject: hi\n\nbody\n");
+  ASSERT_EQ(r.records.size(), 1u);
+  EXPECT_EQ(r.records[0].recipient, "ann@example.net");
+  EXPECT_EQ(r.records[0].verdict.reason, Reason::userunknown);
+  EXPECT_TRUE(r.records[0].verdict.hard_bounce);
+}
+
+
+// A DSN whose recipient block has no Diagnostic-Code, and a text part.
+std::string DsnWithoutDiagnostic(std::string_view text) {
+  return "From: MAILER-DAEMON@out.example.org\nTo: s@example.com\nSubject: Delivery Status Notification\n"
+         "MIME-Version: 1.0\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"b\"\n\n"
+         "--b\nContent-Type: text/plain\n\n" +
+         std::string(text) +
+         "\n--b\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; out.example.org\n\n"
+         "Final-Recipient: rfc822; ann@example.net\nAction: failed\nStatus: 5.0.0\n\n--b--\n";
+}
+
+TEST_F(BounceTest, TheLineNamingTheRecipientGivesItsDiagnostic) {
+  const char* const texts[] = {
+      "Your message could not be delivered.\n\nDelivery to ann@example.net failed with error: mailbox is full\n",
+      "Some recipients failed:\n  <ann@example.net>: mailbox is full\n",
+      "Could not deliver to ann@example.net (after 3 attempts): mailbox is full\n",
+  };
+  for (const char* t : texts) {
+    BounceResult r = Parse(DsnWithoutDiagnostic(t));
+    ASSERT_EQ(r.records.size(), 1u) << t;
+    EXPECT_EQ(r.records[0].diagnostic, "mailbox is full") << t;
+    EXPECT_EQ(r.records[0].verdict.reason, Reason::mailboxfull) << t;
+  }
+  // Near misses: the address after the colon (a field), nothing after the
+  // colon (a heading over the cause): no line of its own; the whole text is
+  // read as before.
+  const char* const misses[] = {
+      "The message to: ann@example.net was returned.\nThe mailbox is full.\n",
+      "ann@example.net:\n    mailbox is full\n",
+      "The mailbox is full.\nCould not open /var/mail/forward/ann@example.net: No such file or directory\n",
+  };
+  for (const char* t : misses) {
+    BounceResult r = Parse(DsnWithoutDiagnostic(t));
+    ASSERT_EQ(r.records.size(), 1u) << t;
+    EXPECT_NE(r.records[0].diagnostic, "mailbox is full") << t;
+    EXPECT_EQ(r.records[0].verdict.reason, Reason::mailboxfull) << t;
+  }
+}
+
 }  // namespace
 }  // namespace rebound

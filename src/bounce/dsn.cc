@@ -180,6 +180,35 @@ bool ReadDeliveryStatus(std::string_view s, const Context& ctx, Extraction* ex) 
   return true;
 }
 
+bool LoneBlockFields(std::string_view s, std::string* status, std::string* remote_mta) {
+  int blocks = 0;
+  std::string st, mta;
+  size_t pos = 0;
+  Headers block;
+  while (pos < s.size()) {
+    size_t used = ParseHeaders(s.substr(pos), &block);
+    if (block.fields.empty()) {  // a blank line or a line that is no field
+      size_t eol = s.find('\n', pos);
+      pos = eol == std::string_view::npos ? s.size() : eol + 1;
+      continue;
+    }
+    pos += std::max<size_t>(used, 1);
+    bool recipient_block = false;
+    for (const auto& f : block.fields)
+      recipient_block = recipient_block || IEquals(f.name, "Final-Recipient") || IEquals(f.name, "Original-Recipient");
+    if (!recipient_block) continue;  // the per-message block
+    if (++blocks > 1) return false;
+    for (const auto& f : block.fields) {
+      if (IEquals(f.name, "Status")) st = StatusOnly(Unfold(f.value));
+      else if (IEquals(f.name, "Remote-MTA")) mta = std::string(AfterType(Unfold(f.value)));
+    }
+  }
+  if (blocks != 1 || st.empty()) return false;
+  *status = std::move(st);
+  *remote_mta = std::move(mta);
+  return true;
+}
+
 void MergeTextDiagnostics(const Extraction& text, Extraction* dsn) {
   auto fill = [](Candidate* to, const Candidate& from) {
     if (to->command == SmtpCommand::kUnknown) to->command = from.command;

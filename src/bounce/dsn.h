@@ -18,6 +18,12 @@ namespace rebound::bounce {
 // ex->kind is set to the reporting MTA kind guessed from the bounce.
 bool ReadDeliveryStatus(std::string_view fields, const Context& ctx, Extraction* ex);
 
+// The Status (and Remote-MTA) of a delivery-status body that has exactly
+// one per-recipient block, whatever its recipient field holds (an address
+// the reader cannot use, "@host", an empty value). False when the body has
+// no such block or more than one, or the block states no status.
+bool LoneBlockFields(std::string_view fields, std::string* status, std::string* remote_mta);
+
 // Copies diagnostics found in the text part onto DSN recipients that lack
 // one, matching by address (or by position when the counts agree).
 void MergeTextDiagnostics(const Extraction& text, Extraction* dsn);
