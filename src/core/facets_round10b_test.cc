@@ -119,5 +119,26 @@ TEST(RoundTenB, NoneOfTheseIsAHardBounce) {
   testing::ExpectNoHardBounce(std::begin(replies), std::end(replies));
 }
 
+// Review of round 10: a period's count said of an IP or the sending host is
+// the sender's rate, not the recipient's allowance; 'To' and 'Cc' count as
+// header fields only with 'header' or 'field' after them.
+TEST(RoundTenB, ReviewNearMisses) {
+  const testing::ReplyCase cases[] = {
+      {"451 4.7.1 Hourly incoming mail limit reached for 192.0.2.1", Category::ip_rate_limited},
+      {"421 4.7.0 Daily incoming message limit reached for your sending server", Category::ip_rate_limited},
+      {"452 4.2.2 Daily inbound quota exceeded for this recipient", Category::recipient_rate_limited},
+      {"550 5.6.0 Multiple To headers not allowed", Category::protocol_error},
+      {"550 5.6.0 Duplicate Cc header field found", Category::protocol_error},
+      {"503 5.5.1 Error: already authenticated", Category::protocol_error},
+      {"550 5.7.1 The recipient is already logged in elsewhere", Category::policy_rejected},
+  };
+  testing::ExpectCategories(std::begin(cases), std::end(cases));
+  const char* const hard[] = {
+      "550 5.1.1 No such user here; multiple to addresses rejected",
+      "550 5.1.1 User already logged in; mailbox does not exist",
+  };
+  testing::ExpectHardBounce(std::begin(hard), std::end(hard));
+}
+
 }  // namespace
 }  // namespace rebound

@@ -116,5 +116,30 @@ TEST(RoundTenC, TheVetoWordsKeepTheirCategories) {
   testing::ExpectCategories(std::begin(cases), std::end(cases));
 }
 
+// Review of round 10: an argument or keyword called bad with no command or
+// ESMTP named only keeps an address status from suppressing the address; it
+// no longer decides protocol_error over the address's own words.
+TEST(RoundTenC, ABareArgumentIsAVetoOnly) {
+  const testing::ReplyCase cases[] = {
+      {"501 5.5.4 Unable to parse MAIL ESMTP parameters", Category::protocol_error},
+      {"555 5.5.4 RCPT TO parameters not recognized or not implemented", Category::protocol_error},
+      {"550 5.1.1 <bob@example.com>: Recipient address rejected: invalid mailbox, bad argument",
+       Category::recipient_not_found},
+      {"550 5.1.1 Recipient unknown. Unknown keyword in address", Category::recipient_not_found},
+      {"503 5.5.1 MAIL not allowed during a mail transaction", Category::protocol_error},
+      {"503 5.5.1 RCPT not allowed in this state", Category::protocol_error},
+  };
+  testing::ExpectCategories(std::begin(cases), std::end(cases));
+  const char* const not_hard[] = {
+      "550 5.1.1 Invalid arguments",
+      "550 5.1.1 Bad argument",
+  };
+  testing::ExpectNoHardBounce(std::begin(not_hard), std::end(not_hard));
+  const char* const hard[] = {
+      "550 5.1.1 <bob@example.com>: user unknown, mail not allowed in this domain",
+  };
+  testing::ExpectHardBounce(std::begin(hard), std::end(hard));
+}
+
 }  // namespace
 }  // namespace rebound
