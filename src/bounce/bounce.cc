@@ -205,9 +205,6 @@ bool TellsCommand(const ExtractorEntry& e, std::string_view report_kind) {
   return false;
 }
 
-// Fills in what a DSN's fields leave out (the SMTP command, sometimes the
-// diagnostic) from the human-readable part. With every diagnostic present
-// only the texts that tell the command are worth reading.
 // A line of the bounce's own words that names the recipient and then says,
 // after a colon, what became of it ("Delivery to a@b failed with error:
 // 550 ...", "<a@b>: mailbox unavailable"): the text after that colon, or ""
@@ -238,6 +235,9 @@ std::string LineNamingRecipient(std::string_view own, std::string_view rcpt) {
   return "";
 }
 
+// Fills in what a DSN's fields leave out (the SMTP command, sometimes the
+// diagnostic) from the human-readable part. With every diagnostic present
+// only the texts that tell the command are worth reading.
 void CompleteFromText(const Context& ctx, Extraction* ex) {
   bool missing = false;
   for (auto& c : ex->recipients) {

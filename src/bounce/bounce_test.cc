@@ -818,7 +818,6 @@ TEST_F(BounceTest, SendmailListNamesAddressesTheTranscriptDoesNot) {
   EXPECT_EQ(r.records[1].verdict.reason, Reason::mesgtoobig);
 }
 
-
 TEST(LoneBlockFields, OnlyOneRecipientBlockLendsItsStatus) {
   std::string status, mta;
   EXPECT_TRUE(bounce::LoneBlockFields("Reporting-MTA: dns; a.example\n\nFinal-Recipient: rfc822; @mx.example.org\n"
@@ -870,7 +869,6 @@ TEST_F(BounceTest, AGiveUpAroundAQuotedUnknownUserIsAHardBounce) {
   EXPECT_EQ(r.records[0].verdict.reason, Reason::userunknown);
   EXPECT_TRUE(r.records[0].verdict.hard_bounce);
 }
-
 
 // A DSN whose recipient block has no Diagnostic-Code, and a text part.
 std::string DsnWithoutDiagnostic(std::string_view text) {
