@@ -105,6 +105,24 @@ TEST(RoundTenC, ACommandsUsageIsAProtocolError) {
   testing::ExpectNoHardBounce(std::begin(replies), std::end(replies));
 }
 
+// A message's size in the words of servers' DATA handlers, and a full
+// folder; Postfix's message rate stays a rate.
+TEST(RoundTenC, SizeAndFolderInOtherWords) {
+  const testing::ReplyCase cases[] = {
+      {"552 Error: Too much mail data", Category::message_too_large},
+      {"552 5.2.3 Too much mail data.", Category::message_too_large},
+      {"552 5.3.4 Error: too much mail data", Category::message_too_large},
+      {"552 Too much mail data, max 10485760 bytes", Category::message_too_large},
+      {"554 Message rejected: Stream is more than 10485760 bytes long.", Category::message_too_large},
+      {"550 5.2.5 Folder full", Category::mailbox_full},
+      {"452 4.2.2 Mail folder is over quota", Category::mailbox_full},
+      // Near misses: mail that comes too fast is a rate, not a size.
+      {"421 4.7.0 Error: too much mail from 192.0.2.1", Category::ip_rate_limited},
+      {"450 4.7.1 Too much mail from your IP, slow down", Category::ip_rate_limited},
+  };
+  testing::ExpectCategories(std::begin(cases), std::end(cases));
+}
+
 // The families veto; they decide nothing new on their own: a login's words
 // with a login's code are still a failed login, an unknown user still is one.
 TEST(RoundTenC, TheVetoWordsKeepTheirCategories) {
