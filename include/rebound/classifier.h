@@ -122,6 +122,10 @@ struct CategoryInfo {
   bool permanent_without_code = true; // permanence when the reply has no code
   int retry_after = 0;                // default hint for temporary failures
   std::string action, solution_en, solution_zh;
+  // For a category whose action suppresses the address: what to do when a
+  // verdict of it is not a hard bounce (the words do not show the address
+  // bad). Empty: the action holds either way.
+  std::string action_unconfirmed, solution_unconfirmed_en, solution_unconfirmed_zh;
 };
 
 // What an enhanced status alone says about a hard bounce (docs/taxonomy.md):
@@ -163,6 +167,10 @@ class REBOUND_EXPORT Classifier {
 
   const std::vector<Rule>& rules() const { return rules_; }  // evaluation order
   const CategoryInfo& category_info(Category c) const;
+  // Sets v's action, and its solution where it is the category's own, to the
+  // category's confirmed or unconfirmed one as v->hard_bounce says. Classify
+  // calls it; so must code that judges hard_bounce again afterwards.
+  void SettleAction(Verdict* v) const;
 
  private:
   friend class ClassifierBuilder;

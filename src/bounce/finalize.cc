@@ -520,6 +520,7 @@ void Finalizer::FinishInto(const Candidate& c, std::string_view kind, std::strin
   // The one definition (rebound/verdict.h): a temporary reply never makes a
   // hard bounce, even where the interop labels call "450 4.1.1" one.
   v.hard_bounce = IsHardBounce(v.category, v.reason, v.permanent, v.hard_bounce_facts);
+  classifier_->SettleAction(&v);
   r.verdict = v;
 }
 

@@ -237,6 +237,19 @@ Classifier::ScratchPtr Classifier::NewScratch() const {
 
 const CategoryInfo& Classifier::category_info(Category c) const { return categories_[static_cast<size_t>(c)]; }
 
+void Classifier::SettleAction(Verdict* v) const {
+  const CategoryInfo& info = category_info(v->category);
+  if (info.action_unconfirmed.empty()) return;
+  const bool confirmed = v->hard_bounce;
+  v->action = confirmed ? info.action : info.action_unconfirmed;
+  // A rule's own solution stays; only the category's text is swapped.
+  auto swap = [confirmed](std::string_view* text, const std::string& sure, const std::string& unsure) {
+    if (*text == (confirmed ? unsure : sure)) *text = confirmed ? sure : unsure;
+  };
+  swap(&v->solution_en, info.solution_en, info.solution_unconfirmed_en);
+  swap(&v->solution_zh, info.solution_zh, info.solution_unconfirmed_zh);
+}
+
 const Reply& Classifier::LastReply(const Scratch* scratch) { return scratch->last; }
 
 namespace {
@@ -563,6 +576,7 @@ Verdict Classifier::MakeVerdict(const Rule* rule, const Reply& reply, const Evid
     v.reference = rule->reference;
   }
   if (std::string_view url = UrlIn(reply.text); !url.empty()) v.reference = url;
+  SettleAction(&v);
   return v;
 }
 
@@ -830,6 +844,12 @@ void ClassifierBuilder::State::LoadCategory(const std::string& file, const toml:
   info.solution_zh = t["solution_zh"].value_or(std::string());
   if (info.action.empty() || info.solution_en.empty() || info.solution_zh.empty())
     Problem(file, line, "category " + *id + ": action, solution_en and solution_zh are required");
+  info.action_unconfirmed = t["action_unconfirmed"].value_or(std::string());
+  info.solution_unconfirmed_en = t["solution_unconfirmed_en"].value_or(std::string());
+  info.solution_unconfirmed_zh = t["solution_unconfirmed_zh"].value_or(std::string());
+  const bool any = !info.action_unconfirmed.empty() || !info.solution_unconfirmed_en.empty() || !info.solution_unconfirmed_zh.empty();
+  if (any && (info.action_unconfirmed.empty() || info.solution_unconfirmed_en.empty() || info.solution_unconfirmed_zh.empty()))
+    Problem(file, line, "category " + *id + ": action_unconfirmed, solution_unconfirmed_en and solution_unconfirmed_zh go together");
 }
 
 void ClassifierBuilder::State::LoadRule(const std::string& file, const toml::table& t, const toml::table& defaults, bool local) {

@@ -1,0 +1,125 @@
+// Round 11 (docs/generalization.md, "Round 11"): an address status under words
+// about a header field or a line, binary data, a refused attachment, a reset,
+// a failed DNS lookup, the receiver's requirements, a delivery that succeeded
+// or a plain "later" does not suppress the address; and a recipient_not_found
+// verdict that is not a hard bounce does not tell the sender to suppress.
+// Each family in wordings of our own; the near misses are address replies that
+// share a word and must still suppress.
+#include <gtest/gtest.h>
+
+#include "core/shipped_classifier_test_util.h"
+#include "rebound/classifier.h"
+
+namespace rebound {
+namespace {
+
+TEST(RoundEleven, AHeaderFieldALineOrBinaryDataIsNoHardBounce) {
+  const char* const replies[] = {
+      "550 5.1.1 <jo@example.com>: Missing required RFC5322 Date field",
+      "550 5.1.1 missing mandatory From header field",
+      "550 5.1.1 Message-ID field is missing",
+      "550 5.1.1 <jo@example.com>: Line to long",
+      "550 5.1.1 lines are too long",
+      "550 5.1.1 line length exceeded (lines longer than 998 characters)",
+      "550 5.1.1 DATA not allowed for BINARYMIME messages",
+      "550 5.1.1 8-bit data not accepted",
+      "550 5.1.1 <jo@example.com>: Matched map: FORBIDDEN_FILE_EXTENSION",
+      "550 5.1.1 Blocked attachment type (.exe)",
+      "550 5.1.1 file extension not allowed",
+  };
+  testing::ExpectNoHardBounce(std::begin(replies), std::end(replies));
+}
+
+TEST(RoundEleven, TheDialogueALookupOrTheReceiversRequirementsAreNoHardBounce) {
+  const char* const replies[] = {
+      "550 5.1.1 <jo@example.com>: Issue a reset if you want to start over",
+      "550 5.1.1 send RSET first",
+      "550 5.1.1 <jo@example.com>: failure in DNS look-up.",
+      "550 5.1.1 error during MX lookup",
+      "550 5.1.1 timeout in DNS query",
+      "550 5.1.1 <jo@example.com>: This message does not meet our delivery requirements",
+      "550 5.1.1 message fails to pass our security checks",
+      "550 5.1.1 Security level check failed",
+      "550 5.1.1 <jo@example.com>: User has no permission",
+      "550 5.1.1 sender has no permission to send to this list",
+  };
+  testing::ExpectNoHardBounce(std::begin(replies), std::end(replies));
+}
+
+TEST(RoundEleven, ASuccessOrALaterIsNoHardBounce) {
+  const char* const replies[] = {
+      "550 5.1.1 <jo@example.com>: Ok: queued as 4F77C524",
+      "550 5.1.1 2.0.0 Ok: queued as 919DC16A314",
+      "550 5.1.1 1wu354tcpc-1 Message accepted for delivery",
+      "550 5.1.1 <id@example.com> Queued mail for delivery",
+      "550 5.1.1 mailbox busy, try again later",
+      "550 5.1.1 cannot deliver now, retry later",
+  };
+  testing::ExpectNoHardBounce(std::begin(replies), std::end(replies));
+}
+
+TEST(RoundEleven, NearMissesStillSuppress) {
+  const char* const replies[] = {
+      // "try again" with no time: the address is to be corrected first.
+      "550 5.1.1 The recipient does not exist. Please check the address and try again",
+      "550 5.1.1 Invalid recipient, please try again with a valid address",
+      "550 5.1.1 <jo@example.com>: Recipient address rejected: User unknown in virtual mailbox table",
+      "550 5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient not found by SMTP address lookup",
+      "550 5.1.1 <jo@example.com>... User unknown",
+      "550 5.1.1 The email account that you tried to reach does not exist.",
+      "550 5.1.1 user unknown; the field of recipients is empty on our side",
+  };
+  testing::ExpectHardBounce(std::begin(replies), std::end(replies));
+}
+
+TEST(RoundEleven, TheActionFollowsTheHardBounce) {
+  auto scratch = testing::Shipped().NewScratch();
+  const CategoryInfo& info = testing::Shipped().category_info(Category::recipient_not_found);
+  ASSERT_FALSE(info.action_unconfirmed.empty());
+
+  Verdict sure = testing::Shipped().Classify("550 5.1.1 <jo@example.com>: user unknown", scratch.get());
+  EXPECT_EQ(sure.category, Category::recipient_not_found);
+  EXPECT_TRUE(sure.hard_bounce);
+  EXPECT_EQ(sure.action, info.action);
+  EXPECT_EQ(sure.solution_en, info.solution_en);
+
+  // RFC 5321's "mailbox unavailable" is said of other things too: no hard
+  // bounce, so no advice to suppress on this one reply.
+  Verdict unsure = testing::Shipped().Classify("550 Requested action not taken: mailbox unavailable", scratch.get());
+  EXPECT_EQ(unsure.category, Category::recipient_not_found);
+  EXPECT_FALSE(unsure.hard_bounce);
+  EXPECT_EQ(unsure.action, info.action_unconfirmed);
+  EXPECT_EQ(unsure.solution_en, info.solution_unconfirmed_en);
+  EXPECT_EQ(unsure.solution_zh, info.solution_unconfirmed_zh);
+
+  // Judged again (as parse does when the report adds evidence), the action
+  // goes back to the confirmed one.
+  unsure.hard_bounce = true;
+  testing::Shipped().SettleAction(&unsure);
+  EXPECT_EQ(unsure.action, info.action);
+  EXPECT_EQ(unsure.solution_en, info.solution_en);
+
+  // Categories without an unconfirmed action keep theirs either way.
+  Verdict full = testing::Shipped().Classify("552 5.2.2 mailbox full", scratch.get());
+  EXPECT_EQ(full.action, testing::Shipped().category_info(Category::mailbox_full).action);
+}
+
+TEST(RoundEleven, AnUnconfirmedActionNeedsItsSolutions) {
+  ClassifierBuilder b;
+  ASSERT_TRUE(b.AddDefaults().ok());
+  Status s = b.AddText("categories-local.toml", R"([[category]]
+id = "recipient_not_found"
+reason = "userunknown"
+action = "suppress the address"
+solution_en = "gone"
+solution_zh = "gone"
+action_unconfirmed = "count it"
+)", /*local=*/false);
+  std::unique_ptr<const Classifier> c;
+  if (s.ok()) s = b.Build(&c);
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("go together"), std::string::npos) << s.message();
+}
+
+}  // namespace
+}  // namespace rebound
