@@ -1054,5 +1054,54 @@ TEST_F(BounceTest, NoticesInOtherLanguagesAreRead) {
   for (const Case& c : misses) EXPECT_TRUE(Parse(notice(c.subject, c.body)).records.empty()) << c.subject;
 }
 
+// A status a quoted log line names as a field ("dsn=5.1.1", "status=4.2.2"):
+// read as the status; other "key=" numbers are not codes.
+TEST(FindCodes, AStatusNamedByALogFieldIsRead) {
+  struct Case {
+    const char* text;
+    const char* status;
+  };
+  const Case cases[] = {
+      {"to=<a@example.net>, relay=mx.example.net[192.0.2.1]:25, dsn=5.1.1, status=bounced", "5.1.1"},
+      {"status=4.2.2 mailbox over quota", "4.2.2"},
+      {"Result: DSN=5.7.1 (refused)", "5.7.1"},
+      {"delivery failed (Status=5.4.4, no route)", "5.4.4"},
+  };
+  for (const Case& c : cases) {
+    int code = 0;
+    std::string status;
+    bounce::FindCodes(c.text, &code, &status);
+    EXPECT_EQ(status, c.status) << c.text;
+    EXPECT_EQ(code, 0) << c.text;
+  }
+  // Near misses: other keys, a longer key ending in the same letters, a
+  // reply code after '='.
+  const char* const misses[] = {"SIZE=5.2.1 BODY=8BITMIME", "substatus=5.1.1", "xdsn=5.1.1", "reply=550 nope",
+                                "id=5.7.1"};
+  for (const char* m : misses) {
+    int code = 0;
+    std::string status;
+    bounce::FindCodes(m, &code, &status);
+    EXPECT_EQ(status, "") << m;
+    EXPECT_EQ(code, 0) << m;
+  }
+}
+
+TEST_F(BounceTest, ANoticeQuotingALogLineGetsItsStatus) {
+  auto notice = [](std::string_view body) {
+    return "From: Mail Gateway <gw@gw.example.com>\nTo: sender@example.com\nSubject: Undeliverable\n\n" +
+           std::string(body) + "\n";
+  };
+  BounceResult a = Parse(notice("Your mail for <xi@example.net> could not be delivered.\n"
+                                "status=5.1.1 reply=550 unknown recipient"));
+  ASSERT_EQ(a.records.size(), 1u);
+  EXPECT_EQ(a.records[0].status, "5.1.1");
+  BounceResult b = Parse(notice("We could not deliver your message to pi@example.net.\n"
+                                "Log: relay=mx.example.net, delay=3, dsn=4.2.2, status=deferred (mailbox full)"));
+  ASSERT_EQ(b.records.size(), 1u);
+  EXPECT_EQ(b.records[0].status, "4.2.2");
+  EXPECT_FALSE(b.records[0].verdict.hard_bounce);
+}
+
 }  // namespace
 }  // namespace rebound
