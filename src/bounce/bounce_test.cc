@@ -7,6 +7,7 @@
 #include <random>
 
 #include "bounce/dsn.h"
+#include "bounce/event_json.h"
 #include "bounce/finalize.h"
 #include "bounce/mime.h"
 #include "bounce/parse_fixture.h"
@@ -906,6 +907,200 @@ TEST_F(BounceTest, TheLineNamingTheRecipientGivesItsDiagnostic) {
     EXPECT_NE(r.records[0].diagnostic, "mailbox is full") << t;
     EXPECT_EQ(r.records[0].verdict.reason, Reason::mailboxfull) << t;
   }
+}
+
+// --- Round 11: formats left out ---------------------------------------------
+
+// A delivery event mailed as a JSON document, in the shapes several sending
+// services use (written here, not copied): the generic reader finds the
+// event's kind, the address it is about and the reply, whatever the keys'
+// spelling.
+std::string EventMail(std::string_view json) {
+  return "From: Notifications <events@notify.example.com>\nTo: ops@example.com\nSubject: Event notification\n"
+         "MIME-Version: 1.0\nContent-Type: text/plain; charset=UTF-8\n\n" +
+         std::string(json) + "\n";
+}
+
+TEST_F(BounceTest, JsonDeliveryEventsAreReadWhateverTheService) {
+  // An array of flat events: a bounce and a deferral.
+  BounceResult a = Parse(EventMail(
+      R"([{"email":"gone@example.net","event":"bounce","status":"5.1.1","reason":"550 5.1.1 The account you )"
+      R"(tried to reach does not exist","timestamp":1700000000},{"email":"later@example.org","event":"deferred",)"
+      R"("response":"451 4.7.1 Greylisted, try again later"}])"));
+  ASSERT_EQ(a.records.size(), 2u);
+  EXPECT_EQ(a.records[0].recipient, "gone@example.net");
+  EXPECT_EQ(a.records[0].status, "5.1.1");
+  EXPECT_EQ(a.records[0].verdict.reason, Reason::userunknown);
+  EXPECT_TRUE(a.records[0].verdict.hard_bounce);
+  EXPECT_EQ(a.records[1].recipient, "later@example.org");
+  EXPECT_EQ(a.records[1].action, "delayed");
+  EXPECT_FALSE(a.records[1].verdict.hard_bounce);
+  // The reply nested in an object of its own, the event wrapped in another.
+  BounceResult b = Parse(EventMail(
+      R"({"event-data":{"event":"failed","severity":"permanent","recipient":"nobody@example.net",)"
+      R"("delivery-status":{"code":550,"message":"5.1.1 No such mailbox here"},)"
+      R"("message":{"headers":{"to":"nobody@example.net","from":"me@example.com"}}}})"));
+  ASSERT_EQ(b.records.size(), 1u);
+  EXPECT_EQ(b.records[0].recipient, "nobody@example.net");
+  EXPECT_EQ(b.records[0].reply_code, 550);
+  EXPECT_EQ(b.records[0].verdict.reason, Reason::userunknown);
+  // Capitalised keys, a service's own summary beside the server's words.
+  BounceResult c = Parse(EventMail(
+      R"({"RecordType":"Bounce","Type":"HardBounce","Email":"Full.Box@Example.org","Description":"The server )"
+      R"(was unable to deliver your message.","Details":"smtp;552 5.2.2 Mailbox full"})"));
+  ASSERT_EQ(c.records.size(), 1u);
+  EXPECT_EQ(c.records[0].recipient, "full.box@example.org");
+  EXPECT_EQ(c.records[0].verdict.reason, Reason::mailboxfull);
+  EXPECT_FALSE(c.records[0].verdict.hard_bounce);
+  // A complaint and a delivery.
+  BounceResult d = Parse(EventMail(R"({"msys":{"message_event":{"type":"spam_complaint","rcpt_to":"angry@example.jp",)"
+                                   R"("fbtype":"abuse"}}})"));
+  ASSERT_EQ(d.records.size(), 1u);
+  EXPECT_EQ(d.records[0].verdict.reason, Reason::feedback);
+  EXPECT_FALSE(d.records[0].verdict.hard_bounce);
+  BounceResult e = Parse(EventMail(
+      R"({"event":"delivered","recipient":"ok@example.net","delivery-status":{"code":250,"message":"2.0.0 OK queued"}})"));
+  ASSERT_EQ(e.records.size(), 1u);
+  EXPECT_EQ(e.records[0].verdict.reason, Reason::delivered);
+  // A failure the service calls temporary is a delay.
+  BounceResult f = Parse(EventMail(
+      R"({"event":"failed","severity":"temporary","recipient":"busy@example.net",)"
+      R"("delivery-status":{"code":452,"message":"4.2.2 Mailbox over quota"}})"));
+  ASSERT_EQ(f.records.size(), 1u);
+  EXPECT_EQ(f.records[0].action, "delayed");
+  EXPECT_FALSE(f.records[0].verdict.hard_bounce);
+}
+
+TEST_F(BounceTest, JsonThatIsNoDeliveryEventIsNoBounce) {
+  // An open, an account record whose "type" is no delivery outcome, an
+  // event without an address it is about, JSON inside prose.
+  const char* const misses[] = {
+      R"({"event":"open","email":"reader@example.net","timestamp":1700000000})",
+      R"({"user":{"email":"someone@example.net","type":"admin"},"status":"active"})",
+      R"({"event":"bounce","sender":"me@example.com","destination":["x@example.net"]})",
+      R"({"event":"click","recipient":"reader@example.net","url":"https://example.com/"})",
+  };
+  for (const char* m : misses) EXPECT_TRUE(Parse(EventMail(m)).records.empty()) << m;
+  BounceResult prose = Parse(
+      "From: a@example.com\nTo: b@example.com\nSubject: config\n\n"
+      "Here is the config: {\"event\":\"bounce\",\"email\":\"x@example.net\"}\n");
+  EXPECT_TRUE(prose.records.empty());
+}
+
+TEST(EventJson, AnEnvelopeAroundTheNotificationIsOpened) {
+  // The notification as a string inside an envelope, the complaint's
+  // address in a list of objects; the message's own destination list is
+  // not an event's recipient.
+  auto events = bounce::ReadEventJson(
+      R"({"Type":"Notification","Message":"{\"eventType\":\"Complaint\",\"complaint\":{\"complainedRecipients\":)"
+      R"([{\"emailAddress\":\"angry@example.jp\"}],\"complaintFeedbackType\":\"abuse\"},)"
+      R"(\"mail\":{\"destination\":[\"angry@example.jp\",\"other@example.jp\"],\"source\":\"me@example.com\"}}"})"
+      "\n--\nIf you wish to stop receiving these notifications, follow the link.\n");
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].kind, bounce::EventKind::kComplaint);
+  EXPECT_EQ(events[0].recipient, "angry@example.jp");
+  EXPECT_EQ(events[0].feedback_type, "abuse");
+  // A delivery with a list of addresses and the reply kept beside it; a
+  // long line folded by mail.
+  auto delivered = bounce::ReadEventJson(
+      "{\"notificationType\":\"Delivery\",\"delivery\":{\"recipients\":[\"a@example.net\",\n \"b@example.net\"],"
+      "\"smtpResponse\":\"250 2.6.0 Message received\"}}");
+  ASSERT_EQ(delivered.size(), 2u);
+  EXPECT_EQ(delivered[1].recipient, "b@example.net");
+  EXPECT_EQ(delivered[1].kind, bounce::EventKind::kDelivered);
+  EXPECT_EQ(delivered[1].diagnostic, "250 2.6.0 Message received");
+  // Not a document: text before it.
+  EXPECT_TRUE(bounce::ReadEventJson("Note: {\"event\":\"bounce\",\"email\":\"x@example.net\"}").empty());
+}
+
+// A failure notice in another language, with a plain sender: its subject or
+// its first sentence says that delivery failed.
+TEST_F(BounceTest, NoticesInOtherLanguagesAreRead) {
+  auto notice = [](std::string_view subject, std::string_view body) {
+    return "From: Mail System <noreply@mx.example.eu>\nTo: sender@example.com\nSubject: " + std::string(subject) +
+           "\nMIME-Version: 1.0\nContent-Type: text/plain; charset=UTF-8\nContent-Transfer-Encoding: 8bit\n\n" +
+           std::string(body) + "\n";
+  };
+  struct Case {
+    const char *subject, *body, *recipient;
+  };
+  const Case cases[] = {
+      {"Nicht zustellbar: Termin", "Der Empfänger anna@example.de ist unbekannt.\n550 5.1.1 Benutzer unbekannt",
+       "anna@example.de"},
+      {"Hallo", "Ihre Nachricht an bert@example.de konnte nicht zugestellt werden.\nGrund: 550 5.1.1 user unknown",
+       "bert@example.de"},
+      {"Bonjour", "Votre message n'a pas pu être remis au destinataire suivant :\n\n  jean@example.fr\n\n"
+                  "Raison : 550 5.1.1 adresse inconnue", "jean@example.fr"},
+      {"Non recapitabile: Ciao", "Errore per luca@example.it: 550 5.1.1 utente sconosciuto", "luca@example.it"},
+      {"Re: pedido", "No se ha podido entregar el mensaje a maria@example.es.\nMotivo: 550 5.1.1 user unknown",
+       "maria@example.es"},
+      {"Não entregue: Olá", "Destinatário: jose@example.pt\nErro: 550 5.1.1 user unknown", "jose@example.pt"},
+      {"Onbestelbaar: Hoi", "Het bericht aan piet@example.nl: 550 5.1.1 user unknown", "piet@example.nl"},
+  };
+  for (const Case& c : cases) {
+    BounceResult r = Parse(notice(c.subject, c.body));
+    ASSERT_EQ(r.records.size(), 1u) << c.subject;
+    EXPECT_EQ(r.records[0].recipient, c.recipient) << c.subject;
+    EXPECT_EQ(r.records[0].verdict.reason, Reason::userunknown) << c.subject;
+  }
+  // Near misses: the same languages saying the message arrived, or a
+  // reply that only mentions an address.
+  const Case misses[] = {
+      {"Zugestellt: Termin", "Ihre Nachricht an anna@example.de wurde zugestellt.", ""},
+      {"Remis : Bonjour", "Votre message a été remis à jean@example.fr.", ""},
+      {"Re: Ciao", "Il messaggio è stato recapitato a luca@example.it, grazie.", ""},
+      {"Entregado: pedido", "El mensaje se ha entregado a maria@example.es.", ""},
+  };
+  for (const Case& c : misses) EXPECT_TRUE(Parse(notice(c.subject, c.body)).records.empty()) << c.subject;
+}
+
+// A status a quoted log line names as a field ("dsn=5.1.1", "status=4.2.2"):
+// read as the status; other "key=" numbers are not codes.
+TEST(FindCodes, AStatusNamedByALogFieldIsRead) {
+  struct Case {
+    const char* text;
+    const char* status;
+  };
+  const Case cases[] = {
+      {"to=<a@example.net>, relay=mx.example.net[192.0.2.1]:25, dsn=5.1.1, status=bounced", "5.1.1"},
+      {"status=4.2.2 mailbox over quota", "4.2.2"},
+      {"Result: DSN=5.7.1 (refused)", "5.7.1"},
+      {"delivery failed (Status=5.4.4, no route)", "5.4.4"},
+  };
+  for (const Case& c : cases) {
+    int code = 0;
+    std::string status;
+    bounce::FindCodes(c.text, &code, &status);
+    EXPECT_EQ(status, c.status) << c.text;
+    EXPECT_EQ(code, 0) << c.text;
+  }
+  // Near misses: other keys, a longer key ending in the same letters, a
+  // reply code after '='.
+  const char* const misses[] = {"SIZE=5.2.1 BODY=8BITMIME", "substatus=5.1.1", "xdsn=5.1.1", "reply=550 nope",
+                                "id=5.7.1"};
+  for (const char* m : misses) {
+    int code = 0;
+    std::string status;
+    bounce::FindCodes(m, &code, &status);
+    EXPECT_EQ(status, "") << m;
+    EXPECT_EQ(code, 0) << m;
+  }
+}
+
+TEST_F(BounceTest, ANoticeQuotingALogLineGetsItsStatus) {
+  auto notice = [](std::string_view body) {
+    return "From: Mail Gateway <gw@gw.example.com>\nTo: sender@example.com\nSubject: Undeliverable\n\n" +
+           std::string(body) + "\n";
+  };
+  BounceResult a = Parse(notice("Your mail for <xi@example.net> could not be delivered.\n"
+                                "status=5.1.1 reply=550 unknown recipient"));
+  ASSERT_EQ(a.records.size(), 1u);
+  EXPECT_EQ(a.records[0].status, "5.1.1");
+  BounceResult b = Parse(notice("We could not deliver your message to pi@example.net.\n"
+                                "Log: relay=mx.example.net, delay=3, dsn=4.2.2, status=deferred (mailbox full)"));
+  ASSERT_EQ(b.records.size(), 1u);
+  EXPECT_EQ(b.records[0].status, "4.2.2");
+  EXPECT_FALSE(b.records[0].verdict.hard_bounce);
 }
 
 }  // namespace

@@ -371,7 +371,19 @@ void FindCodes(std::string_view text, int* code, std::string* status) {
   // time, and the walk ends once both answers are in.
   for (size_t i = FindAny(text, 0, '2', '4', '5'); i + 3 <= text.size(); i = FindAny(text, i + 1, '2', '4', '5')) {
     if ((!code || *code) && (!status || !status->empty())) return;
-    if (i > 0 && (std::isalnum(static_cast<unsigned char>(text[i - 1])) || text[i - 1] == '.' || text[i - 1] == '=')) continue;
+    if (i > 0 && (std::isalnum(static_cast<unsigned char>(text[i - 1])) || text[i - 1] == '.')) continue;
+    // After '=' only a status a log line names as one ("dsn=5.1.1",
+    // "status=5.2.2", as Postfix and Sendmail log lines quoted in a notice
+    // write it); "SIZE=512" and the like are no code.
+    bool keyed_status = false;
+    if (i > 0 && text[i - 1] == '=') {
+      const std::string_view key = text.substr(0, i - 1);
+      for (std::string_view name : {std::string_view("dsn"), std::string_view("status")})
+        if (text::IEndsWith(key, name) &&
+            (key.size() == name.size() || !std::isalnum(static_cast<unsigned char>(key[key.size() - name.size() - 1]))))
+          keyed_status = true;  // not "xdsn=", "substatus="
+      if (!keyed_status) continue;
+    }
     if (status && status->empty() && i + 5 <= text.size() && text[i + 1] == '.') {
       EnhancedStatus es;
       size_t n = ParseEnhancedStatus(text.substr(i), &es);
@@ -380,7 +392,7 @@ void FindCodes(std::string_view text, int* code, std::string* status) {
         *status = std::string(es.Format(buf));
       }
     }
-    if (code && !*code && std::isdigit(static_cast<unsigned char>(text[i + 1])) &&
+    if (code && !*code && !keyed_status && std::isdigit(static_cast<unsigned char>(text[i + 1])) &&
         std::isdigit(static_cast<unsigned char>(text[i + 2])) &&
         (i + 3 == text.size() || text[i + 3] == ' ' || text[i + 3] == '-' || text[i + 3] == ',' ||
          (text[i + 3] == ':' && i + 4 < text.size() && text[i + 4] == ' '))) {

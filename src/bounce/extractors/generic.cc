@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "bounce/event_json.h"
 #include "bounce/extract.h"
 #include "bounce/prose.h"
 
@@ -14,7 +15,15 @@ bool LooksLikeBounce(const Context& ctx) {
   static const char* kSubjects[] = {"undeliver", "returned mail", "delivery fail", "delivery status notification",
                                     "failure notice", "mail delivery", "non remis", "nondeliverable", "not delivered",
                                     "delivery problem", "could not be delivered", "unzustellbar", "error",
-                                    "エラー", "不達", "退信", "rejected", "bounce", "failed"};
+                                    "エラー", "不達", "退信", "rejected", "bounce", "failed",
+                                    // The same in other languages, as localised servers and
+                                    // clients title their notices (Exchange's "Non
+                                    // recapitabile:", "No se puede entregar:", ...).
+                                    "nicht zustellbar", "non distribuable", "non recapitabile", "mancato recapito",
+                                    "no se puede entregar", "no entregado", "não entregue",
+                                    "não é possível entregar", "onbestelbaar", "niet afgeleverd", "olevererbar",
+                                    "niedostarczalne", "недоставл", "Недоставл", "не доставлен", "無法投遞",
+                                    "无法投递", "未送达"};
   std::string subject = Lower(ctx.subject);
   for (const char* s : kSubjects)
     if (subject.find(s) != std::string::npos) return true;
@@ -25,7 +34,19 @@ bool LooksLikeBounce(const Context& ctx) {
   // sender: its own first words say that delivery failed.
   static const char* kFailureSentences[] = {"could not be delivered", "couldn't be delivered", "was not delivered",
                                             "unable to deliver", "could not deliver", "delivery failed",
-                                            "delivery has failed", "undeliverable", "automatically rejected"};
+                                            "delivery has failed", "undeliverable", "automatically rejected",
+                                            // Other languages: German, French, Italian, Spanish,
+                                            // Portuguese, Dutch, Swedish.
+                                            "konnte nicht zugestellt werden", "nicht zugestellt werden konnte",
+                                            "n'a pas pu être remis", "n'a pas pu être distribué",
+                                            "n'a pas pu être délivré", "n’a pas pu être remis",
+                                            "n’a pas pu être distribué", "impossible de remettre",
+                                            "non è stato recapitato", "non è stato possibile recapitare",
+                                            "impossibile recapitare", "no se ha podido entregar",
+                                            "no se pudo entregar", "no pudo ser entregado",
+                                            "não foi possível entregar", "não pôde ser entregue",
+                                            "kon niet worden afgeleverd", "kon niet worden bezorgd",
+                                            "kunde inte levereras"};
   const std::string_view own = std::string_view(ctx.lower).substr(0, std::min<size_t>(ProseEndOf(ctx), 2048));
   for (const char* s : kFailureSentences)
     if (FindPhraseIn(own, s) != std::string_view::npos) return true;
@@ -210,9 +231,38 @@ std::string OnlyReplyParagraph(std::string_view text) {
   }
   return found;
 }
+
+// A notice that is a JSON document of delivery events (event_json.h): its
+// subject and sender need not look like a bounce, the document says what
+// happened and to whom.
+bool ReadEvents(const Context& ctx, Extraction* out) {
+  for (EventRecipient& e : ReadEventJson(ctx.text)) {
+    Candidate c;
+    c.recipient = std::move(e.recipient);
+    c.diagnostic = std::move(e.diagnostic);
+    c.status = std::move(e.status);
+    c.reply_code = e.reply_code;
+    c.timestamp = std::move(e.timestamp);
+    switch (e.kind) {
+      case EventKind::kFailed: c.action = e.action == "delayed" ? "delayed" : "failed"; break;
+      case EventKind::kDelayed: c.action = "delayed"; break;
+      case EventKind::kDelivered: c.action = "delivered"; break;
+      case EventKind::kComplaint:
+        c.reason_hint = Reason::feedback;
+        c.feedback_type = e.feedback_type.empty() ? "abuse" : std::move(e.feedback_type);
+        break;
+      case EventKind::kNone: continue;
+    }
+    out->recipients.push_back(std::move(c));
+  }
+  if (out->recipients.empty()) return false;
+  out->kind = "generic";
+  return true;
+}
 }  // namespace
 
 bool ExtractGeneric(const Context& ctx, Extraction* out) {
+  if (ReadEvents(ctx, out)) return true;
   if (!LooksLikeBounce(ctx)) return false;
   // Only the bounce's own words: a returned message that no known marker
   // announced (its headers, an "original message" heading) is not read for
