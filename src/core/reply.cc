@@ -109,13 +109,21 @@ size_t ParseEnhancedStatus(std::string_view s, EnhancedStatus* out) {
 
 namespace {
 
-// A basic reply code at s[i]: [2-5]dd followed by end, space or '-'.
+// A basic reply code at s[i]: [2-5]dd followed by end, space or '-'; or by
+// a colon and then a space, the end or a status of its class, as logs and
+// libraries write it ("451: Could not complete sender verification",
+// "550:5.1.1 User unknown"). A colon before other text ("250:ok") is not one.
 bool CodeAt(std::string_view s, size_t i) {
   if (i + 3 > s.size()) return false;
   if (s[i] < '2' || s[i] > '5' || !IsDigit(s[i + 1]) || !IsDigit(s[i + 2])) return false;
   if (i > 0 && (IsDigit(s[i - 1]) || s[i - 1] == '.')) return false;
   if (i + 3 == s.size()) return true;
   const char c = s[i + 3];
+  if (c == ':') {
+    if (i + 4 == s.size() || s[i + 4] == ' ') return true;
+    EnhancedStatus st;
+    return ParseEnhancedStatus(s.substr(i + 4), &st) && st.klass == s[i] - '0';
+  }
   return c == ' ' || c == '-' || c == '\n';
 }
 

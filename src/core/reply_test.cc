@@ -146,6 +146,25 @@ TEST(ReplyParser, NumbersInsideTextAreNotCodes) {
   EXPECT_EQ(r.text, "Connection to 192.0.2.250 timed out after 300 seconds");
 }
 
+TEST(ReplyParser, CodeFollowedByAColon) {
+  ReplyParser p;
+  Reply r = p.Parse("451: Could not complete sender verification");
+  EXPECT_EQ(r.code, 451);
+  EXPECT_EQ(r.text, "Could not complete sender verification");
+  r = p.Parse("550:5.1.1 User unknown");
+  EXPECT_EQ(r.code, 550);
+  EXPECT_EQ(r.status.subject, 1);
+  EXPECT_EQ(r.text, "User unknown");
+  r = p.Parse("host mx.example.com[192.0.2.1] said: 552: Message rejected for spam");
+  EXPECT_EQ(r.code, 552);
+  EXPECT_EQ(r.text, "Message rejected for spam");
+  // A colon before other text, or a status of another class, makes no code.
+  for (const char* text : {"250:ok", "550:4.2.2 odd", "Retry at 23:55: queue busy", "2001:db8::25 refused"}) {
+    r = p.Parse(text);
+    EXPECT_EQ(r.code, 0) << text;
+  }
+}
+
 TEST(ReplyParser, StatusOfAnotherClassIsNotTaken) {
   ReplyParser p;
   Reply r = p.Parse("550 4.2.2 odd server");
