@@ -72,6 +72,19 @@ TEST(RoundEleven, NearMissesStillSuppress) {
   testing::ExpectHardBounce(std::begin(replies), std::end(replies));
 }
 
+TEST(RoundEleven, ListedAsAStateIsNoListing) {
+  const testing::ReplyCase cases[] = {
+      {"550 The mailbox is listed as inactive", Category::recipient_unavailable},
+      {"550 5.1.1 This account is listed as closed", Category::recipient_not_found},
+      // Listings still read as listings.
+      {"554 Your IP is listed as a spam source", Category::ip_blacklisted},
+      {"550 IP 192.0.2.1 is listed.", Category::ip_blacklisted},
+      {"550 you are currently listed and blocked", Category::ip_blacklisted},
+      {"554 5.7.1 Service unavailable; Client host [192.0.2.1] is listed in zen.spamhaus.org", Category::ip_blacklisted},
+  };
+  testing::ExpectCategories(std::begin(cases), std::end(cases));
+}
+
 TEST(RoundEleven, TheActionFollowsTheHardBounce) {
   auto scratch = testing::Shipped().NewScratch();
   const CategoryInfo& info = testing::Shipped().category_info(Category::recipient_not_found);
