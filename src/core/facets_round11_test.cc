@@ -85,6 +85,21 @@ TEST(RoundEleven, ListedAsAStateIsNoListing) {
   testing::ExpectCategories(std::begin(cases), std::end(cases));
 }
 
+TEST(RoundEleven, NoUsableMailExchanger) {
+  const char* const recipient_side[] = {
+      "511 sorry, can't find a valid MX for rcpt domain",
+      "550 5.1.2 no usable MX records for example.org",
+      "550 unable to find a working mail exchanger for example.org",
+  };
+  testing::ExpectHardBounce(std::begin(recipient_side), std::end(recipient_side));
+  const char* const elsewhere[] = {
+      "511 sorry, can't find a valid MX for sender domain",
+      "550 Sender domain has no valid MX record",
+      "451 4.4.0 no usable MX records for example.org, try again later",
+  };
+  testing::ExpectNoHardBounce(std::begin(elsewhere), std::end(elsewhere));
+}
+
 TEST(RoundEleven, TheActionFollowsTheHardBounce) {
   auto scratch = testing::Shipped().NewScratch();
   const CategoryInfo& info = testing::Shipped().category_info(Category::recipient_not_found);
