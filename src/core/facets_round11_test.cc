@@ -100,6 +100,14 @@ TEST(RoundEleven, NoUsableMailExchanger) {
   testing::ExpectNoHardBounce(std::begin(elsewhere), std::end(elsewhere));
 }
 
+TEST(RoundEleven, TheHeloNameRefusedIsTheSendingHosts) {
+  const testing::ReplyCase cases[] = {
+      {"553 sorry, your HELO host name has been denied (#5.7.1)", Category::auth_policy},
+      {"550 EHLO name has been rejected", Category::auth_policy},
+  };
+  testing::ExpectCategories(std::begin(cases), std::end(cases));
+}
+
 TEST(RoundEleven, TheActionFollowsTheHardBounce) {
   auto scratch = testing::Shipped().NewScratch();
   const CategoryInfo& info = testing::Shipped().category_info(Category::recipient_not_found);
