@@ -4,8 +4,11 @@
 #include <nlohmann/json.hpp>
 
 #include <cctype>
+#include <cstdint>
 #include <string>
 #include <vector>
+
+#include "rebound/reply.h"
 
 namespace rebound::bounce {
 
@@ -67,22 +70,18 @@ constexpr std::string_view kDiagnosticKeys[] = {"diagnosticcode", "diagnostic", 
                                                 "diag",           "response",   "reason",       "message",
                                                 "details",        "bouncedescription", "description", "error"};
 
-// The string value of the first of `keys` in o (folded keys), "" when none.
+// The string value of the key of o that folds to `key`, "" when none.
 std::string StringOf(const Json& o, std::string_view key) {
   for (auto it = o.begin(); it != o.end(); ++it)
     if (it.value().is_string() && Fold(it.key()) == key) return it.value().get<std::string>();
   return {};
 }
 
+// A whole value that is an enhanced status ("5.1.1", "4.7.10"), read by the
+// reply parser's own rule rather than a second one of this file's.
 bool IsStatus(std::string_view s) {
-  // 2.6.0, 5.1.10: a class, a subject, a detail.
-  if (s.size() < 5 || (s[0] != '2' && s[0] != '4' && s[0] != '5') || s[1] != '.') return false;
-  size_t dots = 0;
-  for (size_t i = 2; i < s.size(); ++i) {
-    if (s[i] == '.') ++dots;
-    else if (!std::isdigit(static_cast<unsigned char>(s[i]))) return false;
-  }
-  return dots == 1 && s.back() != '.' && s[2] != '.';
+  EnhancedStatus st;
+  return !s.empty() && ParseEnhancedStatus(s, &st) == s.size();
 }
 
 // A text that may itself be a JSON object (the SNS envelope's "Message"),
@@ -121,6 +120,7 @@ EventKind KindOfObject(const Json& o) {
 struct Walker {
   std::vector<EventRecipient>* out;
   std::vector<const Json*> path;  // the objects above the current one, outermost first
+  size_t added = 0;               // addresses offered to Add, up to kMaxJsonEvents
 
   // The nearest stated event kind: the object itself, then its ancestors.
   EventKind KindHere(const Json& o) const {
@@ -155,8 +155,13 @@ struct Walker {
         const std::string k = Fold(it.key());
         if (k != "code" && k != "smtpcode" && k != "replycode" && k != "errorcode") continue;
         int n = 0;
-        if (it.value().is_number_integer()) n = it.value().get<int>();
-        else if (it.value().is_string()) {
+        // Read wide: a number beyond an int's range (2^32 + 550) is no code,
+        // not one that wraps round to 550.
+        if (it.value().is_number_unsigned()) {
+          if (const auto u = it.value().get<std::uint64_t>(); u < 600) n = static_cast<int>(u);
+        } else if (it.value().is_number_integer()) {
+          if (const auto i = it.value().get<std::int64_t>(); i > 0 && i < 600) n = static_cast<int>(i);
+        } else if (it.value().is_string()) {
           const std::string& s = it.value().get_ref<const std::string&>();
           if (s.size() == 3 && std::isdigit(static_cast<unsigned char>(s[0])) &&
               std::isdigit(static_cast<unsigned char>(s[1])) && std::isdigit(static_cast<unsigned char>(s[2])))
@@ -174,6 +179,9 @@ struct Walker {
   }
 
   void Add(const Json& o, std::string address) {
+    // Counted before any work: a list of the same address repeated costs
+    // no more than one of distinct ones.
+    if (++added > kMaxJsonEvents) return;
     EventKind kind = KindHere(o);
     if (kind == EventKind::kNone) return;
     // A failure the service itself calls temporary ("severity": "temporary")
@@ -254,7 +262,7 @@ std::vector<EventRecipient> ReadEventJson(std::string_view text) {
   Json doc = ParseObject(flat);
   if (doc.is_discarded()) return out;
   Unwrap(&doc, 0);
-  Walker w{&out, {}};
+  Walker w{&out, {}, 0};
   w.Walk(doc, 0);
   return out;
 }

@@ -11,6 +11,7 @@
 // is still read.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -31,6 +32,11 @@ struct EventRecipient {
   std::string feedback_type;  // a complaint's type when stated
   std::string timestamp;
 };
+
+// The most addresses a document is read for. A real notification names a
+// few (SES sends at most 50 per bounce); the cap keeps a hostile document
+// with a list of a million addresses from costing time quadratic in it.
+inline constexpr size_t kMaxJsonEvents = 1000;
 
 // The events of a text that is (after leading blanks) a JSON document, in
 // document order, one per address; empty when the text is none or names no
