@@ -1014,6 +1014,27 @@ TEST(EventJson, AnEnvelopeAroundTheNotificationIsOpened) {
   EXPECT_TRUE(bounce::ReadEventJson("Note: {\"event\":\"bounce\",\"email\":\"x@example.net\"}").empty());
 }
 
+TEST(EventJson, AnAddressInsideAnotherAddressesEventIsNoRecipient) {
+  // The account or the sender beside an event, written as an object with an
+  // address of its own, takes neither the event's kind nor its reply: the
+  // bounce is gone@'s, not owner@'s.
+  auto events = bounce::ReadEventJson(
+      R"({"event":"bounce","email":"gone@example.net","diagnosticCode":"smtp; 550 5.1.1 user unknown",)"
+      R"("account":{"email":"owner@example.com","name":"Shop"},"sender":{"emailAddress":"me@example.com"}})");
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].recipient, "gone@example.net");
+  // A recipient inside a list under the event (SES's bouncedRecipients)
+  // still takes the event's kind and its reply kept beside the list.
+  auto ses = bounce::ReadEventJson(
+      R"({"notificationType":"Bounce","bounce":{"bounceType":"Permanent","bouncedRecipients":)"
+      R"([{"emailAddress":"a@example.net"},{"emailAddress":"b@example.net","diagnosticCode":"smtp; 550 5.1.1 no such user"}],)"
+      R"("smtpResponse":"550 5.1.1 user unknown"},"mail":{"source":"me@example.com"}})");
+  ASSERT_EQ(ses.size(), 2u);
+  EXPECT_EQ(ses[0].kind, bounce::EventKind::kFailed);
+  EXPECT_EQ(ses[0].diagnostic, "550 5.1.1 user unknown");
+  EXPECT_EQ(ses[1].diagnostic, "smtp; 550 5.1.1 no such user");
+}
+
 TEST(EventJson, HostileDocumentsAreReadInBoundedTime) {
   // Nesting far deeper than any event, a list of many distinct addresses,
   // a code too large for an int, bytes that are not UTF-8, numbers where

@@ -6,6 +6,7 @@
 #include <cctype>
 #include <cstdint>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "rebound/reply.h"
@@ -121,13 +122,28 @@ struct Walker {
   std::vector<EventRecipient>* out;
   std::vector<const Json*> path;  // the objects above the current one, outermost first
   size_t added = 0;               // addresses offered to Add, up to kMaxJsonEvents
+  std::unordered_set<std::string> seen;  // the addresses already in out
+
+  // The ancestors an object may take an event's kind or fields from: the
+  // nearest first, up to but not past one that names an address of its
+  // own. That one's event is about its address; an object inside it with
+  // another address ({"event":"bounce","email":"gone@...","account":
+  // {"email":"owner@..."}}) is no recipient of that event and must not
+  // take its kind or its "user unknown" (review of round 11).
+  template <typename F>
+  void ForOwnAncestors(F&& f) const {
+    for (auto it = path.rbegin(); it != path.rend(); ++it) {
+      if (HoldsRecipient(**it)) return;
+      if (f(**it)) return;
+    }
+  }
 
   // The nearest stated event kind: the object itself, then its ancestors.
   EventKind KindHere(const Json& o) const {
     if (EventKind k = KindOfObject(o); k != EventKind::kNone) return k;
-    for (auto it = path.rbegin(); it != path.rend(); ++it)
-      if (EventKind k = KindOfObject(**it); k != EventKind::kNone) return k;
-    return EventKind::kNone;
+    EventKind found = EventKind::kNone;
+    ForOwnAncestors([&](const Json& a) { return (found = KindOfObject(a)) != EventKind::kNone; });
+    return found;
   }
 
   // A field of the event: the object itself, then the objects it holds
@@ -137,10 +153,9 @@ struct Walker {
     for (auto it = o.begin(); it != o.end(); ++it)
       if (it.value().is_object() && !HoldsRecipient(it.value()))
         if (std::string s = StringOf(it.value(), key); !s.empty()) return s;
-    if (ancestors)
-      for (auto it = path.rbegin(); it != path.rend(); ++it)
-        if (std::string s = StringOf(**it, key); !s.empty()) return s;
-    return {};
+    std::string found;
+    if (ancestors) ForOwnAncestors([&](const Json& a) { return !(found = StringOf(a, key)).empty(); });
+    return found;
   }
 
   static bool HoldsRecipient(const Json& o) {
@@ -189,8 +204,7 @@ struct Walker {
     if (kind == EventKind::kFailed && Fold(FieldNear(o, "severity", true)) == "temporary") kind = EventKind::kDelayed;
     address = Lower(FirstAddress(address));
     if (address.empty()) return;
-    for (const auto& r : *out)
-      if (r.recipient == address) return;
+    if (!seen.insert(address).second) return;
     EventRecipient r;
     r.kind = kind;
     r.recipient = std::move(address);
@@ -262,7 +276,7 @@ std::vector<EventRecipient> ReadEventJson(std::string_view text) {
   Json doc = ParseObject(flat);
   if (doc.is_discarded()) return out;
   Unwrap(&doc, 0);
-  Walker w{&out, {}, 0};
+  Walker w{&out, {}, 0, {}};
   w.Walk(doc, 0);
   return out;
 }

@@ -34,9 +34,10 @@ struct EventRecipient {
 };
 
 // The most addresses a document is read for. A real notification names a
-// few (SES sends at most 50 per bounce); the cap keeps a hostile document
-// with a list of a million addresses from costing time quadratic in it.
-inline constexpr size_t kMaxJsonEvents = 1000;
+// few (SES sends at most 50 per bounce), and the bounce reader's cap on a
+// body's text holds a document to some thousands; the cap bounds the work
+// of a caller that passes a larger text (a list of a million addresses).
+inline constexpr size_t kMaxJsonEvents = 10000;
 
 // The events of a text that is (after leading blanks) a JSON document, in
 // document order, one per address; empty when the text is none or names no
