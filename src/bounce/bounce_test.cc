@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <random>
@@ -1011,6 +1012,58 @@ TEST(EventJson, AnEnvelopeAroundTheNotificationIsOpened) {
   EXPECT_EQ(delivered[1].diagnostic, "250 2.6.0 Message received");
   // Not a document: text before it.
   EXPECT_TRUE(bounce::ReadEventJson("Note: {\"event\":\"bounce\",\"email\":\"x@example.net\"}").empty());
+}
+
+TEST(EventJson, AnAddressInsideAnotherAddressesEventIsNoRecipient) {
+  // The account or the sender beside an event, written as an object with an
+  // address of its own, takes neither the event's kind nor its reply: the
+  // bounce is gone@'s, not owner@'s.
+  auto events = bounce::ReadEventJson(
+      R"({"event":"bounce","email":"gone@example.net","diagnosticCode":"smtp; 550 5.1.1 user unknown",)"
+      R"("account":{"email":"owner@example.com","name":"Shop"},"sender":{"emailAddress":"me@example.com"}})");
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].recipient, "gone@example.net");
+  // A recipient inside a list under the event (SES's bouncedRecipients)
+  // still takes the event's kind and its reply kept beside the list.
+  auto ses = bounce::ReadEventJson(
+      R"({"notificationType":"Bounce","bounce":{"bounceType":"Permanent","bouncedRecipients":)"
+      R"([{"emailAddress":"a@example.net"},{"emailAddress":"b@example.net","diagnosticCode":"smtp; 550 5.1.1 no such user"}],)"
+      R"("smtpResponse":"550 5.1.1 user unknown"},"mail":{"source":"me@example.com"}})");
+  ASSERT_EQ(ses.size(), 2u);
+  EXPECT_EQ(ses[0].kind, bounce::EventKind::kFailed);
+  EXPECT_EQ(ses[0].diagnostic, "550 5.1.1 user unknown");
+  EXPECT_EQ(ses[1].diagnostic, "smtp; 550 5.1.1 no such user");
+}
+
+TEST(EventJson, HostileDocumentsAreReadInBoundedTime) {
+  // Nesting far deeper than any event, a list of many distinct addresses,
+  // a code too large for an int, bytes that are not UTF-8, numbers where
+  // strings belong: no throw, no crash, a bounded answer.
+  std::string deep(200000, '[');
+  deep += std::string(200000, ']');
+  EXPECT_TRUE(bounce::ReadEventJson(deep).empty());
+  std::string deep_objects;
+  for (int i = 0; i < 50000; ++i) deep_objects += R"({"event":"bounce","x":)";
+  deep_objects += "1" + std::string(50000, '}');
+  EXPECT_TRUE(bounce::ReadEventJson(deep_objects).empty());
+  std::string many = R"({"event":"bounce","recipients":[)";
+  for (int i = 0; i < 60000; ++i) many += (i ? ",\"" : "\"") + std::to_string(i) + "@example.net\"";
+  many += "]}";
+  const auto t0 = std::chrono::steady_clock::now();
+  auto events = bounce::ReadEventJson(many);
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_LE(events.size(), bounce::kMaxJsonEvents);
+  EXPECT_LT(ms, 2000);
+  // 2^32 + 550 is no reply code 550.
+  auto big = bounce::ReadEventJson(R"({"event":"bounce","email":"a@example.net","code":4294967846})");
+  ASSERT_EQ(big.size(), 1u);
+  EXPECT_EQ(big[0].reply_code, 0);
+  EXPECT_TRUE(bounce::ReadEventJson("{\"event\":\"bounce\",\"email\":\"a\xff@example.net\"}").empty());
+  auto numbers = bounce::ReadEventJson(R"({"event":"bounce","email":"a@example.net","reason":550,"status":5.1,"timestamp":1})");
+  ASSERT_EQ(numbers.size(), 1u);
+  EXPECT_TRUE(numbers[0].diagnostic.empty());
+  EXPECT_TRUE(numbers[0].status.empty());
+  EXPECT_TRUE(bounce::ReadEventJson(R"({"event":1,"email":2,"recipients":[3,null,{}]})").empty());
 }
 
 // A failure notice in another language, with a plain sender: its subject or

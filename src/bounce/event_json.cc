@@ -4,8 +4,12 @@
 #include <nlohmann/json.hpp>
 
 #include <cctype>
+#include <cstdint>
 #include <string>
+#include <unordered_set>
 #include <vector>
+
+#include "rebound/reply.h"
 
 namespace rebound::bounce {
 
@@ -67,22 +71,18 @@ constexpr std::string_view kDiagnosticKeys[] = {"diagnosticcode", "diagnostic", 
                                                 "diag",           "response",   "reason",       "message",
                                                 "details",        "bouncedescription", "description", "error"};
 
-// The string value of the first of `keys` in o (folded keys), "" when none.
+// The string value of the key of o that folds to `key`, "" when none.
 std::string StringOf(const Json& o, std::string_view key) {
   for (auto it = o.begin(); it != o.end(); ++it)
     if (it.value().is_string() && Fold(it.key()) == key) return it.value().get<std::string>();
   return {};
 }
 
+// A whole value that is an enhanced status ("5.1.1", "4.7.10"), read by the
+// reply parser's own rule rather than a second one of this file's.
 bool IsStatus(std::string_view s) {
-  // 2.6.0, 5.1.10: a class, a subject, a detail.
-  if (s.size() < 5 || (s[0] != '2' && s[0] != '4' && s[0] != '5') || s[1] != '.') return false;
-  size_t dots = 0;
-  for (size_t i = 2; i < s.size(); ++i) {
-    if (s[i] == '.') ++dots;
-    else if (!std::isdigit(static_cast<unsigned char>(s[i]))) return false;
-  }
-  return dots == 1 && s.back() != '.' && s[2] != '.';
+  EnhancedStatus st;
+  return !s.empty() && ParseEnhancedStatus(s, &st) == s.size();
 }
 
 // A text that may itself be a JSON object (the SNS envelope's "Message"),
@@ -121,13 +121,29 @@ EventKind KindOfObject(const Json& o) {
 struct Walker {
   std::vector<EventRecipient>* out;
   std::vector<const Json*> path;  // the objects above the current one, outermost first
+  size_t added = 0;               // addresses offered to Add, up to kMaxJsonEvents
+  std::unordered_set<std::string> seen;  // the addresses already in out
+
+  // The ancestors an object may take an event's kind or fields from: the
+  // nearest first, up to but not past one that names an address of its
+  // own. That one's event is about its address; an object inside it with
+  // another address ({"event":"bounce","email":"gone@...","account":
+  // {"email":"owner@..."}}) is no recipient of that event and must not
+  // take its kind or its "user unknown" (review of round 11).
+  template <typename F>
+  void ForOwnAncestors(F&& f) const {
+    for (auto it = path.rbegin(); it != path.rend(); ++it) {
+      if (HoldsRecipient(**it)) return;
+      if (f(**it)) return;
+    }
+  }
 
   // The nearest stated event kind: the object itself, then its ancestors.
   EventKind KindHere(const Json& o) const {
     if (EventKind k = KindOfObject(o); k != EventKind::kNone) return k;
-    for (auto it = path.rbegin(); it != path.rend(); ++it)
-      if (EventKind k = KindOfObject(**it); k != EventKind::kNone) return k;
-    return EventKind::kNone;
+    EventKind found = EventKind::kNone;
+    ForOwnAncestors([&](const Json& a) { return (found = KindOfObject(a)) != EventKind::kNone; });
+    return found;
   }
 
   // A field of the event: the object itself, then the objects it holds
@@ -137,10 +153,9 @@ struct Walker {
     for (auto it = o.begin(); it != o.end(); ++it)
       if (it.value().is_object() && !HoldsRecipient(it.value()))
         if (std::string s = StringOf(it.value(), key); !s.empty()) return s;
-    if (ancestors)
-      for (auto it = path.rbegin(); it != path.rend(); ++it)
-        if (std::string s = StringOf(**it, key); !s.empty()) return s;
-    return {};
+    std::string found;
+    if (ancestors) ForOwnAncestors([&](const Json& a) { return !(found = StringOf(a, key)).empty(); });
+    return found;
   }
 
   static bool HoldsRecipient(const Json& o) {
@@ -155,8 +170,13 @@ struct Walker {
         const std::string k = Fold(it.key());
         if (k != "code" && k != "smtpcode" && k != "replycode" && k != "errorcode") continue;
         int n = 0;
-        if (it.value().is_number_integer()) n = it.value().get<int>();
-        else if (it.value().is_string()) {
+        // Read wide: a number beyond an int's range (2^32 + 550) is no code,
+        // not one that wraps round to 550.
+        if (it.value().is_number_unsigned()) {
+          if (const auto u = it.value().get<std::uint64_t>(); u < 600) n = static_cast<int>(u);
+        } else if (it.value().is_number_integer()) {
+          if (const auto i = it.value().get<std::int64_t>(); i > 0 && i < 600) n = static_cast<int>(i);
+        } else if (it.value().is_string()) {
           const std::string& s = it.value().get_ref<const std::string&>();
           if (s.size() == 3 && std::isdigit(static_cast<unsigned char>(s[0])) &&
               std::isdigit(static_cast<unsigned char>(s[1])) && std::isdigit(static_cast<unsigned char>(s[2])))
@@ -174,6 +194,9 @@ struct Walker {
   }
 
   void Add(const Json& o, std::string address) {
+    // Counted before any work: a list of the same address repeated costs
+    // no more than one of distinct ones.
+    if (++added > kMaxJsonEvents) return;
     EventKind kind = KindHere(o);
     if (kind == EventKind::kNone) return;
     // A failure the service itself calls temporary ("severity": "temporary")
@@ -181,8 +204,7 @@ struct Walker {
     if (kind == EventKind::kFailed && Fold(FieldNear(o, "severity", true)) == "temporary") kind = EventKind::kDelayed;
     address = Lower(FirstAddress(address));
     if (address.empty()) return;
-    for (const auto& r : *out)
-      if (r.recipient == address) return;
+    if (!seen.insert(address).second) return;
     EventRecipient r;
     r.kind = kind;
     r.recipient = std::move(address);
@@ -254,7 +276,7 @@ std::vector<EventRecipient> ReadEventJson(std::string_view text) {
   Json doc = ParseObject(flat);
   if (doc.is_discarded()) return out;
   Unwrap(&doc, 0);
-  Walker w{&out, {}};
+  Walker w{&out, {}, 0, {}};
   w.Walk(doc, 0);
   return out;
 }

@@ -11,6 +11,7 @@
 // is still read.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -31,6 +32,12 @@ struct EventRecipient {
   std::string feedback_type;  // a complaint's type when stated
   std::string timestamp;
 };
+
+// The most addresses a document is read for. A real notification names a
+// few (SES sends at most 50 per bounce), and the bounce reader's cap on a
+// body's text holds a document to some thousands; the cap bounds the work
+// of a caller that passes a larger text (a list of a million addresses).
+inline constexpr size_t kMaxJsonEvents = 10000;
 
 // The events of a text that is (after leading blanks) a JSON document, in
 // document order, one per address; empty when the text is none or names no

@@ -52,6 +52,8 @@ TEST(RoundEleven, ASuccessOrALaterIsNoHardBounce) {
       "550 5.1.1 2.0.0 Ok: queued as 919DC16A314",
       "550 5.1.1 1wu354tcpc-1 Message accepted for delivery",
       "550 5.1.1 <id@example.com> Queued mail for delivery",
+      "550 5.1.1 250 ok, accepted for delivery",
+      "550 5.1.1 <jo@example.com>: message was accepted for delivery",
       "550 5.1.1 mailbox busy, try again later",
       "550 5.1.1 cannot deliver now, retry later",
   };
@@ -68,6 +70,11 @@ TEST(RoundEleven, NearMissesStillSuppress) {
       "550 5.1.1 <jo@example.com>... User unknown",
       "550 5.1.1 The email account that you tried to reach does not exist.",
       "550 5.1.1 user unknown; the field of recipients is empty on our side",
+      // Review of round 11: "accepted for delivery" denied is a refusal,
+      // not a success.
+      "550 5.1.1 <jo@example.com>: Recipient address rejected: User unknown; message not accepted for delivery",
+      "550 5.1.1 <jo@example.com>: user does not exist, mail could not be accepted for delivery",
+      "550 5.1.1 No such user here - message cannot be accepted for delivery",
   };
   testing::ExpectHardBounce(std::begin(replies), std::end(replies));
 }

@@ -73,6 +73,9 @@ void PayloadBuilder::Append(const OutboxItem& it, std::string* out) const {
       v.provider = rule->provider;
       v.reference = rule->reference;
     }
+    // The stored hard_bounce decides the action, as it did when classified:
+    // an unconfirmed "user unknown" does not tell the receiver to suppress.
+    classifier_->SettleAction(&v);
     w.BeginObject("verdict");
     cli::WriteVerdictFields(w, v, Lang::kEn);
     w.String("solution_zh", v.solution_zh);

@@ -4,7 +4,9 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <memory>
 
+#include "rebound/classifier.h"
 #include "store/store.h"
 #include "webhooks/dispatcher.h"
 #include "webhooks/payload.h"
@@ -37,6 +39,27 @@ TEST(WebhookSigning, NewSecretsDecodeToThirtyTwoBytes) {
 TEST(WebhookSigning, RotationSignsWithBoth) {
   std::string header = SignatureHeader({std::string(32, 'a'), std::string(32, 'b')}, "msg_1", 5, "{}");
   EXPECT_EQ(header, Sign(std::string(32, 'a'), "msg_1", 5, "{}") + " " + Sign(std::string(32, 'b'), "msg_1", 5, "{}"));
+}
+
+TEST(WebhookPayload, TheStoredHardBounceDecidesTheAction) {
+  // A "user unknown" reading that was not a hard bounce was told to count
+  // the failure when classified; its webhook must not say "suppress".
+  std::unique_ptr<const Classifier> classifier;
+  ASSERT_TRUE(BuildClassifier({}, &classifier).ok());
+  const CategoryInfo& info = classifier->category_info(Category::recipient_not_found);
+  PayloadBuilder payload(classifier.get());
+  OutboxItem item;
+  item.type = "message.bounced";
+  item.decision = "bounced";
+  item.category = "recipient_not_found";
+  item.permanent = true;
+  std::string unconfirmed, confirmed;
+  payload.Append(item, &unconfirmed);
+  item.hard_bounce = true;
+  payload.Append(item, &confirmed);
+  EXPECT_NE(unconfirmed.find(info.action_unconfirmed), std::string::npos) << unconfirmed;
+  EXPECT_EQ(unconfirmed.find("\"suppress the address\""), std::string::npos) << unconfirmed;
+  EXPECT_NE(confirmed.find("\"suppress the address\""), std::string::npos) << confirmed;
 }
 
 TEST(WebhookUrl, AcceptsHttpAndHttpsOnly) {
