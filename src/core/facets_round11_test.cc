@@ -26,7 +26,10 @@ TEST(RoundEleven, AHeaderFieldALineOrBinaryDataIsNoHardBounce) {
       "550 5.1.1 <jo@example.com>: Matched map: FORBIDDEN_FILE_EXTENSION",
       "550 5.1.1 Blocked attachment type (.exe)",
       "550 5.1.1 file extension not allowed",
-  };
+        // Header words, not the address: but the To field is not among them
+      // ("the recipient in the To field is invalid" is about the address).
+      "550 5.1.1 Date header field is missing",
+};
   testing::ExpectNoHardBounce(std::begin(replies), std::end(replies));
 }
 
@@ -75,6 +78,7 @@ TEST(RoundEleven, NearMissesStillSuppress) {
       "550 5.1.1 <jo@example.com>: Recipient address rejected: User unknown; message not accepted for delivery",
       "550 5.1.1 <jo@example.com>: user does not exist, mail could not be accepted for delivery",
       "550 5.1.1 No such user here - message cannot be accepted for delivery",
+      "550 5.1.1 <jo@example.com>: user unknown; queued as undeliverable",
   };
   testing::ExpectHardBounce(std::begin(replies), std::end(replies));
 }
