@@ -176,6 +176,25 @@ size_t FindCode(std::string_view s) {
   return npos;
 }
 
+// qmail and its chkuser patch write the status last, in brackets: "553
+// sorry, that domain isn't in my list of allowed rcpthosts (#5.7.1)",
+// "511 sorry, can't find a valid MX for rcpt domain (#5.1.1 - chkuser)".
+// The status there, when it is of the code's class (any class without a
+// code); none when the brackets hold anything else.
+EnhancedStatus TrailingBracketStatus(std::string_view text, int code) {
+  while (!text.empty() && (text.back() == '.' || text::IsSpace(text.back()))) text.remove_suffix(1);
+  if (text.empty() || text.back() != ')') return {};
+  const size_t open = text.rfind("(#");
+  if (open == npos) return {};
+  EnhancedStatus st;
+  const size_t n = ParseEnhancedStatus(text.substr(open + 2), &st);
+  if (n == 0 || (code != 0 && st.klass != code / 100)) return {};
+  // After the status only the closing bracket, or " - " and a short tag.
+  const std::string_view tag = text.substr(open + 2 + n, text.size() - 1 - (open + 2 + n));
+  if (!tag.empty() && (tag.substr(0, 3) != " - " || tag.size() > 24 || tag.find_first_of("()") != npos)) return {};
+  return st;
+}
+
 // Removes from text (in place) the code and status repeated inside a line
 // that an MTA flattened: "... try 550-5.1.1 double-checking ...".
 void StripInlineRepeats(std::string* text, size_t from, int code, const EnhancedStatus& st) {
@@ -360,6 +379,7 @@ Reply ReplyParser::Parse(std::string_view raw) {
   }
   StripInlineRepeats(&buf_, text_begin, r.code, r.status);
   r.text = Trim(std::string_view(buf_).substr(text_begin));
+  if (!r.status.present()) r.status = TrailingBracketStatus(r.text, r.code);
   return r;
 }
 

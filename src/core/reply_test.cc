@@ -165,6 +165,29 @@ TEST(ReplyParser, CodeFollowedByAColon) {
   }
 }
 
+TEST(ReplyParser, QmailStatusInBracketsAtTheEnd) {
+  ReplyParser p;
+  Reply r = p.Parse("553 sorry, that domain isn't in my list of allowed rcpthosts (#5.7.1)");
+  EXPECT_EQ(r.status.subject, 7);
+  EXPECT_EQ(r.status.detail, 1);
+  // The text keeps it: rules written for qmail's texts expect it there.
+  EXPECT_EQ(r.text, "sorry, that domain isn't in my list of allowed rcpthosts (#5.7.1)");
+  r = p.Parse("511 sorry, can't find a valid MX for rcpt domain (#5.1.1 - chkuser)");
+  EXPECT_EQ(r.status.subject, 1);
+  r = p.Parse("Sorry, no mailbox here by that name. (#5.1.1)");
+  EXPECT_EQ(r.code, 0);
+  EXPECT_EQ(r.status.klass, 5);
+  // A status first wins; another class, other words in the brackets, or
+  // brackets before the end make none.
+  r = p.Parse("550 5.7.1 refused (#5.1.1)");
+  EXPECT_EQ(r.status.subject, 7);
+  for (const char* text : {"550 refused (#4.2.2)", "550 refused (#5.1.1 and more words here than a tag)",
+                           "550 refused (#5.1.1) by policy", "550 refused (see #5.1.1)", "550 refused (#5.1.1"}) {
+    r = p.Parse(text);
+    EXPECT_FALSE(r.status.present()) << text;
+  }
+}
+
 TEST(ReplyParser, StatusOfAnotherClassIsNotTaken) {
   ReplyParser p;
   Reply r = p.Parse("550 4.2.2 odd server");
