@@ -63,6 +63,32 @@ TEST(RoundEleven, ASuccessOrALaterIsNoHardBounce) {
   testing::ExpectNoHardBounce(std::begin(replies), std::end(replies));
 }
 
+TEST(RoundElevenB, TheDialogueInServersOwnWordsIsNoHardBounce) {
+  const char* const replies[] = {
+      "550 5.1.1 SASL negotiation was aborted",
+      "550 5.1.1 authentication exchange canceled by the client",
+      "550 5.1.1 cannot split auth value",
+      "550 5.1.1 Invalid SASL challenge",
+      "550 5.1.1 missing initial auth response",
+      "550 5.1.1 Usage: AUTH mechanism [initial-response]",
+      "550 5.1.1 cannot assume another role",
+      "550 5.1.1 RCPT TO needed first",
+      "550 5.1.1 MAIL FROM already given",
+      "550 5.1.1 already have a MAIL",
+      "550 5.1.1 missing MAIL FROM",
+      "550 5.1.1 cannot starttls after login",
+      "550 5.1.1 Missing host name in HELO",
+      "550 5.1.1 duplicate parameter BODY",
+      "550 5.1.1 REQUIRETLS is not allowed here",
+      "550 5.1.1 HOLDUNTIL in the past",
+      "550 5.1.1 bare LF in message, possible smtp smuggling",
+      "550 5.1.1 a message requires both a header and a body",
+      "550 5.1.1 maximum of 100 recipients exceeded",
+      "550 5.1.1 only one rcpt allowed for a bounce",
+  };
+  testing::ExpectNoHardBounce(std::begin(replies), std::end(replies));
+}
+
 TEST(RoundEleven, NearMissesStillSuppress) {
   const char* const replies[] = {
       // "try again" with no time: the address is to be corrected first.
@@ -79,6 +105,9 @@ TEST(RoundEleven, NearMissesStillSuppress) {
       "550 5.1.1 <jo@example.com>: user does not exist, mail could not be accepted for delivery",
       "550 5.1.1 No such user here - message cannot be accepted for delivery",
       "550 5.1.1 <jo@example.com>: user unknown; queued as undeliverable",
+      // Words of round 11b beside a real verdict on the address.
+      "550 5.1.1 <jo@example.com>: mailbox unavailable, user unknown (duplicate delivery suppressed earlier)",
+      "550 5.1.1 No such user: the recipient was never set up",
   };
   testing::ExpectHardBounce(std::begin(replies), std::end(replies));
 }
