@@ -74,4 +74,11 @@ class REBOUND_EXPORT ReplyParser {
 // Returns the number of bytes used, 0 when s does not start with one.
 REBOUND_EXPORT size_t ParseEnhancedStatus(std::string_view s, EnhancedStatus* out);
 
+// The basic reply code ("550") that starts at s[i], or 0. One definition for
+// the reply parser and the bounce reader: three digits, the first 2 to 5,
+// not glued to a word, number or dot before them, and followed by the end,
+// white space, '-', ',', or a colon with the end, a space or an enhanced
+// status of the same class after it ("451: try later", "550:5.1.1").
+REBOUND_EXPORT int ReplyCodeAt(std::string_view s, size_t i);
+
 }  // namespace rebound

@@ -1140,6 +1140,20 @@ TEST(FindCodes, AStatusNamedByALogFieldIsRead) {
   }
 }
 
+// The bounce reader takes a code where the reply parser would
+// (rebound::ReplyCodeAt): a colon and a status, a line break after it.
+TEST(FindCodes, ACodeIsWhatTheReplyParserCallsOne) {
+  const std::pair<const char*, int> cases[] = {
+      {"remote said 550:5.1.1 User unknown", 550}, {"said:\n554\nrejected", 554}, {"error 451, try later", 451},
+      {"queue id 5501 failed", 0},                 {"550Too many", 0},              {"ref X550 mismatch", 0},
+  };
+  for (const auto& [text, want] : cases) {
+    int code = 0;
+    bounce::FindCodes(text, &code, nullptr);
+    EXPECT_EQ(code, want) << text;
+  }
+}
+
 TEST_F(BounceTest, ANoticeQuotingALogLineGetsItsStatus) {
   auto notice = [](std::string_view body) {
     return "From: Mail Gateway <gw@gw.example.com>\nTo: sender@example.com\nSubject: Undeliverable\n\n" +

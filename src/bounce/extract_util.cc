@@ -392,12 +392,7 @@ void FindCodes(std::string_view text, int* code, std::string* status) {
         *status = std::string(es.Format(buf));
       }
     }
-    if (code && !*code && !keyed_status && std::isdigit(static_cast<unsigned char>(text[i + 1])) &&
-        std::isdigit(static_cast<unsigned char>(text[i + 2])) &&
-        (i + 3 == text.size() || text[i + 3] == ' ' || text[i + 3] == '-' || text[i + 3] == ',' ||
-         (text[i + 3] == ':' && i + 4 < text.size() && text[i + 4] == ' '))) {
-      *code = (text[i] - '0') * 100 + (text[i + 1] - '0') * 10 + (text[i + 2] - '0');
-    }
+    if (code && !*code && !keyed_status) *code = ReplyCodeAt(text, i);
   }
 }
 

@@ -85,6 +85,21 @@ SmtpCommand SmtpCommandFromWords(std::string_view words, size_t* used) {
   return SmtpCommand::kUnknown;
 }
 
+int ReplyCodeAt(std::string_view s, size_t i) {
+  if (i + 3 > s.size()) return 0;
+  if (s[i] < '2' || s[i] > '5' || !IsDigit(s[i + 1]) || !IsDigit(s[i + 2])) return 0;
+  if (i > 0 && (IsAsciiAlnum(s[i - 1]) || s[i - 1] == '.')) return 0;
+  const int code = (s[i] - '0') * 100 + (s[i + 1] - '0') * 10 + (s[i + 2] - '0');
+  if (i + 3 == s.size()) return code;
+  const char c = s[i + 3];
+  if (c == ':') {
+    if (i + 4 == s.size() || s[i + 4] == ' ') return code;
+    EnhancedStatus st;
+    return ParseEnhancedStatus(s.substr(i + 4), &st) && st.klass == s[i] - '0' ? code : 0;
+  }
+  return c == '-' || c == ',' || text::IsSpace(c) ? code : 0;
+}
+
 size_t ParseEnhancedStatus(std::string_view s, EnhancedStatus* out) {
   // class "." subject "." detail, with 1-3 digit subject and detail.
   if (s.size() < 5 || (s[0] != '2' && s[0] != '4' && s[0] != '5') || s[1] != '.') return 0;
@@ -113,19 +128,7 @@ namespace {
 // a colon and then a space, the end or a status of its class, as logs and
 // libraries write it ("451: Could not complete sender verification",
 // "550:5.1.1 User unknown"). A colon before other text ("250:ok") is not one.
-bool CodeAt(std::string_view s, size_t i) {
-  if (i + 3 > s.size()) return false;
-  if (s[i] < '2' || s[i] > '5' || !IsDigit(s[i + 1]) || !IsDigit(s[i + 2])) return false;
-  if (i > 0 && (IsDigit(s[i - 1]) || s[i - 1] == '.')) return false;
-  if (i + 3 == s.size()) return true;
-  const char c = s[i + 3];
-  if (c == ':') {
-    if (i + 4 == s.size() || s[i + 4] == ' ') return true;
-    EnhancedStatus st;
-    return ParseEnhancedStatus(s.substr(i + 4), &st) && st.klass == s[i] - '0';
-  }
-  return c == ' ' || c == '-' || c == '\n';
-}
+bool CodeAt(std::string_view s, size_t i) { return ReplyCodeAt(s, i) != 0; }
 
 bool IsLeadPunct(char c) {
   return c == ' ' || c == '.' || c == '<' || c == '>' || c == ':' || c == ';' || c == '-' || c == '*' ||

@@ -165,6 +165,26 @@ TEST(ReplyParser, CodeFollowedByAColon) {
   }
 }
 
+// One definition of a reply code, shared by the parser and the bounce reader.
+TEST(ReplyCodeAt, WhatFollowsAndPrecedesTheDigits) {
+  struct Case {
+    const char* text;
+    size_t at;
+    int code;
+  };
+  const Case cases[] = {
+      {"550 5.1.1 unknown", 0, 550}, {"550-first line", 0, 550}, {"550", 0, 550},     {"550, quota exceeded", 0, 550},
+      {"550\tno", 0, 550},          {"451: later", 0, 451},     {"550:5.1.1 x", 0, 550}, {"smtp;554 denied", 5, 554},
+      {"(421 busy)", 1, 421},
+      // Not a code: another class of status after the colon, other text
+      // after it, glued to a word, number or dot, four digits, a 1xx or 6xx.
+      {"550:4.2.2 odd", 0, 0},       {"250:ok", 0, 0},           {"550Too many", 0, 0},  {"id550 x", 2, 0},
+      {"1.550 x", 2, 0},             {"5500 x", 0, 0},           {"650 x", 0, 0},        {"150 x", 0, 0},
+      {"55", 0, 0},
+  };
+  for (const Case& c : cases) EXPECT_EQ(ReplyCodeAt(c.text, c.at), c.code) << c.text;
+}
+
 TEST(ReplyParser, QmailStatusInBracketsAtTheEnd) {
   ReplyParser p;
   Reply r = p.Parse("553 sorry, that domain isn't in my list of allowed rcpthosts (#5.7.1)");
