@@ -74,6 +74,7 @@ enum class HardBounceVeto : uint8_t {
   kAuthentication,    // 530, 534, 535, 538
   kBeforeRecipients,  // it answered connect, HELO/EHLO, STARTTLS, AUTH or MAIL
   kOtherReading,      // a rule above the facet layer read it as about something else (the words were not read)
+  kArgumentSyntax,    // 501, no party named, only a domain word: the argument may be a HELO name or the sender's
 };
 REBOUND_EXPORT std::string_view AddressEvidenceName(AddressEvidence e);  // "none", "address_status", ...
 REBOUND_EXPORT std::string_view HardBounceVetoName(HardBounceVeto v);    // "none", "contrary_words", ...

@@ -539,6 +539,13 @@ HardBounceFacts Classifier::ReadHardBounceFacts(const Rule* rule, const Reply& r
   // as about something other than the address: that reading stands against.
   else if (!evidence.read && rule && !IsAboutAddress(rule->category, rule->reason))
     facts.veto = HardBounceVeto::kOtherReading;
+  // 501 refuses a command's argument. With no party named, the evidence is
+  // words about some domain ("501 5.0.0 Invalid domain name", Sendmail's
+  // answer to EHLO): the HELO name's or the sender's as readily as the
+  // recipient's, so they cannot suppress.
+  else if (reply.code == 501 && !evidence.who && facts.evidence == AddressEvidence::kAddressWords &&
+           status.evidence == AddressEvidence::kNone)
+    facts.veto = HardBounceVeto::kArgumentSyntax;
   return facts;
 }
 

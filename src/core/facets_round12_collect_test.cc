@@ -46,5 +46,28 @@ TEST(RoundTwelveCollect, ADisabledMailboxKeepsItsReading) {
   testing::ExpectHardBounce(std::begin(bounces), std::end(bounces));
 }
 
+// Sendmail answers a HELO name it cannot accept with "501 5.0.0 Invalid
+// domain name". A 501 refuses a command's argument, and with no party named
+// the domain may be the HELO name's or the sender's: no suppression. Named
+// as the recipient's, or with an address status, it still is one.
+TEST(RoundTwelveCollect, A501AboutSomeDomainDoesNotSuppress) {
+  const char* const replies[] = {
+      "501 5.0.0 Invalid domain name",
+      "501 Invalid domain",
+      "501 5.5.4 Syntax error: invalid domain name",
+  };
+  testing::ExpectNoHardBounce(std::begin(replies), std::end(replies));
+  auto scratch = testing::Shipped().NewScratch();
+  for (const char* reply : replies)
+    EXPECT_EQ(testing::Shipped().Classify(reply, scratch.get()).hard_bounce_facts.veto, HardBounceVeto::kArgumentSyntax)
+        << reply;
+  const char* const bounces[] = {
+      "501 5.1.3 Invalid domain name",
+      "550 5.1.2 Invalid domain name",
+      "501 Bad recipient address syntax",
+  };
+  testing::ExpectHardBounce(std::begin(bounces), std::end(bounces));
+}
+
 }  // namespace
 }  // namespace rebound

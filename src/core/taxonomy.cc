@@ -71,7 +71,8 @@ std::string_view AddressEvidenceName(AddressEvidence e) {
 
 std::string_view HardBounceVetoName(HardBounceVeto v) {
   static constexpr std::string_view kNames[] = {"none",          "contrary_words", "sender_only",       "sender_domain",
-                                                "sender_status", "authentication", "before_recipients", "other_reading"};
+                                                "sender_status", "authentication", "before_recipients", "other_reading",
+                                                "argument_syntax"};
   return kNames[static_cast<size_t>(v)];
 }
 
