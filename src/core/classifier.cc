@@ -542,9 +542,10 @@ HardBounceFacts Classifier::ReadHardBounceFacts(const Rule* rule, const Reply& r
   // 501 refuses a command's argument. With no party named, the evidence is
   // words about some domain ("501 5.0.0 Invalid domain name", Sendmail's
   // answer to EHLO): the HELO name's or the sender's as readily as the
-  // recipient's, so they cannot suppress.
-  else if (reply.code == 501 && !evidence.who && facts.evidence == AddressEvidence::kAddressWords &&
-           status.evidence == AddressEvidence::kNone)
+  // recipient's, so they cannot suppress. Not when the reply is known to
+  // answer RCPT TO: the argument refused there is the recipient's address.
+  else if (reply.code == 501 && reply.command != SmtpCommand::kRcpt && !evidence.who &&
+           facts.evidence == AddressEvidence::kAddressWords && status.evidence == AddressEvidence::kNone)
     facts.veto = HardBounceVeto::kArgumentSyntax;
   return facts;
 }

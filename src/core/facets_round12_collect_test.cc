@@ -69,5 +69,24 @@ TEST(RoundTwelveCollect, A501AboutSomeDomainDoesNotSuppress) {
   testing::ExpectHardBounce(std::begin(bounces), std::end(bounces));
 }
 
+// The same words in answer to RCPT TO are about the recipient's domain: the
+// argument refused is the recipient's address, whatever else a 501 may answer.
+TEST(RoundTwelveCollect, A501AboutSomeDomainInAnswerToRcptStillSuppresses) {
+  const char* const bounces[] = {
+      "host mx.example.com[192.0.2.1] said: 501 5.0.0 Invalid domain name (in reply to RCPT TO command)",
+      "host mx.example.net[192.0.2.7] said: 501 no such domain (in reply to RCPT TO command)",
+      "SMTP error from remote mail server after RCPT TO:<jo@nosuch.example>: host mx.example.org [192.0.2.9]: 501 "
+      "Host unknown",
+  };
+  testing::ExpectHardBounce(std::begin(bounces), std::end(bounces));
+  // Answering HELO or MAIL, or with no command known, they still do not.
+  const char* const replies[] = {
+      "host mx.example.com[192.0.2.1] said: 501 5.0.0 Invalid domain name (in reply to HELO command)",
+      "host mx.example.com[192.0.2.1] said: 501 5.0.0 Invalid domain name (in reply to MAIL FROM command)",
+      "host mx.example.com[192.0.2.1] said: 501 no such domain",
+  };
+  testing::ExpectNoHardBounce(std::begin(replies), std::end(replies));
+}
+
 }  // namespace
 }  // namespace rebound
