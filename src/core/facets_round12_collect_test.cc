@@ -1,8 +1,9 @@
-// Round 12 collection (docs/generalization.md, "Collection, round 12"): an
-// SMTP command or extension the server has switched off is a protocol error,
-// not the switched-off mailbox the word "disabled" otherwise suggests.
-// Wordings of our own around Postfix's replies; the near misses keep their
-// own reading.
+// Round 12 collection (docs/generalization.md, "Collection, round 12" and
+// "Round 12"): an SMTP command or extension the server has switched off is a
+// protocol error, not the switched-off mailbox the word "disabled" otherwise
+// suggests; and a 501 about some domain, no party named, does not suppress.
+// Wordings of our own around Postfix's and Sendmail's replies; the near
+// misses keep their own reading.
 #include <gtest/gtest.h>
 
 #include "core/shipped_classifier_test_util.h"
